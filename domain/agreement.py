@@ -1,0 +1,722 @@
+"""The agreement: parties co-draft clauses, consent to exact versions, renegotiate.
+
+Lifecycle: drafting (clauses edited freely, consent gathered) -> in force (every
+party consented to one version; changes only by renegotiation). A change of
+parties sends it back to drafting, because consent given by one set of people
+says nothing about another. With no parties left it is closed.
+
+Commands take `now` because time is an input; events carry only flat,
+precisely typed fields, since the store encodes them by their type hints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    AlreadyDone,
+    AlreadyExists,
+    AlreadyInvolved,
+    InForce,
+    NotAParty,
+    NotConsented,
+    NotFound,
+    NotInForce,
+    NotInvited,
+    NotTheAuthor,
+    OwnRepairNote,
+    ProposalClosed,
+    ProposalOutOfDate,
+    StaleRevision,
+    StaleVersion,
+    ValidationFailed,
+)
+
+TOPICS = (
+    "boundaries",
+    "safer_sex",
+    "scheduling",
+    "check_ins",
+    "metamour_contact",
+    "privacy",
+    "other",
+)
+
+MAX_TITLE = 200
+MAX_CLAUSE_TEXT = 5000
+MAX_CLAUSES = 50
+#: Reasons, comments and the parts of a repair note.
+MAX_NOTE = 5000
+#: Counting open invitations, so accepting one can never exceed it.
+MAX_PARTIES = 20
+#: Agreeing with oneself is not an agreement.
+MIN_PARTIES_TO_RATIFY = 2
+
+ChangeKind = Literal["add", "edit", "remove"]
+ProposalStatus = Literal["open", "adopted", "declined", "withdrawn", "out_of_date"]
+AgreementStatus = Literal["drafting", "in_force", "closed"]
+
+
+class Clause(msgspec.Struct, frozen=True):
+    clause_id: UUID
+    topic: str
+    text: str
+    revision: int = 1
+
+
+class ClauseChange(msgspec.Struct, frozen=True):
+    """One change a renegotiation makes: `topic` only for "add", `text` for "add" and "edit"."""
+
+    kind: ChangeKind
+    clause_id: UUID
+    topic: str | None = None
+    text: str | None = None
+
+
+class Comment(msgspec.Struct, frozen=True):
+    comment_id: UUID
+    author: UUID
+    text: str
+    written_at: datetime
+
+
+@dataclass
+class Proposal:
+    proposal_id: UUID
+    proposer: UUID
+    base_version: int
+    changes: tuple[ClauseChange, ...]
+    reason: str
+    status: ProposalStatus = "open"
+    accepted_by: set[UUID] = field(default_factory=set)
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def is_out_of_date(self) -> bool:
+        return self.status == "out_of_date"
+
+
+@dataclass
+class RepairNote:
+    note_id: UUID
+    author: UUID
+    clause_id: UUID
+    what_happened: str
+    impact: str
+    intentions: str
+    acknowledged_by: set[UUID] = field(default_factory=set)
+    linked_proposals: list[UUID] = field(default_factory=list)
+
+
+def apply_changes(
+    clauses: Mapping[UUID, Clause], changes: Iterable[ClauseChange]
+) -> dict[UUID, Clause]:
+    """The content after a renegotiation; projections use it too, so they cannot disagree."""
+    result = dict(clauses)
+    for change in changes:
+        match change.kind:
+            case "add":
+                result[change.clause_id] = Clause(
+                    change.clause_id, change.topic or "", change.text or ""
+                )
+            case "edit":
+                old = result[change.clause_id]
+                result[change.clause_id] = msgspec.structs.replace(
+                    old, text=change.text or "", revision=old.revision + 1
+                )
+            case "remove":
+                del result[change.clause_id]
+    return result
+
+
+def check_text(field: str, value: str | None, max_length: int) -> None:
+    if value is None or not value.strip():
+        raise ValidationFailed(field, "must not be empty")
+    if len(value) > max_length:
+        raise ValidationFailed(field, f"must be at most {max_length} characters")
+
+
+def check_topic(field: str, topic: str | None) -> None:
+    if topic not in TOPICS:
+        raise ValidationFailed(field, f"must be one of {', '.join(TOPICS)}")
+
+
+class Agreement(Aggregate):
+    class Event(Aggregate.Event):
+        pass
+
+    class Created(Event, Aggregate.Created):
+        title: str
+        creator: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.title = self.title
+            agreement.parties = [self.creator]
+            agreement.invitees = []
+            agreement.clauses = {}
+            # Ids are never reused, so a clause id names one clause across all history.
+            agreement.used_clause_ids = set()
+            agreement.content_version = 0
+            agreement.in_force_version = None
+            agreement.consents = set()
+            agreement.proposals = {}
+            agreement.repair_notes = {}
+
+    # Parties
+
+    class PartyInvited(Event):
+        by: UUID
+        invitee: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.invitees.append(self.invitee)
+
+    class InvitationAccepted(Event):
+        by: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.invitees.remove(self.by)
+            agreement.parties.append(self.by)
+            agreement.on_parties_changed()
+
+    class InvitationDeclined(Event):
+        by: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.invitees.remove(self.by)
+
+    class PartyLeft(Event):
+        by: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.parties.remove(self.by)
+            if not agreement.parties:
+                agreement.invitees.clear()
+            agreement.on_parties_changed()
+
+    # Drafting
+
+    class ClauseAdded(Event):
+        by: UUID
+        clause_id: UUID
+        topic: str
+        text: str
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.clauses[self.clause_id] = Clause(self.clause_id, self.topic, self.text)
+            agreement.used_clause_ids.add(self.clause_id)
+            agreement.on_content_changed(self.version)
+
+    class ClauseEdited(Event):
+        by: UUID
+        clause_id: UUID
+        text: str
+        revision: int
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            old = agreement.clauses[self.clause_id]
+            agreement.clauses[self.clause_id] = msgspec.structs.replace(
+                old, text=self.text, revision=self.revision
+            )
+            agreement.on_content_changed(self.version)
+
+    class ClauseRemoved(Event):
+        by: UUID
+        clause_id: UUID
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            del agreement.clauses[self.clause_id]
+            agreement.on_content_changed(self.version)
+
+    # Consent
+
+    class Consented(Event):
+        by: UUID
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.consents.add(self.by)
+
+    class ConsentWithdrawn(Event):
+        by: UUID
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.consents.discard(self.by)
+
+    class Ratified(Event):
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.in_force_version = self.version
+
+    # Renegotiation
+
+    class Proposed(Event):
+        by: UUID
+        proposal_id: UUID
+        base_version: int
+        changes: tuple[ClauseChange, ...]
+        reason: str
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.proposals[self.proposal_id] = Proposal(
+                proposal_id=self.proposal_id,
+                proposer=self.by,
+                base_version=self.base_version,
+                changes=self.changes,
+                reason=self.reason,
+                accepted_by={self.by},
+            )
+
+    class Commented(Event):
+        by: UUID
+        proposal_id: UUID
+        comment_id: UUID
+        text: str
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.proposals[self.proposal_id].comments.append(
+                Comment(self.comment_id, self.by, self.text, self.timestamp)
+            )
+
+    class ProposalAccepted(Event):
+        by: UUID
+        proposal_id: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.proposals[self.proposal_id].accepted_by.add(self.by)
+
+    class ProposalDeclined(Event):
+        by: UUID
+        proposal_id: UUID
+        reason: str
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.proposals[self.proposal_id].status = "declined"
+
+    class ProposalWithdrawn(Event):
+        by: UUID
+        proposal_id: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.proposals[self.proposal_id].status = "withdrawn"
+
+    class ProposalAdopted(Event):
+        proposal_id: UUID
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            adopted = agreement.proposals[self.proposal_id]
+            agreement.close_open_proposals()
+            adopted.status = "adopted"
+            agreement.clauses = apply_changes(agreement.clauses, adopted.changes)
+            agreement.used_clause_ids.update(change.clause_id for change in adopted.changes)
+            agreement.on_content_changed(self.version)
+            # Accepting the proposal was consent to the version it makes.
+            agreement.consents = set(agreement.parties)
+
+    # Repair
+
+    class RepairNoteWritten(Event):
+        by: UUID
+        note_id: UUID
+        clause_id: UUID
+        what_happened: str
+        impact: str
+        intentions: str
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.repair_notes[self.note_id] = RepairNote(
+                note_id=self.note_id,
+                author=self.by,
+                clause_id=self.clause_id,
+                what_happened=self.what_happened,
+                impact=self.impact,
+                intentions=self.intentions,
+            )
+
+    class RepairNoteAcknowledged(Event):
+        by: UUID
+        note_id: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.repair_notes[self.note_id].acknowledged_by.add(self.by)
+
+    class RepairNoteLinked(Event):
+        by: UUID
+        note_id: UUID
+        proposal_id: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.repair_notes[self.note_id].linked_proposals.append(self.proposal_id)
+
+    # State shared by several events
+
+    title: str
+    parties: list[UUID]
+    invitees: list[UUID]
+    clauses: dict[UUID, Clause]
+    used_clause_ids: set[UUID]
+    content_version: int
+    in_force_version: int | None
+    consents: set[UUID]
+    proposals: dict[UUID, Proposal]
+    repair_notes: dict[UUID, RepairNote]
+
+    def on_parties_changed(self) -> None:
+        self.consents.clear()
+        self.in_force_version = None
+        self.close_open_proposals()
+
+    def on_content_changed(self, version: int) -> None:
+        self.content_version = version
+        self.consents.clear()
+
+    def close_open_proposals(self) -> None:
+        for proposal in self.proposals.values():
+            if proposal.status == "open":
+                proposal.status = "out_of_date"
+
+    @property
+    def status(self) -> AgreementStatus:
+        if not self.parties:
+            return "closed"
+        return "drafting" if self.in_force_version is None else "in_force"
+
+    # Commands
+
+    @classmethod
+    def create(
+        cls, title: str, creator: UUID, now: datetime, agreement_id: UUID | None = None
+    ) -> Agreement:
+        check_text("title", title, MAX_TITLE)
+        return cls._create(cls.Created, id=agreement_id, timestamp=now, title=title, creator=creator)
+
+    def invite(self, by: UUID, invitee: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        self.check_not_involved(invitee)
+        self.check_room_for_party()
+        self.trigger_event(self.PartyInvited, timestamp=now, by=by, invitee=invitee)
+
+    def accept_invitation(self, person: UUID, now: datetime) -> None:
+        self.check_is_invited(person)
+        self.trigger_event(self.InvitationAccepted, timestamp=now, by=person)
+
+    def decline_invitation(self, person: UUID, now: datetime) -> None:
+        self.check_is_invited(person)
+        self.trigger_event(self.InvitationDeclined, timestamp=now, by=person)
+
+    def leave(self, person: UUID, now: datetime) -> None:
+        self.check_is_party(person)
+        self.trigger_event(self.PartyLeft, timestamp=now, by=person)
+
+    def add_clause(self, by: UUID, clause_id: UUID, topic: str, text: str, now: datetime) -> None:
+        self.check_is_party(by)
+        self.check_drafting()
+        self.check_new_clause_id("clause_id", clause_id)
+        check_topic("topic", topic)
+        check_text("text", text, MAX_CLAUSE_TEXT)
+        self.check_room_for_clauses(len(self.clauses) + 1)
+        self.trigger_event(
+            self.ClauseAdded,
+            timestamp=now,
+            by=by,
+            clause_id=clause_id,
+            topic=topic,
+            text=text,
+            version=self.content_version + 1,
+        )
+
+    def edit_clause(
+        self, by: UUID, clause_id: UUID, text: str, based_on_revision: int, now: datetime
+    ) -> None:
+        self.check_is_party(by)
+        self.check_drafting()
+        clause = self.get_clause(clause_id)
+        self.check_revision(clause, based_on_revision)
+        check_text("text", text, MAX_CLAUSE_TEXT)
+        check_changed("text", clause, text)
+        self.trigger_event(
+            self.ClauseEdited,
+            timestamp=now,
+            by=by,
+            clause_id=clause_id,
+            text=text,
+            revision=clause.revision + 1,
+            version=self.content_version + 1,
+        )
+
+    def remove_clause(
+        self, by: UUID, clause_id: UUID, based_on_revision: int, now: datetime
+    ) -> None:
+        self.check_is_party(by)
+        self.check_drafting()
+        self.check_revision(self.get_clause(clause_id), based_on_revision)
+        self.trigger_event(
+            self.ClauseRemoved,
+            timestamp=now,
+            by=by,
+            clause_id=clause_id,
+            version=self.content_version + 1,
+        )
+
+    def consent(self, by: UUID, version: int, now: datetime) -> None:
+        self.check_is_party(by)
+        self.check_current_version(version)
+        if by in self.consents:
+            raise AlreadyDone(f"consented to version {version} of", self.id, by)
+        self.trigger_event(self.Consented, timestamp=now, by=by, version=version)
+        if len(self.parties) >= MIN_PARTIES_TO_RATIFY and self.consents.issuperset(self.parties):
+            self.trigger_event(self.Ratified, timestamp=now, version=version)
+
+    def withdraw_consent(self, by: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        self.check_drafting()
+        if by not in self.consents:
+            raise NotConsented(self.id, by)
+        self.trigger_event(
+            self.ConsentWithdrawn, timestamp=now, by=by, version=self.content_version
+        )
+
+    def propose(
+        self,
+        by: UUID,
+        proposal_id: UUID,
+        changes: Sequence[ClauseChange],
+        reason: str,
+        now: datetime,
+    ) -> None:
+        self.check_is_party(by)
+        base_version = self.check_in_force()
+        if proposal_id in self.proposals:
+            raise AlreadyExists("proposal", proposal_id)
+        check_text("reason", reason, MAX_NOTE)
+        self.check_changes(changes)
+        self.trigger_event(
+            self.Proposed,
+            timestamp=now,
+            by=by,
+            proposal_id=proposal_id,
+            base_version=base_version,
+            changes=tuple(changes),
+            reason=reason,
+        )
+
+    def comment(
+        self, by: UUID, proposal_id: UUID, comment_id: UUID, text: str, now: datetime
+    ) -> None:
+        self.check_is_party(by)
+        proposal = self.get_proposal(proposal_id)
+        check_open(proposal)
+        if any(c.comment_id == comment_id for c in proposal.comments):
+            raise AlreadyExists("comment", comment_id)
+        check_text("text", text, MAX_NOTE)
+        self.trigger_event(
+            self.Commented,
+            timestamp=now,
+            by=by,
+            proposal_id=proposal_id,
+            comment_id=comment_id,
+            text=text,
+        )
+
+    def accept(self, by: UUID, proposal_id: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        proposal = self.get_proposal(proposal_id)
+        check_open(proposal)
+        if by in proposal.accepted_by:
+            raise AlreadyDone("accepted", proposal_id, by)
+        self.trigger_event(self.ProposalAccepted, timestamp=now, by=by, proposal_id=proposal_id)
+        if proposal.accepted_by.issuperset(self.parties):
+            version = self.content_version + 1
+            self.trigger_event(
+                self.ProposalAdopted, timestamp=now, proposal_id=proposal_id, version=version
+            )
+            self.trigger_event(self.Ratified, timestamp=now, version=version)
+
+    def decline(self, by: UUID, proposal_id: UUID, reason: str, now: datetime) -> None:
+        self.check_is_party(by)
+        check_open(self.get_proposal(proposal_id))
+        check_text("reason", reason, MAX_NOTE)
+        self.trigger_event(
+            self.ProposalDeclined, timestamp=now, by=by, proposal_id=proposal_id, reason=reason
+        )
+
+    def withdraw(self, by: UUID, proposal_id: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        proposal = self.get_proposal(proposal_id)
+        if by != proposal.proposer:
+            raise NotTheAuthor(proposal_id, by)
+        check_open(proposal)
+        self.trigger_event(self.ProposalWithdrawn, timestamp=now, by=by, proposal_id=proposal_id)
+
+    def write_repair_note(
+        self,
+        by: UUID,
+        note_id: UUID,
+        clause_id: UUID,
+        what_happened: str,
+        impact: str,
+        intentions: str,
+        now: datetime,
+    ) -> None:
+        self.check_is_party(by)
+        if note_id in self.repair_notes:
+            raise AlreadyExists("repair_note", note_id)
+        self.get_clause(clause_id)
+        check_text("what_happened", what_happened, MAX_NOTE)
+        check_text("impact", impact, MAX_NOTE)
+        check_text("intentions", intentions, MAX_NOTE)
+        self.trigger_event(
+            self.RepairNoteWritten,
+            timestamp=now,
+            by=by,
+            note_id=note_id,
+            clause_id=clause_id,
+            what_happened=what_happened,
+            impact=impact,
+            intentions=intentions,
+        )
+
+    def acknowledge_repair_note(self, by: UUID, note_id: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        note = self.get_repair_note(note_id)
+        if by == note.author:
+            raise OwnRepairNote(note_id, by)
+        if by in note.acknowledged_by:
+            raise AlreadyDone("acknowledged", note_id, by)
+        self.trigger_event(self.RepairNoteAcknowledged, timestamp=now, by=by, note_id=note_id)
+
+    def link_repair_note(self, by: UUID, note_id: UUID, proposal_id: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        note = self.get_repair_note(note_id)
+        if by != note.author:
+            raise NotTheAuthor(note_id, by)
+        self.get_proposal(proposal_id)
+        if proposal_id in note.linked_proposals:
+            raise AlreadyDone(f"linked proposal {proposal_id} to", note_id, by)
+        self.trigger_event(
+            self.RepairNoteLinked, timestamp=now, by=by, note_id=note_id, proposal_id=proposal_id
+        )
+
+    # Lookups that raise the domain's own errors
+
+    def get_clause(self, clause_id: UUID) -> Clause:
+        try:
+            return self.clauses[clause_id]
+        except KeyError:
+            raise NotFound("clause", clause_id) from None
+
+    def get_proposal(self, proposal_id: UUID) -> Proposal:
+        try:
+            return self.proposals[proposal_id]
+        except KeyError:
+            raise NotFound("proposal", proposal_id) from None
+
+    def get_repair_note(self, note_id: UUID) -> RepairNote:
+        try:
+            return self.repair_notes[note_id]
+        except KeyError:
+            raise NotFound("repair_note", note_id) from None
+
+    # Invariants
+
+    def check_is_party(self, person: UUID) -> None:
+        if person not in self.parties:
+            raise NotAParty(self.id, person)
+
+    def check_is_invited(self, person: UUID) -> None:
+        if person not in self.invitees:
+            raise NotInvited(self.id, person)
+
+    def check_not_involved(self, person: UUID) -> None:
+        if person in self.parties or person in self.invitees:
+            raise AlreadyInvolved(self.id, person)
+
+    def check_room_for_party(self) -> None:
+        if len(self.parties) + len(self.invitees) >= MAX_PARTIES:
+            raise ValidationFailed(
+                "invitee", f"at most {MAX_PARTIES} parties, counting open invitations"
+            )
+
+    def check_drafting(self) -> None:
+        if self.in_force_version is not None:
+            raise InForce(self.id, self.in_force_version)
+
+    def check_in_force(self) -> int:
+        if self.in_force_version is None:
+            raise NotInForce(self.id)
+        return self.in_force_version
+
+    def check_new_clause_id(self, field: str, clause_id: UUID) -> None:
+        if clause_id in self.used_clause_ids:
+            raise AlreadyExists("clause", clause_id)
+
+    def check_room_for_clauses(self, count: int) -> None:
+        if count > MAX_CLAUSES:
+            raise ValidationFailed("clauses", f"at most {MAX_CLAUSES} clauses")
+
+    def check_revision(self, clause: Clause, based_on_revision: int) -> None:
+        if based_on_revision != clause.revision:
+            raise StaleRevision(clause.clause_id, based_on_revision, clause.revision, clause.text)
+
+    def check_current_version(self, version: int) -> None:
+        if version != self.content_version:
+            raise StaleVersion(self.id, version, self.content_version)
+
+    def check_changes(self, changes: Sequence[ClauseChange]) -> None:
+        if not changes:
+            raise ValidationFailed("changes", "must not be empty")
+        seen: set[UUID] = set()
+        for index, change in enumerate(changes):
+            where = f"changes[{index}]"
+            if change.clause_id in seen:
+                raise ValidationFailed(f"{where}.clause_id", "one change per clause")
+            seen.add(change.clause_id)
+            match change.kind:
+                case "add":
+                    self.check_new_clause_id(f"{where}.clause_id", change.clause_id)
+                    check_topic(f"{where}.topic", change.topic)
+                    check_text(f"{where}.text", change.text, MAX_CLAUSE_TEXT)
+                case "edit":
+                    clause = self.get_clause(change.clause_id)
+                    check_no_topic(where, change)
+                    check_text(f"{where}.text", change.text, MAX_CLAUSE_TEXT)
+                    check_changed(f"{where}.text", clause, change.text)
+                case "remove":
+                    self.get_clause(change.clause_id)
+                    check_no_topic(where, change)
+                    if change.text is not None:
+                        raise ValidationFailed(f"{where}.text", "a removal takes no text")
+                case _:
+                    raise ValidationFailed(f"{where}.kind", "must be add, edit or remove")
+        self.check_room_for_clauses(len(apply_changes(self.clauses, changes)))
+
+
+def check_open(proposal: Proposal) -> None:
+    if proposal.is_out_of_date:
+        raise ProposalOutOfDate(proposal.proposal_id, proposal.base_version)
+    if proposal.status != "open":
+        raise ProposalClosed(proposal.proposal_id, proposal.status)
+
+
+def check_changed(field: str, clause: Clause, text: str | None) -> None:
+    if text == clause.text:
+        raise ValidationFailed(field, "is the same as the current text")
+
+
+def check_no_topic(where: str, change: ClauseChange) -> None:
+    # A clause keeps its topic for life, so its history reads as one thread.
+    if change.topic is not None:
+        raise ValidationFailed(f"{where}.topic", "only an added clause takes a topic")

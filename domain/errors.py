@@ -1,0 +1,199 @@
+"""Errors the domain raises when a command may not happen.
+
+Each carries a stable `code` for clients and the ids involved, so the edge can
+build a precise problem response without parsing messages.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+
+    @property
+    def detail(self) -> str:
+        return str(self)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+    def __init__(self, thing: str, thing_id: UUID) -> None:
+        super().__init__(f"no {thing.replace('_', ' ')} {thing_id}")
+        self.thing = thing
+        self.thing_id = thing_id
+
+
+class AlreadyExists(DomainError):
+    """A client-chosen id is already taken."""
+
+    code = "already_exists"
+
+    def __init__(self, thing: str, thing_id: UUID) -> None:
+        super().__init__(f"{thing.replace('_', ' ')} {thing_id} already exists")
+        self.thing = thing
+        self.thing_id = thing_id
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class NotAParty(DomainError):
+    code = "not_a_party"
+
+    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} is not a party of agreement {agreement_id}")
+        self.agreement_id = agreement_id
+        self.person_id = person_id
+
+
+class StaleRevision(DomainError):
+    """The clause changed since the caller read it; they get what it says now."""
+
+    code = "stale_revision"
+
+    def __init__(
+        self, clause_id: UUID, based_on_revision: int, current_revision: int, current_text: str
+    ) -> None:
+        super().__init__(
+            f"clause {clause_id} is at revision {current_revision}, "
+            f"not {based_on_revision}; review its current text and try again"
+        )
+        self.clause_id = clause_id
+        self.based_on_revision = based_on_revision
+        self.current_revision = current_revision
+        self.current_text = current_text
+
+
+class StaleVersion(DomainError):
+    """Consent names a version that is no longer the current one."""
+
+    code = "stale_version"
+
+    def __init__(self, agreement_id: UUID, version: int, current_version: int) -> None:
+        super().__init__(
+            f"agreement {agreement_id} is at version {current_version}, not {version}; "
+            "consent is given to the current version only"
+        )
+        self.agreement_id = agreement_id
+        self.version = version
+        self.current_version = current_version
+
+
+class InvalidTransition(DomainError):
+    """The command is well formed but the agreement is not in a state that allows it."""
+
+    code = "invalid_transition"
+
+
+class InForce(InvalidTransition):
+    code = "in_force"
+
+    def __init__(self, agreement_id: UUID, version: int) -> None:
+        super().__init__(
+            f"version {version} of agreement {agreement_id} is in force; "
+            "propose a renegotiation to change it"
+        )
+        self.agreement_id = agreement_id
+        self.version = version
+
+
+class NotInForce(InvalidTransition):
+    code = "not_in_force"
+
+    def __init__(self, agreement_id: UUID) -> None:
+        super().__init__(
+            f"no version of agreement {agreement_id} is in force; edit the draft instead"
+        )
+        self.agreement_id = agreement_id
+
+
+class AlreadyInvolved(InvalidTransition):
+    code = "already_involved"
+
+    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} is already a party of or invited to {agreement_id}")
+        self.agreement_id = agreement_id
+        self.person_id = person_id
+
+
+class NotInvited(InvalidTransition):
+    code = "not_invited"
+
+    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} has no open invitation to {agreement_id}")
+        self.agreement_id = agreement_id
+        self.person_id = person_id
+
+
+class AlreadyDone(InvalidTransition):
+    """Consent, acceptance, acknowledgement and links count once per person."""
+
+    code = "already_done"
+
+    def __init__(self, action: str, thing_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} has already {action} {thing_id}")
+        self.action = action
+        self.thing_id = thing_id
+        self.person_id = person_id
+
+
+class NotConsented(InvalidTransition):
+    code = "not_consented"
+
+    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} has no consent to withdraw on {agreement_id}")
+        self.agreement_id = agreement_id
+        self.person_id = person_id
+
+
+class ProposalClosed(InvalidTransition):
+    code = "proposal_closed"
+
+    def __init__(self, proposal_id: UUID, status: str) -> None:
+        super().__init__(f"proposal {proposal_id} is {status.replace('_', ' ')}")
+        self.proposal_id = proposal_id
+        self.status = status
+
+
+class ProposalOutOfDate(InvalidTransition):
+    """Parties or the version in force changed after the proposal was made."""
+
+    code = "proposal_out_of_date"
+
+    def __init__(self, proposal_id: UUID, base_version: int) -> None:
+        super().__init__(
+            f"proposal {proposal_id} was made against version {base_version}, "
+            "which is no longer in force with the same parties; propose again"
+        )
+        self.proposal_id = proposal_id
+        self.base_version = base_version
+
+
+class NotTheAuthor(InvalidTransition):
+    code = "not_the_author"
+
+    def __init__(self, thing_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"only the author of {thing_id} may do this, not {person_id}")
+        self.thing_id = thing_id
+        self.person_id = person_id
+
+
+class OwnRepairNote(InvalidTransition):
+    """A repair note is acknowledged by the people it was written to."""
+
+    code = "own_repair_note"
+
+    def __init__(self, note_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} wrote repair note {note_id} and cannot acknowledge it")
+        self.note_id = note_id
+        self.person_id = person_id

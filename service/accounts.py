@@ -1,0 +1,100 @@
+"""Accounts, passwords and sign-in tokens. Nothing here enters the event log."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from collections import deque
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from service.store import EventStore
+from service.store.base import Account, HandleTaken
+
+
+class SignInFailed(Exception):
+    """Wrong handle or password, or an expired or revoked token: never says which."""
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def token_digest(token: str) -> bytes:
+    # Tokens are 256 random bits: a fast hash is enough, and the table never holds one.
+    return hashlib.sha256(token.encode()).digest()
+
+
+class RateLimiter:
+    """At most `limit` attempts per key in a sliding minute, in this process."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+
+    def check(self, key: str) -> None:
+        now = time.monotonic()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            raise RateLimited(int(hits[0] + self.window - now) + 1)
+        hits.append(now)
+        if len(self._hits) > 10_000:
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
+
+
+class Accounts:
+    def __init__(self, store: EventStore, *, hashing: str, token_ttl: timedelta) -> None:
+        self.store = store
+        self.hasher = (
+            PasswordHasher.from_parameters(profiles.CHEAPEST)
+            if hashing == "cheapest"
+            else PasswordHasher()
+        )
+        self.token_ttl = token_ttl
+        # Verifying against this when the handle is unknown keeps timing alike.
+        self._decoy = self.hasher.hash(secrets.token_hex(16))
+
+    async def register(self, handle: str, display_name: str, password: str) -> Account:
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        account = Account(
+            person_id=uuid4(), handle=handle, display_name=display_name, password_hash=password_hash
+        )
+        await self.store.create_account(account)  # HandleTaken propagates
+        return Account(account.person_id, handle.casefold(), display_name, password_hash)
+
+    async def sign_in(self, handle: str, password: str, now: datetime) -> tuple[str, Account, datetime]:
+        account = await self.store.account_by_handle(handle)
+        try:
+            await asyncio.to_thread(
+                self.hasher.verify, account.password_hash if account else self._decoy, password
+            )
+        except (VerificationError, InvalidHashError):
+            raise SignInFailed from None
+        if account is None:
+            raise SignInFailed
+        token = secrets.token_urlsafe(32)
+        expires_at = now + self.token_ttl
+        await self.store.add_token(token_digest(token), account.person_id, expires_at)
+        return token, account, expires_at
+
+    async def authenticate(self, token: str, now: datetime) -> UUID:
+        person_id = await self.store.token_owner(token_digest(token), now)
+        if person_id is None:
+            raise SignInFailed
+        return person_id
+
+    async def sign_out(self, token: str) -> None:
+        await self.store.revoke_token(token_digest(token))
+
+
+__all__ = ["Accounts", "HandleTaken", "RateLimited", "RateLimiter", "SignInFailed", "token_digest"]

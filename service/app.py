@@ -1,0 +1,53 @@
+"""create_app(settings): the one composition root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from service.application import Accord
+from service.http.deps import DEPENDENCIES
+from service.http.errors import HANDLERS
+from service.http.health import HealthController
+from service.settings import Settings
+from service.store import connect
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    store = connect(settings.database_url, poll_interval=settings.poll_interval)
+    accord = Accord(store, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await accord.start()
+        try:
+            yield
+        finally:
+            await accord.stop()
+
+    return Litestar(
+        route_handlers=[HealthController],
+        dependencies=DEPENDENCIES,
+        exception_handlers=HANDLERS,
+        lifespan=[lifespan],
+        state=_state(accord),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Accord",
+            version="0.1.0",
+            description="Relationship agreements for polyamorous networks: co-edited, consented, event-sourced.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+    )
+
+
+def _state(accord: Accord):
+    from litestar.datastructures import State
+
+    return State({"accord": accord})

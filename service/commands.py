@@ -1,0 +1,140 @@
+"""Running a command against one aggregate: load, decide, append, retry.
+
+A log conflict means someone else appended to the same stream between our
+load and our append. The command is run again on the fresh state, so its own
+preconditions decide: two edits of different clauses both land; an edit of
+the same clause from a stale revision fails with the clause's current text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from eventsourcing.domain import Aggregate
+
+from domain.errors import NotFound
+from service.store import Appended, ConflictError, EventStore, NewEvent, StoreUnavailable
+from service.store.mapper import MsgspecMapper
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R", bound=msgspec.Struct)
+
+MAX_ATTEMPTS = 8
+
+
+class CommandKey(msgspec.Struct, frozen=True):
+    """An idempotency key, scoped to its caller and bound to its request."""
+
+    caller: UUID
+    key: str
+    fingerprint: str
+
+    @property
+    def command_id(self) -> str:
+        return f"{self.caller}:{self.key}"
+
+    @staticmethod
+    def fingerprint_of(method: str, path: str, body: bytes) -> str:
+        return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), body)).hexdigest()
+
+
+class KeyReused(Exception):
+    """An Idempotency-Key came back with a different request."""
+
+
+class Recorded(msgspec.Struct):
+    fingerprint: str
+    body: msgspec.Raw
+
+
+class Outcome(msgspec.Struct):
+    body: Any
+    position: int
+    repeated: bool = False
+
+
+class Busy(Exception):
+    """Conflicts kept coming; the caller may retry."""
+
+
+class CommandRunner:
+    def __init__(self, store: EventStore, mapper: MsgspecMapper) -> None:
+        self.store = store
+        self.mapper = mapper
+
+    async def load(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
+        stored = await self.store.read_stream(aggregate_id, lte=version)
+        aggregate: Any = None
+        for record in stored:
+            event = self.mapper.to_domain_event(record)
+            aggregate = event.mutate(aggregate)
+        if aggregate is None or not isinstance(aggregate, cls):
+            raise NotFound(cls.__name__.lower(), aggregate_id)
+        return aggregate
+
+    async def run(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        decide: Callable[[A | None], A],
+        render: Callable[[A], R],
+        *,
+        key: CommandKey | None,
+        creates: bool = False,
+    ) -> Outcome:
+        """Apply `decide` to the aggregate (None when `creates`) and append its events.
+
+        `decide` returns the aggregate holding the new pending events; `render`
+        makes the response body from it, stored with the command id so a
+        repeat returns it unchanged.
+        """
+        if (early := await self.repeated(key)) is not None:
+            return early
+        for _ in range(MAX_ATTEMPTS):
+            current = None if creates else await self.load(cls, aggregate_id)
+            aggregate = decide(current)
+            pending = aggregate.collect_events()
+            body = render(aggregate)
+            events = [
+                NewEvent(s.originator_id, s.originator_version, s.topic, s.state)
+                for s in map(self.mapper.to_stored_event, pending)
+            ]
+            result = b""
+            if key is not None:
+                result = msgspec.json.encode(
+                    Recorded(fingerprint=key.fingerprint, body=msgspec.Raw(msgspec.json.encode(body)))
+                )
+            try:
+                appended = await self.store.append(
+                    events, command_id=key.command_id if key else None, result=result
+                )
+            except ConflictError:
+                if creates:
+                    raise
+                continue
+            if appended.repeated:
+                assert key is not None
+                return _replay(appended, key)
+            return Outcome(body=body, position=appended.last_position)
+        raise Busy
+
+    async def repeated(self, key: CommandKey | None) -> Outcome | None:
+        """A repeat whose first attempt is recorded: that attempt's body, as stored."""
+        if key is None:
+            return None
+        seen = await self.store.recorded(key.command_id)
+        return None if seen is None else _replay(seen, key)
+
+
+def _replay(seen: Appended, key: CommandKey) -> Outcome:
+    recorded = msgspec.json.decode(seen.result, type=Recorded)
+    if recorded.fingerprint != key.fingerprint:
+        raise KeyReused(key.key)
+    return Outcome(body=recorded.body, position=seen.last_position, repeated=True)
+
+
+__all__ = ["Busy", "CommandKey", "CommandRunner", "KeyReused", "Outcome", "StoreUnavailable"]

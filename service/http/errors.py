@@ -1,0 +1,125 @@
+"""Every error leaves as application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain.errors import DomainError, NotAParty, NotFound, StaleRevision, StaleVersion, ValidationFailed
+from service.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+class FieldProblem(msgspec.Struct):
+    field: str
+    rule: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] = []
+    current: Any = None
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str = "",
+    errors: list[FieldProblem] | None = None,
+    current: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    title = HTTPStatus(status).phrase
+    kind = code or title.lower().replace(" ", "_").replace("'", "")
+    return Response(
+        Problem(
+            type=f"https://accord.example/problems/{kind}",
+            title=title,
+            status=status,
+            detail=detail,
+            errors=errors or [],
+            current=current,
+        ),
+        status_code=status,
+        media_type=PROBLEM,
+        headers=headers,
+    )
+
+
+_AT = re.compile(r"^(?P<rule>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+
+
+def _field_problems(extra: Any) -> list[FieldProblem]:
+    found = []
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        match = _AT.match(str(item.get("message", "")))
+        rule = match.group("rule") if match else str(item.get("message", ""))
+        path = (match.group("path") if match else None) or ""
+        field = path.lstrip(".") or str(item.get("key") or "body")
+        found.append(FieldProblem(field=field, rule=rule))
+    return found
+
+
+def on_validation(request: Request, exc: ValidationException) -> Response[Problem]:
+    errors = _field_problems(exc.extra)
+    detail = "; ".join(f"{e.field}: {e.rule}" for e in errors) or str(exc.detail)
+    return problem(400, detail, code="invalid_request", errors=errors)
+
+
+def on_http(request: Request, exc: HTTPException) -> Response[Problem]:
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def on_domain(request: Request, exc: DomainError) -> Response[Problem]:
+    if isinstance(exc, (NotFound, NotAParty)):
+        # Whether a thing exists is itself private: one answer for both.
+        return problem(404, "not found", code="not_found")
+    if isinstance(exc, ValidationFailed):
+        return problem(
+            422, str(exc), code=exc.code, errors=[FieldProblem(field=exc.field, rule=exc.rule)]
+        )
+    if isinstance(exc, StaleRevision):
+        current = {"clause_id": exc.clause_id, "revision": exc.current_revision, "text": exc.current_text}
+        return problem(409, str(exc), code=exc.code, current=current)
+    if isinstance(exc, StaleVersion):
+        return problem(409, str(exc), code=exc.code, current={"version": exc.current_version})
+    return problem(409, str(exc), code=exc.code, current=getattr(exc, "current", None))
+
+
+def on_unavailable(request: Request, exc: StoreUnavailable) -> Response[Problem]:
+    log.warning("store unavailable: %s", type(exc.__cause__ or exc).__name__)
+    return problem(
+        503,
+        "the event log is unavailable; the command may not have been recorded — "
+        "retry with the same Idempotency-Key",
+        headers={"Retry-After": "1"},
+    )
+
+
+def on_unexpected(request: Request, exc: Exception) -> Response[Problem]:
+    log.exception("unhandled error on %s %s", request.method, request.scope.get("path_template", ""))
+    return problem(500, "internal error")
+
+
+HANDLERS = {
+    ValidationException: on_validation,
+    HTTPException: on_http,
+    DomainError: on_domain,
+    StoreUnavailable: on_unavailable,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,49 @@
+"""One frozen Settings object, read from the environment by create_app's caller."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///accord.db"
+    """Where the event log lives: `sqlite:///file.db` (embedded default) or `postgresql://...`."""
+
+    host: str = "127.0.0.1"
+    """Interface `accord serve` binds to."""
+
+    port: int = 8000
+    """Port `accord serve` listens on."""
+
+    token_ttl_seconds: int = 30 * 24 * 3600
+    """How long a sign-in token lasts."""
+
+    password_hashing: str = "default"
+    """argon2 parameters: `default` (RFC 9106 low-memory) or `cheapest` (tests only)."""
+
+    poll_interval: float = 1.0
+    """Seconds between the log follower's fallback polls."""
+
+    secret: str = ""
+    """Server secret for derived identifiers (pseudonyms); random per process when empty."""
+
+    max_body_bytes: int = 64 * 1024
+    """Largest request body accepted."""
+
+    auth_rate_per_minute: int = 20
+    """Registration and sign-in attempts allowed per client address per minute."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = env.get(f"ACCORD_{field.name.upper()}")
+            if raw is not None and raw != "":
+                values[field.name] = type(getattr(cls(), field.name))(raw)
+        settings = cls(**values)  # type: ignore[arg-type]
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,157 @@
+"""The event log's interface, shared by the PostgreSQL and the SQLite store.
+
+Positions are the `notification_id` column: positive, strictly increasing in
+commit order, so a reader that has seen position N has seen everything at or
+below N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+#: The events table's name: what the eventsourcing library's PostgreSQL
+#: recorder uses for an application named "Accord", so its tools read ours.
+EVENTS_TABLE = "accord_events"
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """An event to append: a stream, the version it takes, its topic and state."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """An event as the log holds it, with its position in the global order."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+    position: int
+
+
+class Appended(msgspec.Struct, frozen=True):
+    """What an append returns.
+
+    `result` is the opaque bytes the caller stored with its command id; a
+    repeat of the same command returns the first attempt's positions and
+    result, with `repeated` set, and appends nothing.
+    """
+
+    positions: list[int]
+    result: bytes = b""
+    repeated: bool = False
+
+    @property
+    def last_position(self) -> int:
+        return self.positions[-1] if self.positions else 0
+
+
+class Account(msgspec.Struct, frozen=True):
+    """A person's account. Credentials live here, never in the event log."""
+
+    person_id: UUID
+    handle: str
+    display_name: str
+    password_hash: str
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class ConflictError(StoreError):
+    """A stream already has an event at the version an append wanted."""
+
+    def __init__(self, originator_id: UUID | None, originator_version: int | None) -> None:
+        self.originator_id = originator_id
+        self.originator_version = originator_version
+        super().__init__(
+            f"stream {originator_id} already has an event at version {originator_version}"
+        )
+
+
+class HandleTaken(StoreError):
+    """An account with that handle exists already."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached; the outcome of a write in flight is unknown."""
+
+
+class EventStore(Protocol):
+    """The append-only event log."""
+
+    kind: str
+    """`"postgresql"` or `"sqlite"`."""
+
+    async def open(self) -> None:
+        """Connect, and create the schema if it is absent (idempotent)."""
+
+    async def close(self) -> None: ...
+
+    async def append(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        command_id: str | None = None,
+        result: bytes = b"",
+    ) -> Appended:
+        """Append `events` atomically, or raise ConflictError and append nothing.
+
+        With a `command_id`, a repeat of that command (even after an unknown
+        outcome) returns the first `Appended` and appends nothing. A command
+        may append no events and still record its result.
+        """
+
+    async def read_stream(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """One stream's events by version: after `gt`, up to `lte`."""
+
+    async def read_log(
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+    ) -> list[StoredEvent]:
+        """The global log in position order, from just after `after`."""
+
+    async def max_position(self) -> int:
+        """The highest position in the log; 0 when it is empty."""
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
+        """Every event after `after`, in order, then new ones as they commit.
+
+        Never skips or repeats an event, across reconnections.
+        """
+
+    async def recorded(self, command_id: str) -> Appended | None:
+        """The first outcome of a command id, if it was recorded."""
+
+    # Accounts and sign-in tokens: not events, kept beside the log.
+
+    async def create_account(self, account: Account) -> None:
+        """Record a new account; HandleTaken if the (case-folded) handle exists."""
+
+    async def account_by_handle(self, handle: str) -> Account | None: ...
+
+    async def accounts_by_ids(self, person_ids: Sequence[UUID]) -> dict[UUID, Account]: ...
+
+    async def add_token(self, token_hash: bytes, person_id: UUID, expires_at: datetime) -> None: ...
+
+    async def token_owner(self, token_hash: bytes, now: datetime) -> UUID | None:
+        """The person a live token belongs to; None if unknown, revoked or expired."""
+
+    async def revoke_token(self, token_hash: bytes) -> None: ...

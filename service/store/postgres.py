@@ -1,0 +1,364 @@
+"""The event log on PostgreSQL, through asyncpg.
+
+Appends go through one PL/pgSQL function called as a single autocommit
+statement: one round trip that sets a lock timeout, takes the table's
+EXCLUSIVE lock (so commit order equals position order and a tailing reader
+never skips an event that commits late), answers a repeated command from its
+record, notifies and inserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from .base import EVENTS_TABLE, Account, Appended, HandleTaken, ConflictError, NewEvent, StoredEvent, StoreUnavailable
+from .follow import follow
+
+log = logging.getLogger(__name__)
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
+    originator_id uuid NOT NULL,
+    originator_version bigint NOT NULL,
+    topic text,
+    state bytea,
+    notification_id bigserial,
+    PRIMARY KEY (originator_id, originator_version));
+CREATE UNIQUE INDEX IF NOT EXISTS {EVENTS_TABLE}_notification_id_idx
+    ON {EVENTS_TABLE} (notification_id ASC);
+
+CREATE TABLE IF NOT EXISTS accord_commands (
+    command_id text PRIMARY KEY,
+    positions bigint[] NOT NULL,
+    result bytea NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now());
+
+CREATE TABLE IF NOT EXISTS accord_accounts (
+    person_id uuid PRIMARY KEY,
+    handle text NOT NULL UNIQUE,
+    display_name text NOT NULL,
+    password_hash text NOT NULL);
+
+CREATE TABLE IF NOT EXISTS accord_tokens (
+    token_hash bytea PRIMARY KEY,
+    person_id uuid NOT NULL REFERENCES accord_accounts (person_id),
+    expires_at timestamptz NOT NULL,
+    revoked boolean NOT NULL DEFAULT false);
+
+CREATE OR REPLACE FUNCTION accord_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_append_only
+    BEFORE UPDATE OR DELETE ON {EVENTS_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION accord_refuse_change();
+CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_no_truncate
+    BEFORE TRUNCATE ON {EVENTS_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION accord_refuse_change();
+
+CREATE OR REPLACE FUNCTION accord_append(
+    ids uuid[], versions bigint[], topics text[], states bytea[],
+    cmd text, res bytea, lock_ms integer)
+RETURNS TABLE (positions bigint[], result bytea, repeated boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    got bigint[];
+    seen bytea;
+    clash record;
+BEGIN
+    PERFORM set_config('lock_timeout', lock_ms || 'ms', true);
+    LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE;
+    IF cmd IS NOT NULL THEN
+        SELECT c.positions, c.result INTO got, seen
+            FROM accord_commands c WHERE c.command_id = cmd;
+        IF FOUND THEN
+            RETURN QUERY SELECT got, seen, true;
+            RETURN;
+        END IF;
+    END IF;
+    got := '{{}}';
+    IF cardinality(ids) > 0 THEN
+        SELECT e.originator_id, e.originator_version INTO clash
+            FROM {EVENTS_TABLE} e
+            JOIN unnest(ids, versions) AS u(i, v)
+              ON e.originator_id = u.i AND e.originator_version = u.v
+            LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'version conflict'
+                USING ERRCODE = 'unique_violation',
+                      DETAIL = format('Key (originator_id, originator_version)=(%s, %s) already exists.',
+                                      clash.originator_id, clash.originator_version);
+        END IF;
+        NOTIFY {EVENTS_TABLE};
+        WITH ins AS (
+            INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state)
+            SELECT * FROM unnest(ids, versions, topics, states)
+            RETURNING notification_id)
+        SELECT array_agg(notification_id ORDER BY notification_id) INTO got FROM ins;
+    END IF;
+    IF cmd IS NOT NULL THEN
+        INSERT INTO accord_commands (command_id, positions, result) VALUES (cmd, got, res);
+    END IF;
+    RETURN QUERY SELECT got, res, false;
+END $$;
+"""
+
+_CONFLICT_DETAIL = re.compile(r"=\(([0-9a-fA-F-]{36}), (\d+)\)")
+
+#: Errors that mean the database could not be reached or went away.
+CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncio.TimeoutError,
+)
+
+
+def conflict_from(error: asyncpg.UniqueViolationError) -> ConflictError:
+    match = _CONFLICT_DETAIL.search(error.detail or "")
+    if match is None:
+        return ConflictError(None, None)
+    return ConflictError(UUID(match.group(1)), int(match.group(2)))
+
+
+def _stored(row: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(
+        originator_id=row[0],
+        originator_version=row[1],
+        topic=row[2],
+        state=bytes(row[3]),
+        position=row[4],
+    )
+
+
+_COLUMNS = "originator_id, originator_version, topic, state, notification_id"
+
+
+class PostgresStore:
+    kind = "postgresql"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        lock_timeout: float = 5.0,
+        poll_interval: float = 1.0,
+        min_pool: int = 2,
+        max_pool: int = 10,
+    ) -> None:
+        self.dsn = dsn
+        self.lock_timeout_ms = max(1, int(lock_timeout * 1000))
+        self.poll_interval = poll_interval
+        self._min_pool = min_pool
+        self._max_pool = max_pool
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        try:
+            conn = await asyncpg.connect(self.dsn)
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error)) from error
+        try:
+            async with conn.transaction():
+                # Serialise schema set-up across processes starting together.
+                await conn.execute("SELECT pg_advisory_xact_lock(7353917)")
+                await conn.execute(SCHEMA)
+        finally:
+            await conn.close()
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=self._min_pool, max_size=self._max_pool
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreUnavailable("the store is not open")
+        return self._pool
+
+    async def append(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        command_id: str | None = None,
+        result: bytes = b"",
+    ) -> Appended:
+        try:
+            row = await self.pool.fetchrow(
+                "SELECT * FROM accord_append($1, $2, $3, $4, $5, $6, $7)",
+                [e.originator_id for e in events],
+                [e.originator_version for e in events],
+                [e.topic for e in events],
+                [e.state for e in events],
+                command_id,
+                result,
+                self.lock_timeout_ms,
+            )
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "accord_commands_pkey":
+                # Only reachable if a command row was written without the table lock.
+                raise StoreUnavailable("command recorded concurrently") from error
+            raise conflict_from(error) from None
+        except asyncpg.LockNotAvailableError as error:
+            raise StoreUnavailable("the event log is busy; try again") from error
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error) or type(error).__name__) from error
+        return Appended(positions=list(row[0]), result=bytes(row[1]), repeated=row[2])
+
+    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        try:
+            return await self.pool.fetch(query, *args)
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error) or type(error).__name__) from error
+
+    async def read_stream(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        order = "DESC" if desc else "ASC"
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE originator_id = $1"
+            " AND ($2::bigint IS NULL OR originator_version > $2)"
+            " AND ($3::bigint IS NULL OR originator_version <= $3)"
+            f" ORDER BY originator_version {order} LIMIT $4",
+            originator_id,
+            gt,
+            lte,
+            limit,
+        )
+        return [_stored(r) for r in rows]
+
+    async def read_log(
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+    ) -> list[StoredEvent]:
+        if topics:
+            rows = await self._fetch(
+                f"SELECT {_COLUMNS} FROM {EVENTS_TABLE}"
+                " WHERE notification_id > $1 AND topic = ANY($3::text[])"
+                " ORDER BY notification_id LIMIT $2",
+                after,
+                limit,
+                list(topics),
+            )
+        else:
+            rows = await self._fetch(
+                f"SELECT {_COLUMNS} FROM {EVENTS_TABLE}"
+                " WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
+                after,
+                limit,
+            )
+        return [_stored(r) for r in rows]
+
+    async def max_position(self) -> int:
+        rows = await self._fetch(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
+        return rows[0][0]
+
+    async def recorded(self, command_id: str) -> Appended | None:
+        rows = await self._fetch(
+            "SELECT positions, result FROM accord_commands WHERE command_id = $1", command_id
+        )
+        if not rows:
+            return None
+        return Appended(positions=list(rows[0][0]), result=bytes(rows[0][1]), repeated=True)
+
+    async def create_account(self, account: Account) -> None:
+        try:
+            await self.pool.execute(
+                "INSERT INTO accord_accounts (person_id, handle, display_name, password_hash)"
+                " VALUES ($1, $2, $3, $4)",
+                account.person_id,
+                account.handle.casefold(),
+                account.display_name,
+                account.password_hash,
+            )
+        except asyncpg.UniqueViolationError:
+            raise HandleTaken(account.handle) from None
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error) or type(error).__name__) from error
+
+    async def account_by_handle(self, handle: str) -> Account | None:
+        rows = await self._fetch(
+            "SELECT person_id, handle, display_name, password_hash"
+            " FROM accord_accounts WHERE handle = $1",
+            handle.casefold(),
+        )
+        return Account(*rows[0]) if rows else None
+
+    async def accounts_by_ids(self, person_ids: Sequence[UUID]) -> dict[UUID, Account]:
+        rows = await self._fetch(
+            "SELECT person_id, handle, display_name, password_hash"
+            " FROM accord_accounts WHERE person_id = ANY($1::uuid[])",
+            list(person_ids),
+        )
+        return {row[0]: Account(*row) for row in rows}
+
+    async def add_token(self, token_hash: bytes, person_id: UUID, expires_at: datetime) -> None:
+        await self._fetch(
+            "INSERT INTO accord_tokens (token_hash, person_id, expires_at) VALUES ($1, $2, $3)",
+            token_hash,
+            person_id,
+            expires_at,
+        )
+
+    async def token_owner(self, token_hash: bytes, now: datetime) -> UUID | None:
+        rows = await self._fetch(
+            "SELECT person_id FROM accord_tokens"
+            " WHERE token_hash = $1 AND NOT revoked AND expires_at > $2",
+            token_hash,
+            now,
+        )
+        return rows[0][0] if rows else None
+
+    async def revoke_token(self, token_hash: bytes) -> None:
+        await self._fetch(
+            "UPDATE accord_tokens SET revoked = true WHERE token_hash = $1", token_hash
+        )
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
+        return follow(self, after, self._listen, self.poll_interval)
+
+    async def _listen(self, wake: asyncio.Event) -> None:
+        """Keep a LISTEN connection open, reconnecting when it drops.
+
+        Every (re)connection sets `wake`, since notifications sent while it
+        was down are lost and the reader must look at the log again.
+        """
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                await conn.add_listener(EVENTS_TABLE, lambda *_: wake.set())
+                wake.set()
+                while not conn.is_closed():
+                    await asyncio.sleep(self.poll_interval)
+                    # A cheap round trip notices a terminated backend promptly.
+                    await conn.execute("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - any failure means reconnect
+                log.info("log listener reconnecting after %s", type(error).__name__)
+                wake.set()
+            finally:
+                if conn is not None and not conn.is_closed():
+                    conn.terminate()
+            await asyncio.sleep(self.poll_interval)

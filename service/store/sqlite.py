@@ -1,0 +1,292 @@
+"""The event log in a SQLite file: the embedded default, for one process.
+
+All statements run on one worker thread that owns the connection, so the
+event loop never blocks on disk. `BEGIN IMMEDIATE` takes the write lock
+before positions are drawn, which keeps commit order equal to position order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+
+from .base import EVENTS_TABLE, Account, Appended, HandleTaken, ConflictError, NewEvent, StoredEvent, StoreUnavailable
+from .follow import follow
+
+T = TypeVar("T")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
+    notification_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    originator_id TEXT NOT NULL,
+    originator_version INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    state BLOB NOT NULL,
+    UNIQUE (originator_id, originator_version));
+CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE}
+BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE}
+BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: DELETE refused'); END;
+CREATE TABLE IF NOT EXISTS accord_accounts (
+    person_id TEXT PRIMARY KEY,
+    handle TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accord_tokens (
+    token_hash BLOB PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES accord_accounts (person_id),
+    expires_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS accord_commands (
+    command_id TEXT PRIMARY KEY,
+    positions TEXT NOT NULL,
+    result BLOB NOT NULL);
+"""
+
+_COLUMNS = "originator_id, originator_version, topic, state, notification_id"
+
+
+def _stored(row: tuple) -> StoredEvent:
+    return StoredEvent(
+        originator_id=UUID(row[0]),
+        originator_version=row[1],
+        topic=row[2],
+        state=bytes(row[3]),
+        position=row[4],
+    )
+
+
+def _account(row: tuple) -> Account:
+    return Account(UUID(row[0]), row[1], row[2], row[3])
+
+
+def _utc(moment: datetime) -> str:
+    # ISO strings in UTC compare in time order.
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+class SQLiteStore:
+    kind = "sqlite"
+
+    def __init__(self, path: str, *, poll_interval: float = 1.0) -> None:
+        self.path = path
+        self.poll_interval = poll_interval
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._wakes: set[asyncio.Event] = set()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None or self._conn is None:
+            raise StoreUnavailable("the store is not open")
+        conn = self._conn
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-sqlite")
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(SCHEMA)
+            return conn
+
+        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._run(lambda conn: conn.close())
+            self._conn = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def append(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        command_id: str | None = None,
+        result: bytes = b"",
+    ) -> Appended:
+        rows = [
+            (str(e.originator_id), e.originator_version, e.topic, e.state) for e in events
+        ]
+
+        def write(conn: sqlite3.Connection) -> Appended:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if command_id is not None:
+                    seen = conn.execute(
+                        "SELECT positions, result FROM accord_commands WHERE command_id = ?",
+                        (command_id,),
+                    ).fetchone()
+                    if seen is not None:
+                        conn.execute("ROLLBACK")
+                        return Appended(
+                            positions=msgspec.json.decode(seen[0], type=list[int]),
+                            result=bytes(seen[1]),
+                            repeated=True,
+                        )
+                positions = []
+                for row in rows:
+                    try:
+                        cursor = conn.execute(
+                            f"INSERT INTO {EVENTS_TABLE}"
+                            " (originator_id, originator_version, topic, state)"
+                            " VALUES (?, ?, ?, ?)",
+                            row,
+                        )
+                    except sqlite3.IntegrityError:
+                        raise ConflictError(UUID(row[0]), row[1]) from None
+                    positions.append(cursor.lastrowid)
+                if command_id is not None:
+                    conn.execute(
+                        "INSERT INTO accord_commands (command_id, positions, result)"
+                        " VALUES (?, ?, ?)",
+                        (command_id, msgspec.json.encode(positions).decode(), result),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return Appended(positions=positions, result=result)
+
+        try:
+            appended = await self._run(write)
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(str(error)) from error
+        if appended.positions and not appended.repeated:
+            for wake in self._wakes:
+                wake.set()
+        return appended
+
+    async def read_stream(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        order = "DESC" if desc else "ASC"
+        query = (
+            f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE originator_id = ?"
+            " AND (? IS NULL OR originator_version > ?)"
+            " AND (? IS NULL OR originator_version <= ?)"
+            f" ORDER BY originator_version {order} LIMIT ?"
+        )
+        args = (str(originator_id), gt, gt, lte, lte, -1 if limit is None else limit)
+        rows = await self._run(lambda conn: conn.execute(query, args).fetchall())
+        return [_stored(r) for r in rows]
+
+    async def read_log(
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+    ) -> list[StoredEvent]:
+        if topics:
+            marks = ",".join("?" * len(topics))
+            query = (
+                f"SELECT {_COLUMNS} FROM {EVENTS_TABLE}"
+                f" WHERE notification_id > ? AND topic IN ({marks})"
+                " ORDER BY notification_id LIMIT ?"
+            )
+            args: tuple = (after, *topics, limit)
+        else:
+            query = (
+                f"SELECT {_COLUMNS} FROM {EVENTS_TABLE}"
+                " WHERE notification_id > ? ORDER BY notification_id LIMIT ?"
+            )
+            args = (after, limit)
+        rows = await self._run(lambda conn: conn.execute(query, args).fetchall())
+        return [_stored(r) for r in rows]
+
+    async def max_position(self) -> int:
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+            ).fetchone()
+        )
+        return row[0]
+
+    async def _query(self, query: str, args: tuple = ()) -> list[tuple]:
+        return await self._run(lambda conn: conn.execute(query, args).fetchall())
+
+    async def recorded(self, command_id: str) -> Appended | None:
+        rows = await self._query(
+            "SELECT positions, result FROM accord_commands WHERE command_id = ?", (command_id,)
+        )
+        if not rows:
+            return None
+        positions = msgspec.json.decode(rows[0][0], type=list[int])
+        return Appended(positions=positions, result=bytes(rows[0][1]), repeated=True)
+
+    async def create_account(self, account: Account) -> None:
+        try:
+            await self._query(
+                "INSERT INTO accord_accounts (person_id, handle, display_name, password_hash)"
+                " VALUES (?, ?, ?, ?)",
+                (
+                    str(account.person_id),
+                    account.handle.casefold(),
+                    account.display_name,
+                    account.password_hash,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise HandleTaken(account.handle) from None
+
+    async def account_by_handle(self, handle: str) -> Account | None:
+        rows = await self._query(
+            "SELECT person_id, handle, display_name, password_hash"
+            " FROM accord_accounts WHERE handle = ?",
+            (handle.casefold(),),
+        )
+        return _account(rows[0]) if rows else None
+
+    async def accounts_by_ids(self, person_ids: Sequence[UUID]) -> dict[UUID, Account]:
+        if not person_ids:
+            return {}
+        marks = ",".join("?" * len(person_ids))
+        rows = await self._query(
+            "SELECT person_id, handle, display_name, password_hash"
+            f" FROM accord_accounts WHERE person_id IN ({marks})",
+            tuple(str(p) for p in person_ids),
+        )
+        return {account.person_id: account for account in map(_account, rows)}
+
+    async def add_token(self, token_hash: bytes, person_id: UUID, expires_at: datetime) -> None:
+        await self._query(
+            "INSERT INTO accord_tokens (token_hash, person_id, expires_at) VALUES (?, ?, ?)",
+            (token_hash, str(person_id), _utc(expires_at)),
+        )
+
+    async def token_owner(self, token_hash: bytes, now: datetime) -> UUID | None:
+        rows = await self._query(
+            "SELECT person_id FROM accord_tokens"
+            " WHERE token_hash = ? AND NOT revoked AND expires_at > ?",
+            (token_hash, _utc(now)),
+        )
+        return UUID(rows[0][0]) if rows else None
+
+    async def revoke_token(self, token_hash: bytes) -> None:
+        await self._query("UPDATE accord_tokens SET revoked = 1 WHERE token_hash = ?", (token_hash,))
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
+        return follow(self, after, self._listen, self.poll_interval)
+
+    async def _listen(self, wake: asyncio.Event) -> None:
+        # Appends in this process set `wake`; the poll covers other writers.
+        self._wakes.add(wake)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self._wakes.discard(wake)
