@@ -12,6 +12,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from service.application import Accord
 from service.http.deps import DEPENDENCIES
 from service.http.errors import HANDLERS
+from service.http.accounts import AccountController
+from service.http.agreements import AgreementController
 from service.http.health import HealthController
 from service.settings import Settings
 from service.store import connect
@@ -31,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await accord.stop()
 
     return Litestar(
-        route_handlers=[HealthController],
+        route_handlers=[HealthController, AccountController, AgreementController],
         dependencies=DEPENDENCIES,
         exception_handlers=HANDLERS,
         lifespan=[lifespan],

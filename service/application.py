@@ -14,13 +14,27 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from service.accounts import Accounts
-from service.commands import CommandRunner
+from uuid import UUID, uuid4, uuid5
+
+from domain.agreement import Agreement, ClauseChange
+from domain.errors import NotFound
+from projections import memberships
+from projections.diff import VersionDiff, diff_versions
+from projections.timeline import Entry, Timeline, agreement_at
+from projections.timeline import evolve as evolve_timeline
+from service.accounts import Accounts, RateLimiter
+from service.commands import CommandKey, CommandRunner, Outcome
 from service.settings import Settings
 from service.store import EventStore, StoredEvent
+from service.store.base import Account
 from service.store.mapper import MsgspecMapper
+from service.views import AgreementSummary, AgreementView, ClauseView, clause_views, party_view
 
 log = logging.getLogger(__name__)
+
+#: Invitations to handles without an account get an id from this namespace,
+#: so the inviter sees the same answer and the same pending invitation either way.
+UNKNOWN_HANDLES = UUID("6d2c7f5e-9a41-4f0e-b7a3-3f1c2e8d9b10")
 
 
 def utcnow() -> datetime:
@@ -41,6 +55,8 @@ class Accord:
             hashing=settings.password_hashing,
             token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         )
+        self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
+        self.memberships = memberships.Memberships()
         self.position = 0
         self._advanced = asyncio.Condition()
         self._follower: asyncio.Task[None] | None = None
@@ -69,6 +85,325 @@ class Accord:
 
     def apply(self, stored: StoredEvent) -> None:
         """Fold one event into this process's read models."""
+        if stored.topic.startswith("domain.agreement:"):
+            event = self.mapper.to_domain_event(stored)
+            memberships.evolve(self.memberships, event)
+
+    # Accounts
+
+    async def register(self, client: str, handle: str, display_name: str, password: str) -> Account:
+        self.auth_limiter.check(client)
+        return await self.accounts.register(handle, display_name, password)
+
+    async def sign_in(self, client: str, handle: str, password: str) -> tuple[str, Account, datetime]:
+        self.auth_limiter.check(client)
+        return await self.accounts.sign_in(handle, password, self.clock())
+
+    async def authenticate(self, token: str) -> UUID:
+        return await self.accounts.authenticate(token, self.clock())
+
+    async def sign_out(self, token: str) -> None:
+        await self.accounts.sign_out(token)
+
+    async def person(self, person_id: UUID) -> Account:
+        found = await self.store.accounts_by_ids([person_id])
+        if person_id not in found:
+            raise NotFound("person", person_id)
+        return found[person_id]
+
+    # Agreements: commands
+
+    async def _settled(self, outcome: Outcome) -> Outcome:
+        # Read-your-writes in this process: lists reflect the command once it returns.
+        await self.caught_up(outcome.position, timeout=2.0)
+        return outcome
+
+    async def _render(self, agreement: Agreement) -> AgreementView:
+        people = [*agreement.parties, *agreement.invitees]
+        accounts = await self.store.accounts_by_ids(people)
+        names = {p: a.display_name for p, a in accounts.items()}
+        handles = {p: a.handle for p, a in accounts.items()}
+        handles.update(getattr(agreement, "invitation_handles", {}))
+        return party_view(agreement, names, handles)
+
+    async def _on_agreement(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        key: CommandKey | None,
+        command: Callable[[Agreement], None],
+    ) -> Outcome:
+        def decide(agreement: Agreement | None) -> Agreement:
+            assert agreement is not None
+            # Non-parties learn nothing, not even that the agreement exists.
+            if caller not in agreement.parties and caller not in agreement.invitees:
+                raise NotFound("agreement", agreement_id)
+            command(agreement)
+            return agreement
+
+        outcome = await self.commands.run(
+            Agreement, agreement_id, decide, self._render_for(caller), key=key
+        )
+        return await self._settled(outcome)
+
+    def _render_for(self, caller: UUID) -> Callable[[Agreement], object]:
+        async def render(agreement: Agreement) -> object:
+            if caller not in agreement.parties:
+                return AgreementSummary(
+                    agreement_id=agreement.id, title=agreement.title, relation="former"
+                )
+            return await self._render(agreement)
+
+        return render
+
+    async def create_agreement(
+        self, caller: UUID, title: str, key: CommandKey | None, agreement_id: UUID | None = None
+    ) -> Outcome:
+        new_id = agreement_id or uuid4()
+        outcome = await self.commands.run(
+            Agreement,
+            new_id,
+            lambda _: Agreement.create(title, caller, self.clock(), agreement_id=new_id),
+            self._render,
+            key=key,
+            creates=True,
+        )
+        return await self._settled(outcome)
+
+    async def invite(
+        self, caller: UUID, agreement_id: UUID, handle: str, key: CommandKey | None
+    ) -> Outcome:
+        account = await self.store.account_by_handle(handle)
+        invitee = account.person_id if account else uuid5(UNKNOWN_HANDLES, handle.casefold())
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.invite(caller, invitee, handle.casefold(), self.clock()),
+        )
+
+    async def accept_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.accept_invitation(caller, self.clock())
+        )
+
+    async def decline_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.decline_invitation(caller, self.clock())
+        )
+
+    async def leave(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.leave(caller, self.clock())
+        )
+
+    async def add_clause(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        topic: str,
+        text: str,
+        key: CommandKey | None,
+        clause_id: UUID | None = None,
+    ) -> Outcome:
+        new_id = clause_id or uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.add_clause(caller, new_id, topic, text, self.clock()),
+        )
+
+    async def edit_clause(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        text: str,
+        based_on_revision: int,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.edit_clause(caller, clause_id, text, based_on_revision, self.clock()),
+        )
+
+    async def remove_clause(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        based_on_revision: int,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.remove_clause(caller, clause_id, based_on_revision, self.clock()),
+        )
+
+    async def consent(
+        self, caller: UUID, agreement_id: UUID, version: int, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.consent(caller, version, self.clock())
+        )
+
+    async def withdraw_consent(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.withdraw_consent(caller, self.clock())
+        )
+
+    async def propose(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        changes: list[ClauseChange],
+        reason: str,
+        key: CommandKey | None,
+        proposal_id: UUID | None = None,
+    ) -> Outcome:
+        new_id = proposal_id or uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.propose(caller, new_id, changes, reason, self.clock()),
+        )
+
+    async def comment(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, text: str, key: CommandKey | None
+    ) -> Outcome:
+        comment_id = uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.comment(caller, proposal_id, comment_id, text, self.clock()),
+        )
+
+    async def accept(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.accept(caller, proposal_id, self.clock())
+        )
+
+    async def decline(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, reason: str, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.decline(caller, proposal_id, reason, self.clock())
+        )
+
+    async def withdraw(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.withdraw(caller, proposal_id, self.clock())
+        )
+
+    async def write_repair_note(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        what_happened: str,
+        impact: str,
+        intentions: str,
+        key: CommandKey | None,
+    ) -> Outcome:
+        note_id = uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.write_repair_note(
+                caller, note_id, clause_id, what_happened, impact, intentions, self.clock()
+            ),
+        )
+
+    async def acknowledge_repair_note(
+        self, caller: UUID, agreement_id: UUID, note_id: UUID, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.acknowledge_repair_note(caller, note_id, self.clock()),
+        )
+
+    async def link_repair_note(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        note_id: UUID,
+        proposal_id: UUID,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.link_repair_note(caller, note_id, proposal_id, self.clock()),
+        )
+
+    # Agreements: reads
+
+    async def _as_party(self, caller: UUID, agreement_id: UUID) -> Agreement:
+        agreement = await self.commands.load(Agreement, agreement_id)
+        if caller not in agreement.parties:
+            raise NotFound("agreement", agreement_id)
+        return agreement
+
+    async def view_agreement(self, caller: UUID, agreement_id: UUID) -> AgreementView:
+        return await self._render(await self._as_party(caller, agreement_id))
+
+    async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
+        involved = self.memberships.of(caller)
+        return [
+            AgreementSummary(
+                agreement_id=agreement_id,
+                title=self.memberships.titles.get(agreement_id, ""),
+                relation=relation,
+            )
+            for agreement_id, relation in sorted(involved.items(), key=lambda kv: str(kv[0]))
+        ]
+
+    async def invitation(self, caller: UUID, agreement_id: UUID) -> AgreementSummary:
+        """What an invitee sees before accepting: the title and who invited them."""
+        agreement = await self.commands.load(Agreement, agreement_id)
+        if caller not in agreement.invitees:
+            raise NotFound("agreement", agreement_id)
+        return AgreementSummary(
+            agreement_id=agreement.id, title=agreement.title, relation="invited", status=agreement.status
+        )
+
+    async def timeline(self, caller: UUID, agreement_id: UUID) -> Timeline:
+        await self._as_party(caller, agreement_id)
+        state = Timeline()
+        for stored in await self.store.read_stream(agreement_id):
+            state = evolve_timeline(state, self.mapper.to_domain_event(stored), stored.position)
+        return state
+
+    async def entries(self, caller: UUID, agreement_id: UUID) -> list[Entry]:
+        return list((await self.timeline(caller, agreement_id)).entries)
+
+    async def version(self, caller: UUID, agreement_id: UUID, version: int) -> list[ClauseView]:
+        content = agreement_at(await self.timeline(caller, agreement_id), version)
+        if content is None:
+            raise NotFound("version", agreement_id)
+        return clause_views(dict(content))
+
+    async def diff(self, caller: UUID, agreement_id: UUID, old: int, new: int) -> VersionDiff:
+        state = await self.timeline(caller, agreement_id)
+        before, after = agreement_at(state, old), agreement_at(state, new)
+        if before is None or after is None:
+            raise NotFound("version", agreement_id)
+        return diff_versions(before, after)
 
     async def caught_up(self, position: int, timeout: float = 5.0) -> bool:
         """Wait until the read models include `position`; False on timeout."""

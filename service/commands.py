@@ -9,7 +9,7 @@ the same clause from a stale revision fails with the clause's current text.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,7 +21,6 @@ from service.store import Appended, ConflictError, EventStore, NewEvent, StoreUn
 from service.store.mapper import MsgspecMapper
 
 A = TypeVar("A", bound=Aggregate)
-R = TypeVar("R", bound=msgspec.Struct)
 
 MAX_ATTEMPTS = 8
 
@@ -81,7 +80,7 @@ class CommandRunner:
         cls: type[A],
         aggregate_id: UUID,
         decide: Callable[[A | None], A],
-        render: Callable[[A], R],
+        render: Callable[[A], Awaitable[Any]],
         *,
         key: CommandKey | None,
         creates: bool = False,
@@ -98,7 +97,7 @@ class CommandRunner:
             current = None if creates else await self.load(cls, aggregate_id)
             aggregate = decide(current)
             pending = aggregate.collect_events()
-            body = render(aggregate)
+            body = await render(aggregate)
             events = [
                 NewEvent(s.originator_id, s.originator_version, s.topic, s.state)
                 for s in map(self.mapper.to_stored_event, pending)

@@ -12,7 +12,10 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from domain.errors import DomainError, NotAParty, NotFound, StaleRevision, StaleVersion, ValidationFailed
+from service.accounts import RateLimited, SignInFailed
+from service.commands import Busy, KeyReused
 from service.store import StoreUnavailable
+from service.store.base import HandleTaken
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,42 @@ def on_unexpected(request: Request, exc: Exception) -> Response[Problem]:
     return problem(500, "internal error")
 
 
+def on_key_reused(request: Request, exc: KeyReused) -> Response[Problem]:
+    return problem(
+        422,
+        "this Idempotency-Key was already used for a different request",
+        code="idempotency_key_reused",
+        errors=[FieldProblem(field="Idempotency-Key", rule="must not be reused for a different request")],
+    )
+
+
+def on_busy(request: Request, exc: Busy) -> Response[Problem]:
+    return problem(503, "too many concurrent changes to this agreement; retry", headers={"Retry-After": "1"})
+
+
+def on_rate_limited(request: Request, exc: RateLimited) -> Response[Problem]:
+    return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+
+
+def on_sign_in_failed(request: Request, exc: SignInFailed) -> Response[Problem]:
+    return problem(401, "wrong handle or password", code="sign_in_failed")
+
+
+def on_handle_taken(request: Request, exc: HandleTaken) -> Response[Problem]:
+    return problem(
+        409,
+        "that handle is taken; choose another",
+        code="handle_taken",
+        errors=[FieldProblem(field="handle", rule="must not be taken")],
+    )
+
+
 HANDLERS = {
+    KeyReused: on_key_reused,
+    Busy: on_busy,
+    RateLimited: on_rate_limited,
+    SignInFailed: on_sign_in_failed,
+    HandleTaken: on_handle_taken,
     ValidationException: on_validation,
     HTTPException: on_http,
     DomainError: on_domain,

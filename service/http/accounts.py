@@ -1,0 +1,62 @@
+"""Registration, sign-in and sign-out."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import JSONBody
+
+from service.http.auth import CALLER, Caller, bearer_token
+from service.http.deps import AccordDep
+from service.http.responses import BAD_REQUEST, RATE_LIMITED, UNAUTHORIZED, _problem
+from service.http.wire import Me, Register, Session, SignIn
+from service.store.base import Account
+
+
+def _me(account: Account) -> Me:
+    return Me(person_id=account.person_id, handle=account.handle, display_name=account.display_name)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AccountController(Controller):
+    path = "/api"
+    tags = ["accounts"]
+
+    @post(
+        "/accounts",
+        summary="Register",
+        status_code=201,
+        responses={**BAD_REQUEST, **RATE_LIMITED, 409: _problem("The handle is taken")},
+    )
+    async def register(self, request: Request, accord: AccordDep, data: JSONBody[Register]) -> Me:
+        account = await accord.register(_client(request), data.handle, data.display_name, data.password)
+        return _me(account)
+
+    @post(
+        "/sessions",
+        summary="Sign in for a bearer token",
+        status_code=201,
+        responses={**BAD_REQUEST, **UNAUTHORIZED, **RATE_LIMITED},
+    )
+    async def sign_in(self, request: Request, accord: AccordDep, data: JSONBody[SignIn]) -> Session:
+        token, account, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
+        return Session(token=token, expires_at=expires_at, person=_me(account))
+
+    @delete(
+        "/sessions/current",
+        summary="Sign out: revoke the token used",
+        dependencies=CALLER,
+        responses=UNAUTHORIZED,
+    )
+    async def sign_out(self, request: Request, accord: AccordDep, caller: Caller) -> None:
+        token = bearer_token(request)
+        assert token is not None  # the caller dependency has checked it
+        await accord.sign_out(token)
+
+    @get("/me", summary="Who I am", dependencies=CALLER, responses=UNAUTHORIZED)
+    async def me(self, accord: AccordDep, caller: Caller) -> Me:
+        return _me(await accord.person(caller))

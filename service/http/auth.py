@@ -1,0 +1,41 @@
+"""Who is calling: a bearer token, resolved to a person, or 401."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Request
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
+
+from service.accounts import SignInFailed
+from service.application import Accord
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="accord"'}
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def provide_caller(request: Request) -> UUID:
+    accord: Accord = request.app.state.accord
+    token = bearer_token(request)
+    if token is None:
+        raise NotAuthorizedException("sign in first: send Authorization: Bearer <token>", headers=CHALLENGE)
+    try:
+        return await accord.authenticate(token)
+    except SignInFailed:
+        raise NotAuthorizedException(
+            "the token is unknown, expired or signed out", headers=CHALLENGE
+        ) from None
+
+
+#: The signed-in person, for handlers that declare it.
+Caller = NamedDependency[UUID]
+
+CALLER = {"caller": Provide(provide_caller)}

@@ -1,0 +1,111 @@
+"""Request bodies: msgspec Structs whose constraints are the documented limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, TOPICS
+
+Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE)]
+ClauseText = Annotated[str, Meta(min_length=1, max_length=MAX_CLAUSE_TEXT)]
+Note = Annotated[str, Meta(min_length=1, max_length=MAX_NOTE)]
+Handle = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{2,32}$", description="2-32 letters, digits, _ . -")]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=80)]
+Password = Annotated[str, Meta(min_length=10, max_length=200)]
+Topic = Literal[TOPICS]  # type: ignore[valid-type]
+Revision = Annotated[int, Meta(ge=1)]
+Version = Annotated[int, Meta(ge=0)]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Unknown fields are an error, so a typo never silently does nothing."""
+
+
+class Register(Strict):
+    handle: Handle
+    display_name: DisplayName
+    password: Password
+
+
+class SignIn(Strict):
+    handle: Annotated[str, Meta(min_length=1, max_length=64)]
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Me(msgspec.Struct, frozen=True):
+    person_id: UUID
+    handle: str
+    display_name: str
+
+
+class Session(msgspec.Struct, frozen=True):
+    token: str
+    expires_at: datetime
+    person: Me
+
+
+class CreateAgreement(Strict):
+    title: Title
+    agreement_id: UUID | None = None
+
+
+class Invite(Strict):
+    handle: Handle
+
+
+class Invited(msgspec.Struct, frozen=True):
+    """The same answer whether or not the handle has an account."""
+
+    status: Literal["invited"] = "invited"
+
+
+class AddClause(Strict):
+    topic: Topic
+    text: ClauseText
+    clause_id: UUID | None = None
+
+
+class EditClause(Strict):
+    text: ClauseText
+    based_on_revision: Revision
+
+
+class Consent(Strict):
+    version: Version
+
+
+class Change(Strict):
+    kind: Literal["add", "edit", "remove"]
+    clause_id: UUID | None = None
+    topic: Topic | None = None
+    text: ClauseText | None = None
+
+
+class Propose(Strict):
+    changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]
+    reason: Note
+    proposal_id: UUID | None = None
+
+
+class CommentOn(Strict):
+    text: Note
+
+
+class Decline(Strict):
+    reason: Note
+
+
+class WriteRepairNote(Strict):
+    clause_id: UUID
+    what_happened: Note
+    impact: Note
+    intentions: Note
+
+
+class LinkRepairNote(Strict):
+    proposal_id: UUID

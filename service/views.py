@@ -1,0 +1,136 @@
+"""What leaves the server: typed views, the same for HTTP responses and pushes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from domain.agreement import Agreement, Proposal, RepairNote
+
+
+class PersonRef(msgspec.Struct, frozen=True):
+    person_id: UUID
+    name: str
+
+
+class ClauseView(msgspec.Struct, frozen=True):
+    clause_id: UUID
+    topic: str
+    text: str
+    revision: int
+
+
+class ChangeView(msgspec.Struct, frozen=True):
+    kind: str
+    clause_id: UUID
+    topic: str | None = None
+    text: str | None = None
+
+
+class CommentView(msgspec.Struct, frozen=True):
+    comment_id: UUID
+    author: UUID
+    text: str
+    written_at: datetime
+
+
+class ProposalView(msgspec.Struct, frozen=True):
+    proposal_id: UUID
+    proposer: UUID
+    base_version: int
+    reason: str
+    status: str
+    changes: list[ChangeView]
+    accepted_by: list[UUID]
+    comments: list[CommentView]
+
+
+class RepairNoteView(msgspec.Struct, frozen=True):
+    note_id: UUID
+    author: UUID
+    clause_id: UUID
+    what_happened: str
+    impact: str
+    intentions: str
+    acknowledged_by: list[UUID]
+    linked_proposals: list[UUID]
+
+
+class InvitationView(msgspec.Struct, frozen=True):
+    handle: str
+
+
+class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
+    """A party's view: everything about the agreement."""
+
+    agreement_id: UUID
+    title: str
+    status: str
+    version: int
+    in_force_version: int | None
+    parties: list[PersonRef]
+    invitations: list[InvitationView]
+    consented: list[UUID]
+    clauses: list[ClauseView]
+    proposals: list[ProposalView]
+    repair_notes: list[RepairNoteView]
+    view: str = "party"
+
+
+class AgreementSummary(msgspec.Struct, frozen=True, kw_only=True):
+    agreement_id: UUID
+    title: str
+    relation: str
+    """`party`, `invited` or `shared` (a metamour with a grant)."""
+    status: str | None = None
+
+
+def clause_views(clauses: dict[UUID, object]) -> list[ClauseView]:
+    ordered = sorted(clauses.values(), key=lambda c: (c.topic, str(c.clause_id)))  # type: ignore[attr-defined]
+    return [ClauseView(c.clause_id, c.topic, c.text, c.revision) for c in ordered]  # type: ignore[attr-defined]
+
+
+def _proposal_view(p: Proposal) -> ProposalView:
+    return ProposalView(
+        proposal_id=p.proposal_id,
+        proposer=p.proposer,
+        base_version=p.base_version,
+        reason=p.reason,
+        status=p.status,
+        changes=[ChangeView(c.kind, c.clause_id, c.topic, c.text) for c in p.changes],
+        accepted_by=sorted(p.accepted_by, key=str),
+        comments=[CommentView(c.comment_id, c.author, c.text, c.written_at) for c in p.comments],
+    )
+
+
+def _note_view(n: RepairNote) -> RepairNoteView:
+    return RepairNoteView(
+        note_id=n.note_id,
+        author=n.author,
+        clause_id=n.clause_id,
+        what_happened=n.what_happened,
+        impact=n.impact,
+        intentions=n.intentions,
+        acknowledged_by=sorted(n.acknowledged_by, key=str),
+        linked_proposals=list(n.linked_proposals),
+    )
+
+
+def party_view(
+    agreement: Agreement, names: dict[UUID, str], invitation_handles: dict[UUID, str]
+) -> AgreementView:
+    return AgreementView(
+        agreement_id=agreement.id,
+        title=agreement.title,
+        status=agreement.status,
+        version=agreement.content_version,
+        in_force_version=agreement.in_force_version,
+        parties=[PersonRef(p, names.get(p, "")) for p in agreement.parties],
+        invitations=[InvitationView(invitation_handles.get(i, "")) for i in agreement.invitees],
+        consented=sorted(agreement.consents, key=str),
+        clauses=clause_views(agreement.clauses),
+        proposals=[_proposal_view(p) for p in agreement.proposals.values()],
+        repair_notes=[_note_view(n) for n in agreement.repair_notes.values()],
+    )
