@@ -148,6 +148,24 @@ def check_topic(field: str, topic: str | None) -> None:
         raise ValidationFailed(field, f"must be one of {', '.join(TOPICS)}")
 
 
+def check_open(proposal: Proposal) -> None:
+    if proposal.is_out_of_date:
+        raise ProposalOutOfDate(proposal.proposal_id, proposal.base_version)
+    if proposal.status != "open":
+        raise ProposalClosed(proposal.proposal_id, proposal.status)
+
+
+def check_changed(field: str, clause: Clause, text: str | None) -> None:
+    if text == clause.text:
+        raise ValidationFailed(field, "is the same as the current text")
+
+
+def check_no_topic(where: str, change: ClauseChange) -> None:
+    # A clause keeps its topic for life, so its history reads as one thread.
+    if change.topic is not None:
+        raise ValidationFailed(f"{where}.topic", "only an added clause takes a topic")
+
+
 class Agreement(Aggregate):
     class Event(Aggregate.Event):
         pass
@@ -160,6 +178,7 @@ class Agreement(Aggregate):
             agreement.title = self.title
             agreement.parties = [self.creator]
             agreement.invitees = []
+            agreement.invitation_handles = {}
             agreement.clauses = {}
             # Ids are never reused, so a clause id names one clause across all history.
             agreement.used_clause_ids = set()
@@ -174,9 +193,12 @@ class Agreement(Aggregate):
     class PartyInvited(Event):
         by: UUID
         invitee: UUID
+        #: How the inviter addressed the invitee; shown to parties while pending.
+        handle: str
 
         def apply(self, agreement: Agreement) -> None:
             agreement.invitees.append(self.invitee)
+            agreement.invitation_handles[self.invitee] = self.handle
 
     class InvitationAccepted(Event):
         by: UUID
@@ -184,7 +206,7 @@ class Agreement(Aggregate):
         def apply(self, agreement: Agreement) -> None:
             agreement.invitees.remove(self.by)
             agreement.parties.append(self.by)
-            agreement.on_parties_changed()
+            agreement._on_parties_changed()
 
     class InvitationDeclined(Event):
         by: UUID
@@ -199,7 +221,7 @@ class Agreement(Aggregate):
             agreement.parties.remove(self.by)
             if not agreement.parties:
                 agreement.invitees.clear()
-            agreement.on_parties_changed()
+            agreement._on_parties_changed()
 
     # Drafting
 
@@ -213,7 +235,7 @@ class Agreement(Aggregate):
         def apply(self, agreement: Agreement) -> None:
             agreement.clauses[self.clause_id] = Clause(self.clause_id, self.topic, self.text)
             agreement.used_clause_ids.add(self.clause_id)
-            agreement.on_content_changed(self.version)
+            agreement._on_content_changed(self.version)
 
     class ClauseEdited(Event):
         by: UUID
@@ -227,7 +249,7 @@ class Agreement(Aggregate):
             agreement.clauses[self.clause_id] = msgspec.structs.replace(
                 old, text=self.text, revision=self.revision
             )
-            agreement.on_content_changed(self.version)
+            agreement._on_content_changed(self.version)
 
     class ClauseRemoved(Event):
         by: UUID
@@ -236,7 +258,7 @@ class Agreement(Aggregate):
 
         def apply(self, agreement: Agreement) -> None:
             del agreement.clauses[self.clause_id]
-            agreement.on_content_changed(self.version)
+            agreement._on_content_changed(self.version)
 
     # Consent
 
@@ -318,11 +340,11 @@ class Agreement(Aggregate):
 
         def apply(self, agreement: Agreement) -> None:
             adopted = agreement.proposals[self.proposal_id]
-            agreement.close_open_proposals()
+            agreement._close_open_proposals()
             adopted.status = "adopted"
             agreement.clauses = apply_changes(agreement.clauses, adopted.changes)
             agreement.used_clause_ids.update(change.clause_id for change in adopted.changes)
-            agreement.on_content_changed(self.version)
+            agreement._on_content_changed(self.version)
             # Accepting the proposal was consent to the version it makes.
             agreement.consents = set(agreement.parties)
 
@@ -361,29 +383,18 @@ class Agreement(Aggregate):
         def apply(self, agreement: Agreement) -> None:
             agreement.repair_notes[self.note_id].linked_proposals.append(self.proposal_id)
 
-    # State shared by several events
+    # State changes shared by several events
 
-    title: str
-    parties: list[UUID]
-    invitees: list[UUID]
-    clauses: dict[UUID, Clause]
-    used_clause_ids: set[UUID]
-    content_version: int
-    in_force_version: int | None
-    consents: set[UUID]
-    proposals: dict[UUID, Proposal]
-    repair_notes: dict[UUID, RepairNote]
-
-    def on_parties_changed(self) -> None:
+    def _on_parties_changed(self) -> None:
         self.consents.clear()
         self.in_force_version = None
-        self.close_open_proposals()
+        self._close_open_proposals()
 
-    def on_content_changed(self, version: int) -> None:
+    def _on_content_changed(self, version: int) -> None:
         self.content_version = version
         self.consents.clear()
 
-    def close_open_proposals(self) -> None:
+    def _close_open_proposals(self) -> None:
         for proposal in self.proposals.values():
             if proposal.status == "open":
                 proposal.status = "out_of_date"
@@ -401,13 +412,17 @@ class Agreement(Aggregate):
         cls, title: str, creator: UUID, now: datetime, agreement_id: UUID | None = None
     ) -> Agreement:
         check_text("title", title, MAX_TITLE)
-        return cls._create(cls.Created, id=agreement_id, timestamp=now, title=title, creator=creator)
+        return cls._create(
+            cls.Created, id=agreement_id, timestamp=now, title=title, creator=creator
+        )
 
-    def invite(self, by: UUID, invitee: UUID, now: datetime) -> None:
+    def invite(self, by: UUID, invitee: UUID, now: datetime, handle: str = "") -> None:
         self.check_is_party(by)
         self.check_not_involved(invitee)
         self.check_room_for_party()
-        self.trigger_event(self.PartyInvited, timestamp=now, by=by, invitee=invitee)
+        self.trigger_event(
+            self.PartyInvited, timestamp=now, by=by, invitee=invitee, handle=handle
+        )
 
     def accept_invitation(self, person: UUID, now: datetime) -> None:
         self.check_is_invited(person)
@@ -424,7 +439,7 @@ class Agreement(Aggregate):
     def add_clause(self, by: UUID, clause_id: UUID, topic: str, text: str, now: datetime) -> None:
         self.check_is_party(by)
         self.check_drafting()
-        self.check_new_clause_id("clause_id", clause_id)
+        self.check_new_clause_id(clause_id)
         check_topic("topic", topic)
         check_text("text", text, MAX_CLAUSE_TEXT)
         self.check_room_for_clauses(len(self.clauses) + 1)
@@ -659,7 +674,7 @@ class Agreement(Aggregate):
             raise NotInForce(self.id)
         return self.in_force_version
 
-    def check_new_clause_id(self, field: str, clause_id: UUID) -> None:
+    def check_new_clause_id(self, clause_id: UUID) -> None:
         if clause_id in self.used_clause_ids:
             raise AlreadyExists("clause", clause_id)
 
@@ -686,7 +701,7 @@ class Agreement(Aggregate):
             seen.add(change.clause_id)
             match change.kind:
                 case "add":
-                    self.check_new_clause_id(f"{where}.clause_id", change.clause_id)
+                    self.check_new_clause_id(change.clause_id)
                     check_topic(f"{where}.topic", change.topic)
                     check_text(f"{where}.text", change.text, MAX_CLAUSE_TEXT)
                 case "edit":
@@ -703,20 +718,3 @@ class Agreement(Aggregate):
                     raise ValidationFailed(f"{where}.kind", "must be add, edit or remove")
         self.check_room_for_clauses(len(apply_changes(self.clauses, changes)))
 
-
-def check_open(proposal: Proposal) -> None:
-    if proposal.is_out_of_date:
-        raise ProposalOutOfDate(proposal.proposal_id, proposal.base_version)
-    if proposal.status != "open":
-        raise ProposalClosed(proposal.proposal_id, proposal.status)
-
-
-def check_changed(field: str, clause: Clause, text: str | None) -> None:
-    if text == clause.text:
-        raise ValidationFailed(field, "is the same as the current text")
-
-
-def check_no_topic(where: str, change: ClauseChange) -> None:
-    # A clause keeps its topic for life, so its history reads as one thread.
-    if change.topic is not None:
-        raise ValidationFailed(f"{where}.topic", "only an added clause takes a topic")

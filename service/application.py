@@ -123,7 +123,7 @@ class Accord:
         accounts = await self.store.accounts_by_ids(people)
         names = {p: a.display_name for p, a in accounts.items()}
         handles = {p: a.handle for p, a in accounts.items()}
-        handles.update(getattr(agreement, "invitation_handles", {}))
+        handles.update(agreement.invitation_handles)
         return party_view(agreement, names, handles)
 
     async def _on_agreement(
@@ -179,7 +179,7 @@ class Accord:
             caller,
             agreement_id,
             key,
-            lambda a: a.invite(caller, invitee, handle.casefold(), self.clock()),
+            lambda a: a.invite(caller, invitee, self.clock(), handle=handle.casefold()),
         )
 
     async def accept_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
