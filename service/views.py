@@ -79,7 +79,7 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
     view: str = "party"
 
 
-class AgreementSummary(msgspec.Struct, frozen=True, kw_only=True):
+class AgreementSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     agreement_id: UUID
     title: str
     relation: str
