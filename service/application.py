@@ -409,11 +409,9 @@ class Accord:
         """Wait until the read models include `position`; False on timeout."""
         if self.position >= position:
             return True
-        async with self._advanced:
-            try:
-                await asyncio.wait_for(
-                    self._advanced.wait_for(lambda: self.position >= position), timeout
-                )
-            except TimeoutError:
-                return False
+        try:
+            async with asyncio.timeout(timeout), self._advanced:
+                await self._advanced.wait_for(lambda: self.position >= position)
+        except TimeoutError:
+            return False
         return True

@@ -47,8 +47,10 @@ async def follow(
                 yield event
             if len(events) == PAGE:
                 continue
+            # asyncio.timeout, not wait_for: no inner task that a cancellation could strand.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), poll_interval)
+                async with asyncio.timeout(poll_interval):
+                    await wake.wait()
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
