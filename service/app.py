@@ -15,6 +15,7 @@ from service.http.errors import HANDLERS
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
 from service.http.health import HealthController
+from service.http.live import live
 from service.settings import Settings
 from service.store import connect
 
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await accord.stop()
 
     return Litestar(
-        route_handlers=[HealthController, AccountController, AgreementController],
+        route_handlers=[HealthController, AccountController, AgreementController, live],
         dependencies=DEPENDENCIES,
         exception_handlers=HANDLERS,
         lifespan=[lifespan],

@@ -18,11 +18,13 @@ from uuid import UUID, uuid4, uuid5
 
 from domain.agreement import Agreement, ClauseChange
 from domain.errors import NotFound
-from projections import memberships
 from projections.diff import VersionDiff, diff_versions
 from projections.timeline import Entry, Timeline, agreement_at
 from projections.timeline import evolve as evolve_timeline
 from service.accounts import Accounts, RateLimiter
+from service.live.hub import Hub
+from service.readmodels import ReadModels
+from service.visibility import Visibility
 from service.commands import CommandKey, CommandRunner, Outcome
 from service.settings import Settings
 from service.store import EventStore, StoredEvent
@@ -56,13 +58,19 @@ class Accord:
             token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         )
         self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
-        self.memberships = memberships.Memberships()
+        self.models = ReadModels()
+        self.hub = Hub()
+        self.names: dict[UUID, str] = {}
+        self._secret = settings.secret.encode()
+        self.visibility = Visibility(self.models, self.names, lambda: self._secret, clock)
         self.position = 0
         self._advanced = asyncio.Condition()
         self._follower: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.store.open()
+        if not self._secret:
+            self._secret = await self.store.server_secret()
         self._follower = asyncio.create_task(self._follow(), name="accord-follower")
 
     async def stop(self) -> None:
@@ -72,22 +80,45 @@ class Accord:
                 await self._follower
         await self.store.close()
 
+    @property
+    def ready(self) -> bool:
+        """The follower has caught up with the log as it was at start, and tracks live."""
+        return self.hub.horizon is not None
+
     async def _follow(self) -> None:
+        target = await self.store.max_position()
+        if target <= self.position:
+            await self._start_hub()
         subscription = self.store.subscribe(self.position)
         try:
             async for stored in subscription:
-                self.apply(stored)
+                await self.apply(stored)
+                if not self.ready and stored.position >= target:
+                    await self._start_hub()
                 async with self._advanced:
-                    self.position = stored.position
                     self._advanced.notify_all()
         finally:
             await subscription.aclose()
 
-    def apply(self, stored: StoredEvent) -> None:
-        """Fold one event into this process's read models."""
-        if stored.topic.startswith("domain.agreement:"):
-            event = self.mapper.to_domain_event(stored)
-            memberships.evolve(self.memberships, event)
+    async def _start_hub(self) -> None:
+        await self._load_names(self.models.people())
+        self.hub.start(self.position, self.visibility.everything())
+
+    async def apply(self, stored: StoredEvent) -> None:
+        """Fold one event into the read models and push what it changed to whom."""
+        event = self.mapper.to_domain_event(stored)
+        touched = self.models.apply(event, stored.position)
+        self.position = stored.position
+        if self.ready:
+            await self._load_names(touched.people | touched.network)
+            fresh = self.visibility.fresh(touched, lambda person: self.hub.shown_to(person))
+            self.hub.track(stored.position, fresh)
+
+    async def _load_names(self, people: set[UUID]) -> None:
+        missing = [p for p in people if p not in self.names]
+        if missing:
+            found = await self.store.accounts_by_ids(missing)
+            self.names.update({p: a.display_name for p, a in found.items()})
 
     # Accounts
 
@@ -363,15 +394,20 @@ class Accord:
         return await self._render(await self._as_party(caller, agreement_id))
 
     async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
-        involved = self.memberships.of(caller)
-        return [
+        """Mine, my invitations, and those shared with me (without their titles)."""
+        involved = self.models.memberships.of(caller)
+        summaries = [
             AgreementSummary(
                 agreement_id=agreement_id,
-                title=self.memberships.titles.get(agreement_id, ""),
+                title=self.models.memberships.titles.get(agreement_id, ""),
                 relation=relation,
             )
-            for agreement_id, relation in sorted(involved.items(), key=lambda kv: str(kv[0]))
+            for agreement_id, relation in involved.items()
         ]
+        for agreement_id in self.models.audiences_of(caller) - set(involved):
+            if self.visibility.shared(caller, agreement_id) is not None:
+                summaries.append(AgreementSummary(agreement_id=agreement_id, relation="shared"))
+        return sorted(summaries, key=lambda s: str(s.agreement_id))
 
     async def invitation(self, caller: UUID, agreement_id: UUID) -> AgreementSummary:
         """What an invitee sees before accepting: the title and who invited them."""

@@ -81,9 +81,10 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
 
 class AgreementSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     agreement_id: UUID
-    title: str
     relation: str
-    """`party`, `invited` or `shared` (a metamour with a grant)."""
+    """`party`, `invited`, `shared` (a metamour with a grant), or `former` (just left)."""
+    title: str | None = None
+    """Not for `shared`: a title can name people or say what hidden clauses say."""
     status: str | None = None
 
 

@@ -140,6 +140,9 @@ class EventStore(Protocol):
     async def recorded(self, command_id: str) -> Appended | None:
         """The first outcome of a command id, if it was recorded."""
 
+    async def server_secret(self) -> bytes:
+        """A random secret made once per database, shared by every process (pseudonyms)."""
+
     # Accounts and sign-in tokens: not events, kept beside the log.
 
     async def create_account(self, account: Account) -> None:

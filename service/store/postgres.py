@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from uuid import UUID
@@ -39,6 +40,10 @@ CREATE TABLE IF NOT EXISTS accord_commands (
     positions bigint[] NOT NULL,
     result bytea NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now());
+
+CREATE TABLE IF NOT EXISTS accord_secrets (
+    name text PRIMARY KEY,
+    value bytea NOT NULL);
 
 CREATE TABLE IF NOT EXISTS accord_accounts (
     person_id uuid PRIMARY KEY,
@@ -280,6 +285,15 @@ class PostgresStore:
         if not rows:
             return None
         return Appended(positions=list(rows[0][0]), result=bytes(rows[0][1]), repeated=True)
+
+    async def server_secret(self) -> bytes:
+        await self._fetch(
+            "INSERT INTO accord_secrets (name, value) VALUES ('pseudonyms', $1)"
+            " ON CONFLICT (name) DO NOTHING",
+            secrets.token_bytes(32),
+        )
+        rows = await self._fetch("SELECT value FROM accord_secrets WHERE name = 'pseudonyms'")
+        return bytes(rows[0][0])
 
     async def create_account(self, account: Account) -> None:
         try:

@@ -8,6 +8,7 @@ before positions are drawn, which keeps commit order equal to position order.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timezone
@@ -34,6 +35,9 @@ CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_T
 BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE}
 BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: DELETE refused'); END;
+CREATE TABLE IF NOT EXISTS accord_secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS accord_accounts (
     person_id TEXT PRIMARY KEY,
     handle TEXT NOT NULL UNIQUE,
@@ -228,6 +232,14 @@ class SQLiteStore:
             return None
         positions = msgspec.json.decode(rows[0][0], type=list[int])
         return Appended(positions=positions, result=bytes(rows[0][1]), repeated=True)
+
+    async def server_secret(self) -> bytes:
+        await self._query(
+            "INSERT OR IGNORE INTO accord_secrets (name, value) VALUES ('pseudonyms', ?)",
+            (secrets.token_bytes(32),),
+        )
+        rows = await self._query("SELECT value FROM accord_secrets WHERE name = 'pseudonyms'")
+        return bytes(rows[0][0])
 
     async def create_account(self, account: Account) -> None:
         try:

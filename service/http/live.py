@@ -1,0 +1,112 @@
+"""`/api/live`: the websocket that pushes consented views as they change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from uuid import UUID
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from service.accounts import SignInFailed
+from service.application import Accord
+from service.http.deps import AccordDep
+from service.live.frames import Auth, Error, Ping, Pong, Ready, Reconnect, decode_client, encode
+from service.live.hub import Connection
+
+log = logging.getLogger(__name__)
+
+AUTH_TIMEOUT = 10.0
+#: Close codes in the application range.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FELL_BEHIND = 4008
+
+
+async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] | None:
+    """The first frame must be `auth`; a bad one is told why and the socket closed."""
+    try:
+        async with asyncio.timeout(AUTH_TIMEOUT):
+            raw = await socket.receive_text()
+        frame = decode_client(raw)
+    except TimeoutError:
+        await _refuse(socket, "auth_timeout", "send an auth frame first")
+        return None
+    except msgspec.ValidationError as error:
+        await _refuse(socket, "bad_frame", str(error))
+        return None
+    except msgspec.DecodeError:
+        await _refuse(socket, "bad_frame", "frames are JSON objects with a `type`")
+        return None
+    if not isinstance(frame, Auth):
+        await _refuse(socket, "unauthorized", "the first frame must be auth")
+        return None
+    token = frame.token or socket.cookies.get("accord_session", "")
+    try:
+        person = await accord.authenticate(token) if token else None
+    except SignInFailed:
+        person = None
+    if person is None:
+        await _refuse(socket, "unauthorized", "the token is unknown, expired or signed out")
+        return None
+    return person, frame
+
+
+async def _refuse(socket: WebSocket, code: str, detail: str) -> None:
+    await socket.send_text(encode(Error(code=code, detail=detail)))
+    await socket.close(code=CLOSE_UNAUTHORIZED, reason=code)
+
+
+async def _send(socket: WebSocket, connection: Connection) -> None:
+    while True:
+        data = await connection.queue.get()
+        await socket.send_text(data.decode())
+
+
+async def _receive(socket: WebSocket, connection: Connection) -> None:
+    while True:
+        raw = await socket.receive_text()
+        try:
+            frame = decode_client(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            connection.offer(Error(code="bad_frame", detail=str(error)))
+            continue
+        match frame:
+            case Ping():
+                connection.offer(Pong())
+            case Auth():
+                connection.offer(Error(code="bad_frame", detail="already authenticated"))
+
+
+@websocket("/api/live")
+async def live(socket: WebSocket, accord: AccordDep) -> None:
+    await socket.accept()
+    signed_in = await _authenticate(socket, accord)
+    if signed_in is None:
+        return
+    person, auth = signed_in
+    await socket.send_text(encode(Ready(person_id=str(person))))
+    connection = accord.hub.connect(person, auth.since)
+    tasks = [
+        asyncio.create_task(_send(socket, connection)),
+        asyncio.create_task(_receive(socket, connection)),
+        asyncio.create_task(connection.overflowed.wait()),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks[2] in done:
+            # Fell behind: its queue is dropped; it reconnects with the last position it saw.
+            with contextlib.suppress(Exception):
+                await socket.send_text(encode(Reconnect(detail="fell behind; reconnect with since")))
+                await socket.close(code=CLOSE_FELL_BEHIND, reason="fell behind")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        accord.hub.disconnect(connection)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await task

@@ -1,0 +1,145 @@
+"""Consent-filtered fan-out to open websockets, with resumable per-person history.
+
+The follower tells the hub, after each log position, the fresh consented view
+of every thing whose visibility that position may have changed, for every
+person concerned. The hub compares it with what that person was last shown:
+only real changes become an `Update`, so a person learns nothing from the
+timing of changes they may not see. Each person's recent updates are kept so a
+client that reconnects with the last position it saw gets exactly what it
+missed; older positions get a full `Resync`.
+
+Every process's follower reads the whole log, so every process holds the
+same history and a client may resume on any of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Mapping
+from uuid import UUID
+
+import msgspec
+
+from service.live.frames import Change, Frame, Reconnect, Resync, Synced, Update, View, encode
+
+log = logging.getLogger(__name__)
+
+#: A person's visible things: key -> the encoded consented view.
+Views = dict[str, bytes]
+
+
+class Connection:
+    """One open socket's outgoing queue, bounded so a slow reader hurts nobody else."""
+
+    def __init__(self, person: UUID, limit: int) -> None:
+        self.person = person
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=limit)
+        self.overflowed = asyncio.Event()
+
+    def offer(self, frame: Frame) -> bool:
+        if self.overflowed.is_set():
+            return False
+        try:
+            self.queue.put_nowait(encode(frame))
+        except asyncio.QueueFull:
+            self.overflowed.set()
+            return False
+        return True
+
+
+class Hub:
+    def __init__(self, *, history: int = 1000, queue_limit: int = 256) -> None:
+        self.history = history
+        self.queue_limit = queue_limit
+        #: None until the follower has caught up and the hub tracks changes.
+        self.horizon: int | None = None
+        #: The last log position the hub has taken into account.
+        self.position = 0
+        self.shown: dict[UUID, Views] = {}
+        self.updates: dict[UUID, deque[Update]] = {}
+        self.complete_after: dict[UUID, int] = {}
+        self.connections: dict[UUID, set[Connection]] = {}
+        self.pushed = 0
+        self.dropped = 0
+
+    @property
+    def open_sockets(self) -> int:
+        return sum(len(c) for c in self.connections.values())
+
+    def start(self, position: int, everyone: Mapping[UUID, Views]) -> None:
+        """Begin tracking at `position`, with what each person may see there."""
+        self.horizon = self.position = position
+        self.shown = {person: dict(views) for person, views in everyone.items()}
+
+    def track(self, position: int, fresh: Mapping[UUID, Mapping[str, bytes | None]]) -> None:
+        """Record the views `position` may have changed: None means no longer visible."""
+        if self.horizon is None:
+            return
+        self.position = position
+        for person, views in fresh.items():
+            shown = self.shown.setdefault(person, {})
+            changes = []
+            for key, encoded in views.items():
+                before = shown.get(key)
+                if encoded == before:
+                    continue
+                if encoded is None:
+                    del shown[key]
+                    changes.append(Change(key=key, removed=True))
+                else:
+                    shown[key] = encoded
+                    changes.append(Change(key=key, view=msgspec.Raw(encoded)))
+            if changes:
+                self._record(person, Update(position=position, changes=changes))
+
+    def _record(self, person: UUID, update: Update) -> None:
+        kept = self.updates.setdefault(person, deque())
+        kept.append(update)
+        if len(kept) > self.history:
+            self.complete_after[person] = kept.popleft().position
+        for connection in self.connections.get(person, ()):
+            if connection.offer(update):
+                self.pushed += 1
+            else:
+                self.dropped += 1
+
+    def connect(self, person: UUID, since: int | None) -> Connection:
+        """Register a socket and queue, atomically, what it missed since `since`."""
+        connection = Connection(person, self.queue_limit)
+        complete_after = self.complete_after.get(person, self.horizon)
+        missed: list[Frame]
+        if since is not None and complete_after is not None and complete_after <= since <= self.position:
+            missed = [u for u in self.updates.get(person, ()) if u.position > since]
+            if len(missed) >= self.queue_limit - 1:
+                missed = [self._resync(person)]
+        else:
+            missed = [self._resync(person)]
+        for frame in missed:
+            connection.offer(frame)
+        connection.offer(Synced(position=self.position))
+        self.connections.setdefault(person, set()).add(connection)
+        return connection
+
+    def _resync(self, person: UUID) -> Resync:
+        views = [View(key, msgspec.Raw(v)) for key, v in sorted(self.shown.get(person, {}).items())]
+        return Resync(position=self.position, views=views)
+
+    def disconnect(self, connection: Connection) -> None:
+        sockets = self.connections.get(connection.person)
+        if sockets is not None:
+            sockets.discard(connection)
+            if not sockets:
+                del self.connections[connection.person]
+
+    def shown_to(self, person: UUID) -> Views:
+        return self.shown.get(person, {})
+
+    def close_all(self, detail: str) -> None:
+        """Ask every client to reconnect elsewhere (graceful shutdown)."""
+        for sockets in self.connections.values():
+            for connection in sockets:
+                with contextlib.suppress(asyncio.QueueFull):
+                    connection.queue.put_nowait(encode(Reconnect(detail=detail)))

@@ -1,0 +1,169 @@
+"""This process's read models: replicas folded from the log, and the policy's facts.
+
+The follower folds every event here in log order. Each replica is the
+aggregate itself, mutated by its own events (a pure fold the domain already
+defines), and each agreement also keeps its timeline. `facts_*` turn them
+into the frozen facts `domain.policy` decides on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.agreement import Agreement
+from domain.grants import SharingGrant
+from domain.network import Disclosures, PartnerLink
+from domain.policy import AgreementFact, GrantFact, LinkFact, Network, in_force_history
+from projections import memberships
+from projections.timeline import Timeline
+from projections.timeline import evolve as evolve_timeline
+
+
+class Touched:
+    """What one event may have changed the visibility of: people, and agreements."""
+
+    def __init__(self) -> None:
+        self.people: set[UUID] = set()
+        self.agreements: set[UUID] = set()
+        self.network: set[UUID] = set()
+        """People whose network view (and everything it implies) may have changed."""
+
+
+class ReadModels:
+    def __init__(self) -> None:
+        self.agreements: dict[UUID, Agreement] = {}
+        self.timelines: dict[UUID, Timeline] = {}
+        self.links: dict[UUID, PartnerLink] = {}
+        self.disclosures: dict[UUID, Disclosures] = {}
+        self.grants: dict[UUID, SharingGrant] = {}
+        self.grants_of: dict[UUID, set[UUID]] = {}
+        self.memberships = memberships.Memberships()
+        self._network: Network | None = None
+
+    # Folding
+
+    def apply(self, event: Aggregate.Event, position: int) -> Touched:
+        touched = Touched()
+        match event:
+            case Agreement.Event():
+                agreement = self._mutate(self.agreements, event)
+                self.timelines[agreement.id] = evolve_timeline(
+                    self.timelines.get(agreement.id, Timeline()), event, position
+                )
+                memberships.evolve(self.memberships, event)
+                touched.agreements.add(agreement.id)
+                touched.people.update(agreement.parties, agreement.invitees)
+                if (by := getattr(event, "by", None)) is not None:
+                    touched.people.add(by)
+                audiences = {g.audience for g in self.grants_for(agreement.id)}
+                touched.people.update(audiences)
+                # Who is in it decides which links `relationship` shows them.
+                touched.network.update(audiences)
+            case SharingGrant.Event():
+                grant = self._mutate(self.grants, event)
+                self.grants_of.setdefault(grant.agreement_id, set()).add(grant.id)
+                touched.agreements.add(grant.agreement_id)
+                touched.people.add(grant.audience)
+                touched.network.add(grant.audience)
+                if (agreement := self.agreements.get(grant.agreement_id)) is not None:
+                    touched.people.update(agreement.parties)
+            case PartnerLink.Event():
+                link = self._mutate(self.links, event)
+                self._network = None
+                touched.network.update(self.neighbourhood(link.people))
+            case Disclosures.Event():
+                disclosures = self._mutate(self.disclosures, event)
+                self._network = None
+                touched.network.add(disclosures.person)
+                if (audience := getattr(event, "audience", None)) is not None:
+                    touched.network.add(audience)
+        return touched
+
+    @staticmethod
+    def _mutate(replicas: dict, event: Aggregate.Event):  # noqa: ANN205 - the replica's own type
+        replica = event.mutate(replicas.get(event.originator_id))
+        replicas[event.originator_id] = replica
+        return replica
+
+    def neighbourhood(self, people: Iterable[UUID]) -> set[UUID]:
+        """People within two links (of any status) of `people`: whose metamours may have changed."""
+        near = set(people)
+        for _ in range(2):
+            near |= {
+                person
+                for link in self.links.values()
+                if near & set(link.people)
+                for person in link.people
+            }
+        return near
+
+    # Facts for the policy
+
+    @property
+    def network(self) -> Network:
+        if self._network is None:
+            self._network = Network(
+                links=tuple(
+                    LinkFact(
+                        a=link.people[0],
+                        b=link.people[1],
+                        status=link.status,
+                        proposer=link.proposer,
+                        intervals=tuple(link.intervals),
+                    )
+                    for link in self.links.values()
+                ),
+                disclosures={d.person: dict(d.choices) for d in self.disclosures.values()},
+            )
+        return self._network
+
+    def grants_for(self, agreement_id: UUID) -> list[SharingGrant]:
+        return [self.grants[g] for g in self.grants_of.get(agreement_id, ())]
+
+    def grant_facts(self, agreement_id: UUID) -> list[GrantFact]:
+        return [
+            GrantFact(
+                grant_id=grant.id,
+                agreement_id=grant.agreement_id,
+                audience=grant.audience,
+                scopes=frozenset(grant.scopes),
+                consents=dict(grant.consents),
+                until=grant.until,
+                no_reshare=grant.no_reshare,
+                revoked=grant.is_revoked,
+            )
+            for grant in self.grants_for(agreement_id)
+        ]
+
+    def agreement_fact(self, agreement_id: UUID) -> AgreementFact | None:
+        agreement = self.agreements.get(agreement_id)
+        if agreement is None:
+            return None
+        timeline = self.timelines[agreement_id]
+        ratified = [
+            (entry.at, timeline.versions[entry.version])
+            for entry in timeline.entries
+            if entry.kind == "ratified"
+        ]
+        in_force = timeline.versions.get(agreement.in_force_version) if agreement.in_force_version is not None else None
+        return AgreementFact(
+            agreement_id=agreement_id,
+            title=agreement.title,
+            parties=tuple(agreement.parties),
+            clauses_in_force=tuple(in_force.values()) if in_force else (),
+            history=in_force_history(ratified),
+        )
+
+    def audiences_of(self, person: UUID) -> set[UUID]:
+        """Agreements with a grant naming `person` as its audience."""
+        return {g.agreement_id for g in self.grants.values() if g.audience == person}
+
+    def people(self) -> set[UUID]:
+        known = set(self.memberships.involved)
+        known.update(g.audience for g in self.grants.values())
+        for link in self.links.values():
+            known.update(link.people)
+        return known
