@@ -16,6 +16,7 @@ from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
 from service.http.health import HealthController
 from service.http.live import live
+from service.http.network import GrantController, NetworkController
 from service.settings import Settings
 from service.store import connect
 
@@ -34,7 +35,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await accord.stop()
 
     return Litestar(
-        route_handlers=[HealthController, AccountController, AgreementController, live],
+        route_handlers=[
+            HealthController,
+            AccountController,
+            AgreementController,
+            NetworkController,
+            GrantController,
+            live,
+        ],
         dependencies=DEPENDENCIES,
         exception_handlers=HANDLERS,
         lifespan=[lifespan],

@@ -14,16 +14,18 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from domain.agreement import Agreement, ClauseChange
 from domain.errors import NotFound
+from domain.policy import AgreementView as SharedView
 from projections.diff import VersionDiff, diff_versions
 from projections.timeline import Entry, Timeline, agreement_at
 from projections.timeline import evolve as evolve_timeline
 from service.accounts import Accounts, RateLimiter
 from service.live.hub import Hub
 from service.readmodels import ReadModels
+from service.sharing import Sharing
 from service.visibility import Visibility
 from service.commands import CommandKey, CommandRunner, Outcome
 from service.settings import Settings
@@ -34,9 +36,6 @@ from service.views import AgreementSummary, AgreementView, ClauseView, clause_vi
 
 log = logging.getLogger(__name__)
 
-#: Invitations to handles without an account get an id from this namespace,
-#: so the inviter sees the same answer and the same pending invitation either way.
-UNKNOWN_HANDLES = UUID("6d2c7f5e-9a41-4f0e-b7a3-3f1c2e8d9b10")
 
 
 def utcnow() -> datetime:
@@ -63,6 +62,9 @@ class Accord:
         self.names: dict[UUID, str] = {}
         self._secret = settings.secret.encode()
         self.visibility = Visibility(self.models, self.names, lambda: self._secret, clock)
+        self.sharing = Sharing(
+            store, self.commands, self.models, self.visibility, clock, self._settled, self._load_names
+        )
         self.position = 0
         self._advanced = asyncio.Condition()
         self._follower: asyncio.Task[None] | None = None
@@ -204,8 +206,8 @@ class Accord:
     async def invite(
         self, caller: UUID, agreement_id: UUID, handle: str, key: CommandKey | None
     ) -> Outcome:
-        account = await self.store.account_by_handle(handle)
-        invitee = account.person_id if account else uuid5(UNKNOWN_HANDLES, handle.casefold())
+        # An unknown handle is invited all the same, so the answer tells nothing.
+        invitee = await self.sharing.person_for(handle)
         return await self._on_agreement(
             caller,
             agreement_id,
@@ -390,8 +392,19 @@ class Accord:
             raise NotFound("agreement", agreement_id)
         return agreement
 
-    async def view_agreement(self, caller: UUID, agreement_id: UUID) -> AgreementView:
-        return await self._render(await self._as_party(caller, agreement_id))
+    async def view_agreement(
+        self, caller: UUID, agreement_id: UUID
+    ) -> AgreementView | AgreementSummary | SharedView:
+        """A party's full view, an invitee's summary, a metamour's consented view, or 404."""
+        agreement = await self.commands.load(Agreement, agreement_id)
+        if caller in agreement.parties:
+            return await self._render(agreement)
+        if caller in agreement.invitees:
+            return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
+        shared = self.visibility.shared(caller, agreement_id)
+        if shared is None:
+            raise NotFound("agreement", agreement_id)
+        return shared
 
     async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
         """Mine, my invitations, and those shared with me (without their titles)."""

@@ -124,19 +124,7 @@ class ReadModels:
         return [self.grants[g] for g in self.grants_of.get(agreement_id, ())]
 
     def grant_facts(self, agreement_id: UUID) -> list[GrantFact]:
-        return [
-            GrantFact(
-                grant_id=grant.id,
-                agreement_id=grant.agreement_id,
-                audience=grant.audience,
-                scopes=frozenset(grant.scopes),
-                consents=dict(grant.consents),
-                until=grant.until,
-                no_reshare=grant.no_reshare,
-                revoked=grant.is_revoked,
-            )
-            for grant in self.grants_for(agreement_id)
-        ]
+        return [grant_fact(grant) for grant in self.grants_for(agreement_id)]
 
     def agreement_fact(self, agreement_id: UUID) -> AgreementFact | None:
         agreement = self.agreements.get(agreement_id)
@@ -167,3 +155,16 @@ class ReadModels:
         for link in self.links.values():
             known.update(link.people)
         return known
+
+
+def grant_fact(grant: SharingGrant) -> GrantFact:
+    return GrantFact(
+        grant_id=grant.id,
+        agreement_id=grant.agreement_id,
+        audience=grant.audience,
+        scopes=frozenset(grant.scopes),
+        consents=dict(grant.consents),
+        until=grant.until,
+        no_reshare=grant.no_reshare,
+        revoked=grant.is_revoked,
+    )

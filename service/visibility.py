@@ -79,6 +79,9 @@ class Visibility:
         """Agreements `person` is a party of, invited to, or named as a grant's audience in."""
         return set(self.models.memberships.of(person)) | self.models.audiences_of(person)
 
+    def ref(self, person: UUID, viewer: UUID) -> policy.PersonRef:
+        return policy.person_ref(person, viewer, self.models.network, self.names, self.secret())
+
     # Everything that may have changed, encoded for the hub
 
     def view(self, viewer: UUID, key: str) -> bytes | None:

@@ -14,6 +14,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from domain.agreement import ClauseChange
 from domain.errors import ValidationFailed
+from domain.policy import AgreementView as SharedView
 from projections.diff import VersionDiff
 from projections.timeline import Entry
 from service.http.auth import CALLER, Caller
@@ -63,7 +64,9 @@ class AgreementController(Controller):
         return await accord.my_agreements(caller)
 
     @get("/{agreement_id:uuid}", summary="An agreement, as the caller may see it", responses=READ)
-    async def view(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> AgreementView:
+    async def view(
+        self, accord: AccordDep, caller: Caller, agreement_id: AgreementId
+    ) -> AgreementView | AgreementSummary | SharedView:
         return await accord.view_agreement(caller, agreement_id)
 
     @post(

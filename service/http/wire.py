@@ -109,3 +109,21 @@ class WriteRepairNote(Strict):
 
 class LinkRepairNote(Strict):
     proposal_id: UUID
+
+
+class ProposeLink(Strict):
+    handle: Handle
+
+
+class SetDisclosure(Strict):
+    disclosed: bool
+
+
+Scope = Annotated[str, Meta(max_length=40)]
+
+
+class ProposeGrant(Strict):
+    audience: Handle
+    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=12)]
+    until: datetime | None = None
+    no_reshare: bool = False
