@@ -6,6 +6,7 @@ build a precise problem response without parsing messages.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
@@ -197,3 +198,54 @@ class OwnRepairNote(InvalidTransition):
         super().__init__(f"{person_id} wrote repair note {note_id} and cannot acknowledge it")
         self.note_id = note_id
         self.person_id = person_id
+
+
+class NotInLink(DomainError):
+    code = "not_in_link"
+
+    def __init__(self, link_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} is not one of the two people of partner link {link_id}")
+        self.link_id = link_id
+        self.person_id = person_id
+
+
+class LinkStatusForbids(InvalidTransition):
+    """The partner link's status does not allow the command (confirming a live link, ...)."""
+
+    code = "link_status_forbids"
+
+    def __init__(self, link_id: UUID, status: str, action: str) -> None:
+        super().__init__(f"partner link {link_id} is {status}, so it cannot be {action}")
+        self.link_id = link_id
+        self.status = status
+        self.action = action
+
+
+class OwnProposal(InvalidTransition):
+    """A partner link is confirmed or declined by the person it was proposed to."""
+
+    code = "own_proposal"
+
+    def __init__(self, link_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} proposed partner link {link_id} and cannot answer it")
+        self.link_id = link_id
+        self.person_id = person_id
+
+
+class GrantRevoked(InvalidTransition):
+    """Revocation is final: a fresh grant is needed to share again."""
+
+    code = "grant_revoked"
+
+    def __init__(self, grant_id: UUID) -> None:
+        super().__init__(f"sharing grant {grant_id} was revoked; propose a new one to share again")
+        self.grant_id = grant_id
+
+
+class GrantLapsed(InvalidTransition):
+    code = "grant_lapsed"
+
+    def __init__(self, grant_id: UUID, until: datetime) -> None:
+        super().__init__(f"sharing grant {grant_id} lapsed at {until.isoformat()}")
+        self.grant_id = grant_id
+        self.until = until

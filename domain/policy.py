@@ -1,0 +1,570 @@
+"""Who may see what, and why: the one place Accord decides it.
+
+Every function here is pure. Inputs are frozen facts (built by projections from
+the log) and `now`; outputs are the only shapes in which the network or an
+agreement leaves the server. `agreement_access` is the decision; the views are
+built from it and from nothing else, so a route, a list and a websocket push
+cannot disagree about what a person may see.
+
+The rules, in short:
+
+- A party of an agreement sees all of it.
+- A metamour sees what holding grants give them (`grant_holds`): every current
+  party consented, the grant is neither revoked nor lapsed, and the audience is
+  a partner of a partner of some party through two links that have been live,
+  without a break, since before every current party gave their consent. So a
+  link that ends kills the grant for good; re-confirming the link starts a new
+  live interval and only a fresh grant (fresh consent) covers it.
+- Everyone else sees nothing, not even that the agreement exists.
+- A name is shown to its person, to audiences the person chose, by default to
+  the person's live partners and to whoever they are asking to be partners
+  with; inside an agreement, to its parties and to holders of `identity`.
+  Otherwise a stable pseudonym derived from a server secret stands in, and the
+  person's id is left out, so nothing ties the pseudonym to the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from domain.agreement import Clause
+from domain.errors import NotFound
+from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES, clauses_scope
+from domain.network import Interval, LinkStatus, PartnerLink
+
+ClauseChangeKind = Literal["added", "edited", "removed"]
+AccessKind = Literal["party", "metamour", "none"]
+
+# Facts
+
+
+class LinkFact(msgspec.Struct, frozen=True, kw_only=True):
+    """A partner link as the log tells it; one per pair of people."""
+
+    a: UUID
+    b: UUID
+    status: LinkStatus
+    #: Who proposed the current cycle.
+    proposer: UUID
+    intervals: tuple[Interval, ...] = ()
+
+    @property
+    def live(self) -> bool:
+        return self.status == "live"
+
+    @property
+    def live_since(self) -> datetime | None:
+        return self.intervals[-1].confirmed_at if self.live and self.intervals else None
+
+    def involves(self, person: UUID) -> bool:
+        return person in (self.a, self.b)
+
+    def other_than(self, person: UUID) -> UUID:
+        return self.b if person == self.a else self.a
+
+
+class Network(msgspec.Struct, frozen=True, kw_only=True):
+    links: tuple[LinkFact, ...] = ()
+    #: person -> audience -> whether the person's display name is shown to that audience.
+    disclosures: dict[UUID, dict[UUID, bool]] = msgspec.field(default_factory=dict)
+
+
+class GrantFact(msgspec.Struct, frozen=True, kw_only=True):
+    grant_id: UUID
+    agreement_id: UUID
+    audience: UUID
+    scopes: frozenset[str]
+    #: Who consented, and when: when decides which links a grant can hold through.
+    consents: dict[UUID, datetime]
+    until: datetime | None = None
+    no_reshare: bool = False
+    revoked: bool = False
+
+    @property
+    def consented_by(self) -> frozenset[UUID]:
+        return frozenset(self.consents)
+
+
+class HistoryFact(msgspec.Struct, frozen=True, kw_only=True):
+    """One clause's change between two versions in force (see `in_force_history`)."""
+
+    clause_id: UUID
+    topic: str
+    change: ClauseChangeKind
+    #: None for a removal.
+    text: str | None
+    #: When the version carrying the change came into force.
+    at: datetime
+
+
+class AgreementFact(msgspec.Struct, frozen=True, kw_only=True):
+    """What a consented view may draw on: content in force only, never drafts or talk."""
+
+    agreement_id: UUID
+    title: str
+    parties: tuple[UUID, ...]
+    clauses_in_force: tuple[Clause, ...] = ()
+    history: tuple[HistoryFact, ...] = ()
+
+
+def in_force_history(
+    versions_in_force: Iterable[tuple[datetime, Mapping[UUID, Clause]]],
+) -> tuple[HistoryFact, ...]:
+    """Each version in force, oldest first with the moment it came into force, as clause changes.
+
+    Diffing versions in force against each other, never drafts, keeps edits
+    that were made and dropped while drafting out of every audience's sight.
+    """
+    entries: list[HistoryFact] = []
+    before: Mapping[UUID, Clause] = {}
+    for at, content in versions_in_force:
+        for clause_id, clause in content.items():
+            old = before.get(clause_id)
+            if old is None or old.text != clause.text:
+                change: ClauseChangeKind = "added" if old is None else "edited"
+                entries.append(
+                    HistoryFact(
+                        clause_id=clause_id,
+                        topic=clause.topic,
+                        change=change,
+                        text=clause.text,
+                        at=at,
+                    )
+                )
+        for clause_id, old in before.items():
+            if clause_id not in content:
+                entries.append(
+                    HistoryFact(
+                        clause_id=clause_id, topic=old.topic, change="removed", text=None, at=at
+                    )
+                )
+        before = content
+    return tuple(entries)
+
+
+# The network
+
+
+def partners_of(person: UUID, links: Iterable[LinkFact]) -> frozenset[UUID]:
+    return frozenset(
+        link.other_than(person) for link in links if link.live and link.involves(person)
+    )
+
+
+def metamours_of(person: UUID, links: Iterable[LinkFact]) -> frozenset[UUID]:
+    """Partners of one's live partners. In a triad a partner is a metamour too."""
+    links = tuple(links)
+    return frozenset(
+        metamour
+        for partner in partners_of(person, links)
+        for metamour in partners_of(partner, links)
+        if metamour != person
+    )
+
+
+def live_link(a: UUID, b: UUID, links: Iterable[LinkFact]) -> LinkFact | None:
+    return next(
+        (link for link in links if link.live and link.involves(a) and link.involves(b)), None
+    )
+
+
+# Names
+
+
+class PersonRef(msgspec.Struct, frozen=True):
+    """A person as one viewer sees them: named with their id, or a pseudonym without it."""
+
+    key: str
+    name: str
+    person_id: UUID | None = None
+
+
+def discloses(person: UUID, viewer: UUID, network: Network) -> bool:
+    """The person's explicit choice for this viewer, else the default."""
+    choice = network.disclosures.get(person, {}).get(viewer)
+    if choice is not None:
+        return choice
+    # Asking someone to be partners is introducing oneself; the answer is theirs to give.
+    return any(
+        link.involves(person)
+        and link.involves(viewer)
+        and (link.live or (link.status == "proposed" and link.proposer == person))
+        for link in network.links
+    )
+
+
+def pseudonym(person: UUID, viewer: UUID, secret: bytes) -> PersonRef:
+    """Stable per (person, viewer); without the secret it cannot be traced back to either."""
+    digest = hmac.new(secret, b"pseudonym:" + person.bytes + viewer.bytes, hashlib.sha256)
+    tag = digest.hexdigest()
+    return PersonRef(key=f"p-{tag[:16]}", name=f"Someone ({tag[:4].upper()})")
+
+
+def person_ref(
+    person: UUID,
+    viewer: UUID,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    *,
+    identity: bool = False,
+) -> PersonRef:
+    """Named for themselves, for whom they disclose to, and when the caller passes `identity`
+    (an access with the identity scope that covers this person); otherwise a pseudonym."""
+    name = names.get(person)
+    if name is not None and (identity or person == viewer or discloses(person, viewer, network)):
+        return PersonRef(key=str(person), name=name, person_id=person)
+    return pseudonym(person, viewer, secret)
+
+
+def display_name(
+    person: UUID,
+    viewer: UUID,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    *,
+    identity: bool = False,
+) -> str:
+    return person_ref(person, viewer, network, names, secret, identity=identity).name
+
+
+# Grants and access
+
+
+class Reason(msgspec.Struct, frozen=True, kw_only=True):
+    """Why an audience sees something: this grant, through party - partner - audience."""
+
+    grant_id: UUID
+    party: UUID
+    partner: UUID
+    audience: UUID
+
+
+class Access(msgspec.Struct, frozen=True, kw_only=True):
+    kind: AccessKind
+    scopes: frozenset[str] = frozenset()
+    reasons: tuple[Reason, ...] = ()
+    no_reshare: bool = False
+
+    @property
+    def is_party(self) -> bool:
+        return self.kind == "party"
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(s.removeprefix(CLAUSES) for s in self.scopes if s.startswith(CLAUSES))
+
+
+NO_ACCESS = Access(kind="none")
+
+
+def grant_is_active(grant: GrantFact, parties: Sequence[UUID], now: datetime) -> bool:
+    """Every current party consented (so a newcomer must too), not revoked, not lapsed."""
+    return (
+        bool(parties)
+        and all(party in grant.consents for party in parties)
+        and not grant.revoked
+        and (grant.until is None or now < grant.until)
+    )
+
+
+def grant_holds(
+    grant: GrantFact, agreement: AgreementFact, network: Network, now: datetime
+) -> Reason | None:
+    """The path a grant holds through (parties and partners in id order), or None."""
+    return _holds(grant, agreement, network, now, prefer=None)
+
+
+def _holds(
+    grant: GrantFact,
+    agreement: AgreementFact,
+    network: Network,
+    now: datetime,
+    prefer: UUID | None,
+) -> Reason | None:
+    parties = agreement.parties
+    if grant.agreement_id != agreement.agreement_id or grant.audience in parties:
+        return None
+    if not grant_is_active(grant, parties, now):
+        return None
+    # Consent was given to a metamour relation that existed then; a link that
+    # broke since, even if it was mended, is not what anyone consented to.
+    consented_since = min(grant.consents[party] for party in parties)
+
+    def unbroken(link: LinkFact | None) -> bool:
+        since = link.live_since if link is not None else None
+        return since is not None and since <= consented_since
+
+    # A deterministic path, preferring the asker's own, which they can recognise.
+    for party in sorted(parties, key=lambda p: (p != prefer, p)):
+        for partner in sorted(partners_of(party, network.links)):
+            if partner == grant.audience:
+                continue
+            if unbroken(live_link(party, partner, network.links)) and unbroken(
+                live_link(partner, grant.audience, network.links)
+            ):
+                return Reason(
+                    grant_id=grant.grant_id, party=party, partner=partner, audience=grant.audience
+                )
+    return None
+
+
+def agreement_access(
+    viewer: UUID,
+    agreement: AgreementFact,
+    grants: Iterable[GrantFact],
+    network: Network,
+    now: datetime,
+) -> Access:
+    """THE decision: what `viewer` may see of `agreement`, and why."""
+    if viewer in agreement.parties:
+        return Access(kind="party", scopes=frozenset(SCOPES))
+    holding = [
+        (grant, reason)
+        for grant in sorted(grants, key=lambda g: g.grant_id)
+        if grant.audience == viewer
+        and (reason := grant_holds(grant, agreement, network, now)) is not None
+    ]
+    if not holding:
+        return NO_ACCESS
+    return Access(
+        kind="metamour",
+        scopes=frozenset().union(*(grant.scopes for grant, _ in holding)),
+        reasons=tuple(reason for _, reason in holding),
+        no_reshare=any(grant.no_reshare for grant, _ in holding),
+    )
+
+
+def who_can_see(
+    asker: UUID,
+    agreement: AgreementFact,
+    clause_id: UUID,
+    grants: Iterable[GrantFact],
+    network: Network,
+    now: datetime,
+) -> tuple[Reason, ...]:
+    """For a party: every audience that sees this clause, through which grant and which links.
+
+    Anyone else gets NotFound, exactly as for a clause that does not exist. A
+    clause no longer in force is seen only by holders of `history` as well.
+    """
+    if asker not in agreement.parties:
+        raise NotFound("clause", clause_id)
+    in_force = next((c for c in agreement.clauses_in_force if c.clause_id == clause_id), None)
+    topic = (
+        in_force.topic
+        if in_force is not None
+        else next((e.topic for e in agreement.history if e.clause_id == clause_id), None)
+    )
+    if topic is None:
+        raise NotFound("clause", clause_id)
+    needed = {clauses_scope(topic)} | (set() if in_force is not None else {HISTORY})
+    return tuple(
+        reason
+        for grant in sorted(grants, key=lambda g: g.grant_id)
+        if needed <= grant.scopes
+        and (reason := _holds(grant, agreement, network, now, prefer=asker)) is not None
+    )
+
+
+# Views
+
+
+class ClauseView(msgspec.Struct, frozen=True):
+    clause_id: UUID
+    topic: str
+    text: str
+
+
+class HistoryView(msgspec.Struct, frozen=True, kw_only=True):
+    clause_id: UUID
+    topic: str
+    change: ClauseChangeKind
+    text: str | None
+    at: datetime
+
+
+class PairView(msgspec.Struct, frozen=True):
+    """A live link between two people, named by their `PersonRef` keys."""
+
+    a: str
+    b: str
+
+
+class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
+    """One agreement as one person may see it. No revision or version numbers:
+    they would count the drafts and the changes to topics the viewer may not see."""
+
+    agreement_id: UUID
+    access: Literal["party", "metamour"]
+    #: Parties only: a title can name people or say what hidden clauses say.
+    title: str | None
+    parties: tuple[PersonRef, ...]
+    scopes: tuple[str, ...]
+    clauses: tuple[ClauseView, ...]
+    history: tuple[HistoryView, ...]
+    links: tuple[PairView, ...]
+    no_reshare: bool
+
+
+def view_agreement(
+    viewer: UUID,
+    agreement: AgreementFact,
+    grants: Iterable[GrantFact],
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    now: datetime,
+) -> AgreementView | None:
+    """None means 404: the viewer may not know the agreement exists.
+
+    A party gets the in-force content of the facts in full; drafts, proposals,
+    comments, consents and repair notes are the party's own view, built from the
+    timeline after `agreement_access(...).is_party`.
+    """
+    access = agreement_access(viewer, agreement, grants, network, now)
+    if access.kind == "none":
+        return None
+    # Parties name each other: writing an agreement together is an introduction.
+    # Anyone else learns who is in it only from `identity`, even about a person
+    # whose name they know from elsewhere: that person is in it is the secret.
+    identity = access.is_party or IDENTITY in access.scopes
+    refs = {
+        party: person_ref(party, viewer, network, names, secret, identity=True)
+        if identity
+        else pseudonym(party, viewer, secret)
+        for party in agreement.parties
+    }
+    topics = access.topics
+    links: tuple[PairView, ...] = ()
+    if RELATIONSHIP in access.scopes:
+        links = _pairs(
+            (refs[link.a], refs[link.b])
+            for link in network.links
+            if link.live and link.a in refs and link.b in refs
+        )
+    return AgreementView(
+        agreement_id=agreement.agreement_id,
+        access="party" if access.is_party else "metamour",
+        title=agreement.title if access.is_party else None,
+        # Sorted by key, so the order does not tell who created the agreement.
+        parties=tuple(sorted(refs.values(), key=lambda ref: ref.key)),
+        scopes=tuple(sorted(access.scopes)),
+        clauses=tuple(
+            ClauseView(clause.clause_id, clause.topic, clause.text)
+            for clause in agreement.clauses_in_force
+            if clause.topic in topics
+        ),
+        history=tuple(
+            HistoryView(
+                clause_id=entry.clause_id,
+                topic=entry.topic,
+                change=entry.change,
+                text=entry.text,
+                at=entry.at,
+            )
+            for entry in agreement.history
+            if entry.topic in topics
+        )
+        if HISTORY in access.scopes
+        else (),
+        links=links,
+        no_reshare=access.no_reshare,
+    )
+
+
+def _pairs(pairs: Iterable[tuple[PersonRef, PersonRef]]) -> tuple[PairView, ...]:
+    unique = {PairView(*sorted((a.key, b.key))) for a, b in pairs}
+    return tuple(sorted(unique, key=lambda pair: (pair.a, pair.b)))
+
+
+class MyLink(msgspec.Struct, frozen=True, kw_only=True):
+    link_id: UUID
+    other: PersonRef
+    status: LinkStatus
+    proposed_by_me: bool
+    intervals: tuple[Interval, ...]
+
+
+class KnownLink(msgspec.Struct, frozen=True):
+    """Someone else's live link, known through a holding grant with `relationship`."""
+
+    a: PersonRef
+    b: PersonRef
+
+
+class NetworkView(msgspec.Struct, frozen=True, kw_only=True):
+    me: PersonRef
+    links: tuple[MyLink, ...]
+    known_links: tuple[KnownLink, ...]
+
+
+def view_network(
+    viewer: UUID,
+    network: Network,
+    names: Mapping[UUID, str],
+    agreements: Iterable[AgreementFact],
+    grants: Sequence[GrantFact],
+    secret: bytes,
+    now: datetime,
+) -> NetworkView:
+    """The people and links `viewer` may see.
+
+    - Their own links, whatever became of them: proposed, declined, withdrawn,
+      live or ended, with the live intervals.
+    - Someone else's link, only while it is live and both its people are
+      parties of an agreement the viewer may see with `relationship` scope (as
+      a party, or through a holding grant). A partner's other partners are not
+      shown otherwise, not even as a count. No dates: only that the link exists.
+    - Names as `person_ref` decides; in someone else's link also when the
+      access that shows the link includes `identity`, the same as the
+      agreement's view shows it. Access to one agreement never names anyone in
+      a link shown because of another.
+    """
+
+    def ref(person: UUID, identity: bool = False) -> PersonRef:
+        return person_ref(person, viewer, network, names, secret, identity=identity)
+
+    mine = tuple(
+        sorted(
+            (
+                MyLink(
+                    link_id=PartnerLink.id_for(link.a, link.b),
+                    other=ref(link.other_than(viewer)),
+                    status=link.status,
+                    proposed_by_me=link.proposer == viewer,
+                    intervals=link.intervals,
+                )
+                for link in network.links
+                if link.involves(viewer)
+            ),
+            key=lambda link: link.link_id,
+        )
+    )
+    # Pair of people -> whether some access showing their link also names them.
+    shown: dict[frozenset[UUID], bool] = {}
+    for agreement in agreements:
+        access = agreement_access(viewer, agreement, grants, network, now)
+        if RELATIONSHIP not in access.scopes:
+            continue
+        for link in network.links:
+            pair = frozenset((link.a, link.b))
+            if link.live and viewer not in pair and pair <= set(agreement.parties):
+                shown[pair] = shown.get(pair, False) or IDENTITY in access.scopes
+    known = []
+    for pair, identity in shown.items():
+        a, b = sorted((ref(person, identity) for person in pair), key=lambda r: r.key)
+        known.append(KnownLink(a, b))
+    return NetworkView(
+        me=ref(viewer),
+        links=mine,
+        known_links=tuple(sorted(known, key=lambda k: (k.a.key, k.b.key))),
+    )
