@@ -249,3 +249,13 @@ class GrantLapsed(InvalidTransition):
         super().__init__(f"sharing grant {grant_id} lapsed at {until.isoformat()}")
         self.grant_id = grant_id
         self.until = until
+
+
+class GrantNotDue(InvalidTransition):
+    """A grant lapses once, after its end date, unless it was revoked first."""
+
+    code = "grant_not_due"
+
+    def __init__(self, grant_id: UUID) -> None:
+        super().__init__(f"grant {grant_id} is not due to lapse")
+        self.grant_id = grant_id

@@ -15,7 +15,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.agreement import TOPICS
-from domain.errors import AlreadyDone, GrantLapsed, GrantRevoked, NotAParty, ValidationFailed
+from domain.errors import (
+    AlreadyDone,
+    GrantLapsed,
+    GrantNotDue,
+    GrantRevoked,
+    NotAParty,
+    ValidationFailed,
+)
 
 IDENTITY = "identity"
 RELATIONSHIP = "relationship"
@@ -60,6 +67,7 @@ class SharingGrant(Aggregate):
             grant.consents = {self.proposer: self.timestamp}
             grant.revoked_by = None
             grant.revoked_at = None
+            grant.lapsed = False
 
     class Consented(Event):
         by: UUID
@@ -73,6 +81,13 @@ class SharingGrant(Aggregate):
         def apply(self, grant: SharingGrant) -> None:
             grant.revoked_by = self.by
             grant.revoked_at = self.timestamp
+
+    class Lapsed(Event):
+        """Its end date passed. Policy already treats it as over then; this event
+        marks the moment in the log, so every open view of it is withdrawn."""
+
+        def apply(self, grant: SharingGrant) -> None:
+            grant.lapsed = True
 
     @property
     def is_revoked(self) -> bool:
@@ -136,6 +151,14 @@ class SharingGrant(Aggregate):
         self.check_is_party(by, parties)
         self.check_not_revoked()
         self.trigger_event(self.Revoked, timestamp=now, by=by)
+
+    def lapse(self, now: datetime) -> None:
+        if self.lapsed or self.is_revoked or not self.has_lapsed(now):
+            raise GrantNotDue(self.id)
+        self.trigger_event(self.Lapsed, timestamp=now)
+
+    def is_due_to_lapse(self, now: datetime) -> bool:
+        return not self.lapsed and not self.is_revoked and self.has_lapsed(now)
 
     # Invariants
 

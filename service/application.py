@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID, uuid4
 
 from domain.agreement import Agreement, ClauseChange
-from domain.errors import NotFound
+from domain.errors import DomainError, NotFound
+from domain.grants import SharingGrant
 from domain.policy import AgreementView as SharedView
 from projections.diff import VersionDiff, diff_versions
 from projections.timeline import Entry, Timeline, agreement_at
@@ -29,13 +30,23 @@ from service.sharing import Sharing
 from service.visibility import Visibility
 from service.commands import CommandKey, CommandRunner, Outcome
 from service.settings import Settings
-from service.store import EventStore, StoredEvent
+from service.store import EventStore, StoredEvent, StoreError
 from service.store.base import Account
 from service.store.mapper import MsgspecMapper
 from service.views import AgreementSummary, AgreementView, ClauseView, clause_views, party_view
 
 log = logging.getLogger(__name__)
 
+
+
+def _lapsed(grant: SharingGrant | None, now: datetime) -> SharingGrant:
+    assert grant is not None
+    grant.lapse(now)
+    return grant
+
+
+async def _nothing(_: object) -> dict[str, str]:
+    return {}
 
 
 def utcnow() -> datetime:
@@ -68,19 +79,41 @@ class Accord:
         self.position = 0
         self._advanced = asyncio.Condition()
         self._follower: asyncio.Task[None] | None = None
+        self._lapser: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.store.open()
         if not self._secret:
             self._secret = await self.store.server_secret()
         self._follower = asyncio.create_task(self._follow(), name="accord-follower")
+        self._lapser = asyncio.create_task(self._lapse_grants(), name="accord-lapser")
 
     async def stop(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+        for task in (self._lapser, self._follower):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.store.close()
+
+    async def _lapse_grants(self) -> None:
+        """Mark in the log each grant whose end date has passed, so every view of it is withdrawn.
+
+        Every process does this; the command id makes the first one count and the rest repeats.
+        """
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            if not self.ready:
+                continue
+            now = self.clock()
+            for grant in [g for g in self.models.grants.values() if g.is_due_to_lapse(now)]:
+                key = CommandKey(caller=grant.id, key="lapse", fingerprint="lapse")
+                try:
+                    await self.commands.run(
+                        SharingGrant, grant.id, lambda g: _lapsed(g, now), _nothing, key=key
+                    )
+                except (DomainError, StoreError) as error:
+                    log.info("grant lapse deferred: %s", type(error).__name__)
 
     @property
     def ready(self) -> bool:

@@ -11,7 +11,14 @@ import msgspec
 import pytest
 
 from domain.agreement import TOPICS
-from domain.errors import AlreadyDone, GrantLapsed, GrantRevoked, NotAParty, ValidationFailed
+from domain.errors import (
+    AlreadyDone,
+    GrantLapsed,
+    GrantNotDue,
+    GrantRevoked,
+    NotAParty,
+    ValidationFailed,
+)
 from domain.grants import SCOPES, SharingGrant
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -250,3 +257,28 @@ def test_every_event_round_trips_through_msgspec_by_its_type_hints(cast):
         shape = msgspec.defstruct("State", fields, kw_only=True)
         decoded = msgspec.json.decode(msgspec.json.encode(state), type=shape)
         assert {name: getattr(decoded, name) for name, _ in fields} == state
+
+
+# Lapsing
+
+
+def test_a_grant_lapses_once_after_its_end_date(cast):
+    grant = cast.propose(until=UNTIL)
+    grant.collect_events()
+    with pytest.raises(GrantNotDue):
+        grant.lapse(UNTIL - timedelta(seconds=1))
+    assert grant.is_due_to_lapse(UNTIL)
+    grant.lapse(UNTIL)
+    assert [type(e) for e in grant.collect_events()] == [SharingGrant.Lapsed]
+    with pytest.raises(GrantNotDue):
+        grant.lapse(UNTIL + timedelta(days=1))
+
+
+def test_a_revoked_or_open_ended_grant_never_lapses(cast):
+    revoked = cast.propose(until=UNTIL)
+    revoked.revoke(cast.mina, cast.parties, NOW)
+    assert not revoked.is_due_to_lapse(UNTIL + timedelta(days=1))
+    with pytest.raises(GrantNotDue):
+        revoked.lapse(UNTIL + timedelta(days=1))
+    open_ended = cast.propose(until=None)
+    assert not open_ended.is_due_to_lapse(UNTIL + timedelta(days=365))
