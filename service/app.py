@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from service.application import Accord
@@ -17,6 +18,7 @@ from service.http.agreements import AgreementController
 from service.http.health import HealthController
 from service.http.live import live
 from service.http.network import GrantController, NetworkController
+from service.http.observability import Metrics, Readiness, request_log
 from service.settings import Settings
 from service.store import connect
 
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             HealthController,
+            Readiness,
+            Metrics,
             AccountController,
             AgreementController,
             NetworkController,
@@ -44,10 +48,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             live,
         ],
         dependencies=DEPENDENCIES,
+        middleware=[request_log, PrometheusConfig(app_name="accord", prefix="accord", group_path=True).middleware],
         exception_handlers=HANDLERS,
         lifespan=[lifespan],
         state=_state(accord),
         request_max_body_size=settings.max_body_bytes,
+        # Logging is configured by `accord serve` (JSON lines); the app adds no handlers.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Accord",
             version="0.1.0",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -53,6 +54,31 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class Lag:
+    """How far this process's follower trails the log."""
+
+    def __init__(self, store: EventStore, position: Callable[[], int]) -> None:
+        self.store = store
+        self.position = position
+        self.latest = 0
+        self.caught_up_at = time.monotonic()
+
+    async def refresh(self) -> None:
+        self.latest = max(self.latest, await self.store.max_position())
+        self.followed()
+
+    def followed(self) -> None:
+        if self.position() >= self.latest:
+            self.caught_up_at = time.monotonic()
+
+    @property
+    def positions(self) -> int:
+        return max(0, self.latest - self.position())
+
+    def seconds(self) -> float:
+        return 0.0 if self.positions == 0 else time.monotonic() - self.caught_up_at
+
+
 class Accord:
     def __init__(
         self, store: EventStore, settings: Settings, clock: Callable[[], datetime] = utcnow
@@ -68,6 +94,7 @@ class Accord:
             token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         )
         self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
+        self.command_limiter = RateLimiter(settings.command_rate_per_minute)
         self.models = ReadModels()
         self.hub = Hub()
         self.names: dict[UUID, str] = {}
@@ -77,6 +104,7 @@ class Accord:
             store, self.commands, self.models, self.visibility, clock, self._settled, self._load_names
         )
         self.position = 0
+        self.lag = Lag(store, lambda: self.position)
         self._advanced = asyncio.Condition()
         self._follower: asyncio.Task[None] | None = None
         self._lapser: asyncio.Task[None] | None = None
@@ -144,6 +172,7 @@ class Accord:
         event = self.mapper.to_domain_event(stored)
         touched = self.models.apply(event, stored.position)
         self.position = stored.position
+        self.lag.followed()
         if self.ready:
             await self._load_names(touched.people | touched.network)
             fresh = self.visibility.fresh(touched, lambda person: self.hub.shown_to(person))

@@ -64,6 +64,8 @@ class CommandRunner:
     def __init__(self, store: EventStore, mapper: MsgspecMapper) -> None:
         self.store = store
         self.mapper = mapper
+        #: Commands appended by this process (a metric).
+        self.appended = 0
 
     async def load(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
         stored = await self.store.read_stream(aggregate_id, lte=version)
@@ -118,6 +120,7 @@ class CommandRunner:
             if appended.repeated:
                 assert key is not None
                 return _replay(appended, key)
+            self.appended += 1
             return Outcome(body=body, position=appended.last_position)
         raise Busy
 

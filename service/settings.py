@@ -36,6 +36,12 @@ class Settings:
     auth_rate_per_minute: int = 20
     """Registration and sign-in attempts allowed per client address per minute."""
 
+    ready_lag: int = 1000
+    """Readiness fails while this process's follower trails the log by more positions than this."""
+
+    command_rate_per_minute: int = 600
+    """Mutating requests allowed per account per minute, in each process."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""

@@ -14,6 +14,7 @@ MAX_KEY = 200
 
 
 async def provide_key(request: Request, caller: NamedDependency[UUID]) -> CommandKey | None:
+    request.app.state.accord.command_limiter.check(str(caller))
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
