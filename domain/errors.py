@@ -122,7 +122,8 @@ class AlreadyInvolved(InvalidTransition):
     code = "already_involved"
 
     def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
-        super().__init__(f"{person_id} is already a party of or invited to {agreement_id}")
+        # The message names nobody: the inviter addressed them by handle only.
+        super().__init__(f"that person is already a party of or invited to {agreement_id}")
         self.agreement_id = agreement_id
         self.person_id = person_id
 

@@ -101,7 +101,14 @@ class Accord:
         self._secret = settings.secret.encode()
         self.visibility = Visibility(self.models, self.names, lambda: self._secret, clock)
         self.sharing = Sharing(
-            store, self.commands, self.models, self.visibility, clock, self._settled, self._load_names
+            store,
+            self.commands,
+            self.models,
+            self.visibility,
+            clock,
+            self._settled,
+            self._load_names,
+            lambda: self._secret,
         )
         self.position = 0
         self.lag = Lag(store, lambda: self.position)

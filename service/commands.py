@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import Aggregate
 
-from domain.errors import NotFound
+from domain.errors import AlreadyExists, NotFound
 from service.store import Appended, ConflictError, EventStore, NewEvent, StoreUnavailable
 from service.store.mapper import MsgspecMapper
 
@@ -115,7 +115,7 @@ class CommandRunner:
                 )
             except ConflictError:
                 if creates:
-                    raise
+                    raise AlreadyExists(cls.__name__.lower(), aggregate_id) from None
                 continue
             if appended.repeated:
                 assert key is not None

@@ -1,15 +1,17 @@
 """Use cases of the network and layered consent: partner links, disclosure, sharing grants.
 
 Handles are answered alike whether or not they have an account: a link
-proposal or a grant to an unknown handle is recorded against an id derived
-from the handle, which no account will ever have, and simply never holds.
+proposal, an invitation or a grant to an unknown handle is recorded against
+an id derived from the handle with the server's secret, which no account will
+ever have and nobody without the secret can compute, and simply never holds.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 import msgspec
 
@@ -23,8 +25,6 @@ from service.readmodels import ReadModels, grant_fact
 from service.store import EventStore
 from service.visibility import Visibility
 
-#: Ids for handles without an account (see the module docstring).
-UNKNOWN_HANDLES = UUID("6d2c7f5e-9a41-4f0e-b7a3-3f1c2e8d9b10")
 
 
 class Proposed(msgspec.Struct, frozen=True):
@@ -82,6 +82,7 @@ class Sharing:
         clock: Callable[[], datetime],
         settle: Callable[[Outcome], Awaitable[Outcome]],
         load_names: Callable[[set[UUID]], Awaitable[None]],
+        secret: Callable[[], bytes],
     ) -> None:
         self.store = store
         self.commands = commands
@@ -90,10 +91,14 @@ class Sharing:
         self.clock = clock
         self.settle = settle
         self.load_names = load_names
+        self.secret = secret
 
     async def person_for(self, handle: str) -> UUID:
         account = await self.store.account_by_handle(handle)
-        return account.person_id if account else uuid5(UNKNOWN_HANDLES, handle.casefold())
+        if account is not None:
+            return account.person_id
+        digest = hmac.new(self.secret(), b"unknown-handle:" + handle.casefold().encode(), "sha256")
+        return UUID(bytes=digest.digest()[:16], version=4)
 
     # Partner links
 

@@ -63,23 +63,40 @@ def problem(
 
 
 _AT = re.compile(r"^(?P<rule>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+_UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
+_MISSING = re.compile(r"^Missing required (?P<source>\w+) parameter '(?P<field>[^']+)'")
 
 
-def _field_problems(extra: Any) -> list[FieldProblem]:
+def _alias(request: Request, key: str) -> str:
+    """The name the client used: a parameter's declared alias, not the Python name."""
+    handler = request.scope.get("route_handler")
+    parameter = getattr(handler, "parsed_fn_signature", None)
+    parameter = parameter.parameters.get(key) if parameter is not None else None
+    return getattr(getattr(parameter, "kwarg_definition", None), "name", None) or key
+
+
+def _field_problems(request: Request, exc: ValidationException) -> list[FieldProblem]:
+    if (missing := _MISSING.match(str(exc.detail))) is not None:
+        return [FieldProblem(field=missing.group("field"), rule="is required")]
     found = []
-    for item in extra if isinstance(extra, list) else []:
+    for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
-        match = _AT.match(str(item.get("message", "")))
-        rule = match.group("rule") if match else str(item.get("message", ""))
-        path = (match.group("path") if match else None) or ""
-        field = path.lstrip(".") or str(item.get("key") or "body")
+        message = str(item.get("message", ""))
+        match = _AT.match(message)
+        rule = match.group("rule") if match else message
+        path = ((match.group("path") if match else None) or "").lstrip(".")
+        if (unknown := _UNKNOWN.search(rule)) is not None:
+            field = ".".join(p for p in (path, unknown.group("field")) if p)
+            found.append(FieldProblem(field=field, rule="is not a known field"))
+            continue
+        field = path or _alias(request, str(item.get("key") or "body"))
         found.append(FieldProblem(field=field, rule=rule))
     return found
 
 
 def on_validation(request: Request, exc: ValidationException) -> Response[Problem]:
-    errors = _field_problems(exc.extra)
+    errors = _field_problems(request, exc)
     detail = "; ".join(f"{e.field}: {e.rule}" for e in errors) or str(exc.detail)
     return problem(400, detail, code="invalid_request", errors=errors)
 
