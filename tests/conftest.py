@@ -18,7 +18,9 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -183,17 +185,47 @@ class _LocalCluster:
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"
         )
+        self._start_watchdog()
         # The port only names the socket file; 5432 is also asyncpg's and libpq's default.
         return f"postgresql://postgres@/postgres?host={self.dir}"
 
+    def _stop_command(self) -> list[str]:
+        return self._cmd("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def _start_watchdog(self) -> None:
+        """Stop the server if this test process dies without tearing down
+        (killed by a timeout, SIGKILL, ...): pg_ctl's server outlives it."""
+        script = textwrap.dedent(
+            f"""
+            import os, shutil, subprocess, time
+            while os.path.exists({str(self.data)!r}):
+                try:
+                    os.kill({os.getpid()}, 0)
+                except ProcessLookupError:
+                    subprocess.run({self._stop_command()!r}, capture_output=True, timeout=60)
+                    shutil.rmtree({str(self.dir)!r}, ignore_errors=True)
+                    break
+                except PermissionError:
+                    pass
+                time.sleep(1)
+            """
+        )
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # survives a signal sent to our process group
+        )
+
     def stop(self) -> None:
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None:
+            watchdog.terminate()
+            watchdog.wait(10)
         try:
             if self.data.exists():
-                subprocess.run(
-                    self._cmd("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"),
-                    capture_output=True,
-                    timeout=60,
-                )
+                subprocess.run(self._stop_command(), capture_output=True, timeout=60)
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -220,9 +252,10 @@ def pg_server() -> Iterator[PostgresServer]:
     if external:
         server = PostgresServer(admin_dsn=external)
         try:
-            _wait_ready(external, timeout=10)
+            _wait_ready(external, timeout=5)
         except Exception as error:  # noqa: BLE001
-            _pg_unavailable(f"{ENV_URL}={external!r} is not reachable: {error}")
+            # Asked for explicitly, so a wrong URL is an error, not a reason to skip.
+            pytest.fail(f"{ENV_URL}={external!r} is not reachable: {error}", pytrace=False)
         try:
             yield server
         finally:
