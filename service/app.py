@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -18,9 +19,11 @@ from service.http.agreements import AgreementController
 from service.http.health import HealthController
 from service.http.live import live
 from service.http.network import GrantController, NetworkController
+from service.http.responses import POSITION
 from service.http.observability import Metrics, Readiness, request_log
 from service.settings import Settings
 from service.store import connect
+from service import web
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -36,7 +39,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await accord.stop()
 
+    async def read_your_writes(request: Request) -> None:
+        """A read naming a log position waits until this process's read models include it."""
+        wanted = request.headers.get(POSITION)
+        if request.method == "GET" and wanted and wanted.isdigit():
+            if not await accord.caught_up(int(wanted)):
+                raise ServiceUnavailableException(
+                    "this server has not caught up with that position yet; retry",
+                    headers={"Retry-After": "1"},
+                )
+
     return Litestar(
+        before_request=read_your_writes,
         route_handlers=[
             HealthController,
             Readiness,
@@ -46,7 +60,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NetworkController,
             GrantController,
             live,
+            # The browser app (service/web): pages, templates and static files.
+            *web.routers(),
         ],
+        template_config=web.templates(),
         dependencies=DEPENDENCIES,
         middleware=[request_log, PrometheusConfig(app_name="accord", prefix="accord", group_path=True).middleware],
         exception_handlers=HANDLERS,

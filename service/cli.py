@@ -58,6 +58,14 @@ def _rebuild(args: argparse.Namespace) -> int:
     return _maintenance(args, "rebuild")
 
 
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .demo import run
+
+    return asyncio.run(run(Settings.from_env(database_url=args.database), force=args.force))
+
+
 def _watch(args: argparse.Namespace) -> int:
     import getpass
     import os
@@ -80,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=_serve)
+    demo = commands.add_parser("demo", help="fill the store with a small example network to try Accord")
+    demo.add_argument("--database", help="as for serve (ACCORD_DATABASE_URL)")
+    demo.add_argument("--force", action="store_true", help="add the example even if the log is not empty")
+    demo.set_defaults(run=_demo)
     watch = commands.add_parser("watch", help="sign in and print the live updates a person receives")
     watch.add_argument("--server", default="http://127.0.0.1:8000", help="the service's address")
     watch.add_argument("--handle", required=True, help="whose updates (password: ACCORD_PASSWORD or a prompt)")

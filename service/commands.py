@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import Aggregate
 
-from domain.errors import AlreadyExists, NotFound
+from domain.errors import AlreadyExists, DomainError, NotFound
 from service.store import Appended, ConflictError, EventStore, NewEvent, StoreUnavailable
 from service.store.mapper import MsgspecMapper
 
@@ -97,7 +97,14 @@ class CommandRunner:
             return early
         for _ in range(MAX_ATTEMPTS):
             current = None if creates else await self.load(cls, aggregate_id)
-            aggregate = decide(current)
+            try:
+                aggregate = decide(current)
+            except DomainError:
+                # The same command may have just committed from a concurrent retry:
+                # then its effect is what made this attempt fail, and the answer is the first one.
+                if (late := await self.repeated(key)) is not None:
+                    return late
+                raise
             pending = aggregate.collect_events()
             body = await render(aggregate)
             events = [
@@ -115,6 +122,8 @@ class CommandRunner:
                 )
             except ConflictError:
                 if creates:
+                    if (late := await self.repeated(key)) is not None:
+                        return late
                     raise AlreadyExists(cls.__name__.lower(), aggregate_id) from None
                 continue
             if appended.repeated:

@@ -73,14 +73,16 @@ def summarize(view: Any) -> str:
         clauses = view.get("clauses", ())
         return f"shared with you: {len(clauses)} clause(s) in force [{', '.join(view.get('scopes', ()))}]"
     if "status" in view and "version" in view:  # a party's view
-        line = f"{view.get('title')!r} {view['status']} v{view['version']}"
-        if view.get("in_force_version") is not None:
-            line += f" (in force: v{view['in_force_version']})"
-        open_proposals = sum(1 for p in view.get("proposals", ()) if p.get("status") == "open")
-        line += f", {len(view.get('clauses', ()))} clause(s)"
-        if open_proposals:
-            line += f", {open_proposals} open proposal(s)"
-        return line
+        if view["status"] == "in_force":
+            state = f"in force v{view['in_force_version']}"
+        else:
+            state = f"{view['status']} v{view['version']}"
+        details = [f"{len(view.get('clauses', ()))} clause(s)"]
+        if view.get("consented"):
+            details.append(f"{len(view['consented'])}/{len(view.get('parties', ()))} consented")
+        if open_proposals := sum(1 for p in view.get("proposals", ()) if p.get("status") == "open"):
+            details.append(f"{open_proposals} open proposal(s)")
+        return f"{view.get('title')!r} {state}, {', '.join(details)}"
     if "relation" in view:
         title = f" {view['title']!r}" if view.get("title") else ""
         return f"{view['relation']}{title}"

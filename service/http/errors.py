@@ -64,6 +64,7 @@ def problem(
 
 _AT = re.compile(r"^(?P<rule>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
 _UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
+_REQUIRED = re.compile(r"missing required field `(?P<field>[^`]+)`")
 _MISSING = re.compile(r"^Missing required (?P<source>\w+) parameter '(?P<field>[^']+)'")
 
 
@@ -89,6 +90,10 @@ def _field_problems(request: Request, exc: ValidationException) -> list[FieldPro
         if (unknown := _UNKNOWN.search(rule)) is not None:
             field = ".".join(p for p in (path, unknown.group("field")) if p)
             found.append(FieldProblem(field=field, rule="is not a known field"))
+            continue
+        if (required := _REQUIRED.search(rule)) is not None:
+            field = ".".join(p for p in (path, required.group("field")) if p)
+            found.append(FieldProblem(field=field, rule="is required"))
             continue
         field = path or _alias(request, str(item.get("key") or "body"))
         found.append(FieldProblem(field=field, rule=rule))

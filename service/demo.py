@@ -1,0 +1,197 @@
+"""`accord demo`: a small, realistic network to try Accord with, made through the use cases.
+
+Mina is solo-polyamorous, with two partners, Theo and Sam; Sam also has a
+partner, Jules, who is Mina's metamour. Mina and Sam have an agreement in
+force, a repair note Sam wrote, and two clauses they share with Jules. Mina and
+Theo's agreement is in force and Theo has proposed a renegotiation. Sam and
+Jules have their own agreement, which Mina cannot see at all.
+
+Everything is made by calling `Accord`'s use cases on the configured store, as
+a person would through the app, so the demo passes the same rules and its
+events are ordinary events in the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from domain.agreement import ClauseChange
+from domain.network import PartnerLink
+from service.application import Accord
+from service.settings import Settings
+from service.store import connect
+from service.store.base import HandleTaken
+
+PASSWORD = "accord-demo-password"
+CLIENT = "accord-demo"
+
+
+@dataclass(frozen=True)
+class Person:
+    handle: str
+    name: str
+    about: str
+    id: UUID = UUID(int=0)
+
+
+PEOPLE = (
+    Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam"),
+    Person("theo", "Theo", "Mina's partner; has proposed a renegotiation of their agreement"),
+    Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
+    Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
+)
+
+MINA_AND_SAM = {
+    "boundaries": "We each keep our own home and our own time. Neither of us asks the other "
+    "to give up another relationship.",
+    "safer_sex": "Barriers with new partners until we have talked about test results together. "
+    "We share results from a test every three months.",
+    "scheduling": "One weeknight and one weekend day together each week, planned by Sunday evening.",
+    "check_ins": "A check-in on the first Sunday of the month: what is working, what is hard, "
+    "what we want more of.",
+    "metamour_contact": "We are each happy to meet the other's partners. Nobody has to be friends; "
+    "everybody is kind.",
+    "privacy": "We don't share details of our intimate life with others without asking first.",
+}
+SCHEDULING_REVISED = MINA_AND_SAM["scheduling"] + " Changes need a day's notice, except in an emergency."
+
+MINA_AND_THEO = {
+    "boundaries": "Overnights with other partners are fine; we tell each other beforehand, not after.",
+    "safer_sex": "Barriers with other partners, and a test every three months.",
+    "scheduling": "Every other weekend together, Friday evening to Sunday lunch.",
+    "check_ins": "A short message on days we don't see each other, with no pressure to reply at length.",
+}
+
+SAM_AND_JULES = {
+    "boundaries": "No sleepovers on work nights.",
+    "safer_sex": "Barriers with new partners until we have talked about test results together.",
+    "metamour_contact": "Jules would like to meet Mina; Sam introduces them when both are ready.",
+}
+
+
+async def run(settings: Settings, *, force: bool = False, say: Callable[[str], None] = print) -> int:
+    store = connect(settings.database_url, poll_interval=settings.poll_interval)
+    accord = Accord(store, settings)
+    await accord.start()
+    try:
+        if await store.max_position() > 0 and not force:
+            say(
+                f"The event log at {settings.database_url} is not empty, so the demo was not added.\n"
+                "Use a fresh database (--database sqlite:///demo.db), or --force to add it anyway."
+            )
+            return 1
+        people = [await _register(accord, person) for person in PEOPLE]
+        await fill(accord, *people)
+    finally:
+        await accord.stop()
+    say(instructions(settings, people))
+    return 0
+
+
+async def _register(accord: Accord, person: Person) -> Person:
+    """The person's handle, or the first free `handle2`, `handle3`... (with --force on a used store)."""
+    for suffix in ["", *map(str, range(2, 100))]:
+        handle = f"{person.handle}{suffix}"
+        try:
+            account = await accord.register(CLIENT, handle, person.name, PASSWORD)
+        except HandleTaken:
+            continue
+        return Person(handle, person.name, person.about, account.person_id)
+    raise HandleTaken(person.handle)
+
+
+async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: Person) -> None:
+    for a, b in ((mina, theo), (mina, sam), (sam, jules)):
+        await accord.sharing.propose_link(a.id, b.handle, None)
+        await accord.sharing.confirm_link(b.id, PartnerLink.id_for(a.id, b.id), None)
+
+    # Mina and Sam: drafted together, in force, a repair note, two clauses shared with Jules.
+    ours, clauses = await _agreement(accord, "Mina & Sam", mina, sam, MINA_AND_SAM)
+    await accord.edit_clause(sam.id, ours, clauses["scheduling"], SCHEDULING_REVISED, 1, None)
+    await _ratify(accord, ours, mina, sam)
+    await accord.write_repair_note(
+        sam.id,
+        ours,
+        clauses["check_ins"],
+        "I cancelled our check-in at the last minute two months in a row.",
+        "You felt our relationship came last, and a hard conversation kept being pushed back.",
+        "Our check-ins are now fixed in my calendar. If I really can't make one, I'll say so two "
+        "days before and offer another date that same week.",
+        None,
+    )
+    shared = await accord.sharing.propose_grant(
+        mina.id,
+        ours,
+        jules.handle,
+        ["identity", "relationship", "clauses:safer_sex", "clauses:metamour_contact"],
+        None,
+        True,
+        None,
+    )
+    await accord.sharing.consent_to_grant(sam.id, ours, shared.body.grant_id, None)
+
+    # Mina and Theo: in force, and Theo asks to renegotiate.
+    theirs, clauses = await _agreement(accord, "Mina & Theo", mina, theo, MINA_AND_THEO)
+    await _ratify(accord, theirs, mina, theo)
+    proposal = uuid4()
+    await accord.propose(
+        theo.id,
+        theirs,
+        [
+            ClauseChange(
+                "edit",
+                clauses["scheduling"],
+                text="Every other weekend together, Friday evening to Sunday lunch, "
+                "and a weeknight dinner in the weeks between.",
+            ),
+            ClauseChange("add", uuid4(), topic="other", text="One trip together each year, planned by spring."),
+        ],
+        "My new job leaves me fewer free weekends, and I miss seeing you in the middle of the week.",
+        None,
+        proposal,
+    )
+    await accord.comment(
+        mina.id, theirs, proposal, "I love the weeknight idea. Can we keep it flexible in my exam weeks?", None
+    )
+
+    # Sam and Jules: their own agreement; Mina sees nothing of it.
+    theirs_too, _ = await _agreement(accord, "Sam & Jules", sam, jules, SAM_AND_JULES)
+    await _ratify(accord, theirs_too, sam, jules)
+
+
+async def _agreement(
+    accord: Accord, title: str, creator: Person, partner: Person, texts: dict[str, str]
+) -> tuple[UUID, dict[str, UUID]]:
+    agreement_id = uuid4()
+    await accord.create_agreement(creator.id, title, None, agreement_id)
+    await accord.invite(creator.id, agreement_id, partner.handle, None)
+    await accord.accept_invitation(partner.id, agreement_id, None)
+    clauses = {}
+    for index, (topic, text) in enumerate(texts.items()):
+        author = creator if index % 2 == 0 else partner
+        clauses[topic] = uuid4()
+        await accord.add_clause(author.id, agreement_id, topic, text, None, clauses[topic])
+    return agreement_id, clauses
+
+
+async def _ratify(accord: Accord, agreement_id: UUID, *parties: Person) -> None:
+    view = await accord.view_agreement(parties[0].id, agreement_id)
+    for party in parties:
+        await accord.consent(party.id, agreement_id, view.version, None)  # type: ignore[union-attr]
+
+
+def instructions(settings: Settings, people: list[Person]) -> str:
+    width = max(len(p.handle) for p in people)
+    rows = "\n".join(f"  {p.handle:<{width}}  {p.name:<6} {p.about}" for p in people)
+    database = f" --database {settings.database_url}" if settings.database_url != Settings().database_url else ""
+    return (
+        f"The demo network is in {settings.database_url}.\n\n"
+        f"Start Accord:  accord serve{database}\n"
+        f"Then open http://{settings.host}:{settings.port}/ and sign in as any of them,\n"
+        f"each with the password  {PASSWORD}\n\n"
+        f"{rows}\n\n"
+        "Try two browsers (or a private window) side by side: what one person changes\n"
+        "appears on the other's open page."
+    )

@@ -1,0 +1,99 @@
+"""The browser app: server-rendered pages, their templates, and a little plain JavaScript.
+
+`create_app` registers `routers()` and `templates()`; nothing else of the app
+knows the pages exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Request, Response, Router
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from domain.errors import DomainError, NotAParty, NotFound
+from service.commands import Busy
+from service.store import StoreUnavailable
+from service.web import present
+from service.web.pages import CONTROLLERS, SignInRequired
+from service.web.security import SecurityHeaders, require_csrf_token
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+#: Fragment requests (live updates) get a status, not a page to sign in on.
+FRAGMENT_HEADER = "accord-fragment"
+
+
+def templates() -> TemplateConfig[JinjaTemplateEngine]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals.update(present.GLOBALS)
+        engine.engine.trim_blocks = True
+        engine.engine.lstrip_blocks = True
+
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=configure)
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    if request.headers.get(FRAGMENT_HEADER):
+        return Response(content=detail, status_code=status, media_type="text/plain")
+    return Template(
+        template_name="error.html",
+        context={"title": title, "detail": detail, "me": None, "status": status},
+        status_code=status,
+    )
+
+
+def _on_sign_in_required(request: Request, _: SignInRequired) -> Response:
+    if request.headers.get(FRAGMENT_HEADER):
+        return Response(content="signed out", status_code=401, media_type="text/plain")
+    target = request.url.path if request.method == "GET" else "/agreements"
+    return Redirect(path=f"/sign-in?next={target}", status_code=303)
+
+
+def _on_domain(request: Request, error: DomainError) -> Response:
+    if isinstance(error, (NotFound, NotAParty)):
+        # The same page whether it does not exist or is not yours to see.
+        return _error_page(request, 404, "Not found", "There is nothing here that you may see.")
+    return _error_page(request, 409, "That could not be done", "Go back, reload the page and try again.")
+
+
+def _on_http(request: Request, error: HTTPException) -> Response:
+    return _error_page(request, error.status_code, "That could not be done", str(error.detail))
+
+
+def _on_unavailable(request: Request, _: Exception) -> Response:
+    return _error_page(request, 503, "Accord is unavailable", "The agreements store is out of reach. Try again in a moment.")
+
+
+def _on_unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on page %s", request.scope.get("path_template", ""))
+    return _error_page(request, 500, "Something went wrong", "Nothing you did caused this. Try again in a moment.")
+
+
+def routers() -> list[Router]:
+    """The pages, guarded by the CSRF check, and the static files; both with security headers."""
+    pages = Router(
+        path="/",
+        route_handlers=CONTROLLERS,
+        guards=[require_csrf_token],
+        middleware=[SecurityHeaders()],
+        include_in_schema=False,
+        exception_handlers={
+            SignInRequired: _on_sign_in_required,
+            DomainError: _on_domain,
+            HTTPException: _on_http,
+            StoreUnavailable: _on_unavailable,
+            Busy: _on_unavailable,
+            Exception: _on_unexpected,
+        },
+    )
+    static = create_static_files_router(
+        path="/static", directories=[HERE / "static"], middleware=[SecurityHeaders()], include_in_schema=False
+    )
+    return [pages, static]

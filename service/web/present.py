@@ -1,0 +1,274 @@
+"""Views shaped for templates: names for ids, clauses grouped by topic, words for codes.
+
+Everything here works on the consented views the use cases return, never on
+aggregates or read models, so a page cannot show more than the API would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.agreement import TOPICS
+from domain.errors import ValidationFailed
+from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES
+from domain.policy import AgreementView as SharedView
+from projections.diff import VersionDiff, diff_words
+from projections.timeline import Timeline
+from service.sharing import AudienceView, GrantView
+from service.views import AgreementSummary, AgreementView, ClauseView
+from service.web.forms import Failed, Form, FormInvalid
+
+TOPIC_LABELS = {
+    "boundaries": "Boundaries",
+    "safer_sex": "Safer sex",
+    "scheduling": "Scheduling",
+    "check_ins": "Check-ins",
+    "metamour_contact": "Metamour contact",
+    "privacy": "Privacy",
+    "other": "Other",
+}
+
+SCOPE_LABELS = {
+    IDENTITY: "Our names (otherwise they see pseudonyms)",
+    RELATIONSHIP: "That our relationship exists",
+    HISTORY: "How the shared clauses changed over time",
+    **{CLAUSES + topic: f"Clauses on {label.lower()}" for topic, label in TOPIC_LABELS.items()},
+}
+
+STATUS_LABELS = {"drafting": "Draft", "in_force": "In force", "closed": "Closed"}
+
+
+def topic_label(topic: str) -> str:
+    return TOPIC_LABELS.get(topic, topic.replace("_", " ").capitalize())
+
+
+def scope_label(scope: str) -> str:
+    return SCOPE_LABELS.get(scope, scope)
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%-d %b %Y, %H:%M UTC")
+
+
+def by_topic(clauses: Any) -> list[tuple[str, list[Any]]]:
+    """Clauses grouped under their topics, in the topics' fixed order."""
+    return [
+        (topic, [c for c in clauses if c.topic == topic])
+        for topic in TOPICS
+        if any(c.topic == topic for c in clauses)
+    ]
+
+
+class FormState:
+    """What a template needs to show a refused form again: values, errors, the conflict."""
+
+    def __init__(self, failed: Failed | None) -> None:
+        self.failed = failed
+
+    def _mine(self, form_id: str) -> Failed | None:
+        return self.failed if self.failed is not None and self.failed.form_id == form_id else None
+
+    def is_failed(self, form_id: str) -> bool:
+        return self._mine(form_id) is not None
+
+    def error(self, form_id: str, field: str) -> str:
+        found = self._mine(form_id)
+        return found.errors.get(field, "") if found else ""
+
+    def message(self, form_id: str) -> str:
+        found = self._mine(form_id)
+        if found is None:
+            return ""
+        # Errors about fields the form does not show are said at its top.
+        stray = [f"{f.replace('_', ' ')}: {r}" for f, r in found.errors.items() if f in ("form", "changes", "clauses", "body")]
+        return " ".join([found.message, *stray]).strip()
+
+    def value(self, form_id: str, field: str, default: Any = "") -> Any:
+        found = self._mine(form_id)
+        if found is not None and field in found.values:
+            return found.values[field]
+        return default
+
+    def chosen(self, form_id: str, field: str, option: str, default: bool = False) -> bool:
+        found = self._mine(form_id)
+        if found is not None:
+            return option in found.lists.get(field, [])
+        return default
+
+    def conflict(self, form_id: str) -> dict[str, Any] | None:
+        found = self._mine(form_id)
+        return found.conflict if found else None
+
+
+class Names:
+    """Names of an agreement's parties as the viewer sees them; "you" for the viewer."""
+
+    def __init__(self, parties: Any, me: UUID) -> None:
+        self.names = {p.person_id: p.name for p in parties}
+        self.me = me
+
+    def __call__(self, person: UUID | None, you: str = "you") -> str:
+        if person is None:
+            return "Accord"
+        if person == self.me:
+            return you
+        return self.names.get(person, "a former party")
+
+    def listing(self, people: Any, you: str = "you") -> str:
+        names = [self(p, you) for p in people]
+        if len(names) <= 1:
+            return "".join(names)
+        return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def agreement(view: object, me: UUID) -> tuple[str, dict[str, Any]]:
+    """Which template shows this view, and its context."""
+    match view:
+        case AgreementView():
+            return "agreement", party_context(view, me)
+        case SharedView():
+            return "shared", shared_context(view)
+        case AgreementSummary():
+            return "invitation", {"summary": view}
+    raise TypeError(type(view))
+
+
+def party_context(view: AgreementView, me: UUID) -> dict[str, Any]:
+    names = Names(view.parties, me)
+    clauses = {c.clause_id: c for c in view.clauses}
+    proposals = [p for p in view.proposals if p.status == "open"]
+    past = [p for p in reversed(view.proposals) if p.status != "open"]
+    return {
+        "view": view,
+        "names": names,
+        "drafting": view.status == "drafting",
+        "in_force": view.status == "in_force",
+        "groups": by_topic(view.clauses),
+        "clauses": clauses,
+        "open_proposals": proposals,
+        "past_proposals": past,
+        "notes": list(reversed(view.repair_notes)),
+        "i_consented": me in view.consented,
+        "waiting_for": [p for p in view.parties if p.person_id not in view.consented],
+        "proposal_diff": lambda change: _change_segments(change, clauses),
+        "me_id": me,
+    }
+
+
+def _change_segments(change: Any, clauses: Mapping[UUID, ClauseView]) -> tuple[tuple[str, str], ...]:
+    current = clauses.get(change.clause_id)
+    if change.kind == "edit" and current is not None:
+        return diff_words(current.text, change.text or "")
+    if change.kind == "remove":
+        return (("delete", current.text if current else ""),)
+    return (("insert", change.text or ""),)
+
+
+def shared_context(view: SharedView) -> dict[str, Any]:
+    refs = {p.key: p.name for p in view.parties}
+    return {
+        "shared": view,
+        "groups": by_topic(view.clauses),
+        "party_names": [p.name for p in view.parties],
+        "pairs": [(refs.get(pair.a, "someone"), refs.get(pair.b, "someone")) for pair in view.links],
+        "history": list(reversed(view.history)),
+    }
+
+
+def timeline(view: AgreementView, state: Timeline, diff: VersionDiff, old: int, new: int, me: UUID) -> dict[str, Any]:
+    in_force = sorted({e.version for e in state.entries if e.kind == "ratified"})
+    return {
+        "view": view,
+        "names": Names(view.parties, me),
+        "entries": list(reversed(state.entries)),
+        "versions": sorted(state.versions),
+        "ratified": set(in_force),
+        "previous_in_force": dict(zip(in_force[1:], in_force)),
+        "diff": diff,
+        "old": old,
+        "new": new,
+    }
+
+
+def default_versions(state: Timeline, old: int | None, new: int | None) -> tuple[int, int]:
+    """Unless asked otherwise: the last renegotiation (the two latest versions in force),
+    else everything drafted so far."""
+    in_force = sorted({e.version for e in state.entries if e.kind == "ratified"})
+    latest = max(state.versions, default=0)
+    if new is None:
+        new = in_force[-1] if len(in_force) >= 2 else latest
+    if old is None:
+        before = [v for v in in_force if v < new]
+        old = before[-1] if before else 0
+    return old, new
+
+
+def sharing(
+    view: AgreementView,
+    grants: list[GrantView],
+    audiences: Mapping[UUID, list[AudienceView]],
+    me: UUID,
+) -> dict[str, Any]:
+    names = Names(view.parties, me)
+    return {
+        "view": view,
+        "names": names,
+        "groups": by_topic(view.clauses),
+        "live_grants": [g for g in grants if not g.revoked],
+        "revoked_grants": [g for g in grants if g.revoked],
+        "audiences": audiences,
+        "scopes": SCOPES,
+        "me_id": me,
+        "shown": [g for g in grants if g.active],
+    }
+
+
+def proposed_changes(form: Form, view: AgreementView) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The changes the renegotiation form asks for, and which form field each came from."""
+    changes: list[dict[str, Any]] = []
+    fields: dict[int, str] = {}
+    for clause in view.clauses:
+        text = form.get(f"text-{clause.clause_id}")
+        if form.get(f"remove-{clause.clause_id}"):
+            fields[len(changes)] = f"remove-{clause.clause_id}"
+            changes.append({"kind": "remove", "clause_id": clause.clause_id})
+        elif text is not None and text != clause.text:
+            fields[len(changes)] = f"text-{clause.clause_id}"
+            changes.append({"kind": "edit", "clause_id": clause.clause_id, "text": text})
+    if (new_text := form.get("new_text")) and new_text.strip():
+        fields[len(changes)] = "new_text"
+        changes.append({"kind": "add", "topic": form.get("new_topic"), "text": new_text})
+    return changes, fields
+
+
+@contextlib.contextmanager
+def errors_named(fields: Mapping[int, str]) -> Iterator[None]:
+    """Errors about `changes[i].x` are shown beside the form field change `i` came from."""
+
+    def rename(field: str) -> str:
+        if field.startswith("changes[") and "]" in field:
+            index, _, rest = field.removeprefix("changes[").partition("]")
+            if index.isdigit() and int(index) in fields:
+                name = fields[int(index)]
+                return "new_topic" if name == "new_text" and rest == ".topic" else name
+        return field
+
+    try:
+        yield
+    except FormInvalid as error:
+        raise FormInvalid({rename(f): r for f, r in error.errors.items()}) from None
+    except ValidationFailed as error:
+        raise FormInvalid({rename(error.field): error.rule}) from None
+
+
+GLOBALS = {
+    "topic_label": topic_label,
+    "scope_label": scope_label,
+    "status_label": lambda status: STATUS_LABELS.get(status, status),
+    "when": when,
+    "topics": TOPICS,
+}

@@ -1,0 +1,210 @@
+// Live updates for Accord's pages: plain JavaScript, no build step.
+//
+// The page names the part that changes (#live), the URL that renders it
+// afresh, which pushed keys concern it, and the log position it was rendered
+// at. This script follows /api/live (the session cookie authenticates it),
+// asks for the part again when a change concerns the page, and swaps it in
+// without losing what the person is typing. A clause being edited is never
+// overwritten: the person keeps their text and the revision it is based on,
+// and sees the other party's version beside it.
+(() => {
+  "use strict";
+
+  const root = document.getElementById("live");
+  if (!root) return;
+  const source = root.dataset.liveSrc;
+  const keys = (root.dataset.liveKeys || "*").split(" ");
+  const status = document.getElementById("live-status");
+  let position = Number(root.dataset.position || 0);
+  let socket = null;
+  let attempts = 0;
+  let fetching = false;
+  let again = false;
+  let pinger = null;
+  let quiet = null;
+
+  const concerns = (key) => keys.includes("*") || keys.includes(key);
+
+  function announce(message) {
+    if (!status) return;
+    status.textContent = "";
+    // A fresh text node after a tick, so screen readers announce repeats too.
+    window.setTimeout(() => { status.textContent = message; }, 50);
+    window.clearTimeout(quiet);
+    quiet = window.setTimeout(() => { status.textContent = ""; }, 6000);
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${scheme}//${location.host}/api/live`);
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "auth", token: "", since: position }));
+    });
+    socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
+    socket.addEventListener("close", (event) => {
+      window.clearInterval(pinger);
+      document.documentElement.dataset.live = "off";
+      if (event.code === 4401) {
+        announce("You are signed out, so this page no longer updates.");
+        return;
+      }
+      attempts = Math.min(attempts + 1, 6);
+      window.setTimeout(connect, 400 * 2 ** attempts * (0.5 + Math.random() / 2));
+    });
+  }
+
+  function receive(frame) {
+    switch (frame.type) {
+      case "ready":
+        attempts = 0;
+        window.clearInterval(pinger);
+        pinger = window.setInterval(() => socket.send('{"type":"ping"}'), 25000);
+        break;
+      case "update":
+        position = frame.position;
+        if (frame.changes.some((change) => concerns(change.key))) refresh();
+        break;
+      case "resync":
+        // Everything is sent again (the page was older than the server's memory): render afresh.
+        position = frame.position;
+        refresh();
+        break;
+      case "synced":
+        position = Math.max(position, frame.position);
+        document.documentElement.dataset.live = "synced";
+        break;
+      case "reconnect":
+        socket.close();
+        break;
+      default:
+        break;
+    }
+  }
+
+  async function refresh() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    try {
+      const response = await fetch(source, {
+        headers: { "Accord-Fragment": "1" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (response.status === 404) gone();
+      else if (response.status === 401) announce("You are signed out, so this page no longer updates.");
+      else if (response.ok) swap(await response.text());
+    } catch (error) {
+      // Offline for a moment: the next update or reconnect tries again.
+    } finally {
+      fetching = false;
+      if (again) { again = false; refresh(); }
+    }
+  }
+
+  function gone() {
+    const notice = document.createElement("p");
+    notice.className = "notice";
+    notice.textContent = root.dataset.gone || "You can no longer see this.";
+    root.replaceChildren(notice);
+    announce(notice.textContent);
+  }
+
+  function swap(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    const fresh = template.content.firstElementChild;
+    const current = root.firstElementChild;
+    if (fresh && current && fresh.dataset.kind !== current.dataset.kind && current.dataset.kind) {
+      // What this person may see of it changed in kind (they joined, or left): a new page.
+      location.reload();
+      return;
+    }
+    const kept = keepWhatIsBeingEdited();
+    const focus = rememberFocus();
+    const open = [...root.querySelectorAll("details[open][id]")].map((details) => details.id);
+    root.replaceChildren(...template.content.childNodes);
+    open.forEach((id) => { const details = document.getElementById(id); if (details) details.open = true; });
+    const conflicts = restore(kept);
+    restoreFocus(focus);
+    root.dataset.position = String(position);
+    announce(conflicts
+      ? "Someone changed the clause you are editing. Their version is shown beside yours; your text is kept."
+      : "Updated just now.");
+  }
+
+  const isChoice = (el) => el.type === "checkbox" || el.type === "radio";
+  const keyOf = (el) => (isChoice(el) ? `${el.name}\u0000${el.value}` : el.name);
+
+  function isDirty(form) {
+    return [...form.elements].some((el) => {
+      if (isChoice(el)) return el.checked !== el.defaultChecked;
+      if (el.tagName === "SELECT") return [...el.options].some((o) => o.selected !== o.defaultSelected);
+      if (el.type === "hidden" || !("defaultValue" in el)) return false;
+      return el.value !== el.defaultValue;
+    });
+  }
+
+  function isEditing(form) {
+    const details = form.closest("details");
+    const openEdit = "clauseEdit" in form.dataset && details && details.open;
+    return openEdit || isDirty(form) || form.contains(document.activeElement);
+  }
+
+  function keepWhatIsBeingEdited() {
+    const kept = [];
+    for (const form of root.querySelectorAll("form[id]")) {
+      if (!isEditing(form)) continue;
+      const values = {};
+      for (const el of form.elements) {
+        if (!el.name || (el.type === "hidden" && !("keep" in el.dataset))) continue;
+        values[keyOf(el)] = isChoice(el) ? el.checked : el.value;
+      }
+      kept.push({ id: form.id, values });
+    }
+    return kept;
+  }
+
+  function restore(kept) {
+    let conflicts = 0;
+    for (const { id, values } of kept) {
+      const form = document.getElementById(id);
+      if (!form) continue;
+      for (const el of form.elements) {
+        const key = keyOf(el);
+        if (!el.name || !(key in values)) continue;
+        if (isChoice(el)) el.checked = values[key]; else el.value = values[key];
+      }
+      const details = form.closest("details");
+      if (details) details.open = true;
+      const based = values.based_on_revision;
+      if ("clauseEdit" in form.dataset && based !== undefined && based !== form.dataset.currentRevision) {
+        // The edit keeps the revision it was based on, so saving cannot silently overwrite theirs.
+        const theirs = form.querySelector("[data-their-version]");
+        if (theirs) theirs.hidden = false;
+        conflicts += 1;
+      }
+    }
+    return conflicts;
+  }
+
+  function rememberFocus() {
+    const el = document.activeElement;
+    if (!el || !el.id || !root.contains(el)) return null;
+    let start = null;
+    let end = null;
+    try { start = el.selectionStart; end = el.selectionEnd; } catch (error) { /* not a text field */ }
+    return { id: el.id, start, end };
+  }
+
+  function restoreFocus(focus) {
+    if (!focus) return;
+    const el = document.getElementById(focus.id);
+    if (!el) return;
+    el.focus({ preventScroll: true });
+    if (focus.start !== null && typeof el.setSelectionRange === "function") {
+      try { el.setSelectionRange(focus.start, focus.end); } catch (error) { /* not a text field */ }
+    }
+  }
+
+  connect();
+})();
