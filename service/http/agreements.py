@@ -38,24 +38,25 @@ from service.http.wire import (
 from service.views import AgreementSummary, AgreementView, ClauseView
 
 AgreementId = FromPath[UUID]
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
+#: Documented on every route of a controller; read by the `key` dependency.
+IDEMPOTENCY = {
+    "idempotency_key": HeaderParameter(
         name="Idempotency-Key",
         required=False,
         description="Repeat a request with the same key to get the first response; nothing is appended twice.",
-    ),
-]
+    )
+}
 
 
 class AgreementController(Controller):
     path = "/api/agreements"
     tags = ["agreements"]
     dependencies = {**CALLER, **KEY}
+    parameters = IDEMPOTENCY
 
     @post("/", summary="Create an agreement; the caller is its first party", status_code=201, responses=COMMAND)
     async def create(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, data: JSONBody[CreateAgreement]
+        self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[CreateAgreement]
     ) -> Response[AgreementView]:
         return respond(await accord.create_agreement(caller, data.title, key, data.agreement_id), 201)
 
@@ -76,7 +77,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def invite(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, data: JSONBody[Invite]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Invite]
     ) -> Response[Invited]:
         outcome = await accord.invite(caller, agreement_id, data.handle, key)
         outcome.body = Invited()
@@ -88,25 +89,25 @@ class AgreementController(Controller):
 
     @post("/{agreement_id:uuid}/invitation/accept", summary="Accept my invitation and become a party", responses=COMMAND)
     async def accept_invitation(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementView]:
         return respond(await accord.accept_invitation(caller, agreement_id, key))
 
     @post("/{agreement_id:uuid}/invitation/decline", summary="Decline my invitation", responses=COMMAND)
     async def decline_invitation(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementSummary]:
         return respond(await accord.decline_invitation(caller, agreement_id, key))
 
     @post("/{agreement_id:uuid}/leave", summary="Leave; the others must consent afresh", responses=COMMAND)
     async def leave(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementSummary]:
         return respond(await accord.leave(caller, agreement_id, key))
 
     @post("/{agreement_id:uuid}/clauses", summary="Add a clause to the draft", status_code=201, responses=COMMAND)
     async def add_clause(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, data: JSONBody[AddClause]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[AddClause]
     ) -> Response[AgreementView]:
         outcome = await accord.add_clause(caller, agreement_id, data.topic, data.text, key, data.clause_id)
         return respond(outcome, 201)
@@ -121,7 +122,6 @@ class AgreementController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         clause_id: FromPath[UUID],
         data: JSONBody[EditClause],
@@ -142,7 +142,6 @@ class AgreementController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         clause_id: FromPath[UUID],
         based_on_revision: Annotated[int, QueryParameter(name="based_on_revision", ge=1)],
@@ -151,7 +150,7 @@ class AgreementController(Controller):
 
     @post("/{agreement_id:uuid}/consents", summary="Consent to the exact current version", responses=COMMAND)
     async def consent(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, data: JSONBody[Consent]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Consent]
     ) -> Response[AgreementView]:
         return respond(await accord.consent(caller, agreement_id, data.version, key))
 
@@ -162,7 +161,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def withdraw_consent(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementView]:
         return respond(await accord.withdraw_consent(caller, agreement_id, key))
 
@@ -173,7 +172,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def propose(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, data: JSONBody[Propose]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Propose]
     ) -> Response[AgreementView]:
         changes = [_change(i, c) for i, c in enumerate(data.changes)]
         outcome = await accord.propose(caller, agreement_id, changes, data.reason, key, data.proposal_id)
@@ -190,7 +189,6 @@ class AgreementController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         proposal_id: FromPath[UUID],
         data: JSONBody[CommentOn],
@@ -203,7 +201,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def accept(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, proposal_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, proposal_id: FromPath[UUID]
     ) -> Response[AgreementView]:
         return respond(await accord.accept(caller, agreement_id, proposal_id, key))
 
@@ -217,7 +215,6 @@ class AgreementController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         proposal_id: FromPath[UUID],
         data: JSONBody[Decline],
@@ -230,7 +227,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def withdraw(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, proposal_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, proposal_id: FromPath[UUID]
     ) -> Response[AgreementView]:
         return respond(await accord.withdraw(caller, agreement_id, proposal_id, key))
 
@@ -241,7 +238,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def write_repair_note(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, data: JSONBody[WriteRepairNote]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[WriteRepairNote]
     ) -> Response[AgreementView]:
         outcome = await accord.write_repair_note(
             caller, agreement_id, data.clause_id, data.what_happened, data.impact, data.intentions, key
@@ -254,7 +251,7 @@ class AgreementController(Controller):
         responses=COMMAND,
     )
     async def acknowledge(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, agreement_id: AgreementId, note_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, note_id: FromPath[UUID]
     ) -> Response[AgreementView]:
         return respond(await accord.acknowledge_repair_note(caller, agreement_id, note_id, key))
 
@@ -268,7 +265,6 @@ class AgreementController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         note_id: FromPath[UUID],
         data: JSONBody[LinkRepairNote],

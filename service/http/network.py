@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from domain.policy import NetworkView
-from service.http.agreements import AgreementId, IdempotencyKey
+from service.http.agreements import IDEMPOTENCY, AgreementId
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
@@ -21,6 +21,7 @@ class NetworkController(Controller):
     path = "/api"
     tags = ["network"]
     dependencies = {**CALLER, **KEY}
+    parameters = IDEMPOTENCY
 
     @get("/network", summary="The people and links I may see", responses=READ)
     async def network(self, accord: AccordDep, caller: Caller) -> NetworkView:
@@ -33,31 +34,31 @@ class NetworkController(Controller):
         responses=COMMAND,
     )
     async def propose(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, data: JSONBody[ProposeLink]
+        self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[ProposeLink]
     ) -> Response[Proposed]:
         return respond(await accord.sharing.propose_link(caller, data.handle, key), 202)
 
     @post("/links/{link_id:uuid}/confirm", summary="Confirm a link proposed to me", responses=COMMAND)
     async def confirm(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, link_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.confirm_link(caller, link_id, key))
 
     @post("/links/{link_id:uuid}/decline", summary="Decline a link proposed to me", responses=COMMAND)
     async def decline(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, link_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.decline_link(caller, link_id, key))
 
     @post("/links/{link_id:uuid}/withdraw", summary="Withdraw my unanswered proposal", responses=COMMAND)
     async def withdraw(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, link_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.withdraw_link(caller, link_id, key))
 
     @post("/links/{link_id:uuid}/end", summary="End a live link; it stays in history", responses=COMMAND)
     async def end(
-        self, accord: AccordDep, caller: Caller, key: Key, idempotency_key: IdempotencyKey, link_id: FromPath[UUID]
+        self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.end_link(caller, link_id, key))
 
@@ -71,7 +72,6 @@ class NetworkController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         audience_id: FromPath[UUID],
         data: JSONBody[SetDisclosure],
     ) -> Response[DisclosureState]:
@@ -82,6 +82,7 @@ class GrantController(Controller):
     path = "/api/agreements/{agreement_id:uuid}"
     tags = ["sharing"]
     dependencies = {**CALLER, **KEY}
+    parameters = IDEMPOTENCY
 
     @get("/grants", summary="The agreement's sharing grants (parties only)", responses=READ)
     async def grants(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> list[GrantView]:
@@ -98,7 +99,6 @@ class GrantController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         data: JSONBody[ProposeGrant],
     ) -> Response[GrantView]:
@@ -113,7 +113,6 @@ class GrantController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         grant_id: FromPath[UUID],
     ) -> Response[GrantView]:
@@ -125,7 +124,6 @@ class GrantController(Controller):
         accord: AccordDep,
         caller: Caller,
         key: Key,
-        idempotency_key: IdempotencyKey,
         agreement_id: AgreementId,
         grant_id: FromPath[UUID],
     ) -> Response[GrantView]:
