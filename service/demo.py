@@ -4,7 +4,8 @@ Mina is solo-polyamorous, with two partners, Theo and Sam; Sam also has a
 partner, Jules, who is Mina's metamour. Mina and Sam have an agreement in
 force, a repair note Sam wrote, and two clauses they share with Jules. Mina and
 Theo's agreement is in force and Theo has proposed a renegotiation. Sam and
-Jules have their own agreement, which Mina cannot see at all.
+Jules have their own agreement; they show Mina that they are partners, and the
+clause about meeting her, and nothing else.
 
 Everything is made by calling `Accord`'s use cases on the configured store, as
 a person would through the app, so the demo passes the same rules and its
@@ -37,7 +38,7 @@ class Person:
 
 
 PEOPLE = (
-    Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam"),
+    Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam; Jules's metamour"),
     Person("theo", "Theo", "Mina's partner; has proposed a renegotiation of their agreement"),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
     Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
@@ -156,9 +157,15 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
         mina.id, theirs, proposal, "I love the weeknight idea. Can we keep it flexible in my exam weeks?", None
     )
 
-    # Sam and Jules: their own agreement; Mina sees nothing of it.
+    # Sam and Jules: their own agreement. Mina sees only that they are partners, and the
+    # clause about meeting her; Jules shows Mina their name.
     theirs_too, _ = await _agreement(accord, "Sam & Jules", sam, jules, SAM_AND_JULES)
     await _ratify(accord, theirs_too, sam, jules)
+    await accord.sharing.set_disclosure(jules.id, mina.id, True, None)
+    shown = await accord.sharing.propose_grant(
+        jules.id, theirs_too, mina.handle, ["identity", "relationship", "clauses:metamour_contact"], None, False, None
+    )
+    await accord.sharing.consent_to_grant(sam.id, theirs_too, shown.body.grant_id, None)
 
 
 async def _agreement(

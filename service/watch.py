@@ -139,7 +139,7 @@ class Watcher:
                     delay = BACKOFF_FIRST
                     continue  # asked to reconnect, or the server went away cleanly: at once
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
-                self.note(f"connection lost ({type(error).__name__}); retrying in {delay:.1f} s")
+                self.note(f"connection lost ({str(error) or type(error).__name__}); retrying in {delay:.1f} s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_CAP)
 
@@ -161,11 +161,14 @@ class Watcher:
             return False
         if not live:
             raise ConnectionError(f"closed before catching up (code {socket.close_code})")
-        return live
+        return True
 
 
 def main(server: str, handle: str, password: str) -> int:
     watcher = Watcher(server, handle, password, sys.stdout, sys.stderr)
+    if not server.startswith(("http://", "https://")):
+        watcher.note(f"--server must be an http:// or https:// address, not {server!r}")
+        return 2
     try:
         asyncio.run(watcher.run())
     except KeyboardInterrupt:

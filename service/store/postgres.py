@@ -78,7 +78,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
     got bigint[];
     seen bytea;
-    clash record;
 BEGIN
     PERFORM set_config('lock_timeout', lock_ms || 'ms', true);
     LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE;
@@ -92,17 +91,7 @@ BEGIN
     END IF;
     got := '{{}}';
     IF cardinality(ids) > 0 THEN
-        SELECT e.originator_id, e.originator_version INTO clash
-            FROM {EVENTS_TABLE} e
-            JOIN unnest(ids, versions) AS u(i, v)
-              ON e.originator_id = u.i AND e.originator_version = u.v
-            LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'version conflict'
-                USING ERRCODE = 'unique_violation',
-                      DETAIL = format('Key (originator_id, originator_version)=(%s, %s) already exists.',
-                                      clash.originator_id, clash.originator_version);
-        END IF;
+        -- A clash with the primary key raises unique_violation and rolls all of it back.
         NOTIFY {EVENTS_TABLE};
         WITH ins AS (
             INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state)
@@ -135,6 +124,11 @@ def conflict_from(error: asyncpg.UniqueViolationError) -> ConflictError:
     if match is None:
         return ConflictError(None, None)
     return ConflictError(UUID(match.group(1)), int(match.group(2)))
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Pooled connections carry no session state (lock_timeout is per transaction,
+    LISTEN has its own connection), so skip asyncpg's reset round trip per command."""
 
 
 def _stored(row: asyncpg.Record) -> StoredEvent:
@@ -182,7 +176,7 @@ class PostgresStore:
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=self._min_pool, max_size=self._max_pool
+            self.dsn, min_size=self._min_pool, max_size=self._max_pool, reset=_keep_session
         )
 
     async def close(self) -> None:

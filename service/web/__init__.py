@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from domain.errors import DomainError, NotAParty, NotFound
+from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
@@ -67,6 +68,14 @@ def _on_http(request: Request, error: HTTPException) -> Response:
     return _error_page(request, error.status_code, "That could not be done", str(error.detail))
 
 
+def _on_rate_limited(request: Request, error: RateLimited) -> Response:
+    response = _error_page(
+        request, 429, "Too many changes at once", f"Wait {error.retry_after} seconds, then go back and try again."
+    )
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _on_unavailable(request: Request, _: Exception) -> Response:
     return _error_page(request, 503, "Accord is unavailable", "The agreements store is out of reach. Try again in a moment.")
 
@@ -88,6 +97,7 @@ def routers() -> list[Router]:
             SignInRequired: _on_sign_in_required,
             DomainError: _on_domain,
             HTTPException: _on_http,
+            RateLimited: _on_rate_limited,
             StoreUnavailable: _on_unavailable,
             Busy: _on_unavailable,
             Exception: _on_unexpected,

@@ -48,6 +48,9 @@ class Form(msgspec.Struct):
 
 
 async def read_form(request: Request, caller: UUID | None) -> Form:
+    """The form, once the caller (if signed in) is within the same command rate as the API's."""
+    if caller is not None:
+        request.app.state.accord.command_limiter.check(str(caller))
     raw = await request.form()
     lists: dict[str, list[str]] = {}
     for name, value in raw.multi_items():

@@ -16,10 +16,10 @@ from domain.policy import NetworkView
 NodeKind = Literal["me", "partner", "asked", "other"]
 EdgeKind = Literal["live", "proposed", "known"]
 
-WIDTH, HEIGHT = 480, 360
-RADIUS = 125
+WIDTH, HEIGHT = 560, 370
+RADIUS = 130
 NODE_RADIUS = 16
-MAX_LABEL = 18
+MAX_LABEL = 16
 
 
 class Node(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,8 +73,9 @@ def draw(network: NetworkView) -> Drawing:
     at = {me.key: (cx, cy)}
     nodes = [
         Node(
-            key=me.key, name=me.name, label=_label(f"{me.name} (you)"), kind="me",
-            x=cx, y=cy, label_x=cx, label_y=cy + NODE_RADIUS + 16, anchor="middle",
+            # "You", inside the circle: a label below it would sit on an edge.
+            key=me.key, name=me.name, label="You", kind="me",
+            x=cx, y=cy, label_x=cx, label_y=cy + 4, anchor="middle",
         )
     ]
     for index, key in enumerate(ring):

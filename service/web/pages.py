@@ -260,8 +260,14 @@ class AgreementPages(Controller):
             if s.relation == "shared"
             and isinstance(view := await _shared_or_none(accord, me, s.agreement_id), SharedView)
         ]
+        mine = [
+            present.summary(view, me.person_id)
+            for s in summaries
+            if s.relation == "party"
+            and isinstance(view := await accord.view_agreement(me.person_id, s.agreement_id), AgreementView)
+        ]
         context = {
-            "mine": sorted((s for s in summaries if s.relation == "party"), key=lambda s: (s.title or "").casefold()),
+            "mine": sorted(mine, key=lambda line: line["view"].title.casefold()),
             "invited": [s for s in summaries if s.relation == "invited"],
             "shared": shared,
             "position": position,

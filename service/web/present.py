@@ -39,6 +39,14 @@ SCOPE_LABELS = {
     **{CLAUSES + topic: f"Clauses on {label.lower()}" for topic, label in TOPIC_LABELS.items()},
 }
 
+#: The same scopes as the audience reads them.
+SCOPES_SEEN = {
+    IDENTITY: "their names",
+    RELATIONSHIP: "that their relationship exists",
+    HISTORY: "how those clauses changed",
+    **{CLAUSES + topic: f"their clauses on {label.lower()}" for topic, label in TOPIC_LABELS.items()},
+}
+
 STATUS_LABELS = {"drafting": "Draft", "in_force": "In force", "closed": "Closed"}
 
 
@@ -46,8 +54,8 @@ def topic_label(topic: str) -> str:
     return TOPIC_LABELS.get(topic, topic.replace("_", " ").capitalize())
 
 
-def scope_label(scope: str) -> str:
-    return SCOPE_LABELS.get(scope, scope)
+def scope_label(scope: str, seen: bool = False) -> str:
+    return (SCOPES_SEEN if seen else SCOPE_LABELS).get(scope, scope)
 
 
 def when(moment: datetime | None) -> str:
@@ -137,6 +145,26 @@ def agreement(view: object, me: UUID) -> tuple[str, dict[str, Any]]:
     raise TypeError(type(view))
 
 
+def summary(view: AgreementView, me: UUID) -> dict[str, Any]:
+    """One line of "my agreements": who else is in it, its state, and what waits for me."""
+    names = Names(view.parties, me)
+    waiting = []
+    if view.status == "drafting" and me not in view.consented and view.clauses:
+        waiting.append(f"your consent to version {view.version}")
+    answers = sum(1 for p in view.proposals if p.status == "open" and me not in p.accepted_by)
+    if answers:
+        waiting.append(f"{answers} renegotiation{'s' if answers > 1 else ''} to answer")
+    notes = sum(1 for n in view.repair_notes if n.author != me and me not in n.acknowledged_by)
+    if notes:
+        waiting.append(f"{notes} repair note{'s' if notes > 1 else ''} to read")
+    others = [p.person_id for p in view.parties if p.person_id != me]
+    return {
+        "view": view,
+        "with": names.listing(others) if others else "only you so far",
+        "waiting": waiting,
+    }
+
+
 def party_context(view: AgreementView, me: UUID) -> dict[str, Any]:
     names = Names(view.parties, me)
     clauses = {c.clause_id: c for c in view.clauses}
@@ -207,6 +235,15 @@ def default_versions(state: Timeline, old: int | None, new: int | None) -> tuple
     return old, new
 
 
+def through(path: AudienceView, me: UUID) -> str:
+    """How an audience comes to see a clause, told from the viewer's side of the path."""
+    if path.partner.person_id == me:
+        return f"{path.audience.name} is your partner"
+    if path.party.person_id == me:
+        return f"{path.audience.name} is a partner of {path.partner.name}, your partner"
+    return f"{path.audience.name} is a partner of {path.partner.name}, who is a partner of {path.party.name}"
+
+
 def sharing(
     view: AgreementView,
     grants: list[GrantView],
@@ -223,7 +260,7 @@ def sharing(
         "audiences": audiences,
         "scopes": SCOPES,
         "me_id": me,
-        "shown": [g for g in grants if g.active],
+        "through": lambda path: through(path, me),
     }
 
 

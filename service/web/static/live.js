@@ -138,7 +138,10 @@
   function isDirty(form) {
     return [...form.elements].some((el) => {
       if (isChoice(el)) return el.checked !== el.defaultChecked;
-      if (el.tagName === "SELECT") return [...el.options].some((o) => o.selected !== o.defaultSelected);
+      if (el.tagName === "SELECT") {
+        const initial = [...el.options].find((o) => o.defaultSelected) || el.options[0];
+        return el.value !== (initial ? initial.value : "");
+      }
       if (el.type === "hidden" || !("defaultValue" in el)) return false;
       return el.value !== el.defaultValue;
     });
@@ -181,6 +184,9 @@
         // The edit keeps the revision it was based on, so saving cannot silently overwrite theirs.
         const theirs = form.querySelector("[data-their-version]");
         if (theirs) theirs.hidden = false;
+        const text = form.querySelector("textarea[name=text]");
+        const label = text && form.querySelector(`label[for="${text.id}"]`);
+        if (label) label.textContent = "Your version";
         conflicts += 1;
       }
     }

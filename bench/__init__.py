@@ -1,0 +1,1 @@
+"""Benchmarks for Accord: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,80 @@
+"""`python -m bench [--quick] [--only SECTION] [--out bench/RESULTS.md]`.
+
+Starts a durable PostgreSQL of its own (or uses ACCORD_BENCH_DATABASE_URL),
+runs each section, prints one table and writes it with the machine's details.
+To add a section: a module with `async def run(ctx) -> list[Figure]`, listed below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from . import append, rebuild
+from .harness import Context, Figure, load, machine, markdown, table
+from .pg import ENV_URL, LocalCluster, Server, find_bindir, wait_ready
+
+SECTIONS: dict[str, Callable[[Context], Awaitable[list[Figure]]]] = {
+    "append": append.run,
+    "rebuild": rebuild.run,
+}
+
+
+NOTE = (
+    "Each ratio is the figure over its baseline, both from this run; targets are issue 8's"
+    " (minimums). The machine is shared and its disk's fsync latency drifts, so read the"
+    " ratios, not the absolute figures. How to read each section: bench/README.md."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Accord's benchmarks on a durable PostgreSQL it starts: prints a table, writes a results file.",
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller counts: a smoke run")
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="run only this section (repeatable)")
+    parser.add_argument("--out", default="bench/RESULTS.md", help="results file (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    cluster = None
+    if url := os.environ.get(ENV_URL):
+        server = Server(url)
+        wait_ready(url)
+    else:
+        bindir = find_bindir()
+        if bindir is None:
+            sys.exit(f"no PostgreSQL server binaries found; install them or set {ENV_URL}")
+        cluster = LocalCluster(bindir)
+        server = cluster.start()
+    ctx = Context(server=server, quick=args.quick, scratch=str(cluster.dir) if cluster else "/tmp")
+    started = time.perf_counter()
+    try:
+        info = machine(ctx)
+        info["load before"] = load()
+        figures: list[Figure] = []
+        for name in args.only or SECTIONS:
+            print(f"section {name}", file=sys.stderr, flush=True)
+            figures += asyncio.run(SECTIONS[name](ctx))
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    info["load after"] = load()
+    info["run"] = f"{time.perf_counter() - started:.0f} s" + (" (--quick)" if args.quick else "")
+    print()
+    print("\n".join(f"{k}: {v}" for k, v in info.items()))
+    print()
+    print(table(figures))
+    command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    with open(args.out, "w") as f:
+        f.write(markdown(info, figures, command.strip(), NOTE))
+    print(f"\nwritten to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
