@@ -120,6 +120,7 @@ class Accord:
         self._advanced = asyncio.Condition()
         self._follower: asyncio.Task[None] | None = None
         self._lapser: asyncio.Task[None] | None = None
+        self._tracking = asyncio.Event()
 
     async def start(self) -> None:
         await self.store.open()
@@ -132,8 +133,12 @@ class Accord:
         for task in (self._lapser, self._follower):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                try:
                     await task
+                except asyncio.CancelledError:
+                    pass
+                except Exception:  # noqa: BLE001 - it already failed; shutting down goes on
+                    log.exception("background task had failed")
         await self.store.close()
 
     async def _lapse_grants(self) -> None:
@@ -157,8 +162,18 @@ class Accord:
 
     @property
     def ready(self) -> bool:
-        """The follower has caught up with the log as it was at start, and tracks live."""
-        return self.hub.horizon is not None
+        """The follower has caught up with the log as it was at start, and still follows it."""
+        following = self._follower is not None and not self._follower.done()
+        return following and self.hub.horizon is not None
+
+    async def wait_until_tracking(self, timeout: float) -> bool:
+        """Wait until the live hub holds every person's views (after the start-up catch-up)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._tracking.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def _follow(self) -> None:
         target = await self.store.max_position()
@@ -184,6 +199,7 @@ class Accord:
     async def _start_hub(self) -> None:
         await self._load_names(self.models.people())
         self.hub.start(self.position, self.visibility.everything())
+        self._tracking.set()
 
     async def apply(self, stored: StoredEvent) -> None:
         """Fold one event into the read models and push what it changed to whom."""

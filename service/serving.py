@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Generator
 from types import FrameType
 
 import uvicorn
@@ -23,3 +25,11 @@ class GracefulServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.accord.hub.close_all("server shutting down; reconnect with since")
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # uvicorn re-raises the signal after a graceful shutdown, so the process
+        # would end "killed by SIGTERM"; a finished shutdown is a clean exit.
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()

@@ -23,6 +23,9 @@ AUTH_TIMEOUT = 10.0
 #: Close codes in the application range.
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FELL_BEHIND = 4008
+CLOSE_TRY_AGAIN = 1013
+#: How long a socket waits for a starting process to finish catching up.
+CATCH_UP_WAIT = 10.0
 
 
 async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] | None:
@@ -87,6 +90,11 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
     if signed_in is None:
         return
     person, auth = signed_in
+    if not await accord.wait_until_tracking(CATCH_UP_WAIT):
+        # Still catching up after a start: what it would send now would be empty.
+        await socket.send_text(encode(Reconnect(detail="server is starting; reconnect with since")))
+        await socket.close(code=CLOSE_TRY_AGAIN, reason="starting")
+        return
     await socket.send_text(encode(Ready(person_id=str(person))))
     connection = accord.hub.connect(person, auth.since)
     tasks = [

@@ -42,6 +42,11 @@ async def follow(
                 log.info("log unavailable; follower retrying from %d", position)
                 await asyncio.sleep(poll_interval)
                 continue
+            except Exception:
+                # Whatever went wrong, a follower that stops is worse: retry by position.
+                log.exception("reading the log failed; follower retrying from %d", position)
+                await asyncio.sleep(poll_interval)
+                continue
             for event in events:
                 position = event.position
                 yield event

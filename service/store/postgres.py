@@ -115,6 +115,8 @@ CONNECTION_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
+    # Seen when the server shuts down under a pooled connection mid-operation.
+    asyncpg.InternalClientError,
     asyncio.TimeoutError,
 )
 

@@ -78,8 +78,11 @@ def draw(network: NetworkView) -> Drawing:
             x=cx, y=cy, label_x=cx, label_y=cy + 4, anchor="middle",
         )
     ]
+    # An odd number of places on the circle: no two are opposite, so no link between
+    # two others is drawn straight through "You".
+    places = len(ring) + (1 - len(ring) % 2)
     for index, key in enumerate(ring):
-        angle = -math.pi / 2 + 2 * math.pi * index / len(ring)
+        angle = -math.pi / 2 + 2 * math.pi * index / places
         x, y = cx + RADIUS * math.cos(angle), cy + RADIUS * math.sin(angle)
         at[key] = (x, y)
         out = RADIUS + NODE_RADIUS + 8

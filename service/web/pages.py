@@ -5,6 +5,9 @@ makes, so every page goes through the same consent policy. A refused form is
 rendered again with the person's own text and the reason beside the field; an
 accepted one redirects (303), so reloading never sends it twice. A `.../live`
 route renders just the part of its page that live updates replace.
+
+Every page records the log position it was rendered at *before* reading, so
+the live script can ask the websocket for everything after it, without a gap.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from domain.agreement import TOPICS, ClauseChange
-from domain.errors import DomainError, NotFound, ValidationFailed
+from domain.agreement import ClauseChange
+from domain.errors import DomainError, NotFound
 from domain.grants import SCOPES
 from domain.policy import AgreementView as SharedView
 from service.accounts import RateLimited, SignInFailed
@@ -43,17 +46,16 @@ from service.http.wire import (
     WriteRepairNote,
 )
 from service.store.base import Account, HandleTaken
-from service.views import AgreementSummary, AgreementView
+from service.views import AgreementView
 from service.web import present
 from service.web.forms import Failed, Form, FormInvalid, decode, failed, read_form
 from service.web.graph import draw
-from service.web.security import (
-    SESSION_COOKIE,
-    clear_session,
-    csrf_token,
-    ensure_presession,
-    set_session,
-)
+from service.web.security import SESSION_COOKIE, clear_session, csrf_token, ensure_presession, set_session
+
+Id = FromPath[UUID]
+Action = Callable[[Form], Awaitable[object]]
+#: What a use case may refuse a form with; anything else is a fault, not an answer.
+REFUSALS = (FormInvalid, DomainError, KeyReused)
 
 
 class SignInRequired(Exception):
@@ -74,8 +76,6 @@ async def provide_me(request: Request) -> Account:
 Me = NamedDependency[Account]
 ME = {"me": Provide(provide_me)}
 
-Refusal = (FormInvalid, DomainError, KeyReused)
-
 
 def render(
     request: Request,
@@ -84,7 +84,6 @@ def render(
     *,
     me: Account | None,
     failed: Failed | None = None,
-    status: int = 200,
 ) -> Template:
     response = Template(
         template_name=template,
@@ -95,7 +94,7 @@ def render(
             "forms": present.FormState(failed),
             "new_key": lambda: uuid4().hex,
         },
-        status_code=failed.status if failed else status,
+        status_code=failed.status if failed else 200,
     )
     if me is None:
         ensure_presession(request, response)
@@ -111,10 +110,17 @@ def _client(request: Request) -> str:
 
 
 def _local(path: str | None) -> str:
-    """Only paths on this site: a `next` that names another site would be an open redirect."""
+    """Only paths on this site: a `next` naming another site would be an open redirect."""
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
         return path
     return "/agreements"
+
+
+async def _view_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
+    try:
+        return await accord.view_agreement(me.person_id, agreement_id)
+    except NotFound:
+        return None
 
 
 # Accounts
@@ -132,13 +138,13 @@ class AccountPages(Controller):
         return render(request, "sign_in.html", {"next": _local(next_path)}, me=None)
 
     @post("/sign-in")
-    async def sign_in(self, request: Request, accord: AccordDep) -> Response:
+    async def sign_in(self, request: Request, accord: AccordDep) -> Response[Any]:
         form = await read_form(request, None)
         try:
             data = decode(SignIn, handle=form.get("handle"), password=form.get("password"))
             token, _, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
         except (FormInvalid, SignInFailed, RateLimited) as error:
-            refusal = _sign_in_refusal(form, error)
+            refusal = _sign_in_refusal("sign-in", form, error)
             return render(request, "sign_in.html", {"next": _local(form.get("next"))}, me=None, failed=refusal)
         response = see_other(_local(form.get("next")))
         set_session(response, request, token, expires_at)
@@ -149,7 +155,7 @@ class AccountPages(Controller):
         return render(request, "sign_up.html", {}, me=None)
 
     @post("/sign-up")
-    async def sign_up(self, request: Request, accord: AccordDep) -> Response:
+    async def sign_up(self, request: Request, accord: AccordDep) -> Response[Any]:
         form = await read_form(request, None)
         try:
             data = decode(
@@ -161,7 +167,8 @@ class AccountPages(Controller):
             await accord.register(_client(request), data.handle, data.display_name, data.password)
             token, _, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
         except (FormInvalid, HandleTaken, RateLimited, SignInFailed) as error:
-            return render(request, "sign_up.html", {}, me=None, failed=_sign_in_refusal(form, error, "sign-up"))
+            refusal = _sign_in_refusal("sign-up", form, error)
+            return render(request, "sign_up.html", {}, me=None, failed=refusal)
         response = see_other("/agreements")
         set_session(response, request, token, expires_at)
         return response
@@ -174,18 +181,18 @@ class AccountPages(Controller):
         return response
 
 
-def _sign_in_refusal(form: Form, error: Exception, form_id: str = "sign-in") -> Failed:
-    values = {k: v for k, v in form.values.items() if k != "password"}
+def _sign_in_refusal(form_id: str, form: Form, error: Exception) -> Failed:
+    # A password is never sent back into the page.
+    kept = {"form_id": form_id, "values": {k: v for k, v in form.values.items() if k != "password"}, "lists": {}}
     match error:
         case FormInvalid():
-            return Failed(form_id=form_id, values=values, lists={}, errors=error.errors)
+            return Failed(**kept, errors=error.errors)
         case HandleTaken():
-            return Failed(form_id=form_id, values=values, lists={}, errors={"handle": "is taken; choose another"}, status=409)
+            return Failed(**kept, errors={"handle": "is taken; choose another"}, status=409)
         case RateLimited():
-            message = f"Too many attempts. Try again in {error.retry_after} seconds."
-            return Failed(form_id=form_id, values=values, lists={}, message=message, status=429)
+            return Failed(**kept, message=f"Too many attempts. Try again in {error.retry_after} seconds.", status=429)
     # Never which part was wrong.
-    return Failed(form_id=form_id, values=values, lists={}, message="Wrong handle or password.", status=401)
+    return Failed(**kept, message="Wrong handle or password.", status=401)
 
 
 # The network
@@ -195,12 +202,20 @@ class NetworkPages(Controller):
     path = "/network"
     dependencies = ME
 
-    async def _page(self, request: Request, me: Account, failed: Failed | None = None, part: str = "network.html") -> Template:
+    async def _page(self, request: Request, me: Account, failed: Failed | None = None, *, live: bool = False) -> Template:
         accord: Accord = request.app.state.accord
         position = accord.position
         network = await accord.sharing.network(me.person_id)
         context = {"network": network, "drawing": draw(network), "position": position}
-        return render(request, part, context, me=me, failed=failed)
+        return render(request, "network_live.html" if live else "network.html", context, me=me, failed=failed)
+
+    async def _act(self, request: Request, me: Account, form_id: str, action: Action) -> Response[Any]:
+        form = await read_form(request, me.person_id)
+        try:
+            await action(form)
+        except REFUSALS as error:
+            return await self._page(request, me, failed(form_id, form, error))
+        return see_other("/network")
 
     @get("/")
     async def network(self, request: Request, me: Me) -> Template:
@@ -208,74 +223,85 @@ class NetworkPages(Controller):
 
     @get("/live")
     async def live(self, request: Request, me: Me) -> Template:
-        return await self._page(request, me, part="network_live.html")
-
-    async def _act(self, request: Request, me: Account, form_id: str, action: Callable[[Form], Awaitable[object]]) -> Response:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except Refusal as error:
-            return await self._page(request, me, failed(form_id, form, error))
-        return see_other("/network")
+        return await self._page(request, me, live=True)
 
     @post("/links")
-    async def propose(self, request: Request, accord: AccordDep, me: Me) -> Response:
+    async def propose(self, request: Request, accord: AccordDep, me: Me) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(ProposeLink, handle=form.get("handle"))
             await accord.sharing.propose_link(me.person_id, data.handle, form.key)
 
         return await self._act(request, me, "link", action)
 
-    @post("/links/{link_id:uuid}/{action:str}")
-    async def answer(self, request: Request, accord: AccordDep, me: Me, link_id: FromPath[UUID], action: FromPath[str]) -> Response:
+    @post("/links/{link_id:uuid}/{answer:str}")
+    async def answer(self, request: Request, accord: AccordDep, me: Me, link_id: Id, answer: FromPath[str]) -> Response[Any]:
         commands = {
             "confirm": accord.sharing.confirm_link,
             "decline": accord.sharing.decline_link,
             "withdraw": accord.sharing.withdraw_link,
             "end": accord.sharing.end_link,
         }
-        if action not in commands:
+        if answer not in commands:
             raise NotFound("link", link_id)
-        return await self._act(
-            request, me, f"link-{link_id}", lambda form: commands[action](me.person_id, link_id, form.key)
-        )
+        command = commands[answer]
+        return await self._act(request, me, f"link-{link_id}", lambda form: command(me.person_id, link_id, form.key))
 
 
-# Agreements
+# My agreements
+
+
+class AgreementListPages(Controller):
+    path = "/agreements"
+    dependencies = ME
+
+    async def _page(self, request: Request, me: Account, failed: Failed | None = None, *, live: bool = False) -> Template:
+        accord: Accord = request.app.state.accord
+        position = accord.position
+        summaries = await accord.my_agreements(me.person_id)
+        views = {s.agreement_id: await _view_or_none(accord, me, s.agreement_id) for s in summaries}
+        mine = [present.summary(v, me.person_id) for v in views.values() if isinstance(v, AgreementView)]
+        context = {
+            "mine": sorted(mine, key=lambda line: line["view"].title.casefold()),
+            "invited": [s for s in summaries if s.relation == "invited"],
+            "shared": [(s, views[s.agreement_id]) for s in summaries if isinstance(views[s.agreement_id], SharedView)],
+            "position": position,
+            "new_agreement_id": uuid4(),
+        }
+        return render(request, "agreements_live.html" if live else "agreements.html", context, me=me, failed=failed)
+
+    @get("/")
+    async def mine(self, request: Request, me: Me) -> Template:
+        return await self._page(request, me)
+
+    @get("/live")
+    async def live(self, request: Request, me: Me) -> Template:
+        return await self._page(request, me, live=True)
+
+    @post("/")
+    async def create(self, request: Request, accord: AccordDep, me: Me) -> Response[Any]:
+        form = await read_form(request, me.person_id)
+        try:
+            data = decode(CreateAgreement, title=form.get("title"), agreement_id=form.get("agreement_id"))
+            agreement_id = data.agreement_id or uuid4()
+            await accord.create_agreement(me.person_id, data.title, form.key, agreement_id)
+        except REFUSALS as error:
+            return await self._page(request, me, failed("create", form, error))
+        return see_other(f"/agreements/{agreement_id}")
+
+
+# One agreement
 
 
 class AgreementPages(Controller):
-    path = "/agreements"
+    path = "/agreements/{agreement_id:uuid}"
     dependencies = ME
 
     # Reads
 
-    async def _list(self, request: Request, me: Account, failed: Failed | None = None, part: str = "agreements.html") -> Template:
-        accord: Accord = request.app.state.accord
-        position = accord.position
-        summaries = await accord.my_agreements(me.person_id)
-        shared = [
-            (s, view)
-            for s in summaries
-            if s.relation == "shared"
-            and isinstance(view := await _shared_or_none(accord, me, s.agreement_id), SharedView)
-        ]
-        mine = [
-            present.summary(view, me.person_id)
-            for s in summaries
-            if s.relation == "party"
-            and isinstance(view := await accord.view_agreement(me.person_id, s.agreement_id), AgreementView)
-        ]
-        context = {
-            "mine": sorted(mine, key=lambda line: line["view"].title.casefold()),
-            "invited": [s for s in summaries if s.relation == "invited"],
-            "shared": shared,
-            "position": position,
-            "new_agreement_id": uuid4(),
-        }
-        return render(request, part, context, me=me, failed=failed)
-
-    async def _page(self, request: Request, me: Account, agreement_id: UUID, failed: Failed | None = None, *, live: bool = False) -> Template:
+    async def _page(
+        self, request: Request, me: Account, agreement_id: UUID, failed: Failed | None = None, *, live: bool = False
+    ) -> Template:
+        """A party's page, an invitation, or a metamour's consented view: whichever `me` may see."""
         accord: Accord = request.app.state.accord
         position = accord.position
         view = await accord.view_agreement(me.person_id, agreement_id)
@@ -283,67 +309,61 @@ class AgreementPages(Controller):
         template = f"{kind}_live.html" if live else f"{kind}.html"
         return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
+    async def _sharing(
+        self, request: Request, me: Account, agreement_id: UUID, failed: Failed | None = None, *, live: bool = False
+    ) -> Template:
+        accord: Accord = request.app.state.accord
+        position = accord.position
+        view = await self._as_party(accord, me, agreement_id)
+        grants = await accord.sharing.grants(me.person_id, agreement_id)
+        audiences = {
+            clause.clause_id: await accord.sharing.who_can_see(me.person_id, agreement_id, clause.clause_id)
+            for clause in (view.clauses if view.status == "in_force" else [])
+        }
+        context = {**present.sharing(view, grants, audiences, me.person_id), "position": position}
+        return render(request, "sharing_live.html" if live else "sharing.html", context, me=me, failed=failed)
+
+    @staticmethod
+    async def _as_party(accord: Accord, me: Account, agreement_id: UUID) -> AgreementView:
+        view = await accord.view_agreement(me.person_id, agreement_id)
+        if not isinstance(view, AgreementView):
+            raise NotFound("agreement", agreement_id)
+        return view
+
     @get("/")
-    async def mine(self, request: Request, me: Me) -> Template:
-        return await self._list(request, me)
-
-    @get("/live")
-    async def mine_live(self, request: Request, me: Me) -> Template:
-        return await self._list(request, me, part="agreements_live.html")
-
-    @get("/{agreement_id:uuid}")
-    async def agreement(self, request: Request, me: Me, agreement_id: FromPath[UUID]) -> Template:
+    async def agreement(self, request: Request, me: Me, agreement_id: Id) -> Template:
         return await self._page(request, me, agreement_id)
 
-    @get("/{agreement_id:uuid}/live")
-    async def agreement_live(self, request: Request, me: Me, agreement_id: FromPath[UUID]) -> Template:
+    @get("/live")
+    async def live(self, request: Request, me: Me, agreement_id: Id) -> Template:
         return await self._page(request, me, agreement_id, live=True)
 
-    @get("/{agreement_id:uuid}/timeline")
+    @get("/timeline")
     async def timeline(
         self,
         request: Request,
         accord: AccordDep,
         me: Me,
-        agreement_id: FromPath[UUID],
+        agreement_id: Id,
         old: Annotated[int | None, QueryParameter(name="from", ge=0)] = None,
         new: Annotated[int | None, QueryParameter(name="to", ge=0)] = None,
         part: Annotated[str | None, QueryParameter(name="part")] = None,
     ) -> Template:
         position = accord.position
-        view = await accord.view_agreement(me.person_id, agreement_id)
-        if not isinstance(view, AgreementView):
-            raise NotFound("agreement", agreement_id)
+        view = await self._as_party(accord, me, agreement_id)
         timeline = await accord.timeline(me.person_id, agreement_id)
         old, new = present.default_versions(timeline, old, new)
         diff = await accord.diff(me.person_id, agreement_id, old, new)
-        context = present.timeline(view, timeline, diff, old, new, me.person_id)
-        template = "timeline_live.html" if part == "live" else "timeline.html"
-        return render(request, template, {**context, "position": position}, me=me)
+        context = {**present.timeline(view, timeline, diff, old, new, me.person_id), "position": position}
+        return render(request, "timeline_live.html" if part == "live" else "timeline.html", context, me=me)
 
-    @get("/{agreement_id:uuid}/sharing")
-    async def sharing(self, request: Request, me: Me, agreement_id: FromPath[UUID]) -> Template:
+    @get("/sharing")
+    async def sharing(self, request: Request, me: Me, agreement_id: Id) -> Template:
         return await self._sharing(request, me, agreement_id)
 
-    @get("/{agreement_id:uuid}/sharing/live")
-    async def sharing_live(self, request: Request, me: Me, agreement_id: FromPath[UUID]) -> Template:
+    @get("/sharing/live")
+    async def sharing_live(self, request: Request, me: Me, agreement_id: Id) -> Template:
         return await self._sharing(request, me, agreement_id, live=True)
-
-    async def _sharing(self, request: Request, me: Account, agreement_id: UUID, failed: Failed | None = None, *, live: bool = False) -> Template:
-        accord: Accord = request.app.state.accord
-        position = accord.position
-        view = await accord.view_agreement(me.person_id, agreement_id)
-        if not isinstance(view, AgreementView):
-            raise NotFound("agreement", agreement_id)
-        grants = await accord.sharing.grants(me.person_id, agreement_id)
-        audiences = {
-            clause.clause_id: await accord.sharing.who_can_see(me.person_id, agreement_id, clause.clause_id)
-            for clause in view.clauses
-            if view.status == "in_force"
-        }
-        context = present.sharing(view, grants, audiences, me.person_id)
-        template = "sharing_live.html" if live else "sharing.html"
-        return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
     # Commands
 
@@ -353,146 +373,149 @@ class AgreementPages(Controller):
         me: Account,
         agreement_id: UUID,
         form_id: str,
-        action: Callable[[Form], Awaitable[object]],
+        action: Action,
         *,
         then: str = "",
-        page: str = "agreement",
-    ) -> Response:
+        on_sharing: bool = False,
+    ) -> Response[Any]:
         form = await read_form(request, me.person_id)
         try:
             await action(form)
-        except Refusal as error:
-            refusal = failed(form_id, form, error)
-            if page == "sharing":
-                return await self._sharing(request, me, agreement_id, refusal)
-            return await self._page(request, me, agreement_id, refusal)
-        return see_other(then or f"/agreements/{agreement_id}")
+        except REFUSALS as error:
+            again = self._sharing if on_sharing else self._page
+            return await again(request, me, agreement_id, failed(form_id, form, error))
+        return see_other(f"/agreements/{agreement_id}{then}")
 
-    @post("/")
-    async def create(self, request: Request, accord: AccordDep, me: Me) -> Response:
-        form = await read_form(request, me.person_id)
-        try:
-            data = decode(CreateAgreement, title=form.get("title"), agreement_id=form.get("agreement_id"))
-            agreement_id = data.agreement_id or uuid4()
-            await accord.create_agreement(me.person_id, data.title, form.key, agreement_id)
-        except Refusal as error:
-            return await self._list(request, me, failed("create", form, error))
-        return see_other(f"/agreements/{agreement_id}")
-
-    @post("/{agreement_id:uuid}/invitations")
-    async def invite(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/invitations")
+    async def invite(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(Invite, handle=form.get("handle"))
             await accord.invite(me.person_id, agreement_id, data.handle, form.key)
 
-        return await self._act(request, me, agreement_id, "invite", action, then=f"/agreements/{agreement_id}#people")
+        return await self._act(request, me, agreement_id, "invite", action, then="#people")
 
-    @post("/{agreement_id:uuid}/invitation/{answer:str}")
-    async def answer_invitation(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], answer: FromPath[str]) -> Response:
+    @post("/invitation/{answer:str}")
+    async def answer_invitation(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, answer: FromPath[str]
+    ) -> Response[Any]:
         commands = {"accept": accord.accept_invitation, "decline": accord.decline_invitation}
         if answer not in commands:
             raise NotFound("agreement", agreement_id)
-        then = f"/agreements/{agreement_id}" if answer == "accept" else "/agreements"
-        return await self._act(
-            request, me, agreement_id, "invitation",
-            lambda form: commands[answer](me.person_id, agreement_id, form.key), then=then,
+        command = commands[answer]
+        response = await self._act(
+            request, me, agreement_id, "invitation", lambda form: command(me.person_id, agreement_id, form.key)
         )
+        return see_other("/agreements") if answer == "decline" and response.status_code == 303 else response
 
-    @post("/{agreement_id:uuid}/leave")
-    async def leave(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
-        return await self._act(
-            request, me, agreement_id, "leave",
-            lambda form: accord.leave(me.person_id, agreement_id, form.key), then="/agreements",
+    @post("/leave")
+    async def leave(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        response = await self._act(
+            request, me, agreement_id, "leave", lambda form: accord.leave(me.person_id, agreement_id, form.key)
         )
+        return see_other("/agreements") if response.status_code == 303 else response
 
-    @post("/{agreement_id:uuid}/clauses")
-    async def add_clause(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/clauses")
+    async def add_clause(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         clause_id = uuid4()
 
         async def action(form: Form) -> None:
             data = decode(AddClause, topic=form.get("topic"), text=form.get("text"))
             await accord.add_clause(me.person_id, agreement_id, data.topic, data.text, form.key, clause_id)
 
-        return await self._act(request, me, agreement_id, "add-clause", action, then=f"/agreements/{agreement_id}#clause-{clause_id}")
+        return await self._act(request, me, agreement_id, "add-clause", action, then=f"#clause-{clause_id}")
 
-    @post("/{agreement_id:uuid}/clauses/{clause_id:uuid}")
-    async def edit_clause(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], clause_id: FromPath[UUID]) -> Response:
+    @post("/clauses/{clause_id:uuid}")
+    async def edit_clause(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, clause_id: Id
+    ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(EditClause, text=form.get("text"), based_on_revision=form.get("based_on_revision"))
-            await accord.edit_clause(me.person_id, agreement_id, clause_id, data.text, data.based_on_revision, form.key)
+            await accord.edit_clause(
+                me.person_id, agreement_id, clause_id, data.text, data.based_on_revision, form.key
+            )
 
-        return await self._act(request, me, agreement_id, f"edit-{clause_id}", action, then=f"/agreements/{agreement_id}#clause-{clause_id}")
+        return await self._act(request, me, agreement_id, f"edit-{clause_id}", action, then=f"#clause-{clause_id}")
 
-    @post("/{agreement_id:uuid}/clauses/{clause_id:uuid}/remove")
-    async def remove_clause(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], clause_id: FromPath[UUID]) -> Response:
+    @post("/clauses/{clause_id:uuid}/remove")
+    async def remove_clause(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, clause_id: Id
+    ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(EditClause, text="-", based_on_revision=form.get("based_on_revision"))
             await accord.remove_clause(me.person_id, agreement_id, clause_id, data.based_on_revision, form.key)
 
-        return await self._act(request, me, agreement_id, f"edit-{clause_id}", action, then=f"/agreements/{agreement_id}#clauses")
+        return await self._act(request, me, agreement_id, f"edit-{clause_id}", action, then="#clauses")
 
-    @post("/{agreement_id:uuid}/consents")
-    async def consent(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/consents")
+    async def consent(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(Consent, version=form.get("version"))
             await accord.consent(me.person_id, agreement_id, data.version, form.key)
 
-        return await self._act(request, me, agreement_id, "consent", action, then=f"/agreements/{agreement_id}#consent")
+        return await self._act(request, me, agreement_id, "consent", action, then="#consent")
 
-    @post("/{agreement_id:uuid}/consents/withdraw")
-    async def withdraw_consent(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/consents/withdraw")
+    async def withdraw_consent(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         return await self._act(
             request, me, agreement_id, "consent",
-            lambda form: accord.withdraw_consent(me.person_id, agreement_id, form.key),
-            then=f"/agreements/{agreement_id}#consent",
-        )
+            lambda form: accord.withdraw_consent(me.person_id, agreement_id, form.key), then="#consent",
+        )  # fmt: skip
 
-    @post("/{agreement_id:uuid}/proposals")
-    async def propose(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/proposals")
+    async def propose(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
-            view = await accord.view_agreement(me.person_id, agreement_id)
-            if not isinstance(view, AgreementView):
-                raise NotFound("agreement", agreement_id)
+            view = await self._as_party(accord, me, agreement_id)
             changes, fields = present.proposed_changes(form, view)
             with present.errors_named(fields):
                 data = decode(Propose, changes=changes, reason=form.get("reason"))
                 await accord.propose(
-                    me.person_id, agreement_id,
+                    me.person_id,
+                    agreement_id,
                     [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text) for c in data.changes],
-                    data.reason, form.key,
+                    data.reason,
+                    form.key,
                 )
 
-        return await self._act(request, me, agreement_id, "propose", action, then=f"/agreements/{agreement_id}#proposals")
+        return await self._act(request, me, agreement_id, "propose", action, then="#proposals")
 
-    @post("/{agreement_id:uuid}/proposals/{proposal_id:uuid}/comments")
-    async def comment(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], proposal_id: FromPath[UUID]) -> Response:
+    @post("/proposals/{proposal_id:uuid}/comments")
+    async def comment(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, proposal_id: Id
+    ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(CommentOn, text=form.get("text"))
             await accord.comment(me.person_id, agreement_id, proposal_id, data.text, form.key)
 
-        return await self._act(request, me, agreement_id, f"comment-{proposal_id}", action, then=f"/agreements/{agreement_id}#proposal-{proposal_id}")
+        form_id = f"comment-{proposal_id}"
+        return await self._act(request, me, agreement_id, form_id, action, then=f"#proposal-{proposal_id}")
 
-    @post("/{agreement_id:uuid}/proposals/{proposal_id:uuid}/decline")
-    async def decline(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], proposal_id: FromPath[UUID]) -> Response:
+    @post("/proposals/{proposal_id:uuid}/decline")
+    async def decline(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, proposal_id: Id
+    ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(Decline, reason=form.get("reason"))
             await accord.decline(me.person_id, agreement_id, proposal_id, data.reason, form.key)
 
-        return await self._act(request, me, agreement_id, f"decline-{proposal_id}", action, then=f"/agreements/{agreement_id}#proposal-{proposal_id}")
+        form_id = f"decline-{proposal_id}"
+        return await self._act(request, me, agreement_id, form_id, action, then=f"#proposal-{proposal_id}")
 
-    @post("/{agreement_id:uuid}/proposals/{proposal_id:uuid}/{answer:str}")
-    async def answer_proposal(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], proposal_id: FromPath[UUID], answer: FromPath[str]) -> Response:
+    @post("/proposals/{proposal_id:uuid}/{answer:str}")
+    async def answer_proposal(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, proposal_id: Id, answer: FromPath[str]
+    ) -> Response[Any]:
         commands = {"accept": accord.accept, "withdraw": accord.withdraw}
         if answer not in commands:
             raise NotFound("proposal", proposal_id)
+        command = commands[answer]
         return await self._act(
             request, me, agreement_id, f"proposal-{proposal_id}",
-            lambda form: commands[answer](me.person_id, agreement_id, proposal_id, form.key),
-            then=f"/agreements/{agreement_id}#proposal-{proposal_id}",
-        )
+            lambda form: command(me.person_id, agreement_id, proposal_id, form.key),
+            then=f"#proposal-{proposal_id}",
+        )  # fmt: skip
 
-    @post("/{agreement_id:uuid}/repair-notes")
-    async def write_repair_note(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/repair-notes")
+    async def write_repair_note(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(
                 WriteRepairNote,
@@ -505,25 +528,27 @@ class AgreementPages(Controller):
                 me.person_id, agreement_id, data.clause_id, data.what_happened, data.impact, data.intentions, form.key
             )
 
-        return await self._act(request, me, agreement_id, "repair", action, then=f"/agreements/{agreement_id}#repair")
+        return await self._act(request, me, agreement_id, "repair", action, then="#repair")
 
-    @post("/{agreement_id:uuid}/repair-notes/{note_id:uuid}/acknowledge")
-    async def acknowledge(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], note_id: FromPath[UUID]) -> Response:
+    @post("/repair-notes/{note_id:uuid}/acknowledge")
+    async def acknowledge(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, note_id: Id
+    ) -> Response[Any]:
         return await self._act(
             request, me, agreement_id, f"note-{note_id}",
             lambda form: accord.acknowledge_repair_note(me.person_id, agreement_id, note_id, form.key),
-            then=f"/agreements/{agreement_id}#note-{note_id}",
-        )
+            then=f"#note-{note_id}",
+        )  # fmt: skip
 
     # Sharing
 
-    @post("/{agreement_id:uuid}/grants")
-    async def propose_grant(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID]) -> Response:
+    @post("/grants")
+    async def propose_grant(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(
                 ProposeGrant,
                 audience=form.get("audience"),
-                scopes=[s for s in form.getall("scopes") if s in SCOPES],
+                scopes=[scope for scope in form.getall("scopes") if scope in SCOPES],
                 until=_end_of_day(form.get("until")),
                 no_reshare=bool(form.get("no_reshare")),
             )
@@ -531,25 +556,21 @@ class AgreementPages(Controller):
                 me.person_id, agreement_id, data.audience, data.scopes, data.until, data.no_reshare, form.key
             )
 
-        return await self._act(request, me, agreement_id, "grant", action, then=f"/agreements/{agreement_id}/sharing", page="sharing")
+        return await self._act(request, me, agreement_id, "grant", action, then="/sharing", on_sharing=True)
 
-    @post("/{agreement_id:uuid}/grants/{grant_id:uuid}/{answer:str}")
-    async def answer_grant(self, request: Request, accord: AccordDep, me: Me, agreement_id: FromPath[UUID], grant_id: FromPath[UUID], answer: FromPath[str]) -> Response:
+    @post("/grants/{grant_id:uuid}/{answer:str}")
+    async def answer_grant(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, grant_id: Id, answer: FromPath[str]
+    ) -> Response[Any]:
         commands = {"consent": accord.sharing.consent_to_grant, "revoke": accord.sharing.revoke_grant}
         if answer not in commands:
             raise NotFound("grant", grant_id)
+        command = commands[answer]
         return await self._act(
             request, me, agreement_id, f"grant-{grant_id}",
-            lambda form: commands[answer](me.person_id, agreement_id, grant_id, form.key),
-            then=f"/agreements/{agreement_id}/sharing#grant-{grant_id}", page="sharing",
-        )
-
-
-async def _shared_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
-    try:
-        return await accord.view_agreement(me.person_id, agreement_id)
-    except NotFound:
-        return None
+            lambda form: command(me.person_id, agreement_id, grant_id, form.key),
+            then=f"/sharing#grant-{grant_id}", on_sharing=True,
+        )  # fmt: skip
 
 
 def _end_of_day(value: str | None) -> datetime | None:
@@ -563,6 +584,4 @@ def _end_of_day(value: str | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 
-CONTROLLERS = [AccountPages, NetworkPages, AgreementPages]
-
-__all__ = ["CONTROLLERS", "SignInRequired", "TOPICS", "ValidationFailed"]
+CONTROLLERS = [AccountPages, NetworkPages, AgreementListPages, AgreementPages]

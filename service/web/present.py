@@ -76,6 +76,7 @@ class FormState:
 
     def __init__(self, failed: Failed | None) -> None:
         self.failed = failed
+        self._said: set[str] = set()
 
     def _mine(self, form_id: str) -> Failed | None:
         return self.failed if self.failed is not None and self.failed.form_id == form_id else None
@@ -91,9 +92,21 @@ class FormState:
         found = self._mine(form_id)
         if found is None:
             return ""
-        # Errors about fields the form does not show are said at its top.
-        stray = [f"{f.replace('_', ' ')}: {r}" for f, r in found.errors.items() if f in ("form", "changes", "clauses", "body")]
+        self._said.add(form_id)
+        # Errors about the form as a whole, or a field it does not show, are said at its top.
+        stray = [
+            rule if field == "form" else f"{field.replace('_', ' ').capitalize()}: {rule}."
+            for field, rule in found.errors.items()
+            if field in ("form", "clauses", "body")
+        ]
         return " ".join([found.message, *stray]).strip()
+
+    def unsaid(self) -> str:
+        """The refusal of a form the page no longer shows (a proposal closed meanwhile, say)."""
+        if self.failed is None or self.failed.form_id in self._said:
+            return ""
+        found = self.failed
+        return " ".join([found.message, *found.errors.values()]).strip() or "That could not be done."
 
     def value(self, form_id: str, field: str, default: Any = "") -> Any:
         found = self._mine(form_id)
@@ -287,6 +300,8 @@ def errors_named(fields: Mapping[int, str]) -> Iterator[None]:
     """Errors about `changes[i].x` are shown beside the form field change `i` came from."""
 
     def rename(field: str) -> str:
+        if field == "changes":
+            return "form"
         if field.startswith("changes[") and "]" in field:
             index, _, rest = field.removeprefix("changes[").partition("]")
             if index.isdigit() and int(index) in fields:
@@ -294,12 +309,15 @@ def errors_named(fields: Mapping[int, str]) -> Iterator[None]:
                 return "new_topic" if name == "new_text" and rest == ".topic" else name
         return field
 
+    def rule(field: str, rule: str) -> str:
+        return "Change, remove or add at least one clause." if field == "changes" else rule
+
     try:
         yield
     except FormInvalid as error:
-        raise FormInvalid({rename(f): r for f, r in error.errors.items()}) from None
+        raise FormInvalid({rename(f): rule(f, r) for f, r in error.errors.items()}) from None
     except ValidationFailed as error:
-        raise FormInvalid({rename(error.field): error.rule}) from None
+        raise FormInvalid({rename(error.field): rule(error.field, error.rule)}) from None
 
 
 GLOBALS = {

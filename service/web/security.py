@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -84,7 +84,8 @@ def set_session(response: Response, request: Request, token: str, expires_at: da
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        expires=int(expires_at.timestamp()),
+        # Seconds from now: the cookie lasts exactly as long as the token it holds.
+        max_age=max(0, int((expires_at - datetime.now(timezone.utc)).total_seconds())),
         path="/",
         httponly=True,
         samesite="lax",
