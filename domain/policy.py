@@ -561,7 +561,12 @@ def view_network(
                 shown[pair] = shown.get(pair, False) or IDENTITY in access.scopes
     known = []
     for pair, identity in shown.items():
-        a, b = sorted((ref(person, identity) for person in pair), key=lambda r: r.key)
+        # Without `identity` both are pseudonyms, even a partner the viewer knows:
+        # naming one would tell the viewer which pseudonym is them, and so who is a party.
+        a, b = sorted(
+            (ref(person, True) if identity else pseudonym(person, viewer, secret) for person in pair),
+            key=lambda r: r.key,
+        )
         known.append(KnownLink(a, b))
     return NetworkView(
         me=ref(viewer),

@@ -29,7 +29,7 @@ from service.accounts import Accounts, RateLimiter
 from service.live.hub import Hub
 from service.readmodels import ReadModels
 from service.sharing import Sharing
-from service.visibility import Visibility
+from service.visibility import NETWORK, Visibility, encode_view
 from service.commands import CommandKey, CommandRunner, Outcome
 from service.settings import Settings
 from service.store import EventStore, StoredEvent, StoreError
@@ -104,13 +104,15 @@ class Accord:
         self.hub = Hub()
         self.names: dict[UUID, str] = {}
         self._secret = settings.secret.encode()
-        self.visibility = Visibility(self.models, self.names, lambda: self._secret, clock)
+        # Services read the time through this, so replacing `self.clock` reaches them all.
+        now = lambda: self.clock()  # noqa: E731
+        self.visibility = Visibility(self.models, self.names, lambda: self._secret, now)
         self.sharing = Sharing(
             store,
             self.commands,
             self.models,
             self.visibility,
-            clock,
+            now,
             self._settled,
             self._load_names,
             lambda: self._secret,
@@ -205,12 +207,19 @@ class Accord:
         """Fold one event into the read models and push what it changed to whom."""
         event = self.mapper.to_domain_event(stored)
         touched = self.models.apply(event, stored.position)
-        self.position = stored.position
-        self.lag.followed()
         if self.ready:
             await self._load_names(touched.people | touched.network)
             fresh = self.visibility.fresh(touched, lambda person: self.hub.shown_to(person))
             self.hub.track(stored.position, fresh)
+        # Only now: a reader waiting for this position must find its names loaded too.
+        self.position = stored.position
+        self.lag.followed()
+
+    async def introduce(self, person: UUID) -> None:
+        """Make sure the live hub knows a person the log may never have mentioned."""
+        if person not in self.hub.shown:
+            await self._load_names({person})
+            self.hub.introduce(person, {NETWORK: encode_view(self.visibility.network(person))})
 
     async def _load_names(self, people: set[UUID]) -> None:
         missing = [p for p in people if p not in self.names]

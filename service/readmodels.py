@@ -166,5 +166,6 @@ def grant_fact(grant: SharingGrant) -> GrantFact:
         consents=dict(grant.consents),
         until=grant.until,
         no_reshare=grant.no_reshare,
-        revoked=grant.is_revoked,
+        # A lapse recorded in the log ends it for every process, whatever its clock says.
+        revoked=grant.is_revoked or grant.lapsed,
     )

@@ -149,6 +149,8 @@ class Sharing:
         return await self._on_link(caller, link_id, key, lambda l: l.end(caller, self.clock()))
 
     async def network(self, caller: UUID) -> policy.NetworkView:
+        # The caller may never have appeared in the log, so their own name may not be loaded yet.
+        await self.load_names({caller} | self.models.neighbourhood([caller]))
         return self.visibility.network(caller)
 
     # Disclosure

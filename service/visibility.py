@@ -20,7 +20,7 @@ from service.views import AgreementSummary, party_view
 NETWORK = "network"
 AGREEMENT = "agreement:"
 
-_encode = msgspec.json.Encoder().encode
+encode_view = msgspec.json.Encoder().encode
 
 
 def agreement_key(agreement_id: UUID) -> str:
@@ -86,9 +86,9 @@ class Visibility:
 
     def view(self, viewer: UUID, key: str) -> bytes | None:
         if key == NETWORK:
-            return _encode(self.network(viewer))
+            return encode_view(self.network(viewer))
         found = self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
-        return None if found is None else _encode(found)
+        return None if found is None else encode_view(found)
 
     def keys(self, person: UUID, shown: Iterable[str]) -> set[str]:
         return {NETWORK, *shown, *(agreement_key(a) for a in self.involved(person))}

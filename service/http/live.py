@@ -24,6 +24,8 @@ AUTH_TIMEOUT = 10.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FELL_BEHIND = 4008
 CLOSE_TRY_AGAIN = 1013
+#: A client too slow to take a goodbye within this is simply dropped.
+GOODBYE_TIMEOUT = 2.0
 #: How long a socket waits for a starting process to finish catching up.
 CATCH_UP_WAIT = 10.0
 
@@ -96,6 +98,8 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
         await socket.close(code=CLOSE_TRY_AGAIN, reason="starting")
         return
     await socket.send_text(encode(Ready(person_id=str(person))))
+    await accord.introduce(person)
+    # No await between introducing and connecting: nothing may change in between.
     connection = accord.hub.connect(person, auth.since)
     tasks = [
         asyncio.create_task(_send(socket, connection)),
@@ -105,10 +109,13 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if tasks[2] in done:
-            # Fell behind: its queue is dropped; it reconnects with the last position it saw.
+            # Fell behind: stop sending, tell it once (if it reads at all), close.
+            tasks[0].cancel()
+            accord.hub.disconnect(connection)
             with contextlib.suppress(Exception):
-                await socket.send_text(encode(Reconnect(detail="fell behind; reconnect with since")))
-                await socket.close(code=CLOSE_FELL_BEHIND, reason="fell behind")
+                async with asyncio.timeout(GOODBYE_TIMEOUT):
+                    await socket.send_text(encode(Reconnect(detail="fell behind; reconnect with since")))
+                    await socket.close(code=CLOSE_FELL_BEHIND, reason="fell behind")
     except WebSocketDisconnect:
         pass
     finally:

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 Views = dict[str, bytes]
 
 
+def _size(update: Update) -> int:
+    return sum(len(c.view) if isinstance(c.view, msgspec.Raw) else 16 for c in update.changes)
+
+
 class Connection:
     """One open socket's outgoing queue, bounded so a slow reader hurts nobody else."""
 
@@ -51,8 +55,12 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, *, history: int = 1000, queue_limit: int = 256) -> None:
+    def __init__(
+        self, *, history: int = 1000, history_bytes: int = 4 * 1024 * 1024, queue_limit: int = 256
+    ) -> None:
         self.history = history
+        self.history_bytes = history_bytes
+        self.sizes: dict[UUID, int] = {}
         self.queue_limit = queue_limit
         #: None until the follower has caught up and the hub tracks changes.
         self.horizon: int | None = None
@@ -95,11 +103,21 @@ class Hub:
             if changes:
                 self._record(person, Update(position=position, changes=changes))
 
+    def introduce(self, person: UUID, views: Views) -> None:
+        """Someone the log has never mentioned: what they may see is their own network."""
+        if person not in self.shown:
+            self.shown[person] = dict(views)
+
     def _record(self, person: UUID, update: Update) -> None:
         kept = self.updates.setdefault(person, deque())
         kept.append(update)
-        if len(kept) > self.history:
-            self.complete_after[person] = kept.popleft().position
+        size = self.sizes.get(person, 0) + _size(update)
+        # Bounded by count and by bytes: one update holds whole views.
+        while kept and (len(kept) > self.history or size > self.history_bytes):
+            dropped = kept.popleft()
+            size -= _size(dropped)
+            self.complete_after[person] = dropped.position
+        self.sizes[person] = size
         for connection in self.connections.get(person, ()):
             if connection.offer(update):
                 self.pushed += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
@@ -54,7 +55,7 @@ def _on_sign_in_required(request: Request, _: SignInRequired) -> Response:
     if request.headers.get(FRAGMENT_HEADER):
         return Response(content="signed out", status_code=401, media_type="text/plain")
     target = request.url.path if request.method == "GET" else "/agreements"
-    return Redirect(path=f"/sign-in?next={target}", status_code=303)
+    return Redirect(path=f"/sign-in?next={quote(target, safe='/')}", status_code=303)
 
 
 def _on_domain(request: Request, error: DomainError) -> Response:

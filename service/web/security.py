@@ -4,12 +4,14 @@ The session cookie holds the same opaque token the API issues; it is HttpOnly
 (scripts never see it) and SameSite=Lax (no cross-site POST or websocket
 carries it; a link followed from a message still opens the page signed in).
 
-CSRF: every form carries a token derived from the session token (or, before
-sign-in, from a random pre-session cookie), and every unsafe request to a page
-must present it. Derived rather than stored, so any service process can check
-it and nothing is kept; bound to the session, so a cookie planted by a sibling
-site cannot be paired with a token the attacker knows. The JSON API takes
-bearer tokens only, never cookies, so it needs no CSRF token.
+CSRF: every form carries a token derived from the session token, and every
+unsafe request to a page must present it. Derived rather than stored, so any
+service process can check it and nothing is kept; bound to the session, so a
+cookie planted by a sibling site cannot be paired with a token the attacker
+knows. The sign-in and sign-up forms, before there is a session, derive it
+from a random pre-session cookie instead (a double submit, against login
+CSRF). The JSON API takes bearer tokens only, never cookies, so it needs no
+CSRF token.
 """
 
 from __future__ import annotations

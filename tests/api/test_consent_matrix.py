@@ -1,0 +1,897 @@
+"""The authorization matrix: every /api route, for every kind of caller, over HTTP.
+
+One world per module and store (built lazily on the `client` the module shares):
+
+- Mina and Jo: partners, the two parties of agreement A (in force at version 4,
+  with clauses on safer_sex, scheduling and privacy; an adopted renegotiation;
+  an open renegotiation with a comment; a repair note; a pending invitation to
+  Lee; a pending grant to a handle without an account) and of agreement D
+  (drafting: one draft clause, Mina's consent given, Jo's not).
+- Lee: invited to A, not yet a party.
+- Sam: Jo's partner (so Mina's metamour) with a holding grant on A for
+  `clauses:safer_sex` (and one on D for the same scope).
+- Ira: Jo's partner with a holding grant on A for `clauses:safer_sex` + `identity`.
+- Alex: Jo's partner with a holding grant on A for `clauses:scheduling` only.
+- Kai: Jo's partner with no grant.
+- Robin: was Jo's partner when given a grant for `clauses:safer_sex`; the link then ended.
+- Sky: a stranger with an account.
+- anon: no token.
+
+Each cell of `MATRIX` is one of:
+
+- `R`: a read answered 200, whose body must equal exactly what `expected_read` says;
+- an int: a refusal with exactly that status, appending nothing (the log position
+  in GET /health is unchanged); a 404 is byte-identical to the same request on
+  random ids, a 401 to an anonymous request on random ids;
+- `E`: a permitted change. It runs on a scratch copy (a second cast and fresh
+  agreements per cell), so the world itself is never changed, and must answer
+  the route's success status and append.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from domain import policy
+from domain.network import PartnerLink
+from tests.api.conftest import PROBLEM, Api, Person, unique_handle
+
+# --------------------------------------------------------------------------
+# Markers, refs
+# --------------------------------------------------------------------------
+
+MARKER = re.compile(r"MARK-[0-9a-f]{32}")
+PSEUDONYM_KEY = re.compile(r"p-[0-9a-f]{16}")
+PSEUDONYM_NAME = re.compile(r"Someone \([0-9A-F]{4}\)")
+
+
+def mark(words: str) -> str:
+    """A text with a unique marker, so its appearance anywhere can be searched for."""
+    return f"{words} MARK-{uuid4().hex}"
+
+
+def marker_of(text: str) -> str:
+    found = MARKER.findall(text)
+    assert len(found) == 1, text
+    return found[0]
+
+
+def named(p: Person) -> dict[str, Any]:
+    return {"key": p.sid, "name": p.name, "person_id": p.sid}
+
+
+def pseudo(secret: bytes, person: UUID, viewer: Person) -> dict[str, Any]:
+    ref = policy.pseudonym(person, viewer.id, secret)
+    # Independently of how it is derived: it names nobody and carries no id.
+    assert PSEUDONYM_KEY.fullmatch(ref.key) and PSEUDONYM_NAME.fullmatch(ref.name), ref
+    assert str(person) not in ref.key
+    return {"key": ref.key, "name": ref.name, "person_id": None}
+
+
+class _AnyPseudonym:
+    """Equal to any pseudonymous person ref."""
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, dict)
+            and set(other) == {"key", "name", "person_id"}
+            and other["person_id"] is None
+            and bool(PSEUDONYM_KEY.fullmatch(other["key"]))
+            and bool(PSEUDONYM_NAME.fullmatch(other["name"]))
+        )
+
+    def __repr__(self) -> str:
+        return "<any pseudonym>"
+
+
+ANY_PSEUDONYM = _AnyPseudonym()
+
+CAST = ("mina", "jo", "lee", "sam", "ira", "alex", "kai", "robin", "sky")
+CALLERS = (*CAST, "anon")
+PARTNERS_OF_JO = ("sam", "ira", "alex", "kai", "robin")
+
+
+# --------------------------------------------------------------------------
+# Building the world
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    client: AsyncTestClient[Litestar]
+    people: dict[str, Person]
+    secret: bytes
+    ids: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    party_view_a: dict[str, Any] = field(default_factory=dict)
+    party_view_d: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Person:
+        return self.people[name]
+
+    @property
+    def api(self) -> Api:
+        return Api(self.client)
+
+    def markers(self) -> set[str]:
+        return {marker_of(t) for t in self.texts.values()}
+
+    def hidden_ids(self) -> set[str]:
+        """Ids a non-party never needs: clauses, proposals, notes, grants."""
+        keys = ("S", "C", "P", "DS", "P0", "P1", "N", *(k for k in self.ids if k.startswith("G_")))
+        return {self.ids[k] for k in keys if k in self.ids}
+
+
+async def link(api: Api, proposer: Person, other: Person) -> str:
+    """`proposer` asks `other` by handle; `other` finds it in their network and confirms."""
+    r = await api.client.post("/api/links", json={"handle": other.handle}, headers=proposer.headers)
+    assert r.status_code == 202 and r.json() == {"status": "proposed"}, r.text
+    network = await api.call("GET", "/api/network", other, 200)
+    link_id = str(PartnerLink.id_for(proposer.id, other.id))
+    asked = [l for l in network["links"] if l["link_id"] == link_id]
+    assert len(asked) == 1 and asked[0]["status"] == "proposed" and not asked[0]["proposed_by_me"], network
+    state = await api.call("POST", f"/api/links/{link_id}/confirm", other, 200)
+    assert state == {"link_id": link_id, "status": "live", "proposed_by_me": False}
+    return link_id
+
+
+async def grant(
+    api: Api,
+    agreement_id: str,
+    proposer: Person,
+    audience_handle: str,
+    scopes: list[str],
+    consenters: tuple[Person, ...] = (),
+) -> str:
+    view = await api.call(
+        "POST",
+        f"/api/agreements/{agreement_id}/grants",
+        proposer,
+        201,
+        json={"audience": audience_handle, "scopes": scopes},
+    )
+    for person in consenters:
+        view = await api.call(
+            "POST", f"/api/agreements/{agreement_id}/grants/{view['grant_id']}/consent", person, 200
+        )
+    return view["grant_id"]
+
+
+async def add_clause(api: Api, who: Person, agreement_id: str, topic: str, text: str) -> str:
+    clause_id = str(uuid4())
+    await api.call(
+        "POST",
+        f"/api/agreements/{agreement_id}/clauses",
+        who,
+        201,
+        json={"topic": topic, "text": text, "clause_id": clause_id},
+    )
+    return clause_id
+
+
+async def ready(client: AsyncTestClient[Litestar]) -> None:
+    """Wait for /health/ready: right after start the log follower is not yet following."""
+    for _ in range(100):
+        if (await client.get("/health/ready")).status_code == 200:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the app never became ready")
+
+
+async def build_cast(client: AsyncTestClient[Litestar]) -> World:
+    await ready(client)
+    api = Api(client)
+    people = {name: await api.person(name) for name in CAST}
+    secret = client.app.state.accord.visibility.secret()
+    return World(client=client, people=people, secret=secret)
+
+
+async def build_world(client: AsyncTestClient[Litestar]) -> World:
+    w = await build_cast(client)
+    api, ids, t = w.api, w.ids, w.texts
+    mina, jo, lee = w["mina"], w["jo"], w["lee"]
+
+    ids["L_mina_jo"] = await link(api, mina, jo)
+    for name in PARTNERS_OF_JO:
+        ids[f"L_jo_{name}"] = await link(api, jo, w[name])
+
+    # Agreement A: in force at version 4, with talk around it.
+    t.update(
+        title_a=mark("Mina and Jo"),
+        S1=mark("condoms always"),
+        S2=mark("condoms always"),
+        S3=mark("condoms always"),
+        C=mark("Tuesdays are ours"),
+        P=mark("no photos"),
+        R0=mark("we tested together"),
+        R1=mark("new partner soon"),
+        comment=mark("can we talk first"),
+        what=mark("I forgot to text"),
+        impact=mark("Jo waited alone"),
+        intentions=mark("I will set reminders"),
+        title_d=mark("Mina and Jo, next"),
+        DS=mark("draft only: dental dams"),
+    )
+    a = ids["A"] = (await api.create(mina, t["title_a"]))["agreement_id"]
+    await api.invite(mina, a, jo.handle)
+    await api.accept_invitation(jo, a)
+    ids["S"] = await add_clause(api, mina, a, "safer_sex", t["S1"])
+    ids["C"] = await add_clause(api, mina, a, "scheduling", t["C"])
+    ids["P"] = await add_clause(api, mina, a, "privacy", t["P"])
+    ratified = await api.ratify(mina, jo, a)
+    assert ratified["in_force_version"] == 3
+    ids["P0"], _ = await api.propose(
+        mina, a, [{"kind": "edit", "clause_id": ids["S"], "text": t["S2"]}], reason=t["R0"]
+    )
+    adopted = await api.call("POST", f"/api/agreements/{a}/proposals/{ids['P0']}/accept", jo, 200)
+    assert adopted["in_force_version"] == 4 and adopted["status"] == "in_force"
+    ids["P1"], _ = await api.propose(
+        jo, a, [{"kind": "edit", "clause_id": ids["S"], "text": t["S3"]}], reason=t["R1"]
+    )
+    await api.call(
+        "POST", f"/api/agreements/{a}/proposals/{ids['P1']}/comments", mina, 201, json={"text": t["comment"]}
+    )
+    await api.invite(mina, a, lee.handle)
+    w.party_view_a = await api.call(
+        "POST",
+        f"/api/agreements/{a}/repair-notes",
+        mina,
+        201,
+        json={
+            "clause_id": ids["C"],
+            "what_happened": t["what"],
+            "impact": t["impact"],
+            "intentions": t["intentions"],
+        },
+    )
+    [note] = w.party_view_a["repair_notes"]
+    ids["N"] = note["note_id"]
+
+    # Agreement D: drafting, Mina has consented, Jo has not.
+    d = ids["D"] = (await api.create(mina, t["title_d"]))["agreement_id"]
+    await api.invite(mina, d, jo.handle)
+    await api.accept_invitation(jo, d)
+    ids["DS"] = await add_clause(api, mina, d, "safer_sex", t["DS"])
+    w.party_view_d = await api.consent(mina, d, 1)
+    assert w.party_view_d["status"] == "drafting" and w.party_view_d["consented"] == [mina.sid]
+
+    # Grants, all proposed by Mina; Jo consents to all but the last.
+    ids["G_sam"] = await grant(api, a, mina, w["sam"].handle, ["clauses:safer_sex"], (jo,))
+    ids["G_ira"] = await grant(api, a, mina, w["ira"].handle, ["clauses:safer_sex", "identity"], (jo,))
+    ids["G_alex"] = await grant(api, a, mina, w["alex"].handle, ["clauses:scheduling"], (jo,))
+    ids["G_robin"] = await grant(api, a, mina, w["robin"].handle, ["clauses:safer_sex"], (jo,))
+    ids["nobody"] = unique_handle("nobody")
+    ids["G_nobody"] = await grant(api, a, mina, ids["nobody"], ["clauses:safer_sex"])
+    ids["G_sam_d"] = await grant(api, d, mina, w["sam"].handle, ["clauses:safer_sex"], (jo,))
+
+    # Robin stops being anyone's metamour.
+    ended = await api.call("POST", f"/api/links/{ids['L_jo_robin']}/end", jo, 200)
+    assert ended == {"link_id": ids["L_jo_robin"], "status": "ended", "proposed_by_me": True}
+    return w
+
+
+_WORLDS: dict[tuple[int, str], tuple[AsyncTestClient[Litestar], World]] = {}
+
+
+async def cached(client: AsyncTestClient[Litestar], kind: str, build: Callable[..., Awaitable[World]]) -> World:
+    """One world per app (the module's shared client); a new client gets a new world."""
+    found = _WORLDS.get((id(client), kind))
+    if found is None or found[0] is not client:
+        found = (client, await build(client))
+        _WORLDS[(id(client), kind)] = found
+    return found[1]
+
+
+@pytest.fixture
+async def world(client: AsyncTestClient[Litestar]) -> World:
+    return await cached(client, "world", build_world)
+
+
+async def build_actors(client: AsyncTestClient[Litestar]) -> World:
+    w = await build_cast(client)
+    w.ids["L_jo_sam"] = await link(w.api, w["jo"], w["sam"])
+    return w
+
+
+@pytest.fixture
+async def actors(client: AsyncTestClient[Litestar]) -> World:
+    """A second cast for permitted changes, so the world's reads never see them."""
+    return await cached(client, "actors", build_actors)
+
+
+# --------------------------------------------------------------------------
+# The routes
+# --------------------------------------------------------------------------
+
+Body = Callable[[dict[str, str]], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    ok: int = 200
+    body: Body | None = None
+    #: For `E` cells: which scratch state the change needs.
+    scratch: str | None = None
+
+    def url(self, ids: dict[str, str]) -> str:
+        return self.path.format(**ids)
+
+
+def edit_s(ids: dict[str, str]) -> dict[str, Any]:
+    return {"changes": [{"kind": "edit", "clause_id": ids["S"], "text": mark("renegotiated")}], "reason": mark("why")}
+
+
+ROUTES: dict[str, Route] = {
+    # Agreements
+    "list agreements": Route("GET", "/api/agreements"),
+    "create agreement": Route("POST", "/api/agreements", 201, lambda ids: {"title": mark("new")}),
+    "view A": Route("GET", "/api/agreements/{A}"),
+    "view D (drafting)": Route("GET", "/api/agreements/{D}"),
+    "invite": Route(
+        "POST", "/api/agreements/{A}/invitations", 202, lambda ids: {"handle": unique_handle("new")}, "A"
+    ),
+    "my invitation": Route("GET", "/api/agreements/{A}/invitation"),
+    "accept invitation": Route("POST", "/api/agreements/{A}/invitation/accept", scratch="A"),
+    "decline invitation": Route("POST", "/api/agreements/{A}/invitation/decline", scratch="A"),
+    "leave": Route("POST", "/api/agreements/{A}/leave", scratch="A"),
+    # Drafting routes, on A (in force, so refused to parties) and on D (drafting)
+    "add clause to A": Route(
+        "POST", "/api/agreements/{A}/clauses", 201, lambda ids: {"topic": "other", "text": mark("more")}
+    ),
+    "edit clause of A": Route(
+        "PUT",
+        "/api/agreements/{A}/clauses/{S}",
+        body=lambda ids: {"text": mark("edited"), "based_on_revision": 2},
+    ),
+    "remove clause of A": Route("DELETE", "/api/agreements/{A}/clauses/{S}?based_on_revision=2"),
+    "consent to A": Route("POST", "/api/agreements/{A}/consents", body=lambda ids: {"version": 4}),
+    "withdraw consent to A": Route("DELETE", "/api/agreements/{A}/consents/mine"),
+    "add clause to D": Route(
+        "POST", "/api/agreements/{D}/clauses", 201, lambda ids: {"topic": "other", "text": mark("more")}, "D"
+    ),
+    "edit clause of D": Route(
+        "PUT",
+        "/api/agreements/{D}/clauses/{DS}",
+        body=lambda ids: {"text": mark("edited"), "based_on_revision": 1},
+        scratch="D",
+    ),
+    "remove clause of D": Route("DELETE", "/api/agreements/{D}/clauses/{DS}?based_on_revision=1", scratch="D"),
+    "consent to D": Route("POST", "/api/agreements/{D}/consents", body=lambda ids: {"version": 1}, scratch="D"),
+    "withdraw consent to D": Route("DELETE", "/api/agreements/{D}/consents/mine", scratch="D"),
+    # Renegotiation and repair
+    "propose": Route("POST", "/api/agreements/{A}/proposals", 201, edit_s, "A"),
+    "comment": Route(
+        "POST", "/api/agreements/{A}/proposals/{P1}/comments", 201, lambda ids: {"text": mark("hm")}, "A"
+    ),
+    "accept proposal": Route("POST", "/api/agreements/{A}/proposals/{P1}/accept", scratch="A"),
+    "decline proposal": Route(
+        "POST", "/api/agreements/{A}/proposals/{P1}/decline", body=lambda ids: {"reason": mark("no")}, scratch="A"
+    ),
+    "withdraw proposal": Route("POST", "/api/agreements/{A}/proposals/{P1}/withdraw", scratch="A"),
+    "write repair note": Route(
+        "POST",
+        "/api/agreements/{A}/repair-notes",
+        201,
+        lambda ids: {
+            "clause_id": ids["C"],
+            "what_happened": mark("late"),
+            "impact": mark("hurt"),
+            "intentions": mark("be on time"),
+        },
+        "A",
+    ),
+    "acknowledge repair note": Route("POST", "/api/agreements/{A}/repair-notes/{N}/acknowledge", scratch="A"),
+    "link repair note": Route(
+        "POST",
+        "/api/agreements/{A}/repair-notes/{N}/links",
+        body=lambda ids: {"proposal_id": ids["P1"]},
+        scratch="A",
+    ),
+    # History
+    "timeline": Route("GET", "/api/agreements/{A}/timeline"),
+    "version": Route("GET", "/api/agreements/{A}/versions/{in_force}"),
+    "diff": Route("GET", "/api/agreements/{A}/diff?from=3&to=4"),
+    # Sharing
+    "list grants": Route("GET", "/api/agreements/{A}/grants"),
+    "propose grant": Route(
+        "POST",
+        "/api/agreements/{A}/grants",
+        201,
+        lambda ids: {"audience": ids["kai_handle"], "scopes": ["clauses:privacy"]},
+        "A",
+    ),
+    "consent to grant": Route("POST", "/api/agreements/{A}/grants/{G_nobody}/consent", scratch="A"),
+    "revoke grant": Route("POST", "/api/agreements/{A}/grants/{G_sam}/revoke", scratch="A"),
+    "who can see": Route("GET", "/api/agreements/{A}/clauses/{S}/audience"),
+    # The network
+    "network": Route("GET", "/api/network"),
+    "propose link": Route("POST", "/api/links", 202, lambda ids: {"handle": unique_handle("new")}),
+    "confirm link": Route("POST", "/api/links/{L_jo_robin}/confirm"),
+    "decline link": Route("POST", "/api/links/{L_jo_robin}/decline"),
+    "withdraw link": Route("POST", "/api/links/{L_jo_robin}/withdraw"),
+    "end ended link": Route("POST", "/api/links/{L_jo_robin}/end"),
+    "end live link": Route("POST", "/api/links/{L_jo_sam}/end", scratch="link"),
+    "set disclosure": Route("PUT", "/api/disclosures/{sky_id}", body=lambda ids: {"disclosed": True}),
+}
+
+R, E = "R", "E"
+# Refusals by the domain, with their problem codes (authorization passed, the state forbids).
+IN_FORCE, DONE, NOT_INVITED, NOT_AUTHOR, OWN_NOTE, NOT_CONSENTED, OWN_LINK, LINK_STATUS, INVALID = (
+    (409, "in_force"),
+    (409, "already_done"),
+    (409, "not_invited"),
+    (409, "not_the_author"),
+    (409, "own_repair_note"),
+    (409, "not_consented"),
+    (409, "own_proposal"),
+    (409, "link_status_forbids"),
+    (422, "validation_failed"),
+)
+N4 = 404
+
+# fmt: off
+#                               mina         jo           lee          sam  ira  alex kai  robin        sky      anon
+MATRIX: dict[str, tuple[Any, ...]] = {
+    "list agreements":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "create agreement":        (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    "view A":                  (R,           R,           R,           R,   R,   R,   N4,  N4,          N4,      401),
+    "view D (drafting)":       (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    "invite":                  (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "my invitation":           (N4,          N4,          R,           N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "accept invitation":       (NOT_INVITED, NOT_INVITED, E,           N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "decline invitation":      (NOT_INVITED, NOT_INVITED, E,           N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "leave":                   (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "add clause to A":         (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "edit clause of A":        (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "remove clause of A":      (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "consent to A":            (DONE,        DONE,        N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "withdraw consent to A":   (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "add clause to D":         (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "edit clause of D":        (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "remove clause of D":      (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "consent to D":            (DONE,        E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "withdraw consent to D":   (E,           NOT_CONSENTED, N4,        N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "propose":                 (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "comment":                 (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "accept proposal":         (E,           DONE,        N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "decline proposal":        (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "withdraw proposal":       (NOT_AUTHOR,  E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "write repair note":       (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "acknowledge repair note": (OWN_NOTE,    E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "link repair note":        (E,           NOT_AUTHOR,  N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "timeline":                (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "version":                 (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "diff":                    (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "list grants":             (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "propose grant":           (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "consent to grant":        (DONE,        E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "revoke grant":            (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "who can see":             (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "network":                 (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "propose link":            (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    "confirm link":            (N4,          OWN_LINK,    N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
+    "decline link":            (N4,          OWN_LINK,    N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
+    "withdraw link":           (N4,          LINK_STATUS, N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
+    "end ended link":          (N4,          LINK_STATUS, N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
+    "end live link":           (N4,          E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "set disclosure":          (E,           E,           E,           E,   E,   E,   E,   E,           INVALID, 401),
+}
+# fmt: on
+
+
+#: Cells where the service is wrong today; each is a bug report.
+BUGS: dict[tuple[str, str], str] = {}
+
+
+def cells(kind: Callable[[Any], bool]) -> list[Any]:
+    return [
+        pytest.param(
+            route,
+            caller,
+            expect,
+            id=f"{route}|{caller}",
+            marks=[pytest.mark.xfail(reason=BUGS[route, caller], strict=True)] if (route, caller) in BUGS else [],
+        )
+        for route, row in MATRIX.items()
+        for caller, expect in zip(CALLERS, row, strict=True)
+        if kind(expect)
+    ]
+
+
+async def test_the_matrix_covers_every_api_route_and_every_caller(client: AsyncTestClient[Litestar]) -> None:
+    assert set(MATRIX) == set(ROUTES)
+    assert all(len(row) == len(CALLERS) for row in MATRIX.values())
+    covered = {(r.method, re.sub(r"\{[^}]+\}", "{}", r.path.split("?")[0])) for r in ROUTES.values()}
+    # Accounts and sessions are not about anyone else's data; /api/live is a websocket, tested elsewhere.
+    outside = {"/api/accounts", "/api/sessions", "/api/sessions/current", "/api/me", "/api/live"}
+    served = {
+        (method, re.sub(r"\{[^}]+\}", "{}", route.path))
+        for route in client.app.routes
+        if route.path.startswith("/api/") and route.path not in outside
+        for method in route.methods
+        if method not in ("OPTIONS", "HEAD")
+    }
+    assert served - covered == set(), "routes missing from the matrix"
+    assert covered - served == set(), "routes in the matrix that the app does not serve"
+
+
+# --------------------------------------------------------------------------
+# What each reader must see, exactly
+# --------------------------------------------------------------------------
+
+
+def clause(w: World, key: str, text_key: str) -> dict[str, Any]:
+    topic = {"S": "safer_sex", "C": "scheduling", "P": "privacy"}[key]
+    return {"clause_id": w.ids[key], "topic": topic, "text": w.texts[text_key]}
+
+
+def metamour_view(
+    w: World, agreement: str, viewer: Person, scopes: list[str], clauses: list[dict[str, Any]]
+) -> dict[str, Any]:
+    parties = [w["mina"], w["jo"]]
+    refs = [named(p) if "identity" in scopes else pseudo(w.secret, p.id, viewer) for p in parties]
+    return {
+        "agreement_id": w.ids[agreement],
+        "access": "metamour",
+        "title": None,
+        "parties": sorted(refs, key=lambda r: r["key"]),
+        "scopes": sorted(scopes),
+        "clauses": clauses,
+        "history": [],
+        "links": [],
+        "no_reshare": False,
+    }
+
+
+def ref(w: World, person: str, viewer: Person) -> dict[str, Any]:
+    """How the world's people name each other by default: partners (live links) and oneself by name."""
+    partners = {frozenset(("mina", "jo")), *(frozenset(("jo", n)) for n in ("sam", "ira", "alex", "kai"))}
+    me = next(name for name, p in w.people.items() if p is viewer)
+    if person == me or frozenset((person, me)) in partners:
+        return named(w[person])
+    return pseudo(w.secret, w[person].id, viewer)
+
+
+def grant_view(w: World, viewer: Person, key: str) -> dict[str, Any]:
+    mina, jo = w["mina"], w["jo"]
+    audience, scopes = {
+        "G_sam": ("sam", ["clauses:safer_sex"]),
+        "G_ira": ("ira", ["clauses:safer_sex", "identity"]),
+        "G_alex": ("alex", ["clauses:scheduling"]),
+        "G_robin": ("robin", ["clauses:safer_sex"]),
+        "G_nobody": (None, ["clauses:safer_sex"]),
+    }[key]
+    if audience is None:
+        audience_ref = ANY_PSEUDONYM  # its id is derived from the handle with the server's secret
+    else:
+        audience_ref = ref(w, audience, viewer)
+    pending = key == "G_nobody"
+    holds = audience in ("sam", "ira", "alex")
+    return {
+        "grant_id": w.ids[key],
+        "agreement_id": w.ids["A"],
+        "audience": audience_ref,
+        "scopes": scopes,
+        "until": None,
+        "no_reshare": False,
+        "consented_by": [mina.sid] if pending else [mina.sid, jo.sid],
+        "waiting_for": [jo.sid] if pending else [],
+        "revoked": False,
+        "active": not pending,
+        # Through Mina - Jo - audience: the audience is Mina's metamour.
+        "holds_through": {
+            "audience": audience_ref,
+            "grant_id": w.ids[key],
+            "party": ref(w, "mina", viewer),
+            "partner": ref(w, "jo", viewer),
+        }
+        if holds
+        else None,
+    }
+
+
+def own_links(w: World, viewer_name: str) -> list[dict[str, Any]]:
+    """The viewer's links, with each interval reduced to whether it is still open."""
+    viewer = w[viewer_name]
+    pairs = {"L_mina_jo": ("mina", "jo")} | {f"L_jo_{n}": ("jo", n) for n in PARTNERS_OF_JO}
+    found = []
+    for key, (proposer, other) in pairs.items():
+        if viewer_name not in (proposer, other):
+            continue
+        ended = key == "L_jo_robin"
+        found.append(
+            {
+                "link_id": w.ids[key],
+                "other": ref(w, other if viewer_name == proposer else proposer, viewer),
+                "status": "ended" if ended else "live",
+                "proposed_by_me": viewer_name == proposer,
+                "intervals": ["ended" if ended else "open"],
+            }
+        )
+    return sorted(found, key=lambda l: l["link_id"])
+
+
+def normalise_network(body: dict[str, Any]) -> dict[str, Any]:
+    for l in body["links"]:
+        intervals = []
+        for interval in l["intervals"]:
+            assert interval["confirmed_at"]
+            if interval["ended_at"] is not None:
+                assert interval["ended_at"] >= interval["confirmed_at"]
+            intervals.append("open" if interval["ended_at"] is None else "ended")
+        l["intervals"] = intervals
+    return body
+
+
+def summary(w: World, key: str, relation: str) -> dict[str, Any]:
+    found = {"agreement_id": w.ids[key], "relation": relation}
+    if relation != "shared":
+        found["title"] = w.texts["title_a" if key == "A" else "title_d"]
+    return found
+
+
+def expected_read(w: World, route: str, caller: str) -> Any:
+    viewer = w[caller]
+    match route:
+        case "list agreements":
+            keys = {
+                "mina": [("A", "party"), ("D", "party")],
+                "jo": [("A", "party"), ("D", "party")],
+                "lee": [("A", "invited")],
+                "sam": [("A", "shared"), ("D", "shared")],
+                "ira": [("A", "shared")],
+                "alex": [("A", "shared")],
+            }.get(caller, [])
+            return sorted((summary(w, k, rel) for k, rel in keys), key=lambda s: s["agreement_id"])
+        case "view A":
+            return {
+                "mina": w.party_view_a,
+                "jo": w.party_view_a,
+                "lee": summary(w, "A", "invited"),
+                "sam": metamour_view(w, "A", viewer, ["clauses:safer_sex"], [clause(w, "S", "S2")]),
+                "ira": metamour_view(w, "A", viewer, ["clauses:safer_sex", "identity"], [clause(w, "S", "S2")]),
+                "alex": metamour_view(w, "A", viewer, ["clauses:scheduling"], [clause(w, "C", "C")]),
+            }[caller]
+        case "view D (drafting)":
+            # Sam's grant is active, but nothing is in force: the draft is not his to see.
+            return {
+                "mina": w.party_view_d,
+                "jo": w.party_view_d,
+                "sam": metamour_view(w, "D", viewer, ["clauses:safer_sex"], []),
+            }[caller]
+        case "my invitation":
+            return {**summary(w, "A", "invited"), "status": "in_force"}
+        case "version":
+            return [
+                {**clause(w, "P", "P"), "revision": 1},
+                {**clause(w, "S", "S2"), "revision": 2},
+                {**clause(w, "C", "C"), "revision": 1},
+            ]
+        case "diff":
+            return {
+                "added": [],
+                "removed": [],
+                "changed": [
+                    {
+                        "clause_id": w.ids["S"],
+                        "topic": "safer_sex",
+                        "old_revision": 1,
+                        "new_revision": 2,
+                        "segments": [
+                            ["equal", "condoms always "],
+                            ["delete", marker_of(w.texts["S1"])],
+                            ["insert", marker_of(w.texts["S2"])],
+                        ],
+                    }
+                ],
+            }
+        case "list grants":
+            keys = ("G_sam", "G_ira", "G_alex", "G_robin", "G_nobody")
+            return sorted((grant_view(w, viewer, k) for k in keys), key=lambda g: g["grant_id"])
+        case "who can see":
+            # Robin's grant no longer holds; the pending one never did.
+            views = [grant_view(w, viewer, k)["holds_through"] for k in ("G_sam", "G_ira")]
+            return sorted(views, key=lambda v: v["grant_id"])
+        case "network":
+            return {"me": named(viewer), "links": own_links(w, caller), "known_links": []}
+    raise AssertionError(f"no expectation for {route}")
+
+
+def visible_markers(w: World, route: str, caller: str) -> set[str]:
+    """What a non-party may find in a read: only the in-force clause texts of their topics."""
+    if route in ("view A", "list agreements") and caller in ("sam", "ira"):
+        return {marker_of(w.texts["S2"])}
+    if route in ("view A", "list agreements") and caller == "alex":
+        return {marker_of(w.texts["C"])}
+    if caller == "lee" and route in ("view A", "my invitation", "list agreements"):
+        return {marker_of(w.texts["title_a"])}  # an invitee sees the title, nothing else
+    return set()
+
+
+@pytest.mark.parametrize(("route", "caller", "expect"), cells(lambda e: e == R))
+async def test_read(world: World, route: str, caller: str, expect: str) -> None:
+    w = world
+    spec = ROUTES[route]
+    r = await w.client.get(spec.url(request_ids(w)), headers=w[caller].headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+
+    if caller in ("mina", "jo"):
+        if route == "timeline":
+            # The parties see every step, with every word said along the way.
+            other = w["mina" if caller == "jo" else "jo"]
+            assert body == await w.api.call("GET", spec.url(request_ids(w)), other, 200)
+            for key in ("R0", "R1", "comment", "what"):
+                assert marker_of(w.texts[key]) in r.text, key
+            return
+        if route in ("view A", "view D (drafting)"):
+            # Everything the world was built with is in the party's view (title, draft, talk).
+            keys = {
+                "view A": ("title_a", "S2", "S3", "C", "P", "R0", "R1", "comment", "what", "impact", "intentions"),
+                "view D (drafting)": ("title_d", "DS"),
+            }[route]
+            for key in keys:
+                assert marker_of(w.texts[key]) in r.text, key
+    if route == "network":
+        body = normalise_network(body)
+    if route == "list grants":
+        body = sorted(body, key=lambda g: g["grant_id"])  # the service's order is not specified
+    assert body == expected_read(w, route, caller)
+
+    if caller not in ("mina", "jo"):
+        # Nothing else leaks, in whatever field: no hidden text, no id of a hidden thing.
+        assert set(MARKER.findall(r.text)) <= visible_markers(w, route, caller), r.text
+        visible_ids = {c["clause_id"] for c in body.get("clauses", [])} if isinstance(body, dict) else set()
+        for hidden in w.hidden_ids() - visible_ids:
+            assert hidden not in r.text, (hidden, r.text)
+
+
+# --------------------------------------------------------------------------
+# Refusals: exact status, nothing appended, 404 and 401 alike for real and random ids
+# --------------------------------------------------------------------------
+
+
+def random_ids(ids: dict[str, str]) -> dict[str, str]:
+    return {k: (str(uuid4()) if _is_uuid(v) else v) for k, v in ids.items()}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def request_ids(w: World) -> dict[str, str]:
+    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4"}
+
+
+async def send(
+    w: World, route: Route, caller: str, ids: dict[str, str], body_ids: dict[str, str] | None = None
+) -> Any:
+    headers = {} if caller == "anon" else dict(w[caller].headers)
+    kwargs: dict[str, Any] = {"headers": headers}
+    if route.body is not None:
+        kwargs["json"] = route.body(body_ids or ids)
+    return await w.client.request(route.method, route.url(ids), **kwargs)
+
+
+def assert_same_answer(r: Any, other: Any) -> None:
+    assert (r.status_code, r.headers["content-type"], r.content) == (
+        other.status_code,
+        other.headers["content-type"],
+        other.content,
+    )
+    assert r.headers.get("www-authenticate") == other.headers.get("www-authenticate")
+
+
+@pytest.mark.parametrize(("route", "caller", "expect"), cells(lambda e: e not in (R, E)))
+async def test_refused(world: World, route: str, caller: str, expect: int | tuple[int, str]) -> None:
+    w = world
+    spec = ROUTES[route]
+    status, code = expect if isinstance(expect, tuple) else (expect, None)
+    ids = request_ids(w)
+    before = (await w.client.get("/health")).json()["position"]
+    r = await send(w, spec, caller, ids)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert "accord-position" not in r.headers
+    problem = r.json()
+    assert problem["status"] == status
+    if code is not None:
+        assert problem["type"] == f"https://accord.example/problems/{code}", problem
+    if status in (401, 404):
+        # Indistinguishable from the same request about things that do not exist.
+        assert_same_answer(r, await send(w, spec, caller, random_ids(ids), body_ids=ids))
+        assert set(MARKER.findall(r.text)) == set()
+        for hidden in w.hidden_ids():
+            assert hidden not in r.text
+    if status == 401:
+        assert r.headers["www-authenticate"] == 'Bearer realm="accord"'
+    assert (await w.client.get("/health")).json()["position"] == before, f"{route} by {caller} appended"
+
+
+# --------------------------------------------------------------------------
+# Permitted changes, each on its own scratch state
+# --------------------------------------------------------------------------
+
+
+async def scratch_in_force(w: World) -> dict[str, str]:
+    """Like A: in force, an open proposal by Jo with Mina's comment, Mina's repair note,
+    Lee invited, a holding grant to Sam and a grant to a handle without an account
+    awaiting Jo."""
+    api, mina, jo = w.api, w["mina"], w["jo"]
+    a = (await api.create(mina, mark("scratch")))["agreement_id"]
+    await api.invite(mina, a, jo.handle)
+    await api.accept_invitation(jo, a)
+    s = await add_clause(api, mina, a, "safer_sex", mark("s"))
+    c = await add_clause(api, mina, a, "scheduling", mark("c"))
+    await api.ratify(mina, jo, a)
+    p1, _ = await api.propose(jo, a, [{"kind": "edit", "clause_id": s, "text": mark("s2")}])
+    await api.invite(mina, a, w["lee"].handle)
+    view = await api.call(
+        "POST",
+        f"/api/agreements/{a}/repair-notes",
+        mina,
+        201,
+        json={"clause_id": c, "what_happened": mark("w"), "impact": mark("i"), "intentions": mark("n")},
+    )
+    g_sam = await grant(api, a, mina, w["sam"].handle, ["clauses:safer_sex"], (jo,))
+    g_nobody = await grant(api, a, mina, unique_handle("nobody"), ["clauses:safer_sex"])
+    return {"A": a, "S": s, "C": c, "P1": p1, "N": view["repair_notes"][0]["note_id"], "G_sam": g_sam, "G_nobody": g_nobody}
+
+
+async def scratch_drafting(w: World) -> dict[str, str]:
+    """Like D: drafting, one clause, Mina has consented to version 1."""
+    api, mina, jo = w.api, w["mina"], w["jo"]
+    d = (await api.create(mina, mark("scratch")))["agreement_id"]
+    await api.invite(mina, d, jo.handle)
+    await api.accept_invitation(jo, d)
+    ds = await add_clause(api, mina, d, "safer_sex", mark("ds"))
+    await api.consent(mina, d, 1)
+    return {"D": d, "DS": ds}
+
+
+async def scratch_live_link(w: World) -> dict[str, str]:
+    """Jo and Sam's link, live again if an earlier cell ended it."""
+    jo, sam = w["jo"], w["sam"]
+    network = await w.api.call("GET", "/api/network", jo, 200)
+    [found] = [l for l in network["links"] if l["link_id"] == w.ids["L_jo_sam"]]
+    if found["status"] != "live":
+        r = await w.client.post("/api/links", json={"handle": sam.handle}, headers=jo.headers)
+        assert r.status_code == 202, r.text
+        await w.api.call("POST", f"/api/links/{w.ids['L_jo_sam']}/confirm", sam, 200)
+    return {}
+
+
+@pytest.mark.parametrize(("route", "caller", "expect"), cells(lambda e: e == E))
+async def test_permitted(actors: World, route: str, caller: str, expect: str) -> None:
+    w = actors
+    spec = ROUTES[route]
+    ids = request_ids(w)
+    match spec.scratch:
+        case "A":
+            ids |= await scratch_in_force(w)
+        case "D":
+            ids |= await scratch_drafting(w)
+        case "link":
+            ids |= await scratch_live_link(w)
+    before = (await w.client.get("/health")).json()["position"]
+    r = await send(w, spec, caller, ids)
+    assert r.status_code == spec.ok, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert int(r.headers["accord-position"]) > before
+    assert (await w.client.get("/health")).json()["position"] > before

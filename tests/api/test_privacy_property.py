@@ -1,0 +1,607 @@
+"""Nothing reaches a person over HTTP that they may not see: a property over generated worlds.
+
+Hypothesis generates a small network (4-6 people; links proposed, confirmed,
+ended, mended), one or two agreements (random parties, clauses, draft edits,
+ratification, renegotiations, comments, repair notes, pending invitations,
+late joiners), sharing grants with random scopes, consents, revocations and
+link changes after the grants. Every clause text, reason, comment, note part,
+title and display name carries a unique marker "MARK-<hex>", and every clause
+and proposal id is client-chosen, so both can be searched for.
+
+Then every person GETs /api/agreements, /api/network, and for every agreement
+its view, timeline, grants and first version; the markers and ids found in
+what they receive must be a subset of what an oracle written here allows. The
+oracle is independent of domain.policy and deliberately simple:
+
+- a party may see everything of the agreement; a pending invitee its title;
+- anyone else only clause texts (and those clauses' ids) in force for the
+  topics of grants that hold: every current party consented, not revoked, and
+  the audience is the partner of a partner of a party through two links that
+  are live now and were confirmed (this live stretch) no later than the first
+  consent of a current party; with `history` in one of them, also the texts
+  of those topics that were ever ratified;
+- a display name only to its person, to people who ever shared a link stream
+  with them, who were ever in an agreement with them, or who hold a grant with
+  `identity` on an agreement they are a party of (an over-approximation).
+
+SQLite only, one app for the module, fresh people for every example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from domain.network import PartnerLink
+from service.app import create_app
+from service.settings import Settings
+from tests.api.conftest import PASSWORD, unique_handle
+
+MARKER = re.compile(r"MARK-[0-9a-f]{32}")
+UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TOPICS = ("boundaries", "safer_sex", "scheduling", "privacy")
+EXTRA_SCOPES = ("identity", "relationship", "history")
+
+
+def mark(words: str) -> str:
+    return f"{words} MARK-{uuid4().hex}"
+
+
+def marker(text: str) -> str:
+    [found] = MARKER.findall(text)
+    return found
+
+
+# --------------------------------------------------------------------------
+# The app: SQLite, one per module
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def prop_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    path = tmp_path_factory.mktemp("privacy") / "accord.db"
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{Path(path).resolve()}",
+            password_hashing="cheapest",
+            auth_rate_per_minute=100000,
+            command_rate_per_minute=100000,
+            poll_interval=0.2,
+        )
+    )
+    async with AsyncTestClient(app) as client:
+        for _ in range(100):
+            if (await client.get("/health/ready")).status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        yield client
+
+
+# --------------------------------------------------------------------------
+# Plans: pure data drawn by hypothesis
+# --------------------------------------------------------------------------
+
+LINK_KINDS = ("live", "live", "live", "proposed", "ended", "relinked")
+SCOPES = (*EXTRA_SCOPES, *(f"clauses:{t}" for t in TOPICS))
+
+
+@dataclass(frozen=True)
+class ClausePlan:
+    topic: str
+    draft_edit: bool
+
+
+@dataclass(frozen=True)
+class AgreementPlan:
+    parties: tuple[int, ...]  # the first creates it
+    clauses: tuple[ClausePlan, ...]
+    ratify: bool
+    renegotiate: bool  # an open proposal with a comment
+    adopt: bool  # a second proposal, accepted by everyone
+    repair_note: bool
+    invitee: int | None  # left pending
+    late_joiner: int | None  # joins after the grants
+
+
+@dataclass(frozen=True)
+class GrantPlan:
+    agreement: int
+    audience: int
+    scopes: tuple[str, ...]
+    proposer: int  # index into the agreement's parties
+    consenters: tuple[int, ...]  # indexes into the agreement's parties
+    late_joiner_consents: bool
+    revoke_by: int | None  # index into the parties at the end
+
+
+@dataclass(frozen=True)
+class Plan:
+    size: int
+    early_links: tuple[tuple[tuple[int, int], str], ...]
+    agreements: tuple[AgreementPlan, ...]
+    grants: tuple[GrantPlan, ...]
+    late_links: tuple[tuple[tuple[int, int], str], ...]
+
+
+def often(draw: st.DrawFn, weight: int = 4) -> bool:
+    """True `weight` times out of `weight + 1`."""
+    return draw(st.sampled_from((*(True,) * weight, False)))
+
+
+def partners_in(links: dict[tuple[int, int], str], person: int) -> set[int]:
+    live = {pair for pair, kind in links.items() if kind in ("live", "relinked")}
+    return {b if person == a else a for a, b in live if person in (a, b)}
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> Plan:
+    size = draw(st.integers(4, 6))
+    people = range(size)
+    pairs = list(itertools.combinations(people, 2))
+    early = draw(st.dictionaries(st.sampled_from(pairs), st.sampled_from(LINK_KINDS), min_size=2, max_size=6))
+    agreements = []
+    for _ in range(draw(st.integers(1, 2))):
+        parties = tuple(draw(st.lists(st.sampled_from(people), min_size=2, max_size=3, unique=True)))
+        others = [p for p in people if p not in parties]
+        invitee = draw(st.none() | st.sampled_from(others)) if others else None
+        joinable = [p for p in others if p != invitee]
+        agreements.append(
+            AgreementPlan(
+                parties=parties,
+                clauses=tuple(
+                    draw(
+                        st.lists(
+                            st.builds(ClausePlan, st.sampled_from(TOPICS), st.booleans()),
+                            min_size=1,
+                            max_size=3,
+                        )
+                    )
+                ),
+                ratify=often(draw),
+                renegotiate=draw(st.booleans()),
+                adopt=draw(st.booleans()),
+                repair_note=draw(st.booleans()),
+                invitee=invitee,
+                late_joiner=draw(st.sampled_from(joinable)) if joinable and not often(draw, 3) else None,
+            )
+        )
+    grants = []
+    for _ in range(draw(st.integers(0, 4))):
+        index = draw(st.integers(0, len(agreements) - 1))
+        plan = agreements[index]
+        audiences = [p for p in people if p not in plan.parties]
+        if not audiences:
+            continue
+        # Mostly a metamour of a party (through the early links), so that grants often hold.
+        metamours = {
+            m for party in plan.parties for partner in partners_in(early, party) for m in partners_in(early, partner)
+        } & set(audiences)
+        audience = draw(st.sampled_from(sorted(metamours))) if metamours and often(draw) else draw(st.sampled_from(audiences))
+        # Mostly the topic of one of its clauses, plus anything else.
+        scopes = set(draw(st.lists(st.sampled_from(SCOPES), max_size=3)))
+        if often(draw) or not scopes:
+            scopes.add(f"clauses:{draw(st.sampled_from([c.topic for c in plan.clauses]))}")
+        n = len(plan.parties)
+        consenters = tuple(range(n)) if often(draw, 2) else tuple(draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n)))
+        grants.append(
+            GrantPlan(
+                agreement=index,
+                audience=audience,
+                scopes=tuple(sorted(scopes)),
+                proposer=draw(st.integers(0, n - 1)),
+                consenters=consenters,
+                late_joiner_consents=draw(st.booleans()),
+                revoke_by=draw(st.integers(0, n - 1)) if not often(draw, 3) else None,
+            )
+        )
+    late = draw(st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(("end", "relink", "link"))), max_size=3))
+    return Plan(size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late))
+
+
+# --------------------------------------------------------------------------
+# The model the oracle reads, kept while the plan runs
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    id: UUID
+    handle: str
+    name: str
+    headers: dict[str, str]
+
+
+@dataclass
+class LinkModel:
+    status: str = "none"
+    proposer: int | None = None
+    live_since: int | None = None  # the step that confirmed the current live stretch
+
+
+@dataclass
+class ClauseModel:
+    clause_id: str
+    topic: str
+    text: str
+
+
+@dataclass
+class AgreementModel:
+    agreement_id: str
+    title: str
+    parties: list[int]
+    invitees: list[int] = field(default_factory=list)
+    ever_involved: set[int] = field(default_factory=set)
+    clauses: dict[str, ClauseModel] = field(default_factory=dict)  # current draft
+    version: int = 0
+    in_force: dict[str, ClauseModel] | None = None
+    ratified: list[ClauseModel] = field(default_factory=list)  # every clause text ever in force
+    party_only: set[str] = field(default_factory=set)  # markers and ids only parties may see
+
+
+@dataclass
+class GrantModel:
+    grant_id: str
+    agreement: int
+    audience: int
+    scopes: tuple[str, ...]
+    consents: dict[int, int] = field(default_factory=dict)  # person -> step
+    revoked: bool = False
+
+
+@dataclass
+class World:
+    client: AsyncTestClient[Litestar]
+    people: list[Person] = field(default_factory=list)
+    links: dict[tuple[int, int], LinkModel] = field(default_factory=dict)
+    agreements: list[AgreementModel] = field(default_factory=list)
+    grants: list[GrantModel] = field(default_factory=list)
+    step: int = 0
+
+    def tick(self) -> int:
+        self.step += 1
+        return self.step
+
+    async def call(self, method: str, path: str, who: int, expect: int, **kwargs: Any) -> Any:
+        r = await self.client.request(method, path, headers=self.people[who].headers, **kwargs)
+        assert r.status_code == expect, f"{method} {path} by P{who}: {r.status_code} {r.text}"
+        self.tick()
+        return r.json() if r.content else None
+
+    def link(self, a: int, b: int) -> LinkModel:
+        return self.links.setdefault((min(a, b), max(a, b)), LinkModel())
+
+    def link_id(self, a: int, b: int) -> str:
+        return str(PartnerLink.id_for(self.people[a].id, self.people[b].id))
+
+
+# --------------------------------------------------------------------------
+# Running a plan through the HTTP API
+# --------------------------------------------------------------------------
+
+
+async def register(w: World, index: int) -> None:
+    handle = unique_handle(f"p{index}")
+    name = mark(f"P{index}")
+    r = await w.client.post("/api/accounts", json={"handle": handle, "display_name": name, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    person_id = UUID(r.json()["person_id"])
+    r = await w.client.post("/api/sessions", json={"handle": handle, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    w.people.append(Person(person_id, handle, name, {"Authorization": f"Bearer {r.json()['token']}"}))
+
+
+async def propose_link(w: World, a: int, b: int) -> None:
+    await w.call("POST", "/api/links", a, 202, json={"handle": w.people[b].handle})
+    model = w.link(a, b)
+    model.status, model.proposer = "proposed", a
+
+
+async def confirm_link(w: World, a: int, b: int) -> None:
+    model = w.link(a, b)
+    assert model.proposer is not None
+    other = b if model.proposer == a else a
+    await w.call("POST", f"/api/links/{w.link_id(a, b)}/confirm", other, 200)
+    model.status, model.live_since = "live", w.step
+
+
+async def end_link(w: World, a: int, b: int) -> None:
+    await w.call("POST", f"/api/links/{w.link_id(a, b)}/end", a, 200)
+    model = w.link(a, b)
+    model.status, model.live_since = "ended", None
+
+
+async def early_link(w: World, a: int, b: int, kind: str) -> None:
+    await propose_link(w, a, b)
+    if kind == "proposed":
+        return
+    await confirm_link(w, a, b)
+    if kind in ("ended", "relinked"):
+        await end_link(w, a, b)
+    if kind == "relinked":
+        await propose_link(w, b, a)
+        await confirm_link(w, a, b)
+
+
+async def late_link(w: World, a: int, b: int, op: str) -> None:
+    status = w.link(a, b).status
+    if op == "end" and status == "live":
+        await end_link(w, a, b)
+    elif op in ("relink", "link") and status in ("none", "ended"):
+        await propose_link(w, a, b)
+        await confirm_link(w, a, b)
+    elif op == "link" and status == "proposed":
+        await confirm_link(w, a, b)
+
+
+async def consent_all(w: World, m: AgreementModel) -> None:
+    for p in m.parties:
+        await w.call("POST", f"/api/agreements/{m.agreement_id}/consents", p, 200, json={"version": m.version})
+    m.in_force = dict(m.clauses)
+    m.ratified.extend(m.clauses.values())
+
+
+async def build_agreement(w: World, plan: AgreementPlan) -> None:
+    creator = plan.parties[0]
+    title = mark("title")
+    view = await w.call("POST", "/api/agreements", creator, 201, json={"title": title})
+    m = AgreementModel(view["agreement_id"], title, [creator], ever_involved={creator})
+    m.party_only.add(marker(title))
+    w.agreements.append(m)
+    base = f"/api/agreements/{m.agreement_id}"
+    for p in plan.parties[1:]:
+        await w.call("POST", f"{base}/invitations", creator, 202, json={"handle": w.people[p].handle})
+        await w.call("POST", f"{base}/invitation/accept", p, 200)
+        m.parties.append(p)
+        m.ever_involved.add(p)
+    for c in plan.clauses:
+        clause_id, text = str(uuid4()), mark(c.topic)
+        await w.call("POST", f"{base}/clauses", creator, 201, json={"topic": c.topic, "text": text, "clause_id": clause_id})
+        m.version += 1
+        m.party_only |= {marker(text), clause_id}
+        if c.draft_edit:  # the first text is only ever a draft
+            edited = mark(f"{c.topic} edited")
+            await w.call("PUT", f"{base}/clauses/{clause_id}", plan.parties[-1], 200, json={"text": edited, "based_on_revision": 1})
+            m.version += 1
+            m.party_only.add(marker(edited))
+            text = edited
+        m.clauses[clause_id] = ClauseModel(clause_id, c.topic, text)
+    if not plan.ratify:
+        return
+    await consent_all(w, m)
+    first = next(iter(m.clauses.values()))
+    if plan.adopt:
+        proposal_id, text = str(uuid4()), mark("adopted")
+        reason = mark("reason")
+        m.party_only |= {proposal_id, marker(text), marker(reason)}
+        await w.call(
+            "POST",
+            f"{base}/proposals",
+            creator,
+            201,
+            json={"changes": [{"kind": "edit", "clause_id": first.clause_id, "text": text}], "reason": reason, "proposal_id": proposal_id},
+        )
+        for p in m.parties[1:]:
+            await w.call("POST", f"{base}/proposals/{proposal_id}/accept", p, 200)
+        m.version += 1
+        first = m.clauses[first.clause_id] = ClauseModel(first.clause_id, first.topic, text)
+        m.in_force = dict(m.clauses)
+        m.ratified.append(first)
+    if plan.renegotiate:
+        proposal_id, text, reason, comment = str(uuid4()), mark("proposed"), mark("reason"), mark("comment")
+        m.party_only |= {proposal_id, marker(text), marker(reason), marker(comment)}
+        await w.call(
+            "POST",
+            f"{base}/proposals",
+            plan.parties[-1],
+            201,
+            json={"changes": [{"kind": "edit", "clause_id": first.clause_id, "text": text}], "reason": reason, "proposal_id": proposal_id},
+        )
+        await w.call("POST", f"{base}/proposals/{proposal_id}/comments", creator, 201, json={"text": comment})
+    if plan.repair_note:
+        parts = {k: mark(k) for k in ("what_happened", "impact", "intentions")}
+        m.party_only |= {marker(v) for v in parts.values()}
+        await w.call("POST", f"{base}/repair-notes", creator, 201, json={"clause_id": first.clause_id, **parts})
+    if plan.invitee is not None:
+        await w.call("POST", f"{base}/invitations", creator, 202, json={"handle": w.people[plan.invitee].handle})
+        m.invitees.append(plan.invitee)
+        m.ever_involved.add(plan.invitee)
+
+
+async def build_grant(w: World, plan: GrantPlan) -> None:
+    m = w.agreements[plan.agreement]
+    if plan.audience in m.parties:
+        return
+    base = f"/api/agreements/{m.agreement_id}/grants"
+    proposer = m.parties[plan.proposer % len(m.parties)]
+    view = await w.call(
+        "POST", base, proposer, 201, json={"audience": w.people[plan.audience].handle, "scopes": list(plan.scopes)}
+    )
+    g = GrantModel(view["grant_id"], plan.agreement, plan.audience, plan.scopes, {proposer: w.step})
+    w.grants.append(g)
+    for index in plan.consenters:
+        person = m.parties[index % len(m.parties)]
+        if person not in g.consents:
+            await w.call("POST", f"{base}/{g.grant_id}/consent", person, 200)
+            g.consents[person] = w.step
+
+
+async def join_late(w: World, index: int, plan: AgreementPlan, grants: list[tuple[GrantPlan, GrantModel]]) -> None:
+    m = w.agreements[index]
+    joiner = plan.late_joiner
+    if joiner is None or joiner in m.parties or joiner in m.invitees:
+        return
+    base = f"/api/agreements/{m.agreement_id}"
+    await w.call("POST", f"{base}/invitations", m.parties[0], 202, json={"handle": w.people[joiner].handle})
+    await w.call("POST", f"{base}/invitation/accept", joiner, 200)
+    m.parties.append(joiner)
+    m.ever_involved.add(joiner)
+    m.in_force = None  # a change of parties sends it back to drafting
+    for gplan, g in grants:
+        if g.agreement == index and gplan.late_joiner_consents and not g.revoked:
+            await w.call("POST", f"{base}/grants/{g.grant_id}/consent", joiner, 200)
+            g.consents[joiner] = w.step
+
+
+async def run(w: World, plan: Plan) -> None:
+    for i in range(plan.size):
+        await register(w, i)
+    for (a, b), kind in plan.early_links:
+        await early_link(w, a, b, kind)
+    for agreement in plan.agreements:
+        await build_agreement(w, agreement)
+    made: list[tuple[GrantPlan, GrantModel]] = []
+    for gplan in plan.grants:
+        count = len(w.grants)
+        await build_grant(w, gplan)
+        if len(w.grants) > count:
+            made.append((gplan, w.grants[-1]))
+    for index, agreement in enumerate(plan.agreements):
+        await join_late(w, index, agreement, made)
+    for (a, b), op in plan.late_links:
+        await late_link(w, a, b, op)
+    for gplan, g in made:
+        if gplan.revoke_by is not None:
+            m = w.agreements[g.agreement]
+            by = m.parties[gplan.revoke_by % len(m.parties)]
+            await w.call("POST", f"/api/agreements/{m.agreement_id}/grants/{g.grant_id}/revoke", by, 200)
+            g.revoked = True
+
+
+# --------------------------------------------------------------------------
+# The oracle
+# --------------------------------------------------------------------------
+
+
+def live_partners(w: World, person: int) -> dict[int, int]:
+    """Live partners of `person`, with the step their current live stretch began."""
+    found = {}
+    for (a, b), link in w.links.items():
+        if link.status == "live" and person in (a, b):
+            assert link.live_since is not None
+            found[b if person == a else a] = link.live_since
+    return found
+
+
+def holds(w: World, g: GrantModel) -> bool:
+    m = w.agreements[g.agreement]
+    if g.revoked or g.audience in m.parties or any(p not in g.consents for p in m.parties):
+        return False
+    since = min(g.consents[p] for p in m.parties)
+    for party in m.parties:
+        for partner, first in live_partners(w, party).items():
+            if partner == g.audience:
+                continue
+            second = live_partners(w, partner).get(g.audience)
+            if second is not None and first <= since and second <= since:
+                return True
+    return False
+
+
+def sees(w: World, viewer: int, index: int) -> bool:
+    """Whether `viewer` may know agreement `index` exists."""
+    m = w.agreements[index]
+    return (
+        viewer in m.parties
+        or viewer in m.invitees
+        or any(g.audience == viewer and g.agreement == index and holds(w, g) for g in w.grants)
+    )
+
+
+def allowed(w: World, viewer: int) -> set[str]:
+    """The markers and ids `viewer` may receive."""
+    ok: set[str] = set()
+    for index, m in enumerate(w.agreements):
+        if sees(w, viewer, index):
+            ok.add(m.agreement_id)
+        if viewer in m.parties:
+            ok |= m.party_only | {g.grant_id for g in w.grants if g.agreement == index}
+        elif viewer in m.invitees:
+            ok.add(marker(m.title))
+    for index, m in enumerate(w.agreements):
+        if viewer in m.parties:
+            continue
+        # The scopes of all holding grants together: `history` shows the history of every
+        # clause the audience may see (DESIGN: "the timeline of the clauses it may see").
+        scopes = {s for g in w.grants if g.agreement == index and g.audience == viewer and holds(w, g) for s in g.scopes}
+        topics = {s.removeprefix("clauses:") for s in scopes if s.startswith("clauses:")}
+        shown = [c for c in (m.in_force or {}).values() if c.topic in topics]
+        if "history" in scopes:
+            shown += [c for c in m.ratified if c.topic in topics]
+        for c in shown:
+            ok |= {marker(c.text), c.clause_id}
+    # Names, and the person ids that go with them: an over-approximation of who may know whom.
+    for other, person in enumerate(w.people):
+        knows = (
+            other == viewer
+            or any(viewer in pair and other in pair for pair in w.links)
+            or any(viewer in m.ever_involved and other in m.ever_involved for m in w.agreements)
+            or any(
+                g.audience == viewer and "identity" in g.scopes and other in w.agreements[g.agreement].parties
+                for g in w.grants
+            )
+        )
+        if knows:
+            ok |= {marker(person.name), str(person.id)}
+    return ok
+
+
+def secrets(w: World) -> set[str]:
+    """Everything searchable: every marker, every person, agreement, grant, clause and proposal id."""
+    found = {marker(p.name) for p in w.people} | {str(p.id) for p in w.people}
+    found |= {g.grant_id for g in w.grants}
+    for m in w.agreements:
+        found |= m.party_only | {c.clause_id for c in m.ratified} | set(m.clauses) | {m.agreement_id}
+    return found
+
+
+# --------------------------------------------------------------------------
+# The property
+# --------------------------------------------------------------------------
+
+
+async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
+    """Everything `viewer` gets from every read route: (path, status, body)."""
+    paths = ["/api/agreements", "/api/network"]
+    for m in w.agreements:
+        base = f"/api/agreements/{m.agreement_id}"
+        paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
+    answers = []
+    for path in paths:
+        r = await w.client.get(path, headers=w.people[viewer].headers)
+        answers.append((path, r.status_code, r.text))
+    return answers
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(plan=plans())
+async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClient[Litestar], plan: Plan) -> None:
+    w = World(prop_client)
+    await run(w, plan)
+    everything = secrets(w)
+    for viewer in range(plan.size):
+        ok = allowed(w, viewer)
+        for path, status, body in await received(w, viewer):
+            found = (set(MARKER.findall(body)) | set(UUIDS.findall(body))) & everything
+            leaked = found - ok
+            assert not leaked, f"P{viewer} got {sorted(leaked)} from GET {path} ({status}): {body}"
+            # Not even the existence of an agreement they have no reason to see.
+            for index, m in enumerate(w.agreements):
+                if path == f"/api/agreements/{m.agreement_id}" and not sees(w, viewer, index):
+                    assert status == 404, f"P{viewer} sees {path}: {body}"
