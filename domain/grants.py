@@ -56,10 +56,13 @@ class SharingGrant(Aggregate):
         scopes: tuple[str, ...]
         until: datetime | None
         no_reshare: bool
+        #: How the proposer addressed the audience; shown to the parties.
+        handle: str
 
         def apply(self, grant: SharingGrant) -> None:
             grant.agreement_id = self.agreement_id
             grant.audience = self.audience
+            grant.handle = self.handle
             grant.scopes = self.scopes
             grant.until = self.until
             grant.no_reshare = self.no_reshare
@@ -119,6 +122,7 @@ class SharingGrant(Aggregate):
         until: datetime | None,
         no_reshare: bool,
         now: datetime,
+        handle: str = "",
     ) -> SharingGrant:
         if proposer not in parties:
             raise NotAParty(agreement_id, proposer)
@@ -136,6 +140,7 @@ class SharingGrant(Aggregate):
             scopes=tuple(scopes),
             until=until,
             no_reshare=no_reshare,
+            handle=handle,
         )
 
     def consent(self, by: UUID, parties: Collection[UUID], now: datetime) -> None:

@@ -61,6 +61,8 @@ class GrantView(msgspec.Struct, frozen=True, kw_only=True):
     grant_id: UUID
     agreement_id: UUID
     audience: policy.PersonRef
+    audience_handle: str
+    """The handle the grant was addressed to: the parties chose the audience by it."""
     scopes: tuple[str, ...]
     until: datetime | None
     no_reshare: bool
@@ -195,6 +197,7 @@ class Sharing:
             grant_id=grant.id,
             agreement_id=grant.agreement_id,
             audience=self.visibility.ref(grant.audience, viewer),
+            audience_handle=grant.handle,
             scopes=tuple(grant.scopes),
             until=grant.until,
             no_reshare=grant.no_reshare,
@@ -248,7 +251,16 @@ class Sharing:
             grant_id,
             key,
             lambda _, parties: SharingGrant.propose(
-                grant_id, agreement_id, caller, parties, audience, scopes, until, no_reshare, self.clock()
+                grant_id,
+                agreement_id,
+                caller,
+                parties,
+                audience,
+                scopes,
+                until,
+                no_reshare,
+                self.clock(),
+                handle=audience_handle.casefold(),
             ),
             creates=True,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
@@ -48,7 +49,13 @@ async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] 
     if not isinstance(frame, Auth):
         await _refuse(socket, "unauthorized", "the first frame must be auth")
         return None
-    token = frame.token or socket.cookies.get("accord_session", "")
+    token = frame.token
+    if not token:
+        # A cookie is sent by the browser on its own: only trust it from our own pages.
+        if not _same_origin(socket):
+            await _refuse(socket, "unauthorized", "cookie sign-in is only accepted from this site")
+            return None
+        token = socket.cookies.get("accord_session", "")
     try:
         person = await accord.authenticate(token) if token else None
     except SignInFailed:
@@ -59,14 +66,21 @@ async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] 
     return person, frame
 
 
+def _same_origin(socket: WebSocket) -> bool:
+    origin = socket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser
+    return urlsplit(origin).netloc == socket.headers.get("host", "")
+
+
 async def _refuse(socket: WebSocket, code: str, detail: str) -> None:
     await socket.send_text(encode(Error(code=code, detail=detail)))
     await socket.close(code=CLOSE_UNAUTHORIZED, reason=code)
 
 
 async def _send(socket: WebSocket, connection: Connection) -> None:
-    while True:
-        data = await connection.queue.get()
+    """Send what is queued until the socket is gone or has fallen behind."""
+    while (data := await connection.next()) is not None:
         await socket.send_text(data.decode())
 
 
@@ -101,27 +115,34 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
     await accord.introduce(person)
     # No await between introducing and connecting: nothing may change in between.
     connection = accord.hub.connect(person, auth.since)
-    tasks = [
-        asyncio.create_task(_send(socket, connection)),
-        asyncio.create_task(_receive(socket, connection)),
-        asyncio.create_task(connection.overflowed.wait()),
-    ]
+    # This task sends; one more receives. (Each open socket's tasks, queues and events are
+    # most of what it costs in memory, so there are no others.) When the socket goes,
+    # the receiver's end stops the sending; when it falls behind, the hub interrupts the
+    # sending, even a send stuck on a client that stopped reading.
+    receiver = asyncio.create_task(_receive(socket, connection))
+    receiver.add_done_callback(lambda _: connection.close())
+    this = asyncio.current_task()
+    assert this is not None
+    connection.on_overflow = this.cancel
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if tasks[2] in done:
+        try:
+            await _send(socket, connection)
+        except asyncio.CancelledError:
+            if not connection.overflowed or this.uncancel() > 0:
+                raise
+        except Exception:  # noqa: BLE001 - the socket went away mid-send: nothing to tell it
+            pass
+        connection.on_overflow = None
+        if connection.overflowed:
             # Fell behind: stop sending, tell it once (if it reads at all), close.
-            tasks[0].cancel()
             accord.hub.disconnect(connection)
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(GOODBYE_TIMEOUT):
                     await socket.send_text(encode(Reconnect(detail="fell behind; reconnect with since")))
                     await socket.close(code=CLOSE_FELL_BEHIND, reason="fell behind")
-    except WebSocketDisconnect:
-        pass
     finally:
+        connection.on_overflow = None
         accord.hub.disconnect(connection)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
-                await task
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+            await receiver

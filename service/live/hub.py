@@ -15,10 +15,9 @@ same history and a client may resume on any of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from uuid import UUID
 
 import msgspec
@@ -36,22 +35,70 @@ def _size(update: Update) -> int:
 
 
 class Connection:
-    """One open socket's outgoing queue, bounded so a slow reader hurts nobody else."""
+    """One open socket's outgoing frames, bounded so a slow reader hurts nobody else.
+
+    A list and, only while its sender waits, one future: an idle socket holds
+    no queue, event or task of its own here, since what each connection holds
+    is what bounds how many a process can keep open.
+    """
+
+    __slots__ = ("person", "limit", "overflowed", "closed", "on_overflow", "_frames", "_waiter")
 
     def __init__(self, person: UUID, limit: int) -> None:
         self.person = person
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=limit)
-        self.overflowed = asyncio.Event()
+        self.limit = limit
+        #: It fell behind: its frames are dropped and nothing more is queued.
+        self.overflowed = False
+        self.closed = False
+        #: Called once when it falls behind: the sender stops, even mid-send.
+        self.on_overflow: Callable[[], object] | None = None
+        self._frames: list[bytes] = []
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, frame: Frame) -> bool:
-        if self.overflowed.is_set():
+        return self.offer_encoded(encode(frame))
+
+    def offer_encoded(self, data: bytes) -> bool:
+        """Queue an encoded frame; False (and overflowed from now on) when it is full."""
+        if self.overflowed:
             return False
-        try:
-            self.queue.put_nowait(encode(frame))
-        except asyncio.QueueFull:
-            self.overflowed.set()
+        if len(self._frames) >= self.limit:
+            self.overflowed = True
+            self._frames.clear()
+            self._wake()
+            if self.on_overflow is not None:
+                self.on_overflow()
             return False
+        self._frames.append(data)
+        self._wake()
         return True
+
+    def push(self, data: bytes) -> None:
+        """Queue a last frame if there is room, whatever happened before (shutting down)."""
+        if len(self._frames) < self.limit:
+            self._frames.append(data)
+            self._wake()
+
+    def close(self) -> None:
+        """The socket is gone: `next` answers None."""
+        self.closed = True
+        self._wake()
+
+    async def next(self) -> bytes | None:
+        """The next frame to send; None once it has fallen behind or is closed."""
+        while not self._frames and not self.overflowed and not self.closed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.overflowed or not self._frames:
+            return None
+        return self._frames.pop(0)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class Hub:
@@ -118,8 +165,12 @@ class Hub:
             size -= _size(dropped)
             self.complete_after[person] = dropped.position
         self.sizes[person] = size
-        for connection in self.connections.get(person, ()):
-            if connection.offer(update):
+        sockets = self.connections.get(person)
+        if not sockets:
+            return
+        data = encode(update)  # once, however many sockets the person has open
+        for connection in sockets:
+            if connection.offer_encoded(data):
                 self.pushed += 1
             else:
                 self.dropped += 1
@@ -157,7 +208,7 @@ class Hub:
 
     def close_all(self, detail: str) -> None:
         """Ask every client to reconnect elsewhere (graceful shutdown)."""
+        data = encode(Reconnect(detail=detail))
         for sockets in self.connections.values():
             for connection in sockets:
-                with contextlib.suppress(asyncio.QueueFull):
-                    connection.queue.put_nowait(encode(Reconnect(detail=detail)))
+                connection.push(data)

@@ -582,6 +582,7 @@ def grant_view(w: World, viewer: Person, key: str) -> dict[str, Any]:
         "grant_id": w.ids[key],
         "agreement_id": w.ids["A"],
         "audience": audience_ref,
+        "audience_handle": (w.ids["nobody"] if audience is None else w[audience].handle).casefold(),
         "scopes": scopes,
         "until": None,
         "no_reshare": False,

@@ -85,6 +85,7 @@ def test_a_party_proposes_a_grant_and_has_thereby_consented(cast):
                 "scopes": ("clauses:boundaries", "identity"),
                 "until": UNTIL,
                 "no_reshare": True,
+                "handle": "",
             },
         )
     ]
