@@ -19,12 +19,30 @@ from service.views import AgreementSummary, party_view
 
 NETWORK = "network"
 AGREEMENT = "agreement:"
+GRANTS = "grants:"
+
+
+class GrantSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A sharing grant as pushed to the agreement's parties (the full view is GET …/grants)."""
+
+    grant_id: UUID
+    audience_handle: str
+    scopes: tuple[str, ...]
+    until: datetime | None
+    no_reshare: bool
+    consented_by: tuple[UUID, ...]
+    revoked: bool
+    lapsed: bool
 
 encode_view = msgspec.json.Encoder().encode
 
 
 def agreement_key(agreement_id: UUID) -> str:
     return f"{AGREEMENT}{agreement_id}"
+
+
+def grants_key(agreement_id: UUID) -> str:
+    return f"{GRANTS}{agreement_id}"
 
 
 class Visibility:
@@ -67,6 +85,25 @@ class Visibility:
             self.clock(),
         )
 
+    def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantSummary] | None:
+        """The agreement's grants, for its parties only."""
+        agreement = self.models.agreements.get(agreement_id)
+        if agreement is None or viewer not in agreement.parties:
+            return None
+        return [
+            GrantSummary(
+                grant_id=grant.id,
+                audience_handle=grant.handle,
+                scopes=tuple(grant.scopes),
+                until=grant.until,
+                no_reshare=grant.no_reshare,
+                consented_by=tuple(p for p in agreement.parties if p in grant.consents),
+                revoked=grant.is_revoked,
+                lapsed=grant.lapsed,
+            )
+            for grant in sorted(self.models.grants_for(agreement_id), key=lambda g: str(g.id))
+        ]
+
     def network(self, viewer: UUID) -> policy.NetworkView:
         relevant = self.involved(viewer)
         facts = [f for a in relevant if (f := self.models.agreement_fact(a)) is not None]
@@ -85,13 +122,23 @@ class Visibility:
     # Everything that may have changed, encoded for the hub
 
     def view(self, viewer: UUID, key: str) -> bytes | None:
+        found: object
         if key == NETWORK:
-            return encode_view(self.network(viewer))
-        found = self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
+            found = self.network(viewer)
+        elif key.startswith(GRANTS):
+            found = self.grants(viewer, UUID(key.removeprefix(GRANTS)))
+        else:
+            found = self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
         return None if found is None else encode_view(found)
 
     def keys(self, person: UUID, shown: Iterable[str]) -> set[str]:
-        return {NETWORK, *shown, *(agreement_key(a) for a in self.involved(person))}
+        involved = self.involved(person)
+        return {
+            NETWORK,
+            *shown,
+            *(agreement_key(a) for a in involved),
+            *(grants_key(a) for a in involved),
+        }
 
     def fresh(
         self, touched: Touched, shown: Callable[[UUID], Iterable[str]]
@@ -100,8 +147,8 @@ class Visibility:
         for person in touched.people:
             views = fresh.setdefault(person, {})
             for agreement_id in touched.agreements:
-                key = agreement_key(agreement_id)
-                views[key] = self.view(person, key)
+                for key in (agreement_key(agreement_id), grants_key(agreement_id)):
+                    views[key] = self.view(person, key)
         for person in touched.network:
             views = fresh.setdefault(person, {})
             for key in self.keys(person, shown(person)):

@@ -78,9 +78,15 @@ async def test_metamour_receives_exactly_the_shared_clause_when_it_is_in_force(s
     world = await build_world(api)
     mina, jo, sam = await connected(server, world.mina, world.jo, world.sam)
 
-    # A proposed grant is not consent yet: nothing for anyone.
+    # A proposed grant is not consent yet: nothing for Sam; the parties see it among their grants.
     world.grant_id = await api.propose_grant(world.mina, world.agreement_id, world.sam, ["clauses:boundaries"])
     await sam.nothing_pending()
+    for live in (mina, jo):
+        grants = await live.change_to(f"grants:{world.agreement_id}")
+        assert [(g["grant_id"], g["consented_by"]) for g in grants["view"]] == [
+            (world.grant_id, [world.mina.id])
+        ]
+        assert HIDDEN_TEXT not in json.dumps(grants)
     await mina.nothing_pending(settle=0)
 
     # Every party consented: Sam learns the agreement exists, with nothing in force yet.
