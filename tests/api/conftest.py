@@ -8,6 +8,8 @@ handlers exactly as they do in production.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -17,6 +19,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
 
@@ -125,9 +128,7 @@ class Api:
         assert r.status_code == 200, r.text
         return r.json()["position"]
 
-    async def call(
-        self, method: str, path: str, who: Person | None, expect: int, **kwargs: Any
-    ) -> Any:
+    async def call(self, method: str, path: str, who: Person | None, expect: int, **kwargs: Any) -> Any:
         headers = {**(who.headers if who else {}), **kwargs.pop("headers", {})}
         r = await self.client.request(method, path, headers=headers, **kwargs)
         assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
@@ -139,9 +140,7 @@ class Api:
         return await self.call("POST", "/api/agreements", who, 201, json={"title": title})
 
     async def invite(self, who: Person, agreement_id: str, handle: str) -> dict[str, Any]:
-        return await self.call(
-            "POST", f"/api/agreements/{agreement_id}/invitations", who, 202, json={"handle": handle}
-        )
+        return await self.call("POST", f"/api/agreements/{agreement_id}/invitations", who, 202, json={"handle": handle})
 
     async def accept_invitation(self, who: Person, agreement_id: str) -> dict[str, Any]:
         return await self.call("POST", f"/api/agreements/{agreement_id}/invitation/accept", who, 200)
@@ -154,38 +153,23 @@ class Api:
         await self.accept_invitation(b, agreement_id)
         return a, b, agreement_id
 
-    async def add_clause(
-        self, who: Person, agreement_id: str, text: str, topic: str = "boundaries"
-    ) -> dict[str, Any]:
+    async def add_clause(self, who: Person, agreement_id: str, text: str, topic: str = "boundaries") -> dict[str, Any]:
         """Add a clause; returns the clause's view (from the response)."""
-        clause_id = str(uuid.uuid4())
-        view = await self.call(
-            "POST",
-            f"/api/agreements/{agreement_id}/clauses",
-            who,
-            201,
-            json={"topic": topic, "text": text, "clause_id": clause_id},
-        )
-        return clause_of(view, clause_id)
+        body = {"topic": topic, "text": text, "clause_id": str(uuid.uuid4())}
+        view = await self.call("POST", f"/api/agreements/{agreement_id}/clauses", who, 201, json=body)
+        return clause_of(view, body["clause_id"])
 
     async def edit_clause(
         self, who: Person, agreement_id: str, clause_id: str, text: str, revision: int
     ) -> dict[str, Any]:
-        return await self.call(
-            "PUT",
-            f"/api/agreements/{agreement_id}/clauses/{clause_id}",
-            who,
-            200,
-            json={"text": text, "based_on_revision": revision},
-        )
+        body = {"text": text, "based_on_revision": revision}
+        return await self.call("PUT", f"/api/agreements/{agreement_id}/clauses/{clause_id}", who, 200, json=body)
 
     async def view(self, who: Person, agreement_id: str) -> dict[str, Any]:
         return await self.call("GET", f"/api/agreements/{agreement_id}", who, 200)
 
     async def consent(self, who: Person, agreement_id: str, version: int) -> dict[str, Any]:
-        return await self.call(
-            "POST", f"/api/agreements/{agreement_id}/consents", who, 200, json={"version": version}
-        )
+        return await self.call("POST", f"/api/agreements/{agreement_id}/consents", who, 200, json={"version": version})
 
     async def ratify(self, a: Person, b: Person, agreement_id: str) -> dict[str, Any]:
         """Both parties consent to the current version; returns the view after ratification."""
@@ -198,15 +182,77 @@ class Api:
     async def propose(
         self, who: Person, agreement_id: str, changes: list[dict[str, Any]], reason: str = "needs changed"
     ) -> tuple[str, dict[str, Any]]:
-        proposal_id = str(uuid.uuid4())
-        view = await self.call(
-            "POST",
-            f"/api/agreements/{agreement_id}/proposals",
-            who,
-            201,
-            json={"changes": changes, "reason": reason, "proposal_id": proposal_id},
-        )
-        return proposal_id, view
+        body = {"changes": changes, "reason": reason, "proposal_id": str(uuid.uuid4())}
+        view = await self.call("POST", f"/api/agreements/{agreement_id}/proposals", who, 201, json=body)
+        return body["proposal_id"], view
+
+    # The network
+
+    async def propose_link(self, proposer: Person, other: Person) -> str:
+        """`proposer` asks `other` by handle (answered alike whether or not the handle exists); the link's id."""
+        answer = await self.call("POST", "/api/links", proposer, 202, json={"handle": other.handle})
+        assert answer == {"status": "proposed"}, answer
+        return str(PartnerLink.id_for(proposer.id, other.id))
+
+    async def confirm_link(self, who: Person, link_id: str) -> None:
+        state = await self.call("POST", f"/api/links/{link_id}/confirm", who, 200)
+        assert state == {"link_id": link_id, "status": "live", "proposed_by_me": False}, state
+
+    async def link(self, proposer: Person, other: Person) -> str:
+        """`proposer` asks, `other` confirms: a live partner link; its id."""
+        link_id = await self.propose_link(proposer, other)
+        await self.confirm_link(other, link_id)
+        return link_id
+
+
+async def wait_until_ready(client: AsyncTestClient[Litestar]) -> None:
+    """Wait for /health/ready: right after start the log follower is not yet following."""
+    for _ in range(100):
+        if (await client.get("/health/ready")).status_code == 200:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the app never became ready")
+
+
+# --------------------------------------------------------------------------
+# Texts to search for, and people as others are shown them
+# --------------------------------------------------------------------------
+
+#: A unique marker in a text (see `mark`), so its appearance anywhere can be searched for.
+MARKER = re.compile(r"MARK-[0-9a-f]{32}")
+PSEUDONYM_KEY = re.compile(r"p-[0-9a-f]{16}")
+PSEUDONYM_NAME = re.compile(r"Someone \([0-9A-F]{4}\)")
+
+
+def mark(words: str) -> str:
+    """`words` with a unique marker."""
+    return f"{words} MARK-{uuid.uuid4().hex}"
+
+
+def marker(text: str) -> str:
+    """The one marker in `text`."""
+    found = MARKER.findall(text)
+    assert len(found) == 1, text
+    return found[0]
+
+
+def named(p: Person) -> dict[str, Any]:
+    """`p` as shown to someone who may know who they are."""
+    return {"key": p.sid, "name": p.name, "person_id": p.sid}
+
+
+def is_pseudonym(ref: dict[str, Any]) -> bool:
+    """A person ref that names nobody: no id, a pseudonymous key and name."""
+    return (
+        ref["person_id"] is None
+        and bool(PSEUDONYM_KEY.fullmatch(ref["key"]))
+        and bool(PSEUDONYM_NAME.fullmatch(ref["name"]))
+    )
+
+
+# --------------------------------------------------------------------------
+# Reading responses
+# --------------------------------------------------------------------------
 
 
 def clause_of(view: dict[str, Any], clause_id: str) -> dict[str, Any]:

@@ -30,7 +30,6 @@ Each cell of `MATRIX` is one of:
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -42,52 +41,38 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from domain import policy
-from domain.network import PartnerLink
-from tests.api.conftest import PROBLEM, Api, Person, unique_handle
+from tests.api.conftest import (
+    MARKER,
+    PROBLEM,
+    Api,
+    Person,
+    is_pseudonym,
+    mark,
+    marker,
+    named,
+    unique_handle,
+    wait_until_ready,
+)
 
 # --------------------------------------------------------------------------
-# Markers, refs
+# Refs
 # --------------------------------------------------------------------------
-
-MARKER = re.compile(r"MARK-[0-9a-f]{32}")
-PSEUDONYM_KEY = re.compile(r"p-[0-9a-f]{16}")
-PSEUDONYM_NAME = re.compile(r"Someone \([0-9A-F]{4}\)")
-
-
-def mark(words: str) -> str:
-    """A text with a unique marker, so its appearance anywhere can be searched for."""
-    return f"{words} MARK-{uuid4().hex}"
-
-
-def marker_of(text: str) -> str:
-    found = MARKER.findall(text)
-    assert len(found) == 1, text
-    return found[0]
-
-
-def named(p: Person) -> dict[str, Any]:
-    return {"key": p.sid, "name": p.name, "person_id": p.sid}
 
 
 def pseudo(secret: bytes, person: UUID, viewer: Person) -> dict[str, Any]:
     ref = policy.pseudonym(person, viewer.id, secret)
+    shown = {"key": ref.key, "name": ref.name, "person_id": None}
     # Independently of how it is derived: it names nobody and carries no id.
-    assert PSEUDONYM_KEY.fullmatch(ref.key) and PSEUDONYM_NAME.fullmatch(ref.name), ref
+    assert is_pseudonym(shown), ref
     assert str(person) not in ref.key
-    return {"key": ref.key, "name": ref.name, "person_id": None}
+    return shown
 
 
 class _AnyPseudonym:
     """Equal to any pseudonymous person ref."""
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, dict)
-            and set(other) == {"key", "name", "person_id"}
-            and other["person_id"] is None
-            and bool(PSEUDONYM_KEY.fullmatch(other["key"]))
-            and bool(PSEUDONYM_NAME.fullmatch(other["name"]))
-        )
+        return isinstance(other, dict) and set(other) == {"key", "name", "person_id"} and is_pseudonym(other)
 
     def __repr__(self) -> str:
         return "<any pseudonym>"
@@ -123,7 +108,7 @@ class World:
         return Api(self.client)
 
     def markers(self) -> set[str]:
-        return {marker_of(t) for t in self.texts.values()}
+        return {marker(t) for t in self.texts.values()}
 
     def hidden_ids(self) -> set[str]:
         """Ids a non-party never needs: clauses, proposals, notes, grants."""
@@ -133,14 +118,11 @@ class World:
 
 async def link(api: Api, proposer: Person, other: Person) -> str:
     """`proposer` asks `other` by handle; `other` finds it in their network and confirms."""
-    r = await api.client.post("/api/links", json={"handle": other.handle}, headers=proposer.headers)
-    assert r.status_code == 202 and r.json() == {"status": "proposed"}, r.text
+    link_id = await api.propose_link(proposer, other)
     network = await api.call("GET", "/api/network", other, 200)
-    link_id = str(PartnerLink.id_for(proposer.id, other.id))
     asked = [l for l in network["links"] if l["link_id"] == link_id]
     assert len(asked) == 1 and asked[0]["status"] == "proposed" and not asked[0]["proposed_by_me"], network
-    state = await api.call("POST", f"/api/links/{link_id}/confirm", other, 200)
-    assert state == {"link_id": link_id, "status": "live", "proposed_by_me": False}
+    await api.confirm_link(other, link_id)
     return link_id
 
 
@@ -166,29 +148,8 @@ async def grant(
     return view["grant_id"]
 
 
-async def add_clause(api: Api, who: Person, agreement_id: str, topic: str, text: str) -> str:
-    clause_id = str(uuid4())
-    await api.call(
-        "POST",
-        f"/api/agreements/{agreement_id}/clauses",
-        who,
-        201,
-        json={"topic": topic, "text": text, "clause_id": clause_id},
-    )
-    return clause_id
-
-
-async def ready(client: AsyncTestClient[Litestar]) -> None:
-    """Wait for /health/ready: right after start the log follower is not yet following."""
-    for _ in range(100):
-        if (await client.get("/health/ready")).status_code == 200:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the app never became ready")
-
-
 async def build_cast(client: AsyncTestClient[Litestar]) -> World:
-    await ready(client)
+    await wait_until_ready(client)
     api = Api(client)
     people = {name: await api.person(name) for name in CAST}
     secret = client.app.state.accord.visibility.secret()
@@ -224,9 +185,9 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     a = ids["A"] = (await api.create(mina, t["title_a"]))["agreement_id"]
     await api.invite(mina, a, jo.handle)
     await api.accept_invitation(jo, a)
-    ids["S"] = await add_clause(api, mina, a, "safer_sex", t["S1"])
-    ids["C"] = await add_clause(api, mina, a, "scheduling", t["C"])
-    ids["P"] = await add_clause(api, mina, a, "privacy", t["P"])
+    ids["S"] = (await api.add_clause(mina, a, t["S1"], "safer_sex"))["clause_id"]
+    ids["C"] = (await api.add_clause(mina, a, t["C"], "scheduling"))["clause_id"]
+    ids["P"] = (await api.add_clause(mina, a, t["P"], "privacy"))["clause_id"]
     ratified = await api.ratify(mina, jo, a)
     assert ratified["in_force_version"] == 3
     ids["P0"], _ = await api.propose(
@@ -260,7 +221,7 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     d = ids["D"] = (await api.create(mina, t["title_d"]))["agreement_id"]
     await api.invite(mina, d, jo.handle)
     await api.accept_invitation(jo, d)
-    ids["DS"] = await add_clause(api, mina, d, "safer_sex", t["DS"])
+    ids["DS"] = (await api.add_clause(mina, d, t["DS"], "safer_sex"))["clause_id"]
     w.party_view_d = await api.consent(mina, d, 1)
     assert w.party_view_d["status"] == "drafting" and w.party_view_d["consented"] == [mina.sid]
 
@@ -691,8 +652,8 @@ def expected_read(w: World, route: str, caller: str) -> Any:
                         "new_revision": 2,
                         "segments": [
                             ["equal", "condoms always "],
-                            ["delete", marker_of(w.texts["S1"])],
-                            ["insert", marker_of(w.texts["S2"])],
+                            ["delete", marker(w.texts["S1"])],
+                            ["insert", marker(w.texts["S2"])],
                         ],
                     }
                 ],
@@ -712,11 +673,11 @@ def expected_read(w: World, route: str, caller: str) -> Any:
 def visible_markers(w: World, route: str, caller: str) -> set[str]:
     """What a non-party may find in a read: only the in-force clause texts of their topics."""
     if route in ("view A", "list agreements") and caller in ("sam", "ira"):
-        return {marker_of(w.texts["S2"])}
+        return {marker(w.texts["S2"])}
     if route in ("view A", "list agreements") and caller == "alex":
-        return {marker_of(w.texts["C"])}
+        return {marker(w.texts["C"])}
     if caller == "lee" and route in ("view A", "my invitation", "list agreements"):
-        return {marker_of(w.texts["title_a"])}  # an invitee sees the title, nothing else
+        return {marker(w.texts["title_a"])}  # an invitee sees the title, nothing else
     return set()
 
 
@@ -735,7 +696,7 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
             other = w["mina" if caller == "jo" else "jo"]
             assert body == await w.api.call("GET", spec.url(request_ids(w)), other, 200)
             for key in ("R0", "R1", "comment", "what"):
-                assert marker_of(w.texts[key]) in r.text, key
+                assert marker(w.texts[key]) in r.text, key
             return
         if route in ("view A", "view D (drafting)"):
             # Everything the world was built with is in the party's view (title, draft, talk).
@@ -744,7 +705,7 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
                 "view D (drafting)": ("title_d", "DS"),
             }[route]
             for key in keys:
-                assert marker_of(w.texts[key]) in r.text, key
+                assert marker(w.texts[key]) in r.text, key
     if route == "network":
         body = normalise_network(body)
     if route == "list grants":
@@ -838,8 +799,8 @@ async def scratch_in_force(w: World) -> dict[str, str]:
     a = (await api.create(mina, mark("scratch")))["agreement_id"]
     await api.invite(mina, a, jo.handle)
     await api.accept_invitation(jo, a)
-    s = await add_clause(api, mina, a, "safer_sex", mark("s"))
-    c = await add_clause(api, mina, a, "scheduling", mark("c"))
+    s = (await api.add_clause(mina, a, mark("s"), "safer_sex"))["clause_id"]
+    c = (await api.add_clause(mina, a, mark("c"), "scheduling"))["clause_id"]
     await api.ratify(mina, jo, a)
     p1, _ = await api.propose(jo, a, [{"kind": "edit", "clause_id": s, "text": mark("s2")}])
     await api.invite(mina, a, w["lee"].handle)
@@ -861,7 +822,7 @@ async def scratch_drafting(w: World) -> dict[str, str]:
     d = (await api.create(mina, mark("scratch")))["agreement_id"]
     await api.invite(mina, d, jo.handle)
     await api.accept_invitation(jo, d)
-    ds = await add_clause(api, mina, d, "safer_sex", mark("ds"))
+    ds = (await api.add_clause(mina, d, mark("ds"), "safer_sex"))["clause_id"]
     await api.consent(mina, d, 1)
     return {"D": d, "DS": ds}
 

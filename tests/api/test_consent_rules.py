@@ -23,39 +23,28 @@ from litestar.testing import AsyncTestClient
 
 from domain import policy
 from domain.network import PartnerLink
-from tests.api.conftest import PROBLEM, Api, Person, unique_handle
+from tests.api.conftest import (
+    MARKER,
+    PROBLEM,
+    PSEUDONYM_KEY,
+    PSEUDONYM_NAME,
+    Api,
+    Person,
+    is_pseudonym,
+    mark,
+    marker,
+    named,
+    unique_handle,
+    wait_until_ready,
+)
 
-MARKER = re.compile(r"MARK-[0-9a-f]{32}")
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-PSEUDONYM_KEY = re.compile(r"p-[0-9a-f]{16}")
-PSEUDONYM_NAME = re.compile(r"Someone \([0-9A-F]{4}\)")
 NOT_FOUND = {
     "type": "https://accord.example/problems/not_found",
     "title": "Not Found",
     "status": 404,
     "detail": "not found",
 }
-
-
-def mark(words: str) -> str:
-    return f"{words} MARK-{uuid4().hex}"
-
-
-def marker(text: str) -> str:
-    [found] = MARKER.findall(text)
-    return found
-
-
-def named(p: Person) -> dict[str, Any]:
-    return {"key": p.sid, "name": p.name, "person_id": p.sid}
-
-
-def is_pseudonym(ref: dict[str, Any]) -> bool:
-    return (
-        ref["person_id"] is None
-        and bool(PSEUDONYM_KEY.fullmatch(ref["key"]))
-        and bool(PSEUDONYM_NAME.fullmatch(ref["name"]))
-    )
 
 
 # --------------------------------------------------------------------------
@@ -95,63 +84,26 @@ class Net:
         return await self.api.position()
 
 
-async def ready(client: AsyncTestClient[Litestar]) -> None:
-    for _ in range(100):
-        if (await client.get("/health/ready")).status_code == 200:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the app never became ready")
-
-
-async def link(api: Api, proposer: Person, other: Person) -> str:
-    r = await api.client.post("/api/links", json={"handle": other.handle}, headers=proposer.headers)
-    assert r.status_code == 202 and r.json() == {"status": "proposed"}, r.text
-    link_id = str(PartnerLink.id_for(proposer.id, other.id))
-    state = await api.call("POST", f"/api/links/{link_id}/confirm", other, 200)
-    assert state == {"link_id": link_id, "status": "live", "proposed_by_me": False}
-    return link_id
-
-
 async def end(api: Api, who: Person, link_id: str) -> None:
     state = await api.call("POST", f"/api/links/{link_id}/end", who, 200)
     assert state["status"] == "ended"
 
 
-async def relink(api: Api, proposer: Person, other: Person) -> None:
-    """Propose again on an ended link, and confirm: a new live interval."""
-    r = await api.client.post("/api/links", json={"handle": other.handle}, headers=proposer.headers)
-    assert r.status_code == 202, r.text
-    link_id = str(PartnerLink.id_for(proposer.id, other.id))
-    assert (await api.call("POST", f"/api/links/{link_id}/confirm", other, 200))["status"] == "live"
-
-
-async def add_clause(api: Api, who: Person, agreement_id: str, topic: str, text: str) -> str:
-    clause_id = str(uuid4())
-    await api.call(
-        "POST",
-        f"/api/agreements/{agreement_id}/clauses",
-        who,
-        201,
-        json={"topic": topic, "text": text, "clause_id": clause_id},
-    )
-    return clause_id
-
-
 async def network(client: AsyncTestClient[Litestar], *extra: str) -> Net:
     """Mina - Jo - Sam, plus `extra` people with no links; A ratified between Mina and Jo."""
-    await ready(client)
+    await wait_until_ready(client)
     api = Api(client)
     net = Net(api=api, secret=client.app.state.accord.visibility.secret())
     for name in ("mina", "jo", "sam", *extra):
         net.people[name] = await api.person(name)
-    await link(api, net["mina"], net["jo"])
-    await link(api, net["jo"], net["sam"])
+    await api.link(net["mina"], net["jo"])
+    await api.link(net["jo"], net["sam"])
     net.texts = {"title": mark("Mina and Jo"), "S": mark("condoms always"), "C": mark("Tuesdays")}
     net.a = (await api.create(net["mina"], net.texts["title"]))["agreement_id"]
     await api.invite(net["mina"], net.a, net["jo"].handle)
     await api.accept_invitation(net["jo"], net.a)
-    net.s = await add_clause(api, net["mina"], net.a, "safer_sex", net.texts["S"])
-    net.c = await add_clause(api, net["mina"], net.a, "scheduling", net.texts["C"])
+    net.s = (await api.add_clause(net["mina"], net.a, net.texts["S"], "safer_sex"))["clause_id"]
+    net.c = (await api.add_clause(net["mina"], net.a, net.texts["C"], "scheduling"))["clause_id"]
     await api.ratify(net["mina"], net["jo"], net.a)
     return net
 
@@ -376,7 +328,7 @@ async def test_an_ended_link_ends_the_view_and_only_a_fresh_grant_restores_it(ma
     assert await net.api.call("GET", audience, net["mina"], 200) == []
 
     # Mended, the link is live again, but nobody consented to this new stretch of it.
-    await relink(net.api, net[first], net[second])
+    await net.api.link(net[first], net[second])  # proposed again and confirmed: a new live stretch
     await assert_hidden_from(net, "sam")
     assert await net.api.call("GET", audience, net["mina"], 200) == []
 
@@ -406,8 +358,8 @@ async def test_history_shows_the_history_of_the_shared_topics_only(make_network)
     net.a = (await api.create(mina, mark("history")))["agreement_id"]
     await api.invite(mina, net.a, jo.handle)
     await api.accept_invitation(jo, net.a)
-    net.s = await add_clause(api, mina, net.a, "safer_sex", t["S0"])
-    net.c = await add_clause(api, mina, net.a, "scheduling", t["C1"])
+    net.s = (await api.add_clause(mina, net.a, t["S0"], "safer_sex"))["clause_id"]
+    net.c = (await api.add_clause(mina, net.a, t["C1"], "scheduling"))["clause_id"]
     await api.edit_clause(jo, net.a, net.s, t["S1"], 1)  # S0 was only ever a draft
     await api.ratify(mina, jo, net.a)
     proposal_id, _ = await api.propose(
@@ -478,7 +430,7 @@ async def test_relationship_without_identity_shows_the_link_between_pseudonyms(m
     # Without `relationship`, no link is shown (Alex-like grant to a second metamour).
     kai = await net.api.person("kai")
     net.people["kai"] = kai
-    await link(net.api, net["jo"], kai)
+    await net.api.link(net["jo"], kai)
     await shared_grant(net, ["clauses:safer_sex"], audience="kai")
     assert (await net.view("kai"))["links"] == []
     assert (await net.api.call("GET", "/api/network", kai, 200))["known_links"] == []
@@ -498,7 +450,7 @@ async def test_relationship_without_identity_names_nobody_in_the_network(make_ne
 async def test_disclosure_chooses_per_audience_whether_a_name_shows(make_network) -> None:
     net = await make_network("kai", "sky")
     api, mina, jo, kai, sky = net.api, net["mina"], net["jo"], net["kai"], net["sky"]
-    await link(api, mina, kai)
+    await api.link(mina, kai)
     seen: list[dict[str, Any]] = []
 
     async def other_in(viewer: Person, person: Person) -> dict[str, Any]:

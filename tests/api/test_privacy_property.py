@@ -29,7 +29,6 @@ SQLite only, one app for the module, fresh people for every example.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 from collections.abc import AsyncIterator
@@ -47,21 +46,11 @@ from litestar.testing import AsyncTestClient
 from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
-from tests.api.conftest import PASSWORD, unique_handle
+from tests.api.conftest import MARKER, PASSWORD, mark, marker, unique_handle, wait_until_ready
 
-MARKER = re.compile(r"MARK-[0-9a-f]{32}")
 UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TOPICS = ("boundaries", "safer_sex", "scheduling", "privacy")
 EXTRA_SCOPES = ("identity", "relationship", "history")
-
-
-def mark(words: str) -> str:
-    return f"{words} MARK-{uuid4().hex}"
-
-
-def marker(text: str) -> str:
-    [found] = MARKER.findall(text)
-    return found
 
 
 # --------------------------------------------------------------------------
@@ -82,10 +71,7 @@ async def prop_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         )
     )
     async with AsyncTestClient(app) as client:
-        for _ in range(100):
-            if (await client.get("/health/ready")).status_code == 200:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until_ready(client)
         yield client
 
 

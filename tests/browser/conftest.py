@@ -1,7 +1,7 @@
 """Browser app fixtures: a real `accord serve`, Debian's Chromium driven by playwright, and an API
 client to set the scene quickly.
 
-The server is a subprocess on a free port and its own SQLite file. Tests make
+The server is a subprocess (tests/servers.py) on a free port and its own SQLite file. Tests make
 their own people and agreements (unique handles), so they share one server.
 Browser tests skip, saying how to enable them, when playwright or Chromium is
 missing, unless ACCORD_REQUIRE_BROWSER=1 (CI), which makes that a failure.
@@ -13,15 +13,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +22,9 @@ import httpx
 import pytest
 
 from domain.network import PartnerLink
+from tests.servers import PASSWORD, ROOT, Person, ServerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-PASSWORD = "correct horse battery staple"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -57,63 +49,11 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+class Server(ServerProcess):
     """One `accord serve` subprocess on its own SQLite file."""
 
     def __init__(self, database: Path, log: Path) -> None:
-        self.database_url = f"sqlite:///{database}"
-        self.port = free_port()
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> None:
-        env = {
-            **os.environ,
-            "ACCORD_PASSWORD_HASHING": "cheapest",
-            "ACCORD_AUTH_RATE_PER_MINUTE": "100000",
-            "ACCORD_COMMAND_RATE_PER_MINUTE": "100000",
-            "ACCORD_POLL_INTERVAL": "0.2",
-        }
-        command = [
-            sys.executable, "-m", "service.cli", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--database", self.database_url, "--log-level", "warning",
-        ]  # fmt: skip
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"accord serve exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"accord serve did not answer /health in {timeout} s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().__init__(f"sqlite:///{database}", log)
 
 
 def start_server(tmp: Path) -> Server:
@@ -152,18 +92,6 @@ def browser() -> Iterator[Any]:
 # People and agreements, set up through the JSON API
 
 
-@dataclass
-class Person:
-    id: uuid.UUID
-    handle: str
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 class Api:
     """The scene, set through the JSON API (fast); what is tested happens in the browser."""
 
@@ -182,11 +110,11 @@ class Api:
         assert created.status_code == 201, created.text
         session = self.http.post("/api/sessions", json={"handle": handle, "password": PASSWORD})
         assert session.status_code == 201, session.text
-        return Person(uuid.UUID(created.json()["person_id"]), handle, name, session.json()["token"])
+        return Person(created.json()["person_id"], handle, name, session.json()["token"])
 
     def link(self, a: Person, b: Person) -> None:
         self.call("POST", "/api/links", a, 202, json={"handle": b.handle})
-        self.call("POST", f"/api/links/{PartnerLink.id_for(a.id, b.id)}/confirm", b, 200)
+        self.call("POST", f"/api/links/{PartnerLink.id_for(uuid.UUID(a.id), uuid.UUID(b.id))}/confirm", b, 200)
 
     def agreement(self, a: Person, b: Person, title: str, clauses: list[tuple[str, str]]) -> tuple[str, list[str]]:
         """A drafted agreement between a and b with these (topic, text) clauses: (id, clause ids)."""

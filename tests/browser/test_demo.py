@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from service.demo import MINA_AND_SAM, PASSWORD, SCHEDULING_REVISED
-from tests.browser.conftest import ROOT, SOON_MS, Server, screenshot
+from tests.browser.conftest import ROOT, SOON_MS, Server, screenshot, start_server
 
 try:
     from playwright.sync_api import expect
@@ -35,8 +35,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("demo")
     filled = demo(tmp / "accord.db")
     assert filled.returncode == 0, filled.stdout + filled.stderr
-    server = Server(tmp / "accord.db", tmp / "server.log")
-    server.start()
+    server = start_server(tmp)
     yield server
     server.stop()
 

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port
 
 from .deployfiles import DEPLOY, REPO
 
@@ -44,12 +45,6 @@ def _nginx() -> str:
     if binary is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light): the proxy topology is not run")
     return binary
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -104,7 +99,7 @@ class Topology:
         self.proxy_url = ""
 
     def start_replica(self, name: str, dsn: str) -> str:
-        port = _free_port()
+        port = free_port()
         log = self.tmp / f"{name}.log"
         env = {
             **os.environ,
@@ -130,7 +125,7 @@ class Topology:
         for name, (base, _) in self.replicas.items():
             text, count = re.subn(rf"\b{re.escape(name)}:\d+", base.removeprefix("http://"), text)
             assert count == 1, f"nginx.conf should name {name} once as an upstream server"
-        port = _free_port()
+        port = free_port()
         text, count = re.subn(r"\blisten\s+\d+;", f"listen 127.0.0.1:{port};", text)
         assert count == 1
         text = text.replace("/tmp/", f"{self.tmp}/")

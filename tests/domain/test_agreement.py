@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import msgspec
 import pytest
 
 from domain.agreement import (
@@ -36,18 +33,10 @@ from domain.errors import (
     StaleVersion,
     ValidationFailed,
 )
+from tests.domain.spec import assert_round_trips, then
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
-ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-
-
-def then(agreement: Agreement) -> list[tuple[type, dict[str, object]]]:
-    """The new events, as (class, fields other than the envelope)."""
-    return [
-        (type(e), {k: v for k, v in vars(e).items() if k not in ENVELOPE})
-        for e in agreement.collect_events()
-    ]
 
 
 def drafting(*people: UUID) -> Agreement:
@@ -87,21 +76,6 @@ def proposed(agreement: Agreement, by: UUID, clause_id: UUID, text: str) -> UUID
     agreement.propose(by, proposal_id, (change,), "Needs have changed.", NOW)
     agreement.collect_events()
     return proposal_id
-
-
-@pytest.fixture
-def mina() -> UUID:
-    return uuid4()
-
-
-@pytest.fixture
-def jo() -> UUID:
-    return uuid4()
-
-
-@pytest.fixture
-def sam() -> UUID:
-    return uuid4()
 
 
 # Creation
@@ -799,13 +773,4 @@ def test_every_event_round_trips_through_msgspec_by_its_type_hints(mina, jo, sam
     events = every_event(mina, jo, sam)
     assert {type(e) for e in events} == event_classes()
 
-    for event in events:
-        hints = typing.get_type_hints(type(event))
-        # The store keeps the originator id in a column of its own.
-        fields = [
-            (f.name, hints[f.name]) for f in dataclasses.fields(event) if f.name != "originator_id"
-        ]
-        state = {name: getattr(event, name) for name, _ in fields}
-        shape = msgspec.defstruct("State", fields, kw_only=True)
-        decoded = msgspec.json.decode(msgspec.json.encode(state), type=shape)
-        assert {name: getattr(decoded, name) for name, _ in fields} == state
+    assert_round_trips(events)

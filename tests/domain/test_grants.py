@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import msgspec
 import pytest
 
 from domain.agreement import TOPICS
@@ -20,18 +17,11 @@ from domain.errors import (
     ValidationFailed,
 )
 from domain.grants import SCOPES, SharingGrant
+from tests.domain.spec import assert_round_trips, then
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
 UNTIL = NOW + timedelta(days=7)
-ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-
-
-def then(grant: SharingGrant) -> list[tuple[type, dict[str, object]]]:
-    return [
-        (type(e), {k: v for k, v in vars(e).items() if k not in ENVELOPE})
-        for e in grant.collect_events()
-    ]
 
 
 class Cast:
@@ -249,15 +239,7 @@ def test_every_event_round_trips_through_msgspec_by_its_type_hints(cast):
         SharingGrant.Consented,
         SharingGrant.Revoked,
     }
-    for event in events:
-        hints = typing.get_type_hints(type(event))
-        fields = [
-            (f.name, hints[f.name]) for f in dataclasses.fields(event) if f.name != "originator_id"
-        ]
-        state = {name: getattr(event, name) for name, _ in fields}
-        shape = msgspec.defstruct("State", fields, kw_only=True)
-        decoded = msgspec.json.decode(msgspec.json.encode(state), type=shape)
-        assert {name: getattr(decoded, name) for name, _ in fields} == state
+    assert_round_trips(events)
 
 
 # Lapsing

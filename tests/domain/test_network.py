@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import msgspec
 import pytest
 from eventsourcing.domain import Aggregate
 
 from domain.errors import LinkStatusForbids, NotInLink, NotTheAuthor, OwnProposal, ValidationFailed
 from domain.network import Disclosures, Interval, PartnerLink
+from tests.domain.spec import assert_round_trips, then
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=30)
 MUCH_LATER = NOW + timedelta(days=60)
-ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-
-
-def then(aggregate: Aggregate) -> list[tuple[type, dict[str, object]]]:
-    return [
-        (type(e), {k: v for k, v in vars(e).items() if k not in ENVELOPE})
-        for e in aggregate.collect_events()
-    ]
-
-
-@pytest.fixture
-def mina() -> UUID:
-    return uuid4()
-
-
-@pytest.fixture
-def jo() -> UUID:
-    return uuid4()
 
 
 def proposed(proposer: UUID, other: UUID) -> PartnerLink:
@@ -309,15 +289,7 @@ def test_every_event_round_trips_through_msgspec_by_its_type_hints(mina, jo):
         Disclosures.Created,
         Disclosures.DisclosureSet,
     }
-    for event in events:
-        hints = typing.get_type_hints(type(event))
-        fields = [
-            (f.name, hints[f.name]) for f in dataclasses.fields(event) if f.name != "originator_id"
-        ]
-        state = {name: getattr(event, name) for name, _ in fields}
-        shape = msgspec.defstruct("State", fields, kw_only=True)
-        decoded = msgspec.json.decode(msgspec.json.encode(state), type=shape)
-        assert {name: getattr(decoded, name) for name, _ in fields} == state
+    assert_round_trips(events)
 
 
 def test_a_link_replays_from_its_events(mina, jo):

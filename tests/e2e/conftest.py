@@ -1,6 +1,6 @@
 """End-to-end fixtures: real `accord serve` processes, real HTTP, real websockets.
 
-Each server is a subprocess (`python -m service.cli serve`) on a free port,
+Each server is a subprocess (`python -m service.cli serve`, tests/servers.py) on a free port,
 started on a SQLite file or a fresh PostgreSQL database and stopped in
 teardown (SIGTERM, then SIGKILL). Tests talk to it with httpx and the
 `websockets` client exactly as a browser or `accord watch` would, and
@@ -16,13 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,9 +26,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from domain.network import PartnerLink
+from tests.servers import Person, ServerApi, ServerGroup, ServerProcess, free_port
 
-PASSWORD = "correct horse battery staple"
 #: How long a test waits for something that should happen (generous: CI machines are slow).
 SOON = 5.0
 
@@ -50,119 +42,30 @@ BACKENDS = [
 # --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(ServerProcess):
+    """One `accord serve` process, stdout and stderr in one log; `kill` and `start` again keep its port and database."""
 
-
-class Server:
-    """One `accord serve` process; `kill` and `start` again keep its port and database."""
-
-    def __init__(self, database_url: str, secret: str, log_dir: Path, **settings: str) -> None:
-        self.database_url = database_url
-        self.port = free_port()
-        self.log_path = log_dir / f"server-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "ACCORD_PASSWORD_HASHING": "cheapest",
-            "ACCORD_AUTH_RATE_PER_MINUTE": "100000",
-            "ACCORD_COMMAND_RATE_PER_MINUTE": "100000",
-            "ACCORD_POLL_INTERVAL": "0.2",
-            "ACCORD_SECRET": secret,
-            **settings,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/live"
-
-    def start(self, timeout: float = 30.0) -> None:
-        assert self.process is None, "already running"
-        command = [
-            sys.executable, "-m", "service.cli", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--database", self.database_url,
-            "--log-level", "warning",
-        ]  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_healthy(timeout)
-
-    def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"accord serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"accord serve did not answer /health in {timeout} s:\n{self.log_tail()}")
-            time.sleep(0.05)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to anyone, as in a crash."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-        self.process = None
+    def __init__(self, database_url: str, log_dir: Path, settings: dict[str, str]) -> None:
+        port = free_port()
+        super().__init__(database_url, log_dir / f"server-{port}.log", settings=settings, port=port)
 
     async def restart_after_kill(self) -> None:
         self.kill()
         await asyncio.to_thread(self.start)
 
-    def log_tail(self, lines: int = 60) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
     def tracebacks(self) -> list[str]:
         """Unhandled errors the server logged (none expected in these tests)."""
-        if not self.log_path.exists():
-            return []
-        return [line for line in self.log_path.read_text(errors="replace").splitlines() if "Traceback" in line]
+        return [line for line in self.output().splitlines() if "Traceback" in line]
 
 
-class Servers:
-    """Starts servers sharing one secret (as processes of one deployment do); stops them all."""
+class Servers(ServerGroup[Server]):
+    """Servers sharing one secret; stopping them fails the test if any logged an unhandled error."""
 
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.secret = uuid.uuid4().hex
-        self.started: list[Server] = []
-
-    def start(self, database_url: str, **settings: str) -> Server:
-        server = Server(database_url, self.secret, self.log_dir, **settings)
-        self.started.append(server)
-        server.start()
-        return server
+    def new(self, database_url: str, settings: dict[str, str]) -> Server:
+        return Server(database_url, self.log_dir, settings)
 
     def stop_all(self) -> None:
-        for server in self.started:
-            server.stop()
+        super().stop_all()
         errors = [(s.port, s.tracebacks()) for s in self.started if s.tracebacks()]
         if errors:
             logs = "\n\n".join(s.log_tail() for s in self.started if s.tracebacks())
@@ -180,20 +83,14 @@ def database_url(kind: str, request: pytest.FixtureRequest, directory: Path) -> 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
     """Start servers for one test: `servers.start(url)`; all stopped afterwards."""
-    started = Servers(tmp_path)
-    try:
+    with Servers(tmp_path) as started:
         yield started
-    finally:
-        started.stop_all()
 
 
 @pytest.fixture(scope="module")
 def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    started = Servers(tmp_path_factory.mktemp("servers"))
-    try:
+    with Servers(tmp_path_factory.mktemp("servers")) as started:
         yield started
-    finally:
-        started.stop_all()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -220,59 +117,14 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path)
 # --------------------------------------------------------------------------
 
 
-@dataclass
-class Person:
-    id: str
-    handle: str
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-class Api:
-    """The HTTP API of one server; each helper asserts the status it expects."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        #: `Accord-Position` of the last command: the log position that holds it.
-        self.position = 0
-
-    async def call(self, method: str, path: str, who: Person | None, expect: int, **kwargs: Any) -> Any:
-        headers = {**(who.headers if who else {}), **kwargs.pop("headers", {})}
-        r = await self.client.request(method, path, headers=headers, **kwargs)
-        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
-        if "accord-position" in r.headers:
-            self.position = int(r.headers["accord-position"])
-        return r.json() if r.content else None
+class Api(ServerApi):
+    """The HTTP API of one server, all of it that these tests use; each helper asserts the status it expects."""
 
     async def caught_up(self, position: int) -> None:
         """Wait until this server's read models (and live hub) include `position`."""
         await self.call("GET", "/health", None, 200, headers={"Accord-Position": str(position)})
 
-    async def person(self, prefix: str = "p") -> Person:
-        handle = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        name = prefix.title()
-        body = {"handle": handle, "display_name": name, "password": PASSWORD}
-        me = await self.call("POST", "/api/accounts", None, 201, json=body)
-        session = await self.sign_in(handle)
-        return Person(me["person_id"], handle, name, session["token"])
-
-    async def sign_in(self, handle: str) -> dict[str, Any]:
-        return await self.call("POST", "/api/sessions", None, 201, json={"handle": handle, "password": PASSWORD})
-
     # Agreements
-
-    async def create(self, who: Person, title: str) -> dict[str, Any]:
-        return await self.call("POST", "/api/agreements", who, 201, json={"title": title})
-
-    async def invite(self, who: Person, agreement_id: str, handle: str) -> None:
-        await self.call("POST", f"/api/agreements/{agreement_id}/invitations", who, 202, json={"handle": handle})
-
-    async def accept_invitation(self, who: Person, agreement_id: str) -> dict[str, Any]:
-        return await self.call("POST", f"/api/agreements/{agreement_id}/invitation/accept", who, 200)
 
     async def add_clause(self, who: Person, agreement_id: str, topic: str, text: str) -> dict[str, Any]:
         """The new clause's view."""
@@ -288,9 +140,6 @@ class Api:
             "PUT", f"/api/agreements/{agreement_id}/clauses/{clause['clause_id']}", who, 200, json=body
         )
         return next(c for c in view["clauses"] if c["clause_id"] == clause["clause_id"])
-
-    async def view(self, who: Person, agreement_id: str, expect: int = 200) -> Any:
-        return await self.call("GET", f"/api/agreements/{agreement_id}", who, expect)
 
     async def consent(self, who: Person, agreement_id: str, version: int) -> dict[str, Any]:
         return await self.call("POST", f"/api/agreements/{agreement_id}/consents", who, 200, json={"version": version})
@@ -324,14 +173,6 @@ class Api:
 
     async def network(self, who: Person) -> dict[str, Any]:
         return await self.call("GET", "/api/network", who, 200)
-
-    async def link(self, a: Person, b: Person) -> str:
-        """A proposes, B confirms: a live partner link; its id."""
-        await self.call("POST", "/api/links", a, 202, json={"handle": b.handle})
-        link_id = str(PartnerLink.id_for(uuid.UUID(a.id), uuid.UUID(b.id)))
-        state = await self.call("POST", f"/api/links/{link_id}/confirm", b, 200)
-        assert state["status"] == "live", state
-        return link_id
 
     async def end_link(self, who: Person, link_id: str) -> None:
         await self.call("POST", f"/api/links/{link_id}/end", who, 200)

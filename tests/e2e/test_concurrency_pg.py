@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -29,25 +28,19 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.servers import PASSWORD, ROOT, free_port
+
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "correct horse battery staple"
 ROUNDS = 30
 RACES = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
     """`uvicorn --factory service.app:create_app` on a free port, configured by ACCORD_* variables."""
 
     def __init__(self, dsn: str, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,

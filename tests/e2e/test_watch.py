@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import PASSWORD, TITLE, Api, Servers, build_world
+from tests.e2e.conftest import TITLE, Api, Servers, build_world
+from tests.servers import PASSWORD
 
 WAIT = 15.0  # covers the reconnection backoff while the server restarts
 

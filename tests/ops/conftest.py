@@ -7,7 +7,7 @@ fast`, as an orderly restart does) and start again on the same socket, data
 directory and options. An external `ACCORD_TEST_DATABASE_URL` cannot be
 stopped by the tests, so these tests need the server binaries.
 
-Servers are `python -m service.cli serve` subprocesses on a free port, with
+Servers are `python -m service.cli serve` subprocesses (tests/servers.py) on a free port, with
 their stdout and stderr in separate files (stderr holds the JSON log lines),
 waited for on `/health`, and stopped in teardown with SIGTERM, then SIGKILL.
 """
@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shlex
-import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,11 +30,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from domain.network import PartnerLink
 from tests.conftest import PostgresServer, _LocalCluster, _pg_unavailable, _wait_ready, find_pg_bindir
+from tests.servers import Person, ServerApi, ServerGroup, ServerProcess, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "correct horse battery staple"
 SOON = 10.0
 
 
@@ -137,105 +131,25 @@ def running_pg(fault_pg: FaultPostgres) -> FaultPostgres:
 # --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(ServerProcess):
+    """One `accord serve` process at the service's own log level, its JSON log lines (stderr) in a file of their own."""
 
+    stop_timeout = 25.0
 
-def fast_settings() -> dict[str, str]:
-    return {
-        "ACCORD_PASSWORD_HASHING": "cheapest",
-        "ACCORD_AUTH_RATE_PER_MINUTE": "100000",
-        "ACCORD_COMMAND_RATE_PER_MINUTE": "100000",
-        "ACCORD_POLL_INTERVAL": "0.2",
-    }
-
-
-class Server:
-    """One `accord serve` process; `kill` and `start` again keep its port, database and logs."""
-
-    def __init__(self, database_url: str, log_dir: Path, secret: str, settings: dict[str, str]) -> None:
-        self.database_url = database_url
-        self.port = free_port()
-        self.stdout_path = log_dir / f"serve-{self.port}.out"
-        self.stderr_path = log_dir / f"serve-{self.port}.err"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            "ACCORD_SECRET": secret,
-            **fast_settings(),
-            **settings,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/live"
-
-    def start(self, timeout: float = 30.0) -> None:
-        assert self.process is None, "already running"
-        command = [
-            sys.executable, "-m", "service.cli", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--database", self.database_url,
-        ]  # fmt: skip
-        with self.stdout_path.open("ab") as out, self.stderr_path.open("ab") as err:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=err)
-        self.wait_healthy(timeout)
-
-    def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"accord serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"accord serve did not answer /health in {timeout} s:\n{self.log_tail()}")
-            time.sleep(0.05)
-
-    def terminate(self) -> None:
-        """Send SIGTERM and return at once (the test watches what follows)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-
-    def wait_exit(self, timeout: float) -> int:
-        assert self.process is not None
-        code = self.process.wait(timeout)
-        self.process = None
-        return code
-
-    def stop(self, timeout: float = 25.0) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to anyone, as in a crash."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-        self.process = None
+    def __init__(self, database_url: str, log_dir: Path, settings: dict[str, str]) -> None:
+        port = free_port()
+        super().__init__(
+            database_url,
+            log_dir / f"serve-{port}.out",
+            errors=log_dir / f"serve-{port}.err",
+            settings=settings,
+            log_level=None,
+            port=port,
+        )
 
     def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+        assert self.errors_path is not None
+        return self.errors_path.read_text(errors="replace") if self.errors_path.exists() else ""
 
     def log_lines(self) -> list[dict[str, Any]]:
         """The JSON log lines on stderr (a line that is not JSON fails the test)."""
@@ -248,10 +162,6 @@ class Server:
                     pytest.fail(f"a log line is not JSON: {line!r}")
         return lines
 
-    def log_tail(self, lines: int = 60) -> str:
-        out = self.stdout_path.read_text(errors="replace") if self.stdout_path.exists() else ""
-        return "\n".join((out + self.stderr()).splitlines()[-lines:])
-
     def unhandled_errors(self) -> list[str]:
         """Log lines at level error or worse (warnings, e.g. asyncpg's pool reconnecting, are fine)."""
         return [
@@ -261,41 +171,23 @@ class Server:
         ]
 
 
-class Servers:
+class Servers(ServerGroup[Server]):
     """Starts servers that share one secret; stops every one in teardown."""
 
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.secret = uuid.uuid4().hex
-        self.started: list[Server] = []
-
-    def start(self, database_url: str, **settings: str) -> Server:
-        server = Server(database_url, self.log_dir, self.secret, settings)
-        self.started.append(server)
-        server.start()
-        return server
-
-    def stop_all(self) -> None:
-        for server in self.started:
-            server.stop()
+    def new(self, database_url: str, settings: dict[str, str]) -> Server:
+        return Server(database_url, self.log_dir, settings)
 
 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
-    started = Servers(tmp_path)
-    try:
+    with Servers(tmp_path) as started:
         yield started
-    finally:
-        started.stop_all()
 
 
 @pytest.fixture(scope="module")
 def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    started = Servers(tmp_path_factory.mktemp("servers"))
-    try:
+    with Servers(tmp_path_factory.mktemp("servers")) as started:
         yield started
-    finally:
-        started.stop_all()
 
 
 # --------------------------------------------------------------------------
@@ -303,60 +195,23 @@ def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers
 # --------------------------------------------------------------------------
 
 
-@dataclass
-class Person:
-    id: str
-    handle: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-class Api:
+class Api(ServerApi):
     """Just enough of the HTTP API; each helper asserts the status it expects."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def call(self, method: str, path: str, who: Person | None, expect: int, **kwargs: Any) -> Any:
-        headers = {**(who.headers if who else {}), **kwargs.pop("headers", {})}
-        r = await self.client.request(method, path, headers=headers, **kwargs)
-        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json() if r.content else None
-
-    async def person(self, prefix: str = "p", password: str = PASSWORD) -> Person:
-        handle = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        body = {"handle": handle, "display_name": prefix.title(), "password": password}
-        me = await self.call("POST", "/api/accounts", None, 201, json=body)
-        session = await self.call("POST", "/api/sessions", None, 201, json={"handle": handle, "password": password})
-        return Person(me["person_id"], handle, session["token"])
-
     async def agreement(self, who: Person, title: str = "Ops test", *others: Person) -> str:
-        agreement_id = (await self.call("POST", "/api/agreements", who, 201, json={"title": title}))["agreement_id"]
+        """A new agreement of `who` that `others` have joined; its id."""
+        agreement_id = (await self.create(who, title))["agreement_id"]
         for other in others:
-            await self.call(
-                "POST", f"/api/agreements/{agreement_id}/invitations", who, 202, json={"handle": other.handle}
-            )
-            await self.call("POST", f"/api/agreements/{agreement_id}/invitation/accept", other, 200)
+            await self.invite(who, agreement_id, other.handle)
+            await self.accept_invitation(other, agreement_id)
         return agreement_id
 
     async def add_clause(self, who: Person, agreement_id: str, text: str, topic: str = "boundaries") -> dict[str, Any]:
         body = {"topic": topic, "text": text, "clause_id": str(uuid.uuid4())}
         return await self.call("POST", f"/api/agreements/{agreement_id}/clauses", who, 201, json=body)
 
-    async def view(self, who: Person, agreement_id: str) -> dict[str, Any]:
-        return await self.call("GET", f"/api/agreements/{agreement_id}", who, 200)
-
     async def timeline(self, who: Person, agreement_id: str) -> list[dict[str, Any]]:
         return await self.call("GET", f"/api/agreements/{agreement_id}/timeline", who, 200)
-
-    async def link(self, a: Person, b: Person) -> str:
-        await self.call("POST", "/api/links", a, 202, json={"handle": b.handle})
-        link_id = str(PartnerLink.id_for(uuid.UUID(a.id), uuid.UUID(b.id)))
-        await self.call("POST", f"/api/links/{link_id}/confirm", b, 200)
-        return link_id
 
 
 # --------------------------------------------------------------------------

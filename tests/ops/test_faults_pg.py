@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -46,9 +47,26 @@ async def _world(api: Api) -> tuple[dict[str, Person], list[tuple[Person, list[s
     return owners, clients
 
 
-async def _check_live(
-    api: Api, owners: dict[str, Person], followers: dict[str, Follower], since: dict[str, int], views: dict
+@contextlib.asynccontextmanager
+async def _following(followers: dict[str, Follower]) -> AsyncIterator[dict[str, int]]:
+    """The live clients run until the block ends; it gets the position each first synced at (by person id)."""
+    tasks = [asyncio.create_task(f.run()) for f in followers.values()]
+    try:
+        for f in followers.values():
+            await asyncio.wait_for(f.synced.wait(), 10)
+        yield {a: f.position or 0 for a, f in followers.items()}
+    finally:
+        await _stop(tasks)
+
+
+async def _verify(
+    api: Api, load: Load, owners: dict[str, Person], followers: dict[str, Follower], since: dict[str, int]
 ) -> None:
+    """The accounting: the log holds exactly what was acknowledged, repeats replay the first answers,
+    and each owner's live client holds what GET shows and was told of every position, in order."""
+    views = await verify_log(api, load, owners)
+    async with httpx.AsyncClient(base_url=load.base_url, timeout=15) as replays:
+        await verify_replays(replays, load)
     for agreement_id, owner in owners.items():
         follower = followers[owner.id]
         timeline = await api.timeline(owner, agreement_id)
@@ -81,12 +99,7 @@ async def test_postgres_restart_under_load(running_pg: FaultPostgres, servers: S
         api = Api(http)
         owners, clients = await _world(api)
         followers = {who.id: Follower(server, who) for who in {o.id: o for o in owners.values()}.values()}
-        tasks = [asyncio.create_task(f.run()) for f in followers.values()]
-        try:
-            for f in followers.values():
-                await asyncio.wait_for(f.synced.wait(), 10)
-            since = {a: f.position or 0 for a, f in followers.items()}
-
+        async with _following(followers) as since:
             load = Load(server.url, clients)
             load.start()
             await asyncio.sleep(BEFORE)
@@ -112,12 +125,7 @@ async def test_postgres_restart_under_load(running_pg: FaultPostgres, servers: S
             await load.finish()
             after_up = sorted(c.ack.at - up_at for c in load.acked if c.ack and c.ack.at > up_at)
 
-            views = await verify_log(api, load, owners)
-            async with httpx.AsyncClient(base_url=server.url, timeout=15) as replays:
-                await verify_replays(replays, load)
-            await _check_live(api, owners, followers, since, views)
-        finally:
-            await _stop(tasks)
+            await _verify(api, load, owners, followers, since)
 
     print(
         f"\nFIGURES pg-restart: {load.summary()}; acked before stop {acked_before}; "
@@ -149,12 +157,7 @@ async def test_sigkill_under_load_loses_no_acknowledged_command(running_pg: Faul
         # gets none (what it would tell them is test_client_resuming_while_the_restarted_process_catches_up's).
         people = {o.id: o for o in owners.values()}.values()
         followers = {who.id: Follower(server, who, only_when_ready=True) for who in people}
-        tasks = [asyncio.create_task(f.run()) for f in followers.values()]
-        try:
-            for f in followers.values():
-                await asyncio.wait_for(f.synced.wait(), 10)
-            since = {a: f.position or 0 for a, f in followers.items()}
-
+        async with _following(followers) as since:
             load = Load(server.url, clients)
             load.start()
             await asyncio.sleep(BEFORE)
@@ -168,14 +171,8 @@ async def test_sigkill_under_load_loses_no_acknowledged_command(running_pg: Faul
             await asyncio.sleep(AFTER)
             await load.finish()
 
-            views = await verify_log(api, load, owners)
-            survived = {c.key for c in load.acked}
-            assert acked_before_kill <= survived
-            async with httpx.AsyncClient(base_url=server.url, timeout=15) as replays:
-                await verify_replays(replays, load)
-            await _check_live(api, owners, followers, since, views)
-        finally:
-            await _stop(tasks)
+            await _verify(api, load, owners, followers, since)
+            assert acked_before_kill <= {c.key for c in load.acked}
 
     unknown = [c for c in load.acked if any(not a.isdigit() for a in c.attempts)]
     replayed = [c for c in unknown if c.ack and c.ack.replayed]

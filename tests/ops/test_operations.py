@@ -27,7 +27,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.ops.conftest import ROOT, Api, FaultPostgres, Follower, Server, Servers, wait_for
+from tests.ops.conftest import Api, FaultPostgres, Follower, Server, Servers, wait_for
+from tests.servers import ROOT
 
 pytestmark = pytest.mark.postgres
 
