@@ -163,6 +163,11 @@ class Accord:
                     log.info("grant lapse deferred: %s", type(error).__name__)
 
     @property
+    def alive(self) -> bool:
+        """False once the follower has died: this process can no longer serve the truth."""
+        return self._follower is None or not self._follower.done()
+
+    @property
     def ready(self) -> bool:
         """The follower has caught up with the log as it was at start, and still follows it."""
         following = self._follower is not None and not self._follower.done()
@@ -199,7 +204,7 @@ class Accord:
             await subscription.aclose()
 
     async def _start_hub(self) -> None:
-        await self._load_names(self.models.people())
+        await self._load_names_patiently(self.models.people())
         self.hub.start(self.position, self.visibility.everything())
         self._tracking.set()
 
@@ -208,7 +213,7 @@ class Accord:
         event = self.mapper.to_domain_event(stored)
         touched = self.models.apply(event, stored.position)
         if self.ready:
-            await self._load_names(touched.people | touched.network)
+            await self._load_names_patiently(touched.people | touched.network)
             fresh = self.visibility.fresh(touched, lambda person: self.hub.shown_to(person))
             self.hub.track(stored.position, fresh)
         # Only now: a reader waiting for this position must find its names loaded too.
@@ -226,6 +231,20 @@ class Accord:
         if missing:
             found = await self.store.accounts_by_ids(missing)
             self.names.update({p: a.display_name for p, a in found.items()})
+
+    async def _load_names_patiently(self, people: set[UUID]) -> None:
+        """The follower's own lookups wait out a database outage instead of dying.
+
+        An event is half-folded at this point (the read models have it, the
+        pushes do not), so giving up here would lose the pushes for good.
+        """
+        while True:
+            try:
+                await self._load_names(people)
+                return
+            except StoreError:
+                log.info("names unavailable; follower waiting for the database")
+                await asyncio.sleep(self.settings.poll_interval)
 
     # Accounts
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Response, get
 
 from service.application import Accord
 from service.http.deps import AccordDep
@@ -20,6 +20,9 @@ class HealthController(Controller):
     tags = ["service"]
 
     @get("/", summary="Liveness, the store kind and the log position this process has reached")
-    async def health(self, accord: AccordDep) -> Health:
+    async def health(self, accord: AccordDep) -> Response[Health]:
         # Liveness must not depend on the database: an outage would restart every replica.
-        return Health(status="ok", store=accord.store.kind, position=accord.position)
+        # It fails only when the log follower has died, which a restart does cure.
+        alive = accord.alive
+        health = Health(status="ok" if alive else "follower stopped", store=accord.store.kind, position=accord.position)
+        return Response(health, status_code=200 if alive else 503)
