@@ -24,8 +24,9 @@ from .pg import Server
 class Compare:
     label: str
     value: float
-    #: The issue's target for value/baseline, if any (a minimum).
+    #: The issue's target for value/baseline, if any: a minimum, or a maximum with `at_most`.
     target: float | None = None
+    at_most: bool = False
 
 
 @dataclass
@@ -36,8 +37,8 @@ class Figure:
     unit: str
     vs: list[Compare] = field(default_factory=list)
 
-    def against(self, other: Figure, target: float | None = None) -> Figure:
-        self.vs.append(Compare(other.name, other.value, target))
+    def against(self, other: Figure, target: float | None = None, *, at_most: bool = False) -> Figure:
+        self.vs.append(Compare(other.name, other.value, target, at_most))
         return self
 
 
@@ -45,8 +46,20 @@ class Figure:
 class Context:
     server: Server
     quick: bool
-    #: Where a fsync probe writes (the cluster's directory when we started one).
+    #: Where a fsync probe writes (the cluster's directory when we started one), and server logs go.
     scratch: str = tempfile.gettempdir()
+    #: With `--profile DIR`: sample each section's Accord server with py-spy into DIR.
+    profile: str | None = None
+    #: The bench cluster's postmaster, when the bench started it: PostgreSQL's CPU time is measured.
+    postmaster: int | None = None
+    #: With `--before DIR`: earlier versions of modules to measure too (bench/before.py).
+    before: str | None = None
+    #: What sections observed beside their figures (CPU shares, profiles), for the results file.
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+        self.say(message)
 
     def say(self, message: str) -> None:
         print(f"  .. {message}", file=sys.stderr, flush=True)
@@ -108,7 +121,8 @@ def rows(figures: list[Figure]) -> list[list[str]]:
             ratio = f.value / c.value if c.value else float("nan")
             target = ""
             if c.target is not None:
-                target = f"≥ {c.target:g}× {'met' if ratio >= c.target else 'MISSED'}"
+                met = ratio <= c.target if c.at_most else ratio >= c.target
+                target = f"{'≤' if c.at_most else '≥'} {c.target:g}× {'met' if met else 'MISSED'}"
             lead = first if i == 0 else ["", "", ""]
             out.append([*lead, c.label, _num(c.value), f"{ratio:.2f}×", target])
     return out
@@ -124,11 +138,20 @@ def table(figures: list[Figure]) -> str:
     return "\n".join([line(HEADER), line(["-" * w for w in widths]), *map(line, body)])
 
 
-def markdown(info: dict[str, str], figures: list[Figure], command: str, notes: str = "") -> str:
+def markdown(
+    info: dict[str, str], figures: list[Figure], command: str, notes: str = "", observed: list[str] = ()
+) -> str:
     md = ["# Benchmark results", "", f"`{command}`", ""]
     md += [f"- **{k}:** {v}" for k, v in info.items()]
     md += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     md += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows(figures)]
     if notes:
         md += ["", notes]
+    if observed:
+        md += ["", "## Observed in this run", ""]
+        for line in observed:
+            if "\n" in line:
+                md += ["```", line, "```"]
+            else:
+                md += [f"- {line}"]
     return "\n".join(md) + "\n"

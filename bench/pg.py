@@ -123,6 +123,10 @@ class LocalCluster:
         wait_ready(server.admin_dsn)
         return server
 
+    def postmaster(self) -> int:
+        """The server's pid (the first line of postmaster.pid)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         try:
             if self.data.exists():

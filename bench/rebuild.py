@@ -1,8 +1,12 @@
-"""Rebuild: folding the projections from the whole log, against reading (and decoding) it alone.
+"""Rebuild: folding the service's read models from the whole log, against reading (and decoding) it alone.
 
 `replay` is the rebuild loop: page through `PostgresStore.read_log`, decode
-each record with the msgspec mapper, fold it. (When the service gets its own
-`accord rebuild`, this section should time that instead.) The log is seeded
+each record with the msgspec mapper, fold it. The fold is what the service
+really does for every event, at start (the follower in service/application.py)
+and in `accord rebuild` (service/maintenance.py): `ReadModels.apply` (the
+aggregates' replicas, each agreement's timeline, memberships, the indexes
+the policy needs), moving what is folded out of the cyclic collector's sight
+with `gc.freeze()` every 5,000 events as the follower does. The log is seeded
 with COPY from agreement histories the domain produces (bench/agreements.py).
 """
 
@@ -12,15 +16,15 @@ import gc
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from itertools import islice
-from uuid import UUID
 
 import asyncpg
 
-from projections import memberships, timeline
+from service.readmodels import ReadModels
 from service.store.base import EVENTS_TABLE, NewEvent
 from service.store.mapper import MsgspecMapper
 from service.store.postgres import PostgresStore
 
+from . import before, procs
 from .agreements import encoded
 from .harness import Compare, Context, Figure
 
@@ -30,47 +34,41 @@ TARGET_RATE = 100_000.0
 Fold = Callable[[object, int], None]
 
 
-async def replay(
-    store: PostgresStore, fold: Fold | None = None, *, decode: bool = True, pause_gc: bool = False
-) -> int:
-    """Every event of the log in order, decoded and given to `fold(event, position)`.
+#: As the follower does while catching up (service/application.py, CATCH_UP_FREEZE).
+FREEZE_EVERY = 5000
 
-    With `pause_gc`, Python's cyclic garbage collector is off during the
-    replay: the projections' state only grows, so each full collection walks
-    all of it again for nothing (reference counting still frees what is dropped).
+
+async def replay(
+    store: PostgresStore, fold: Fold | None = None, *, decode: bool = True, limit: int | None = None
+) -> int:
+    """Every event of the log (or about its first `limit`) in order, decoded and given to `fold(event, position)`.
+
+    With a fold, what is folded is moved out of the cyclic collector's sight
+    every FREEZE_EVERY events (`gc.freeze()`), as the service does: the read
+    models only grow, and each full collection would walk all of them again.
     """
     to_domain = MsgspecMapper().to_domain_event
     after = count = 0
-    was_enabled = gc.isenabled()
-    if pause_gc:
-        gc.disable()
     try:
-        while records := await store.read_log(after, limit=PAGE):
+        while (limit is None or count < limit) and (records := await store.read_log(after, limit=PAGE)):
             if decode:
                 for record in records:
                     event = to_domain(record)
                     if fold is not None:
                         fold(event, record.position)
             after = records[-1].position
+            if fold is not None and (count + len(records)) // FREEZE_EVERY > count // FREEZE_EVERY:
+                gc.freeze()
             count += len(records)
     finally:
-        if was_enabled:
-            gc.enable()
+        if fold is not None:
+            gc.unfreeze()
     return count
 
 
-class Projections:
-    """The service's read models, folded per event: memberships and one timeline per agreement."""
-
-    def __init__(self) -> None:
-        self.memberships = memberships.Memberships()
-        self.timelines: dict[UUID, timeline.Timeline] = {}
-
-    def fold(self, event: object, position: int) -> None:
-        memberships.evolve(self.memberships, event)
-        agreement_id = event.originator_id  # type: ignore[attr-defined]
-        state = self.timelines.get(agreement_id) or timeline.Timeline()
-        self.timelines[agreement_id] = timeline.evolve(state, event, position)
+def read_models() -> Fold:
+    """A fresh ReadModels' fold: the service's own, event by event."""
+    return ReadModels().apply
 
 
 async def seed(dsn: str, events: Iterator[NewEvent], count: int, chunk: int = 25_000) -> None:
@@ -118,28 +116,47 @@ async def run(ctx: Context) -> list[Figure]:
             seeded = size
             ctx.say(f"seeded {size:,} events in {time.perf_counter() - started:.1f} s")
             await replay(store, decode=False)  # warm the caches
-            read, decoded, folded, paused = Rate(), Rate(), Rate(), Rate()
+            read, decoded, folded = Rate(), Rate(), Rate()
             # Rounds in turn, so the machine's drift touches every figure alike.
             for _ in range(1 if ctx.quick or size > 100_000 else 3):
                 await read.time(replay(store, decode=False))
                 await decoded.time(replay(store))
-                await folded.time(replay(store, Projections().fold))
-                gc.collect()
-                await paused.time(replay(store, Projections().fold, pause_gc=True))
+                await folded.time(replay(store, read_models()))
                 gc.collect()
             n = f"{size:,} events"
             r = Figure("rebuild", f"read log ({PAGE}/page), {n}", read.value, "events/s")
             d = Figure("rebuild", f"read + decode, {n}", decoded.value, "events/s")
-            f = Figure("rebuild", f"rebuild projections (read + decode + fold), {n}", folded.value, "events/s")
-            p = Figure("rebuild", f"rebuild projections, cyclic GC paused, {n}", paused.value, "events/s")
+            f = Figure("rebuild", f"rebuild ReadModels (read + decode + ReadModels.apply), {n}", folded.value, "events/s")
             d.against(r)
             f.against(d, 0.5).against(r)
             f.vs.append(Compare("the issue's floor", TARGET_RATE, 1.0))
-            p.against(d, 0.5).against(f)
-            p.vs.append(Compare("the issue's floor", TARGET_RATE, 1.0))
-            figures += [r, d, f, p]
-            for fig in (r, d, f, p):
+            figures += [r, d, f]
+            for fig in (r, d, f):
                 ctx.say(f"{fig.name}: {fig.value:,.0f} events/s")
+            if (tree := before.overlay(ctx)) is not None:
+                # Both folds in fresh processes of their own, in turn, on this log.
+                rounds = 1 if ctx.quick or size > 100_000 else 2
+                now, old = Rate(), Rate()
+                parts: dict[str, list[dict]] = {"now": [], "before": []}
+                for _ in range(rounds):
+                    for rate, where, key in ((now, None, "now"), (old, tree, "before")):
+                        got = await procs.child("bench.foldrate", {"dsn": dsn, "rounds": 1}, 900, tree=where)
+                        rate.events += got["events"]
+                        rate.seconds += got["seconds"]
+                        parts[key].append(got)
+                fn = Figure("rebuild", f"rebuild ReadModels, a process of its own, {n}", now.value, "events/s")
+                fo = Figure("rebuild", f"before: rebuild ReadModels, a process of its own, {n}", old.value, "events/s")
+                fn.against(fo).against(d, 0.5)
+                figures += [fn, fo]
+                if size == sizes[0]:
+                    for part, label in (("decode_us", "decoding alone"), ("fold_us", "ReadModels.apply alone")):
+                        best_now = min(g[part] for g in parts["now"])
+                        best_old = min(g[part] for g in parts["before"])
+                        pn = Figure("rebuild", f"{label}, in memory, per event", best_now, "µs")
+                        po = Figure("rebuild", f"before: {label}, in memory, per event", best_old, "µs")
+                        pn.against(po)
+                        figures += [pn, po]
+                ctx.say(f"rebuild in a process of its own, {n}: now {now.value:,.0f}/s, before {old.value:,.0f}/s")
     finally:
         await store.close()
         ctx.server.drop_database(dsn)

@@ -7,9 +7,9 @@ an audience only the history of the clauses it may see.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -42,7 +42,7 @@ Kind = Literal[
 Content = dict[UUID, Clause]
 
 
-class Entry(msgspec.Struct, frozen=True, kw_only=True):
+class Entry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     position: int
     kind: Kind
     actor: UUID | None
@@ -60,7 +60,7 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     text: str | None = None
 
 
-class Timeline(msgspec.Struct, frozen=True, kw_only=True):
+class Timeline(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     agreement_id: UUID | None = None
     title: str = ""
     position: int = 0
@@ -110,129 +110,24 @@ def in_force(state: Timeline) -> Mapping[UUID, Clause] | None:
 
 
 def evolve(state: Timeline, event: object, position: int) -> Timeline:
-    content = state.versions.get(state.version, {})
-    match event:
-        case Agreement.Created():
-            state = _replace(
-                state, agreement_id=event.originator_id, title=event.title, versions={0: {}}
-            )
-            return _add(state, event, position, "drafted", event.creator, "drafted the agreement")
-        case Agreement.PartyInvited():
-            return _add(
-                state, event, position, "invited", event.by, "invited someone",
-                subject=event.invitee,
-            )
-        case Agreement.InvitationAccepted():
-            state = _replace(state, in_force_version=None)
-            return _add(state, event, position, "joined", event.by, "joined; consent starts afresh")
-        case Agreement.InvitationDeclined():
-            return _add(
-                state, event, position, "declined_invitation", event.by, "declined the invitation"
-            )
-        case Agreement.PartyLeft():
-            state = _replace(state, in_force_version=None)
-            return _add(state, event, position, "left", event.by, "left; consent starts afresh")
-        case Agreement.ClauseAdded():
-            clause = Clause(event.clause_id, event.topic, event.text)
-            state = _with_version(state, event.version, {**content, clause.clause_id: clause})
-            return _add(
-                state, event, position, "clause_added", event.by,
-                f"added a clause on {_label(clause.topic)}", clauses=(clause,),
-            )
-        case Agreement.ClauseEdited():
-            old = content[event.clause_id]
-            new = msgspec.structs.replace(old, text=event.text, revision=event.revision)
-            state = _with_version(state, event.version, {**content, new.clause_id: new})
-            return _add(
-                state, event, position, "clause_edited", event.by,
-                f"edited a clause on {_label(new.topic)} (revision {new.revision})",
-                clauses=(new,),
-            )
-        case Agreement.ClauseRemoved():
-            removed = content[event.clause_id]
-            rest = {i: c for i, c in content.items() if i != removed.clause_id}
-            state = _with_version(state, event.version, rest)
-            return _add(
-                state, event, position, "clause_removed", event.by,
-                f"removed a clause on {_label(removed.topic)}", clauses=(removed,),
-            )
-        case Agreement.Consented():
-            return _add(
-                state, event, position, "consented", event.by,
-                f"consented to version {event.version}",
-            )
-        case Agreement.ConsentWithdrawn():
-            return _add(
-                state, event, position, "consent_withdrawn", event.by,
-                f"withdrew consent to version {event.version}",
-            )
-        case Agreement.Ratified():
-            state = _replace(state, in_force_version=event.version)
-            return _add(
-                state, event, position, "ratified", None, f"version {event.version} is in force"
-            )
-        case Agreement.Proposed():
-            state = _replace(state, proposals={**state.proposals, event.proposal_id: event.changes})
-            changes = f"{len(event.changes)} change{'s' if len(event.changes) > 1 else ''}"
-            return _add(
-                state, event, position, "proposed", event.by,
-                f"proposed {changes} to version {event.base_version}",
-                clauses=_touched(content, event.changes), proposal_id=event.proposal_id,
-                text=event.reason,
-            )
-        case Agreement.Commented():
-            return _proposal_entry(
-                state, event, position, "commented", "commented on a proposal", text=event.text
-            )
-        case Agreement.ProposalAccepted():
-            return _proposal_entry(state, event, position, "accepted", "accepted a proposal")
-        case Agreement.ProposalDeclined():
-            return _proposal_entry(
-                state, event, position, "declined", "declined a proposal", text=event.reason
-            )
-        case Agreement.ProposalWithdrawn():
-            return _proposal_entry(state, event, position, "withdrawn", "withdrew a proposal")
-        case Agreement.ProposalAdopted():
-            changes = state.proposals[event.proposal_id]
-            touched = _touched(content, changes)
-            state = _with_version(state, event.version, apply_changes(content, changes))
-            return _add(
-                state, event, position, "adopted", None,
-                f"a renegotiation became version {event.version}",
-                clauses=touched, proposal_id=event.proposal_id,
-            )
-        case Agreement.RepairNoteWritten():
-            clause = content[event.clause_id]
-            state = _replace(state, note_clauses={**state.note_clauses, event.note_id: clause})
-            return _add(
-                state, event, position, "repair_note", event.by,
-                f"wrote a repair note about a clause on {_label(clause.topic)}",
-                clauses=(clause,), note_id=event.note_id, text=event.what_happened,
-            )
-        case Agreement.RepairNoteAcknowledged():
-            return _add(
-                state, event, position, "acknowledged", event.by, "acknowledged a repair note",
-                clauses=(state.note_clauses[event.note_id],), note_id=event.note_id,
-            )
-        case Agreement.RepairNoteLinked():
-            return _add(
-                state, event, position, "repair_note_linked", event.by,
-                "linked a repair note to the renegotiation it led to",
-                clauses=(state.note_clauses[event.note_id],), note_id=event.note_id,
-                proposal_id=event.proposal_id,
-            )
-    return state
+    """The timeline after `event`; events of other kinds leave it as it is (the same object).
+
+    One dict lookup finds the event's fold, and each fold makes the next state
+    with one `structs.replace` (the rebuild folds every event of the log).
+    """
+    fold = _FOLDS.get(type(event))
+    if fold is None:
+        fold = _fold_for(type(event))
+        if fold is None:
+            return state
+    return fold(state, event, position)
 
 
-def _replace(state: Timeline, **changes: object) -> Timeline:
-    return msgspec.structs.replace(state, **changes)
+def _content(state: Timeline) -> Content:
+    return state.versions.get(state.version, {})
 
 
-def _with_version(state: Timeline, version: int, content: Content) -> Timeline:
-    return _replace(state, version=version, versions={**state.versions, version: content})
-
-
-def _add(
+def _next(
     state: Timeline,
     event: Agreement.Event,
     position: int,
@@ -245,22 +140,194 @@ def _add(
     note_id: UUID | None = None,
     subject: UUID | None = None,
     text: str | None = None,
+    **changes: object,
 ) -> Timeline:
+    """`state` with `changes` and one more entry at `position` (at the content version it leaves)."""
+    if not clauses:
+        clause_ids: tuple[UUID, ...] = ()
+        topics: tuple[str, ...] = ()
+    elif len(clauses) == 1:
+        clause_ids, topics = (clauses[0].clause_id,), (clauses[0].topic,)
+    else:
+        clause_ids = tuple(c.clause_id for c in clauses)
+        topics = tuple(dict.fromkeys(c.topic for c in clauses))
     entry = Entry(
         position=position,
         kind=kind,
         actor=actor,
         at=event.timestamp,
-        version=state.version,
+        version=changes.get("version", state.version),  # type: ignore[arg-type]
         summary=summary,
-        clause_ids=tuple(c.clause_id for c in clauses),
-        topics=tuple(dict.fromkeys(c.topic for c in clauses)),
+        clause_ids=clause_ids,
+        topics=topics,
         proposal_id=proposal_id,
         note_id=note_id,
         subject=subject,
         text=text,
     )
-    return _replace(state, position=position, entries=(*state.entries, entry))
+    return _replace(state, position=position, entries=(*state.entries, entry), **changes)
+
+
+def _with_version(state: Timeline, version: int, content: Content) -> dict[str, object]:
+    """The changes that make `content` the content at `version`, the current one."""
+    return {"version": version, "versions": {**state.versions, version: content}}
+
+
+def _created(state: Timeline, e: Agreement.Created, position: int) -> Timeline:
+    state = _replace(state, agreement_id=e.originator_id, title=e.title, versions={0: {}})
+    return _next(state, e, position, "drafted", e.creator, "drafted the agreement")
+
+
+def _invited(state: Timeline, e: Agreement.PartyInvited, position: int) -> Timeline:
+    return _next(state, e, position, "invited", e.by, "invited someone", subject=e.invitee)
+
+
+def _joined(state: Timeline, e: Agreement.InvitationAccepted, position: int) -> Timeline:
+    return _next(
+        state, e, position, "joined", e.by, "joined; consent starts afresh", in_force_version=None
+    )
+
+
+def _declined_invitation(state: Timeline, e: Agreement.InvitationDeclined, position: int) -> Timeline:
+    return _next(state, e, position, "declined_invitation", e.by, "declined the invitation")
+
+
+def _left(state: Timeline, e: Agreement.PartyLeft, position: int) -> Timeline:
+    return _next(
+        state, e, position, "left", e.by, "left; consent starts afresh", in_force_version=None
+    )
+
+
+def _clause_added(state: Timeline, e: Agreement.ClauseAdded, position: int) -> Timeline:
+    clause = Clause(e.clause_id, e.topic, e.text)
+    content = {**_content(state), clause.clause_id: clause}
+    return _next(
+        state, e, position, "clause_added", e.by, f"added a clause on {_label(clause.topic)}",
+        clauses=(clause,), **_with_version(state, e.version, content),
+    )
+
+
+def _clause_edited(state: Timeline, e: Agreement.ClauseEdited, position: int) -> Timeline:
+    content = _content(state)
+    new = msgspec.structs.replace(content[e.clause_id], text=e.text, revision=e.revision)
+    return _next(
+        state, e, position, "clause_edited", e.by,
+        f"edited a clause on {_label(new.topic)} (revision {new.revision})",
+        clauses=(new,), **_with_version(state, e.version, {**content, new.clause_id: new}),
+    )
+
+
+def _clause_removed(state: Timeline, e: Agreement.ClauseRemoved, position: int) -> Timeline:
+    content = _content(state)
+    removed = content[e.clause_id]
+    rest = {i: c for i, c in content.items() if i != removed.clause_id}
+    return _next(
+        state, e, position, "clause_removed", e.by, f"removed a clause on {_label(removed.topic)}",
+        clauses=(removed,), **_with_version(state, e.version, rest),
+    )
+
+
+def _consented(state: Timeline, e: Agreement.Consented, position: int) -> Timeline:
+    return _next(state, e, position, "consented", e.by, f"consented to version {e.version}")
+
+
+def _consent_withdrawn(state: Timeline, e: Agreement.ConsentWithdrawn, position: int) -> Timeline:
+    return _next(
+        state, e, position, "consent_withdrawn", e.by, f"withdrew consent to version {e.version}"
+    )
+
+
+def _ratified(state: Timeline, e: Agreement.Ratified, position: int) -> Timeline:
+    return _next(
+        state, e, position, "ratified", None, f"version {e.version} is in force",
+        in_force_version=e.version,
+    )
+
+
+def _proposed(state: Timeline, e: Agreement.Proposed, position: int) -> Timeline:
+    changes = f"{len(e.changes)} change{'s' if len(e.changes) > 1 else ''}"
+    return _next(
+        state, e, position, "proposed", e.by, f"proposed {changes} to version {e.base_version}",
+        clauses=_touched(_content(state), e.changes), proposal_id=e.proposal_id, text=e.reason,
+        proposals={**state.proposals, e.proposal_id: e.changes},
+    )
+
+
+def _commented(state: Timeline, e: Agreement.Commented, position: int) -> Timeline:
+    return _proposal_entry(state, e, position, "commented", "commented on a proposal", text=e.text)
+
+
+def _accepted(state: Timeline, e: Agreement.ProposalAccepted, position: int) -> Timeline:
+    return _proposal_entry(state, e, position, "accepted", "accepted a proposal")
+
+
+def _declined(state: Timeline, e: Agreement.ProposalDeclined, position: int) -> Timeline:
+    return _proposal_entry(state, e, position, "declined", "declined a proposal", text=e.reason)
+
+
+def _withdrawn(state: Timeline, e: Agreement.ProposalWithdrawn, position: int) -> Timeline:
+    return _proposal_entry(state, e, position, "withdrawn", "withdrew a proposal")
+
+
+def _adopted(state: Timeline, e: Agreement.ProposalAdopted, position: int) -> Timeline:
+    content = _content(state)
+    changes = state.proposals[e.proposal_id]
+    return _next(
+        state, e, position, "adopted", None, f"a renegotiation became version {e.version}",
+        clauses=_touched(content, changes), proposal_id=e.proposal_id,
+        **_with_version(state, e.version, apply_changes(content, changes)),
+    )
+
+
+def _repair_note(state: Timeline, e: Agreement.RepairNoteWritten, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    return _next(
+        state, e, position, "repair_note", e.by,
+        f"wrote a repair note about a clause on {_label(clause.topic)}",
+        clauses=(clause,), note_id=e.note_id, text=e.what_happened,
+        note_clauses={**state.note_clauses, e.note_id: clause},
+    )
+
+
+def _acknowledged(state: Timeline, e: Agreement.RepairNoteAcknowledged, position: int) -> Timeline:
+    return _next(
+        state, e, position, "acknowledged", e.by, "acknowledged a repair note",
+        clauses=(state.note_clauses[e.note_id],), note_id=e.note_id,
+    )
+
+
+def _repair_note_linked(state: Timeline, e: Agreement.RepairNoteLinked, position: int) -> Timeline:
+    return _next(
+        state, e, position, "repair_note_linked", e.by,
+        "linked a repair note to the renegotiation it led to",
+        clauses=(state.note_clauses[e.note_id],), note_id=e.note_id, proposal_id=e.proposal_id,
+    )
+
+
+Fold = Callable[[Timeline, Any, int], Timeline]
+
+#: Each handled event class's fold, in HANDLED_EVENTS' order.
+_FOLDS: dict[type, Fold] = dict(
+    zip(
+        HANDLED_EVENTS,
+        (
+            _created, _invited, _joined, _declined_invitation, _left,
+            _clause_added, _clause_edited, _clause_removed, _consented, _consent_withdrawn,
+            _ratified, _proposed, _commented, _accepted, _declined,
+            _withdrawn, _adopted, _repair_note, _acknowledged, _repair_note_linked,
+        ),
+        strict=True,
+    )
+)
+
+
+def _fold_for(cls: type) -> Fold | None:
+    """A subclass of a handled event folds as its first handled base; anything else, not at all."""
+    return next((fold for handled, fold in _FOLDS.items() if issubclass(cls, handled)), None)
+
+
+#: A copy of the state with some fields changed (in C, called directly: no wrapper per event).
+_replace = msgspec.structs.replace
 
 
 def _proposal_entry(
@@ -274,10 +341,9 @@ def _proposal_entry(
     summary: str,
     text: str | None = None,
 ) -> Timeline:
-    content = state.versions.get(state.version, {})
-    return _add(
+    return _next(
         state, event, position, kind, event.by, summary,
-        clauses=_touched(content, state.proposals[event.proposal_id]),
+        clauses=_touched(_content(state), state.proposals[event.proposal_id]),
         proposal_id=event.proposal_id, text=text,
     )
 

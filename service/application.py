@@ -519,16 +519,22 @@ class Accord:
     async def view_agreement(
         self, caller: UUID, agreement_id: UUID
     ) -> AgreementView | AgreementSummary | SharedView:
-        """A party's full view, an invitee's summary, a metamour's consented view, or 404."""
+        """A party's full view, an invitee's summary, a metamour's consented view, or 404.
+
+        A metamour's view comes from the read models alone; anyone else's read
+        loads the stream, so a stranger's 404 costs the same whether or not the
+        agreement exists.
+        """
+        replica = self.models.agreements.get(agreement_id)
+        involved = replica is not None and (caller in replica.parties or caller in replica.invitees)
+        if not involved and (shared := self.visibility.shared(caller, agreement_id)) is not None:
+            return shared
         agreement = await self.commands.load(Agreement, agreement_id)
         if caller in agreement.parties:
             return await self._render(agreement)
         if caller in agreement.invitees:
             return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
-        shared = self.visibility.shared(caller, agreement_id)
-        if shared is None:
-            raise NotFound("agreement", agreement_id)
-        return shared
+        raise NotFound("agreement", agreement_id)
 
     async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
         """Mine, my invitations, and those shared with me (without their titles)."""

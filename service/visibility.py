@@ -79,7 +79,7 @@ class Visibility:
             viewer,
             fact,
             self.models.grant_facts(agreement_id),
-            self.models.network,
+            self.models.network_around(fact.parties),
             self.names,
             self.secret(),
             self.clock(),

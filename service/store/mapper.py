@@ -44,8 +44,9 @@ def _shape(cls: type) -> _Shape:
     )
 
 
-def _as_dict(state: msgspec.Struct) -> dict[str, Any]:
-    return {name: getattr(state, name) for name in state.__struct_fields__}
+#: A Struct's fields as a new dict, in field order, in C (with the per-topic lookup in the
+#: mapper: decoding in 0.72x the time, bench/RESULTS.md).
+_as_dict = msgspec.structs.asdict
 
 
 class MsgspecMapper(Mapper[UUID]):
@@ -59,6 +60,8 @@ class MsgspecMapper(Mapper[UUID]):
     ) -> None:
         # The transcoder is unused: msgspec encodes by type hint.
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)  # type: ignore[arg-type]
+        #: topic -> (event class, its shape): one dict lookup per decoded event.
+        self._by_topic: dict[str, tuple[type, _Shape]] = {}
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(vars(domain_event))
@@ -81,8 +84,12 @@ class MsgspecMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        cls = resolve_topic(stored_event.topic)
-        shape = _shape(cls)
+        try:
+            cls, shape = self._by_topic[stored_event.topic]
+        except KeyError:
+            cls = resolve_topic(stored_event.topic)
+            shape = _shape(cls)
+            self._by_topic[stored_event.topic] = cls, shape
         data = stored_event.state
         if self.cipher:
             data = self.cipher.decrypt(data)
