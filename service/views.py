@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 from uuid import UUID
 
 import msgspec
 
-from domain.agreement import Agreement, Proposal, RepairNote
+from domain.agreement import Agreement, Clause, ClauseChange, Comment, Proposal, RepairNote
 
 
 class PersonRef(msgspec.Struct, frozen=True):
@@ -15,25 +15,10 @@ class PersonRef(msgspec.Struct, frozen=True):
     name: str
 
 
-class ClauseView(msgspec.Struct, frozen=True):
-    clause_id: UUID
-    topic: str
-    text: str
-    revision: int
-
-
-class ChangeView(msgspec.Struct, frozen=True):
-    kind: str
-    clause_id: UUID
-    topic: str | None = None
-    text: str | None = None
-
-
-class CommentView(msgspec.Struct, frozen=True):
-    comment_id: UUID
-    author: UUID
-    text: str
-    written_at: datetime
+# A party sees the domain's own value objects as they are.
+ClauseView = Clause
+ChangeView = ClauseChange
+CommentView = Comment
 
 
 class ProposalView(msgspec.Struct, frozen=True):
@@ -88,9 +73,8 @@ class AgreementSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     status: str | None = None
 
 
-def clause_views(clauses: dict[UUID, object]) -> list[ClauseView]:
-    ordered = sorted(clauses.values(), key=lambda c: (c.topic, str(c.clause_id)))  # type: ignore[attr-defined]
-    return [ClauseView(c.clause_id, c.topic, c.text, c.revision) for c in ordered]  # type: ignore[attr-defined]
+def clause_views(clauses: Mapping[UUID, Clause]) -> list[ClauseView]:
+    return sorted(clauses.values(), key=lambda c: (c.topic, str(c.clause_id)))
 
 
 def _proposal_view(p: Proposal) -> ProposalView:
@@ -100,9 +84,9 @@ def _proposal_view(p: Proposal) -> ProposalView:
         base_version=p.base_version,
         reason=p.reason,
         status=p.status,
-        changes=[ChangeView(c.kind, c.clause_id, c.topic, c.text) for c in p.changes],
+        changes=list(p.changes),
         accepted_by=sorted(p.accepted_by, key=str),
-        comments=[CommentView(c.comment_id, c.author, c.text, c.written_at) for c in p.comments],
+        comments=list(p.comments),
     )
 
 
