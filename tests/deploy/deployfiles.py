@@ -7,11 +7,15 @@ tests to compare what the files say with each other and with the service.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -335,3 +339,16 @@ def settings_env_names() -> set[str]:
     from service.settings import Settings
 
     return {f"ACCORD_{f.name.upper()}" for f in fields(Settings)}
+
+
+def nginx_binary(what: str) -> str:
+    """nginx, or a skip saying why — a failure where CI requires it (ACCORD_REQUIRE_NGINX=1)."""
+    binary = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+    if binary is None:
+        reason = f"nginx is not installed (apt-get install nginx-light): {what} not run"
+        if os.environ.get("ACCORD_REQUIRE_NGINX") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return binary

@@ -14,10 +14,10 @@ import re
 import shutil
 import subprocess
 import tomllib
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from .deployfiles import (
     DEPLOY,
@@ -35,6 +35,7 @@ from .deployfiles import (
     interpolate,
     k8s_documents,
     matches,
+    nginx_binary,
     one,
     option,
     parse_nginx,
@@ -42,7 +43,6 @@ from .deployfiles import (
     size_bytes,
 )
 
-yaml = pytest.importorskip("yaml", reason="PyYAML reads compose.yaml and the manifests")
 
 SERVE = ["accord", "serve", "--host", "0.0.0.0", "--port", "8000"]
 READY_PATH = "/health/ready"
@@ -393,11 +393,7 @@ def test_nginx_parser_rejects_what_nginx_would():
 
 
 def test_nginx_accepts_the_config(tmp_path):
-    binary = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-    if binary is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light): `nginx -t` not run")
+    binary = nginx_binary("`nginx -t`")
     text = (DEPLOY / "nginx.conf").read_text()
     # Compose's service names resolve only inside compose; paths go to tmp.
     text = re.sub(r"\baccord-\d+(?=:\d+)", "127.0.0.1", text)

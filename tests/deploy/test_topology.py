@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,21 +29,12 @@ import pytest
 
 from tests.servers import free_port
 
-from .deployfiles import DEPLOY, REPO
+from .deployfiles import DEPLOY, REPO, nginx_binary
 
 pytestmark = pytest.mark.postgres
 
 STARTUP_TIMEOUT = 60.0
 FRAME_TIMEOUT = 15.0
-
-
-def _nginx() -> str:
-    binary = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-    if binary is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light): the proxy topology is not run")
-    return binary
 
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -164,7 +154,7 @@ class Topology:
 
 @pytest.fixture
 def topology(tmp_path_factory: pytest.TempPathFactory, new_pg_database: Callable[[], str]) -> Iterator[Topology]:
-    nginx = _nginx()
+    nginx = nginx_binary("the proxy topology")
     dsn = new_pg_database()
     tmp = tmp_path_factory.mktemp("topology")
     world = Topology(tmp)
