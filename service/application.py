@@ -9,7 +9,6 @@ position before returning, so the caller's next read shows its write.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
@@ -276,12 +275,9 @@ class Accord:
         return outcome
 
     async def _render(self, agreement: Agreement) -> AgreementView:
-        people = [*agreement.parties, *agreement.invitees]
-        accounts = await self.store.accounts_by_ids(people)
-        names = {p: a.display_name for p, a in accounts.items()}
-        handles = {p: a.handle for p, a in accounts.items()}
-        handles.update(agreement.invitation_handles)
-        return party_view(agreement, names, handles)
+        # Names never change once registered: the in-process cache serves them.
+        await self._load_names(set(agreement.parties))
+        return party_view(agreement, self.names, agreement.invitation_handles)
 
     async def _on_agreement(
         self,

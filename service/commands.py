@@ -68,13 +68,21 @@ class CommandRunner:
         self.appended = 0
 
     async def load(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
+        aggregate = await self._load_if_any(cls, aggregate_id, version=version)
+        if aggregate is None:
+            raise NotFound(cls.__name__.lower(), aggregate_id)
+        return aggregate
+
+    async def _load_if_any(
+        self, cls: type[A], aggregate_id: UUID, *, version: int | None = None
+    ) -> A | None:
         stored = await self.store.read_stream(aggregate_id, lte=version)
         aggregate: Any = None
         for record in stored:
             event = self.mapper.to_domain_event(record)
             aggregate = event.mutate(aggregate)
         if aggregate is None or not isinstance(aggregate, cls):
-            raise NotFound(cls.__name__.lower(), aggregate_id)
+            return None
         return aggregate
 
     async def run(
@@ -86,17 +94,26 @@ class CommandRunner:
         *,
         key: CommandKey | None,
         creates: bool = False,
+        may_create: bool = False,
     ) -> Outcome:
-        """Apply `decide` to the aggregate (None when `creates`) and append its events.
+        """Apply `decide` to the aggregate and append its events.
 
-        `decide` returns the aggregate holding the new pending events; `render`
+        `decide` gets None when the command `creates` the aggregate (a clash is
+        AlreadyExists), or — with `may_create` — when there is none yet (a
+        clash means someone created it first: decide again on what they made).
+        It returns the aggregate holding the new pending events; `render`
         makes the response body from it, stored with the command id so a
         repeat returns it unchanged.
         """
         if (early := await self.repeated(key)) is not None:
             return early
         for _ in range(MAX_ATTEMPTS):
-            current = None if creates else await self.load(cls, aggregate_id)
+            if creates:
+                current = None
+            elif may_create:
+                current = await self._load_if_any(cls, aggregate_id)
+            else:
+                current = await self.load(cls, aggregate_id)
             try:
                 aggregate = decide(current)
             except DomainError:

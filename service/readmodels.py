@@ -42,6 +42,8 @@ class ReadModels:
         self.disclosures: dict[UUID, Disclosures] = {}
         self.grants: dict[UUID, SharingGrant] = {}
         self.grants_of: dict[UUID, set[UUID]] = {}
+        #: audience -> agreements with a grant naming them (an audience never changes).
+        self.granted_to: dict[UUID, set[UUID]] = {}
         self.memberships = memberships.Memberships()
         #: person -> the links (any status) they are one of the two people of.
         self.links_of: dict[UUID, set[UUID]] = {}
@@ -79,6 +81,7 @@ class ReadModels:
             case "grant":
                 grant = self._mutate(self.grants, event)
                 self.grants_of.setdefault(grant.agreement_id, set()).add(grant.id)
+                self.granted_to.setdefault(grant.audience, set()).add(grant.agreement_id)
                 touched.agreements.add(grant.agreement_id)
                 touched.people.add(grant.audience)
                 touched.network.add(grant.audience)
@@ -186,11 +189,11 @@ class ReadModels:
 
     def audiences_of(self, person: UUID) -> set[UUID]:
         """Agreements with a grant naming `person` as its audience."""
-        return {g.agreement_id for g in self.grants.values() if g.audience == person}
+        return set(self.granted_to.get(person, ()))
 
     def people(self) -> set[UUID]:
         known = set(self.memberships.involved)
-        known.update(g.audience for g in self.grants.values())
+        known.update(self.granted_to)
         for link in self.links.values():
             known.update(link.people)
         return known

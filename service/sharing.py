@@ -107,7 +107,6 @@ class Sharing:
     async def propose_link(self, caller: UUID, handle: str, key: CommandKey | None) -> Outcome:
         other = await self.person_for(handle)
         link_id = PartnerLink.id_for(caller, other)
-        exists = bool(await self.store.read_stream(link_id, limit=1))
 
         def decide(link: PartnerLink | None) -> PartnerLink:
             if link is None:
@@ -119,7 +118,7 @@ class Sharing:
             return Proposed()
 
         outcome = await self.commands.run(
-            PartnerLink, link_id, decide, render, key=key, creates=not exists
+            PartnerLink, link_id, decide, render, key=key, may_create=True
         )
         return await self.settle(outcome)
 
@@ -161,7 +160,6 @@ class Sharing:
         self, caller: UUID, audience: UUID, disclosed: bool, key: CommandKey | None
     ) -> Outcome:
         stream = Disclosures.id_for(caller)
-        exists = bool(await self.store.read_stream(stream, limit=1))
 
         def decide(disclosures: Disclosures | None) -> Disclosures:
             if disclosures is None:
@@ -173,7 +171,7 @@ class Sharing:
             return DisclosureState(audience=audience, disclosed=disclosed)
 
         outcome = await self.commands.run(
-            Disclosures, stream, decide, render, key=key, creates=not exists
+            Disclosures, stream, decide, render, key=key, may_create=True
         )
         return await self.settle(outcome)
 
