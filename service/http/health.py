@@ -5,7 +5,6 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Response, get
 
-from service.application import Accord
 from service.http.deps import AccordDep
 
 
