@@ -4,9 +4,16 @@ The follower tells the hub, after each log position, the fresh consented view
 of every thing whose visibility that position may have changed, for every
 person concerned. The hub compares it with what that person was last shown:
 only real changes become an `Update`, so a person learns nothing from the
-timing of changes they may not see. Each person's recent updates are kept so a
-client that reconnects with the last position it saw gets exactly what it
-missed; older positions get a full `Resync`.
+timing of changes they may not see.
+
+Resuming is judged at the time of sending, never replayed: the hub keeps, per
+person, only *which* things changed at which position. A client that
+reconnects with the last position it saw gets one update at the hub's current
+position holding the current view of each thing that changed since, and a
+removal for each thing it held then and may no longer see. An old view of
+something whose consent has since been withdrawn is never sent again, and a
+thing that came and went while the client was away is not mentioned at all.
+Older positions than the history holds get a full `Resync`.
 
 Every process's follower reads the whole log, so every process holds the
 same history and a client may resume on any of them.
@@ -17,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -30,8 +38,12 @@ log = logging.getLogger(__name__)
 Views = dict[str, bytes]
 
 
-def _size(update: Update) -> int:
-    return sum(len(c.view) if isinstance(c.view, msgspec.Raw) else 16 for c in update.changes)
+class Changed(NamedTuple):
+    """What one position changed for one person: the keys, and which of them were new to them."""
+
+    position: int
+    keys: tuple[str, ...]
+    appeared: frozenset[str]
 
 
 class Connection:
@@ -102,19 +114,15 @@ class Connection:
 
 
 class Hub:
-    def __init__(
-        self, *, history: int = 1000, history_bytes: int = 4 * 1024 * 1024, queue_limit: int = 256
-    ) -> None:
+    def __init__(self, *, history: int = 1000, queue_limit: int = 256) -> None:
         self.history = history
-        self.history_bytes = history_bytes
-        self.sizes: dict[UUID, int] = {}
         self.queue_limit = queue_limit
         #: None until the follower has caught up and the hub tracks changes.
         self.horizon: int | None = None
         #: The last log position the hub has taken into account.
         self.position = 0
         self.shown: dict[UUID, Views] = {}
-        self.updates: dict[UUID, deque[Update]] = {}
+        self.changed: dict[UUID, deque[Changed]] = {}
         self.complete_after: dict[UUID, int] = {}
         self.connections: dict[UUID, set[Connection]] = {}
         self.pushed = 0
@@ -137,6 +145,7 @@ class Hub:
         for person, views in fresh.items():
             shown = self.shown.setdefault(person, {})
             changes = []
+            appeared = []
             for key, encoded in views.items():
                 before = shown.get(key)
                 if encoded == before:
@@ -145,26 +154,26 @@ class Hub:
                     del shown[key]
                     changes.append(Change(key=key, removed=True))
                 else:
+                    if before is None:
+                        appeared.append(key)
                     shown[key] = encoded
                     changes.append(Change(key=key, view=msgspec.Raw(encoded)))
             if changes:
-                self._record(person, Update(position=position, changes=changes))
+                self._remember(person, Changed(position, tuple(c.key for c in changes), frozenset(appeared)))
+                self._send(person, Update(position=position, changes=changes))
 
     def introduce(self, person: UUID, views: Views) -> None:
         """Someone the log has never mentioned: what they may see is their own network."""
         if person not in self.shown:
             self.shown[person] = dict(views)
 
-    def _record(self, person: UUID, update: Update) -> None:
-        kept = self.updates.setdefault(person, deque())
-        kept.append(update)
-        size = self.sizes.get(person, 0) + _size(update)
-        # Bounded by count and by bytes: one update holds whole views.
-        while kept and (len(kept) > self.history or size > self.history_bytes):
-            dropped = kept.popleft()
-            size -= _size(dropped)
-            self.complete_after[person] = dropped.position
-        self.sizes[person] = size
+    def _remember(self, person: UUID, changed: Changed) -> None:
+        kept = self.changed.setdefault(person, deque())
+        kept.append(changed)
+        while len(kept) > self.history:
+            self.complete_after[person] = kept.popleft().position
+
+    def _send(self, person: UUID, update: Update) -> None:
         sockets = self.connections.get(person)
         if not sockets:
             return
@@ -179,18 +188,29 @@ class Hub:
         """Register a socket and queue, atomically, what it missed since `since`."""
         connection = Connection(person, self.queue_limit)
         complete_after = self.complete_after.get(person, self.horizon)
-        missed: list[Frame]
         if since is not None and complete_after is not None and complete_after <= since <= self.position:
-            missed = [u for u in self.updates.get(person, ()) if u.position > since]
-            if len(missed) >= self.queue_limit - 1:
-                missed = [self._resync(person)]
+            missed = [c for c in self.changed.get(person, ()) if c.position > since]
+            if (catch_up := self._catch_up(person, missed)).changes:
+                connection.offer(catch_up)
         else:
-            missed = [self._resync(person)]
-        for frame in missed:
-            connection.offer(frame)
+            connection.offer(self._resync(person))
         connection.offer(Synced(position=self.position))
         self.connections.setdefault(person, set()).add(connection)
         return connection
+
+    def _catch_up(self, person: UUID, missed: Iterable[Changed]) -> Update:
+        """What changed since the client's position, as the person may see it now."""
+        was_hidden: dict[str, bool] = {}  # key -> hidden from them at the client's position
+        for changed in missed:
+            for key in changed.keys:
+                was_hidden.setdefault(key, key in changed.appeared)
+        shown = self.shown.get(person, {})
+        changes = [
+            Change(key=key, view=msgspec.Raw(shown[key])) if key in shown else Change(key=key, removed=True)
+            for key, hidden in sorted(was_hidden.items())
+            if key in shown or not hidden
+        ]
+        return Update(position=self.position, changes=changes)
 
     def _resync(self, person: UUID) -> Resync:
         views = [View(key, msgspec.Raw(v)) for key, v in sorted(self.shown.get(person, {}).items())]

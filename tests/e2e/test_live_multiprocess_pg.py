@@ -83,5 +83,8 @@ async def test_a_client_may_resume_on_the_other_process(two: tuple[Server, Serve
         # Every process follows the whole log: both sent the same updates at the same positions.
         assert on_a_steady.updates() == on_b_steady.updates()
 
-        resumed = await Live.open(b, world.mina, since=roaming.position)
-        assert resumed.catch_up == [u for u in on_a_steady.updates() if u["position"] > roaming.position]
+        resumed = await Live.resume(b, world.mina, roaming)
+        # What changed meanwhile, as it is now: the same on either process.
+        [update] = resumed.catch_up
+        assert update == on_a_steady.updates()[-1] == on_b_steady.updates()[-1]
+        assert resumed.views == on_a_steady.views == on_b_steady.views
