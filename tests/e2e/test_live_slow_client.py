@@ -1,11 +1,20 @@
-"""A client that stops reading hurts nobody else.
+"""A client that stops reading hurts nobody else, and loses nothing.
 
 One of Jo's sockets never reads. Its kernel buffers are kept small and the
-websockets client buffers one message (and no compression), so the server soon cannot write to it
-and its bounded queue (256 frames) overflows: it is told to reconnect and
-closed with 4008. Mina and Jo's other socket meanwhile receive every update,
-promptly. Each update carries a party view of about 60 kB; the test makes
-enough of them to fill the server's send buffer and then the queue.
+websockets client buffers one message (and no compression), so the server soon
+cannot write to it and its bounded queue (256 frames) overflows. Each update
+carries a party view of about 60 kB; the test makes enough of them to fill the
+server's send buffer and then the queue.
+
+What the server promises such a client (README, "Slow and dead clients"): it
+stops sending to it, offers a `reconnect` frame and close code 4008 for a
+moment, and then closes the connection whatever happens. A client whose
+buffers are still full cannot take the goodbye, so it may instead see the
+connection end without a close frame (1006); either way, what it did receive
+is a prefix of the updates, in order, and resuming with `since` gives it what
+the steady clients hold. Mina and Jo's other socket meanwhile receive every
+update while the stalled one has read nothing at all: the hub never waits for
+a slow reader.
 """
 
 from __future__ import annotations
@@ -25,8 +34,8 @@ from tests.e2e.conftest import Api, Live, Server, build_world
 
 #: The hub's bounded queue per socket, in frames (service.live.hub.Hub.queue_limit).
 QUEUE = 256
-#: The longest an update may take to reach a reading client.
-PROMPT = 1.5
+#: A generous ceiling for everything to arrive on a busy machine (not a measure of speed).
+CEILING = 60.0
 
 
 def edits_to_overflow(frame_bytes: int) -> int:
@@ -54,15 +63,15 @@ def small_buffered_socket(port: int) -> socket.socket:
     return sock
 
 
-async def reader(live: Live, arrived: dict[int, float], stop: asyncio.Event) -> None:
-    """Read every frame, noting when each position arrived."""
+async def reader(live: Live, arrived: list[int], stop: asyncio.Event) -> None:
+    """Read every frame, noting the position of each update in the order they arrive."""
     while not stop.is_set():
         try:
             frame = await live.recv(timeout=0.5)
         except TimeoutError:
             continue
         if frame["type"] == "update":
-            arrived[frame["position"]] = time.monotonic()
+            arrived.append(frame["position"])
 
 
 async def test_a_client_that_never_reads_is_dropped_and_the_others_keep_receiving(
@@ -85,38 +94,42 @@ async def test_a_client_that_never_reads_is_dropped_and_the_others_keep_receivin
         )
     )
     await stalled.authenticate(world.jo.token, since=None)
+    read_before = len(stalled.frames)
 
-    arrived: dict[Live, dict[int, float]] = {mina: {}, jo: {}}
+    arrived: dict[Live, list[int]] = {mina: [], jo: []}
     stop = asyncio.Event()
-    readers = [asyncio.create_task(reader(live, times, stop)) for live, times in arrived.items()]
-    sent: dict[int, float] = {}
+    readers = [asyncio.create_task(reader(live, positions, stop)) for live, positions in arrived.items()]
+    sent: list[int] = []
     try:
         clause = clauses[-1]
         for i in range(edits):
             clause = await api.edit_clause(world.jo, world.agreement_id, clause, f"{i} " + "y" * 3000)
-            sent[api.position] = time.monotonic()
-        deadline = time.monotonic() + PROMPT
+            sent.append(api.position)
+        deadline = time.monotonic() + CEILING
         while any(len(a) < edits for a in arrived.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
     finally:
         stop.set()
         await asyncio.gather(*readers)
 
-    for times in arrived.values():
-        assert sorted(times) == sorted(sent), "a reading client missed updates"
-        slowest = max(times[p] - sent[p] for p in sent)
-        assert slowest < PROMPT, f"an update took {slowest:.2f} s to reach a reading client"
+    for positions in arrived.values():
+        assert positions == sent, "a reading client missed updates, or got them out of order"
+    assert len(stalled.frames) == read_before, "the stalled client has read nothing since it synced"
 
-    # The stalled client, reading at last: what was sent before it fell behind, `reconnect`, close 4008.
+    # The stalled client, reading at last: a prefix of the updates, then the server's close.
     frames = []
     with pytest.raises(ConnectionClosed):
-        while True:
-            frames.append(await stalled.recv())
-    assert any(f["type"] == "reconnect" for f in frames), frames[-3:]
-    assert stalled.socket.close_code == 4008
+        async with asyncio.timeout(CEILING):
+            while True:
+                frames.append(await stalled.recv(timeout=CEILING))
     received = [f["position"] for f in frames if f["type"] == "update"]
-    assert received == sorted(sent)[: len(received)], "what it did receive is a prefix, in order"
+    assert received == sent[: len(received)], "what it did receive is a prefix, in order"
     assert len(received) < edits
+    if stalled.socket.close_code == 4008:
+        assert frames[-1]["type"] == "reconnect", frames[-3:]
+    else:  # its buffers were still full when the goodbye was offered
+        assert stalled.socket.close_code == 1006, stalled.socket.close_code
+        assert all(f["type"] == "update" for f in frames), frames[-3:]
 
     # It resumes from where it stopped and holds what the steady clients hold.
     resumed = await Live.resume(server, world.jo, stalled)
