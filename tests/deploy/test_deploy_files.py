@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from urllib.parse import urlsplit
 
@@ -578,14 +579,15 @@ def test_kustomize_builds_the_manifests():
 
 
 # --------------------------------------------------------------------------
-# Linters and schemas, where installed (deploy/README.md: `pip install ...`)
+# Linters and schemas: test dependencies (pyproject.toml's `test` extras)
 # --------------------------------------------------------------------------
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
+    """A linter installed with the test extras, on PATH or beside this Python (an unactivated venv)."""
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
-        pytest.skip(f"{name} is not installed (see deploy/README.md): not run")
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]' installs it", pytrace=False)
     return path
 
 
