@@ -3,9 +3,103 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
+import os
 import sys
+import textwrap
+from dataclasses import fields
+from functools import cache
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .settings import Settings
+
+#: What `serve --log-level` accepts (lower case, as people type them).
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+#: Settings `accord serve` also takes as flags; every other one is an environment variable only.
+SERVE_FLAGS = {"host": "--host", "port": "--port", "database_url": "--database"}
+
+
+# --------------------------------------------------------------------------
+# Settings, described from the Settings class itself so help cannot drift
+# --------------------------------------------------------------------------
+
+
+def env_name(field: str) -> str:
+    """The variable `Settings.from_env` reads for a field."""
+    return f"ACCORD_{field.upper()}"
+
+
+@cache
+def setting_docs() -> dict[str, str]:
+    """Each Settings field's docstring (the string under it in the class body), by field name."""
+    try:
+        source = inspect.getsource(Settings)
+    except OSError:  # installed without sources: help goes without the docs rather than the CLI failing
+        return {}
+    body = ast.parse(textwrap.dedent(source)).body[0].body  # type: ignore[attr-defined]
+    return {
+        node.target.id: doc.value.value
+        for node, doc in zip(body, body[1:], strict=False)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and isinstance(doc, ast.Expr)
+        and isinstance(doc.value, ast.Constant)
+        and isinstance(doc.value.value, str)
+    }
+
+
+def _default(field: str) -> str:
+    value = getattr(Settings(), field)
+    return "empty" if value == "" else str(value)
+
+
+def _setting_help(field: str) -> str:
+    # argparse %-formats help strings, so a literal % in a docstring must be doubled.
+    text = f"{setting_docs().get(field, '')} ({env_name(field)}; default: {_default(field)})".lstrip()
+    return text.replace("%", "%%")
+
+
+def env_only_epilog() -> str:
+    """The settings `serve` has no flag for: one entry per variable, its default and its docstring."""
+    entries = []
+    for field in fields(Settings):
+        if field.name in SERVE_FLAGS:
+            continue
+        entry = f"  {env_name(field.name)} (default: {_default(field.name)})"
+        if doc := setting_docs().get(field.name):
+            entry += "\n" + textwrap.fill(doc, width=76, initial_indent="    ", subsequent_indent="    ")
+        entries.append(entry)
+    return "settings taken only from the environment:\n" + "\n".join(entries)
+
+
+# --------------------------------------------------------------------------
+# serve
+# --------------------------------------------------------------------------
+
+
+def describe_store(database_url: str) -> str:
+    """Which store a database URL names, for people to read. Never includes a password."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        # The same path `store.connect` opens; absolute, so it says where the file is whatever the directory.
+        return f"SQLite {os.path.abspath(database_url[len('sqlite:///'):])}"
+    if parts.scheme in ("postgresql", "postgres"):
+        # Split the netloc by hand rather than with .hostname/.password: a password with an
+        # unescaped "@" or a multi-host list must not leak into, or break, the line.
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        user = unquote(userinfo.partition(":")[0])
+        host = hosts or parse_qs(parts.query).get("host", ["the default host"])[0]
+        database = unquote(parts.path.lstrip("/")) or user or "the default database"
+        return f"PostgreSQL database {database} on {host}" + (f" as {user}" if user else "")
+    return f"a {parts.scheme or 'unknown'} store"
+
+
+def serving_line(settings: Settings) -> str:
+    """The one plain line `accord serve` prints before its JSON logs: where it serves, on which store."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address in a URL
+    return f"Accord serving http://{host}:{settings.port} on {describe_store(settings.database_url)}"
 
 
 def _configure_logging(level: str) -> None:
@@ -27,6 +121,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, database_url=args.database)
     _configure_logging(args.log_level)
     app = create_app(settings)
+    # On stdout: stderr carries only JSON log lines, which log collectors (and the ops tests) parse.
+    print(serving_line(settings), flush=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -39,6 +135,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     GracefulServer(config, app.state.accord).run()
     return 0
+
+
+# --------------------------------------------------------------------------
+# The other commands
+# --------------------------------------------------------------------------
 
 
 def _maintenance(args: argparse.Namespace, work: str) -> int:
@@ -68,7 +169,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     import getpass
-    import os
 
     from .watch import main as watch
 
@@ -76,38 +176,105 @@ def _watch(args: argparse.Namespace) -> int:
     return watch(args.server, args.handle, password)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="accord", description="Accord: relationship agreements, consented.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP and websocket service")
-    serve.add_argument("--host", help="interface to bind (ACCORD_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (ACCORD_PORT, default 8000)")
-    serve.add_argument(
-        "--database",
-        help="sqlite:///accord.db (default) or postgresql://user@host/db (ACCORD_DATABASE_URL)",
+# --------------------------------------------------------------------------
+# The parser
+# --------------------------------------------------------------------------
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API, web pages and live updates",
+        description="Run Accord: the HTTP API, the web pages and the live websocket updates.\n"
+        "Each setting comes from its flag, else its ACCORD_* environment variable,\n"
+        "else its default.",
+        epilog=env_only_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the epilog's table as laid out
     )
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--host", help=_setting_help("host"))
+    serve.add_argument("--port", type=int, help=_setting_help("port"))
+    serve.add_argument("--database", metavar="URL", help=_setting_help("database_url"))
+    serve.add_argument(
+        "--log-level",
+        type=str.lower,  # so INFO works too
+        choices=LOG_LEVELS,
+        default="info",
+        help="least severe log lines written, as JSON on stderr (default: %(default)s)",
+    )
     serve.set_defaults(run=_serve)
-    demo = commands.add_parser("demo", help="fill the store with a small example network to try Accord")
-    demo.add_argument("--database", help="as for serve (ACCORD_DATABASE_URL)")
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    from .demo import PASSWORD  # the one the demo registers everyone with, so help cannot drift
+
+    demo = commands.add_parser(
+        "demo",
+        help="fill the store with a small example network to try Accord",
+        description="Fill the store with a small example network (Mina, her partners and a metamour, "
+        f"with agreements between them) to try Accord. Everyone in it signs in with the password {PASSWORD}. "
+        "A store that already has events is left alone unless --force is given.",
+    )
+    demo.add_argument("--database", metavar="URL", help=_setting_help("database_url"))
     demo.add_argument("--force", action="store_true", help="add the example even if the log is not empty")
     demo.set_defaults(run=_demo)
-    watch = commands.add_parser("watch", help="sign in and print the live updates a person receives")
-    watch.add_argument("--server", default="http://127.0.0.1:8000", help="the service's address")
-    watch.add_argument("--handle", required=True, help="whose updates (password: ACCORD_PASSWORD or a prompt)")
+
+
+def _add_watch(commands: argparse._SubParsersAction) -> None:
+    watch = commands.add_parser(
+        "watch",
+        help="sign in and print the live updates a person receives",
+        description="Sign in as one person and print each live update they receive, one line per change, "
+        "on stdout. After a dropped connection it reconnects and resumes where it stopped. "
+        "The password comes from ACCORD_PASSWORD, else a prompt.",
+    )
+    watch.add_argument("--server", default="http://127.0.0.1:8000", help="the service's address (default: %(default)s)")
+    watch.add_argument("--handle", required=True, help="whose updates: the handle to sign in as")
     watch.set_defaults(run=_watch)
-    for name, run, summary in (
-        ("migrate", _migrate, "create or upgrade the database schema (idempotent)"),
-        ("rebuild", _rebuild, "replay the whole log through the read models, with a progress bar"),
+
+
+def _add_maintenance(commands: argparse._SubParsersAction) -> None:
+    for name, run, summary, description in (
+        (
+            "migrate",
+            _migrate,
+            "create or upgrade the database schema (idempotent)",
+            "Create the database schema, or upgrade it to this version's. "
+            "Safe to run again, and alongside running services.",
+        ),
+        (
+            "rebuild",
+            _rebuild,
+            "replay the whole log through the read models",
+            "Replay the whole event log through the read models every process keeps, "
+            "showing progress on stderr.",
+        ),
     ):
-        command = commands.add_parser(name, help=summary)
-        command.add_argument("--database", help="as for serve (ACCORD_DATABASE_URL)")
+        command = commands.add_parser(name, help=summary, description=description)
+        command.add_argument("--database", metavar="URL", help=_setting_help("database_url"))
         command.set_defaults(run=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accord",
+        description="Accord: relationship agreements, consented. Run `accord COMMAND --help` for a command's options.",
+    )
+    # Not required: bare `accord` is how people ask what it does, and main answers with this help.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    _add_serve(commands)
+    _add_demo(commands)
+    _add_watch(commands)
+    _add_maintenance(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # Help, not a usage error, and exit 0: asking what accord does is not a mistake.
+        parser.print_help()
+        return 0
     return args.run(args)
 
 

@@ -28,7 +28,7 @@ class Settings:
     """Seconds between the log follower's fallback polls."""
 
     secret: str = ""
-    """Server secret for derived identifiers (pseudonyms); random per process when empty."""
+    """Server secret for derived identifiers (pseudonyms); if empty, one is made and kept in the database."""
 
     max_body_bytes: int = 64 * 1024
     """Largest request body accepted."""
