@@ -1,7 +1,10 @@
 """Errors the domain raises when a command may not happen.
 
 Each carries a stable `code` for clients and the ids involved, so the edge can
-build a precise problem response without parsing messages.
+build a precise problem response without parsing messages. An error that is a
+conflict with the current state also carries what that state is now (a
+status, a version, a relation), so the refusal can say so: the caller may
+then decide again without another read.
 """
 
 from __future__ import annotations
@@ -111,30 +114,36 @@ class InForce(InvalidTransition):
 class NotInForce(InvalidTransition):
     code = "not_in_force"
 
-    def __init__(self, agreement_id: UUID) -> None:
+    def __init__(self, agreement_id: UUID, version: int) -> None:
         super().__init__(
             f"no version of agreement {agreement_id} is in force; edit the draft instead"
         )
         self.agreement_id = agreement_id
+        #: The draft's version now.
+        self.version = version
 
 
 class AlreadyInvolved(InvalidTransition):
     code = "already_involved"
 
-    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+    def __init__(self, agreement_id: UUID, person_id: UUID, relation: str) -> None:
         # The message names nobody: the inviter addressed them by handle only.
         super().__init__(f"that person is already a party of or invited to {agreement_id}")
         self.agreement_id = agreement_id
         self.person_id = person_id
+        #: "party" or "invited": what the inviting party's own view already shows.
+        self.relation = relation
 
 
 class NotInvited(InvalidTransition):
     code = "not_invited"
 
-    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+    def __init__(self, agreement_id: UUID, person_id: UUID, relation: str) -> None:
         super().__init__(f"{person_id} has no open invitation to {agreement_id}")
         self.agreement_id = agreement_id
         self.person_id = person_id
+        #: "party" (already one) or "none".
+        self.relation = relation
 
 
 class AlreadyDone(InvalidTransition):
@@ -142,29 +151,36 @@ class AlreadyDone(InvalidTransition):
 
     code = "already_done"
 
-    def __init__(self, action: str, thing_id: UUID, person_id: UUID) -> None:
-        super().__init__(f"{person_id} has already {action} {thing_id}")
+    def __init__(self, action: str, thing_id: UUID, person_id: UUID, *, version: int | None = None) -> None:
+        at = "" if version is None else f" (version {version})"
+        super().__init__(f"{person_id} has already {action} {thing_id}{at}")
         self.action = action
         self.thing_id = thing_id
         self.person_id = person_id
+        #: For consent to an agreement: the version consented to.
+        self.version = version
 
 
 class NotConsented(InvalidTransition):
     code = "not_consented"
 
-    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+    def __init__(self, agreement_id: UUID, person_id: UUID, version: int) -> None:
         super().__init__(f"{person_id} has no consent to withdraw on {agreement_id}")
         self.agreement_id = agreement_id
         self.person_id = person_id
+        #: The draft's version now.
+        self.version = version
 
 
 class ProposalClosed(InvalidTransition):
     code = "proposal_closed"
 
-    def __init__(self, proposal_id: UUID, status: str) -> None:
+    def __init__(self, proposal_id: UUID, status: str, in_force_version: int | None) -> None:
         super().__init__(f"proposal {proposal_id} is {status.replace('_', ' ')}")
         self.proposal_id = proposal_id
         self.status = status
+        #: The version in force now (None while the agreement is back in drafting).
+        self.in_force_version = in_force_version
 
 
 class ProposalOutOfDate(InvalidTransition):
@@ -172,13 +188,15 @@ class ProposalOutOfDate(InvalidTransition):
 
     code = "proposal_out_of_date"
 
-    def __init__(self, proposal_id: UUID, base_version: int) -> None:
+    def __init__(self, proposal_id: UUID, base_version: int, in_force_version: int | None) -> None:
         super().__init__(
             f"proposal {proposal_id} was made against version {base_version}, "
             "which is no longer in force with the same parties; propose again"
         )
         self.proposal_id = proposal_id
         self.base_version = base_version
+        #: The version in force now (None while the agreement is back in drafting).
+        self.in_force_version = in_force_version
 
 
 class NotTheAuthor(InvalidTransition):
@@ -227,10 +245,12 @@ class OwnProposal(InvalidTransition):
 
     code = "own_proposal"
 
-    def __init__(self, link_id: UUID, person_id: UUID) -> None:
+    def __init__(self, link_id: UUID, person_id: UUID, status: str) -> None:
         super().__init__(f"{person_id} proposed partner link {link_id} and cannot answer it")
         self.link_id = link_id
         self.person_id = person_id
+        #: The link's status now.
+        self.status = status
 
 
 class GrantRevoked(InvalidTransition):

@@ -16,10 +16,12 @@ from service.http.deps import DEPENDENCIES
 from service.http.errors import HANDLERS
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
+from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
 from service.http.network import GrantController, NetworkController
 from service.http.responses import POSITION
+from service.http.wire import StrictSchemas
 from service.http.observability import Metrics, Readiness, request_log
 from service.settings import Settings
 from service.store import connect
@@ -41,15 +43,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def read_your_writes(request: Request) -> None:
         """A read naming a log position waits until this process's read models include it."""
-        wanted = request.headers.get(POSITION)
-        if request.method == "GET" and wanted and wanted.isdigit():
+        wanted = request.headers.get(POSITION, "")
+        # Only what a command's Accord-Position could be (`isdigit` alone takes "²", which `int` refuses).
+        if request.method == "GET" and wanted.isascii() and wanted.isdigit() and len(wanted) <= 18:
             if not await accord.caught_up(int(wanted)):
                 raise ServiceUnavailableException(
                     "this server has not caught up with that position yet; retry",
                     headers={"Retry-After": "1"},
                 )
 
-    return Litestar(
+    app = Litestar(
         before_request=read_your_writes,
         route_handlers=[
             HealthController,
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *web.routers(),
         ],
         template_config=web.templates(),
+        plugins=[StrictSchemas()],
         dependencies=DEPENDENCIES,
         middleware=[request_log, PrometheusConfig(app_name="accord", prefix="accord", group_path=True).middleware],
         exception_handlers=HANDLERS,
@@ -80,6 +84,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
     )
+    # Before routing, where litestar puts its own CORS handling: HEAD wherever GET is, and a true Allow.
+    app.asgi_handler = head_and_allow(app.asgi_handler)
+    return app
 
 
 def _state(accord: Accord):

@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 
 from service.http.auth import CALLER, Caller, bearer_token
 from service.http.deps import AccordDep
-from service.http.responses import BAD_REQUEST, RATE_LIMITED, UNAUTHORIZED, _problem
+from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, _problem
 from service.http.wire import Me, Register, Session, SignIn
 from service.store.base import Account
 
@@ -29,7 +29,13 @@ class AccountController(Controller):
         "/accounts",
         summary="Register",
         status_code=201,
-        responses={**BAD_REQUEST, **RATE_LIMITED, 409: _problem("The handle is taken")},
+        responses={
+            **BAD_REQUEST,
+            **TOO_LARGE,
+            **RATE_LIMITED,
+            **STORE_AWAY,
+            409: _problem("The handle is taken; `current` names it"),
+        },
     )
     async def register(self, request: Request, accord: AccordDep, data: JSONBody[Register]) -> Me:
         account = await accord.register(_client(request), data.handle, data.display_name, data.password)
@@ -39,7 +45,7 @@ class AccountController(Controller):
         "/sessions",
         summary="Sign in for a bearer token",
         status_code=201,
-        responses={**BAD_REQUEST, **UNAUTHORIZED, **RATE_LIMITED},
+        responses={**BAD_REQUEST, **UNAUTHORIZED, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY},
     )
     async def sign_in(self, request: Request, accord: AccordDep, data: JSONBody[SignIn]) -> Session:
         token, account, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
@@ -49,13 +55,13 @@ class AccountController(Controller):
         "/sessions/current",
         summary="Sign out: revoke the token used",
         dependencies=CALLER,
-        responses=UNAUTHORIZED,
+        responses={**UNAUTHORIZED, **STORE_AWAY},
     )
     async def sign_out(self, request: Request, accord: AccordDep, caller: Caller) -> None:
         token = bearer_token(request)
         assert token is not None  # the caller dependency has checked it
         await accord.sign_out(token)
 
-    @get("/me", summary="Who I am", dependencies=CALLER, responses=UNAUTHORIZED)
+    @get("/me", summary="Who I am", dependencies=CALLER, responses={**UNAUTHORIZED, **BEHIND})
     async def me(self, accord: AccordDep, caller: Caller) -> Me:
         return _me(await accord.person(caller))

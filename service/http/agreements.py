@@ -10,7 +10,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from litestar import Controller, Response, delete, get, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain.agreement import ClauseChange
 from domain.errors import ValidationFailed
@@ -38,27 +38,23 @@ from service.http.wire import (
 from service.views import AgreementSummary, AgreementView, ClauseView
 
 AgreementId = FromPath[UUID]
-#: Documented on every route of a controller; read by the `key` dependency.
-IDEMPOTENCY = {
-    "idempotency_key": HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        description="Repeat a request with the same key to get the first response; nothing is appended twice.",
-    )
-}
 
 
 class AgreementController(Controller):
     path = "/api/agreements"
     tags = ["agreements"]
     dependencies = {**CALLER, **KEY}
-    parameters = IDEMPOTENCY
 
-    @post("/", summary="Create an agreement; the caller is its first party", status_code=201, responses=COMMAND)
+    @post(
+        "/",
+        summary="Create an agreement; the caller is its first party",
+        status_code=201,
+        responses=COMMAND,
+    )
     async def create(
         self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[CreateAgreement]
     ) -> Response[AgreementView]:
-        return respond(await accord.create_agreement(caller, data.title, key, data.agreement_id), 201)
+        return respond(await accord.create_agreement(caller, data.title, key, data.agreement_id))
 
     @get("/", summary="The agreements I am a party of or invited to", responses=READ)
     async def mine(self, accord: AccordDep, caller: Caller) -> list[AgreementSummary]:
@@ -81,36 +77,56 @@ class AgreementController(Controller):
     ) -> Response[Invited]:
         outcome = await accord.invite(caller, agreement_id, data.handle, key)
         outcome.body = Invited()
-        return respond(outcome, 202)
+        return respond(outcome)
 
     @get("/{agreement_id:uuid}/invitation", summary="An invitation addressed to me", responses=READ)
     async def invitation(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> AgreementSummary:
         return await accord.invitation(caller, agreement_id)
 
-    @post("/{agreement_id:uuid}/invitation/accept", summary="Accept my invitation and become a party", responses=COMMAND)
+    @post(
+        "/{agreement_id:uuid}/invitation/accept",
+        summary="Accept my invitation and become a party",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def accept_invitation(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementView]:
         return respond(await accord.accept_invitation(caller, agreement_id, key))
 
-    @post("/{agreement_id:uuid}/invitation/decline", summary="Decline my invitation", responses=COMMAND)
+    @post(
+        "/{agreement_id:uuid}/invitation/decline",
+        summary="Decline my invitation",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def decline_invitation(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementSummary]:
         return respond(await accord.decline_invitation(caller, agreement_id, key))
 
-    @post("/{agreement_id:uuid}/leave", summary="Leave; the others must consent afresh", responses=COMMAND)
+    @post(
+        "/{agreement_id:uuid}/leave",
+        summary="Leave; the others must consent afresh",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def leave(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementSummary]:
         return respond(await accord.leave(caller, agreement_id, key))
 
-    @post("/{agreement_id:uuid}/clauses", summary="Add a clause to the draft", status_code=201, responses=COMMAND)
+    @post(
+        "/{agreement_id:uuid}/clauses",
+        summary="Add a clause to the draft",
+        status_code=201,
+        responses=COMMAND,
+    )
     async def add_clause(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[AddClause]
     ) -> Response[AgreementView]:
         outcome = await accord.add_clause(caller, agreement_id, data.topic, data.text, key, data.clause_id)
-        return respond(outcome, 201)
+        return respond(outcome)
 
     @put(
         "/{agreement_id:uuid}/clauses/{clause_id:uuid}",
@@ -148,7 +164,12 @@ class AgreementController(Controller):
     ) -> Response[AgreementView]:
         return respond(await accord.remove_clause(caller, agreement_id, clause_id, based_on_revision, key))
 
-    @post("/{agreement_id:uuid}/consents", summary="Consent to the exact current version", responses=COMMAND)
+    @post(
+        "/{agreement_id:uuid}/consents",
+        summary="Consent to the exact current version",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def consent(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Consent]
     ) -> Response[AgreementView]:
@@ -176,7 +197,7 @@ class AgreementController(Controller):
     ) -> Response[AgreementView]:
         changes = [_change(i, c) for i, c in enumerate(data.changes)]
         outcome = await accord.propose(caller, agreement_id, changes, data.reason, key, data.proposal_id)
-        return respond(outcome, 201)
+        return respond(outcome)
 
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/comments",
@@ -193,11 +214,12 @@ class AgreementController(Controller):
         proposal_id: FromPath[UUID],
         data: JSONBody[CommentOn],
     ) -> Response[AgreementView]:
-        return respond(await accord.comment(caller, agreement_id, proposal_id, data.text, key), 201)
+        return respond(await accord.comment(caller, agreement_id, proposal_id, data.text, key))
 
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/accept",
         summary="Accept a proposal; accepted by every party, it is the next version in force",
+        status_code=200,
         responses=COMMAND,
     )
     async def accept(
@@ -208,6 +230,7 @@ class AgreementController(Controller):
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/decline",
         summary="Decline a proposal, with a reason; the version in force stays",
+        status_code=200,
         responses=COMMAND,
     )
     async def decline(
@@ -224,6 +247,7 @@ class AgreementController(Controller):
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/withdraw",
         summary="Withdraw my own proposal",
+        status_code=200,
         responses=COMMAND,
     )
     async def withdraw(
@@ -243,11 +267,12 @@ class AgreementController(Controller):
         outcome = await accord.write_repair_note(
             caller, agreement_id, data.clause_id, data.what_happened, data.impact, data.intentions, key
         )
-        return respond(outcome, 201)
+        return respond(outcome)
 
     @post(
         "/{agreement_id:uuid}/repair-notes/{note_id:uuid}/acknowledge",
         summary="Acknowledge another party's repair note",
+        status_code=200,
         responses=COMMAND,
     )
     async def acknowledge(
@@ -258,6 +283,7 @@ class AgreementController(Controller):
     @post(
         "/{agreement_id:uuid}/repair-notes/{note_id:uuid}/links",
         summary="Point my repair note to the renegotiation it led to",
+        status_code=200,
         responses=COMMAND,
     )
     async def link_repair_note(

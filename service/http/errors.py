@@ -11,7 +11,31 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from domain.errors import DomainError, NotAParty, NotFound, StaleRevision, StaleVersion, ValidationFailed
+from domain.errors import (
+    AlreadyDone,
+    AlreadyExists,
+    AlreadyInvolved,
+    DomainError,
+    GrantLapsed,
+    GrantNotDue,
+    GrantRevoked,
+    InForce,
+    LinkStatusForbids,
+    NotAParty,
+    NotConsented,
+    NotFound,
+    NotInForce,
+    NotInLink,
+    NotInvited,
+    NotTheAuthor,
+    OwnProposal,
+    OwnRepairNote,
+    ProposalClosed,
+    ProposalOutOfDate,
+    StaleRevision,
+    StaleVersion,
+    ValidationFailed,
+)
 from service.accounts import RateLimited, SignInFailed
 from service.commands import Busy, KeyReused
 from service.store import StoreUnavailable
@@ -110,20 +134,75 @@ def on_http(request: Request, exc: HTTPException) -> Response[Problem]:
     return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
+def current_of(exc: DomainError) -> dict[str, Any] | None:
+    """What is there now, for a 409: built from the ids and values the error carries.
+
+    Every conflict has one (tests/api/test_conflicts.py walks every error), so
+    a client can decide again without another read. It says nothing the
+    caller's own view does not already show.
+    """
+    match exc:
+        case StaleRevision():
+            return {"clause_id": exc.clause_id, "revision": exc.current_revision, "text": exc.current_text}
+        case StaleVersion():
+            return {"version": exc.current_version}
+        case ProposalOutOfDate():
+            return {
+                "proposal_id": exc.proposal_id,
+                "status": "out_of_date",
+                "base_version": exc.base_version,
+                "in_force_version": exc.in_force_version,
+            }
+        case ProposalClosed():
+            return {"proposal_id": exc.proposal_id, "status": exc.status, "in_force_version": exc.in_force_version}
+        case InForce():
+            return {"status": "in_force", "in_force_version": exc.version}
+        case NotInForce():
+            return {"status": "drafting", "version": exc.version}
+        case AlreadyInvolved() | NotInvited():
+            return {"relation": exc.relation}
+        case NotConsented():
+            return {"version": exc.version, "consented": False}
+        case AlreadyDone():
+            done = {"id": exc.thing_id, "done": exc.action}
+            return done if exc.version is None else {**done, "version": exc.version}
+        case AlreadyExists():
+            return {"id": exc.thing_id, "kind": exc.thing, "exists": True}
+        case NotTheAuthor():
+            return {"id": exc.thing_id, "yours": False}
+        case OwnRepairNote():
+            return {"id": exc.note_id, "yours": True}
+        case OwnProposal():
+            return {"link_id": exc.link_id, "status": exc.status, "proposed_by_me": True}
+        case LinkStatusForbids():
+            return {"link_id": exc.link_id, "status": exc.status}
+        case GrantRevoked():
+            return {"grant_id": exc.grant_id, "revoked": True}
+        case GrantLapsed():
+            return {"grant_id": exc.grant_id, "lapsed": True, "until": exc.until}
+        case GrantNotDue():
+            return {"grant_id": exc.grant_id, "lapsed": False}
+    return None
+
+
+def status_of(exc: DomainError) -> int:
+    if isinstance(exc, (NotFound, NotAParty, NotInLink)):
+        return 404
+    if isinstance(exc, ValidationFailed):
+        return 422
+    return 409
+
+
 def on_domain(request: Request, exc: DomainError) -> Response[Problem]:
-    if isinstance(exc, (NotFound, NotAParty)):
-        # Whether a thing exists is itself private: one answer for both.
+    status = status_of(exc)
+    if status == 404:
+        # Whether a thing exists is itself private: one answer for all three.
         return problem(404, "not found", code="not_found")
     if isinstance(exc, ValidationFailed):
         return problem(
             422, str(exc), code=exc.code, errors=[FieldProblem(field=exc.field, rule=exc.rule)]
         )
-    if isinstance(exc, StaleRevision):
-        current = {"clause_id": exc.clause_id, "revision": exc.current_revision, "text": exc.current_text}
-        return problem(409, str(exc), code=exc.code, current=current)
-    if isinstance(exc, StaleVersion):
-        return problem(409, str(exc), code=exc.code, current={"version": exc.current_version})
-    return problem(409, str(exc), code=exc.code, current=getattr(exc, "current", None))
+    return problem(409, str(exc), code=exc.code, current=current_of(exc))
 
 
 def on_unavailable(request: Request, exc: StoreUnavailable) -> Response[Problem]:
@@ -163,11 +242,14 @@ def on_sign_in_failed(request: Request, exc: SignInFailed) -> Response[Problem]:
 
 
 def on_handle_taken(request: Request, exc: HandleTaken) -> Response[Problem]:
+    # The store names the handle it refused; `current` says it is held, as every 409 says what is there.
+    handle = str(exc.args[0]) if exc.args else None
     return problem(
         409,
         "that handle is taken; choose another",
         code="handle_taken",
         errors=[FieldProblem(field="handle", rule="must not be taken")],
+        current={"handle": handle, "taken": True},
     )
 
 

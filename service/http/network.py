@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from domain.policy import NetworkView
-from service.http.agreements import IDEMPOTENCY, AgreementId
+from service.http.agreements import AgreementId
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
@@ -21,7 +21,6 @@ class NetworkController(Controller):
     path = "/api"
     tags = ["network"]
     dependencies = {**CALLER, **KEY}
-    parameters = IDEMPOTENCY
 
     @get("/network", summary="The people and links I may see", responses=READ)
     async def network(self, accord: AccordDep, caller: Caller) -> NetworkView:
@@ -36,27 +35,47 @@ class NetworkController(Controller):
     async def propose(
         self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[ProposeLink]
     ) -> Response[Proposed]:
-        return respond(await accord.sharing.propose_link(caller, data.handle, key), 202)
+        return respond(await accord.sharing.propose_link(caller, data.handle, key))
 
-    @post("/links/{link_id:uuid}/confirm", summary="Confirm a link proposed to me", responses=COMMAND)
+    @post(
+        "/links/{link_id:uuid}/confirm",
+        summary="Confirm a link proposed to me",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def confirm(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.confirm_link(caller, link_id, key))
 
-    @post("/links/{link_id:uuid}/decline", summary="Decline a link proposed to me", responses=COMMAND)
+    @post(
+        "/links/{link_id:uuid}/decline",
+        summary="Decline a link proposed to me",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def decline(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.decline_link(caller, link_id, key))
 
-    @post("/links/{link_id:uuid}/withdraw", summary="Withdraw my unanswered proposal", responses=COMMAND)
+    @post(
+        "/links/{link_id:uuid}/withdraw",
+        summary="Withdraw my unanswered proposal",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def withdraw(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
         return respond(await accord.sharing.withdraw_link(caller, link_id, key))
 
-    @post("/links/{link_id:uuid}/end", summary="End a live link; it stays in history", responses=COMMAND)
+    @post(
+        "/links/{link_id:uuid}/end",
+        summary="End a live link; it stays in history",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def end(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
@@ -82,7 +101,6 @@ class GrantController(Controller):
     path = "/api/agreements/{agreement_id:uuid}"
     tags = ["sharing"]
     dependencies = {**CALLER, **KEY}
-    parameters = IDEMPOTENCY
 
     @get("/grants", summary="The agreement's sharing grants (parties only)", responses=READ)
     async def grants(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> list[GrantView]:
@@ -105,9 +123,14 @@ class GrantController(Controller):
         outcome = await accord.sharing.propose_grant(
             caller, agreement_id, data.audience, data.scopes, data.until, data.no_reshare, key
         )
-        return respond(outcome, 201)
+        return respond(outcome)
 
-    @post("/grants/{grant_id:uuid}/consent", summary="Consent to a proposed grant", responses=COMMAND)
+    @post(
+        "/grants/{grant_id:uuid}/consent",
+        summary="Consent to a proposed grant",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def consent(
         self,
         accord: AccordDep,
@@ -118,7 +141,12 @@ class GrantController(Controller):
     ) -> Response[GrantView]:
         return respond(await accord.sharing.consent_to_grant(caller, agreement_id, grant_id, key))
 
-    @post("/grants/{grant_id:uuid}/revoke", summary="Revoke a grant, at once and for good", responses=COMMAND)
+    @post(
+        "/grants/{grant_id:uuid}/revoke",
+        summary="Revoke a grant, at once and for good",
+        status_code=200,
+        responses=COMMAND,
+    )
     async def revoke(
         self,
         accord: AccordDep,

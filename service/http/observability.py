@@ -13,7 +13,9 @@ import time
 import uuid
 from typing import Any
 
-from litestar import Controller, Response, get
+import msgspec
+from litestar import Controller, get
+from litestar.exceptions import ServiceUnavailableException
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -21,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from service.application import Accord
 from service.http.deps import AccordDep
-from service.http.errors import problem
+from service.http.responses import _problem
 
 log = logging.getLogger("accord.access")
 
@@ -123,19 +125,33 @@ class AccordCollector:
         )
 
 
+class Ready(msgspec.Struct):
+    status: str
+    position: int
+
+
+NOT_READY = {
+    503: _problem(
+        "The database is unreachable, this process's follower is catching up, or it has not caught up "
+        "with the `Accord-Position` named; retry after Retry-After"
+    )
+}
+RETRY = {"Retry-After": "1"}
+
+
 class Readiness(Controller):
     path = "/health"
     tags = ["service"]
 
-    @get("/ready", summary="Ready: the database answers and this process's follower is caught up")
-    async def ready(self, accord: AccordDep) -> Response[Any]:
+    @get("/ready", summary="Ready: the database answers and this process's follower is caught up", responses=NOT_READY)
+    async def ready(self, accord: AccordDep) -> Ready:
         try:
             await accord.lag.refresh()
         except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
-            return problem(503, "the database is unreachable", headers={"Retry-After": "1"})
+            raise ServiceUnavailableException("the database is unreachable", headers=RETRY) from None
         if not accord.ready or accord.lag.positions > accord.settings.ready_lag:
-            return problem(503, "the log follower is catching up", headers={"Retry-After": "1"})
-        return Response({"status": "ready", "position": accord.position})
+            raise ServiceUnavailableException("the log follower is catching up", headers=RETRY)
+        return Ready(status="ready", position=accord.position)
 
 
 class Metrics(Controller):

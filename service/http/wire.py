@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+import msgspec.inspect
+from litestar.openapi.spec import Schema
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
 from msgspec import Meta
 
 from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, TOPICS
@@ -15,7 +19,10 @@ Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE)]
 ClauseText = Annotated[str, Meta(min_length=1, max_length=MAX_CLAUSE_TEXT)]
 Note = Annotated[str, Meta(min_length=1, max_length=MAX_NOTE)]
 Handle = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{2,32}$", description="2-32 letters, digits, _ . -")]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=80)]
+#: Shown on pages and in drawings; a control character is never part of a name (and PostgreSQL text cannot hold NUL).
+DisplayName = Annotated[
+    str, Meta(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$", description="no control characters")
+]
 Password = Annotated[str, Meta(min_length=10, max_length=200)]
 Topic = Literal[TOPICS]  # type: ignore[valid-type]
 Revision = Annotated[int, Meta(ge=1)]
@@ -24,6 +31,45 @@ Version = Annotated[int, Meta(ge=0)]
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Unknown fields are an error, so a typo never silently does nothing."""
+
+
+class StrictSchemas(OpenAPISchemaPlugin):
+    """The OpenAPI document says what `Strict` bodies enforce.
+
+    litestar's own Struct schema does not read `forbid_unknown_fields`, and
+    leaves out the limits of a list's items, so bodies the document allowed
+    (an extra field, a 41-character scope) were answered 400. This plugin is
+    asked first; it lets the built-in one draw the schema, closes it
+    (`additionalProperties: false`) and puts the item limits back.
+    """
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return not field_definition.is_union and field_definition.is_subclass_of(Strict)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        builtin = next(
+            plugin
+            for plugin in schema_creator.plugins
+            if plugin is not self and schema_creator.plugin_supports_field(plugin, field_definition)
+        )
+        schema: Schema = builtin.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        _item_limits(field_definition.type_, schema)
+        return schema
+
+
+def _item_limits(struct: type[Strict], schema: Schema) -> None:
+    """Put back the limits of a list's strings (`list[Scope]`), which litestar's schema leaves out."""
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[union-attr]
+        kind = field.type
+        if not (isinstance(kind, msgspec.inspect.ListType) and isinstance(kind.item_type, msgspec.inspect.StrType)):
+            continue
+        prop = (schema.properties or {}).get(field.encode_name)
+        if isinstance(prop, Schema) and isinstance(prop.items, Schema):
+            item = kind.item_type
+            prop.items.min_length, prop.items.max_length, prop.items.pattern = (
+                item.min_length, item.max_length, item.pattern
+            )
 
 
 class Register(Strict):

@@ -307,6 +307,9 @@ class PostgresStore:
             raise StoreUnavailable(str(error) or type(error).__name__) from error
 
     async def account_by_handle(self, handle: str) -> Account | None:
+        if "\x00" in handle:
+            # PostgreSQL text cannot hold NUL, so no handle has one: the answer SQLite gives, without an error.
+            return None
         rows = await self._fetch(
             "SELECT person_id, handle, display_name, password_hash"
             " FROM accord_accounts WHERE handle = $1",
