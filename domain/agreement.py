@@ -148,11 +148,11 @@ def check_topic(field: str, topic: str | None) -> None:
         raise ValidationFailed(field, f"must be one of {', '.join(TOPICS)}")
 
 
-def check_open(proposal: Proposal) -> None:
+def check_open(proposal: Proposal, in_force_version: int | None) -> None:
     if proposal.is_out_of_date:
-        raise ProposalOutOfDate(proposal.proposal_id, proposal.base_version)
+        raise ProposalOutOfDate(proposal.proposal_id, proposal.base_version, in_force_version)
     if proposal.status != "open":
-        raise ProposalClosed(proposal.proposal_id, proposal.status)
+        raise ProposalClosed(proposal.proposal_id, proposal.status, in_force_version)
 
 
 def check_changed(field: str, clause: Clause, text: str | None) -> None:
@@ -179,6 +179,8 @@ class Agreement(Aggregate):
             agreement.parties = [self.creator]
             agreement.invitees = []
             agreement.invitation_handles = {}
+            #: invitee -> who invited them (their latest invitation).
+            agreement.inviters = {}
             agreement.clauses = {}
             # Ids are never reused, so a clause id names one clause across all history.
             agreement.used_clause_ids = set()
@@ -199,6 +201,7 @@ class Agreement(Aggregate):
         def apply(self, agreement: Agreement) -> None:
             agreement.invitees.append(self.invitee)
             agreement.invitation_handles[self.invitee] = self.handle
+            agreement.inviters[self.invitee] = self.by
 
     class InvitationAccepted(Event):
         by: UUID
@@ -490,7 +493,7 @@ class Agreement(Aggregate):
         self.check_is_party(by)
         self.check_current_version(version)
         if by in self.consents:
-            raise AlreadyDone(f"consented to version {version} of", self.id, by)
+            raise AlreadyDone("consented to", self.id, by, version=version)
         self.trigger_event(self.Consented, timestamp=now, by=by, version=version)
         if len(self.parties) >= MIN_PARTIES_TO_RATIFY and self.consents.issuperset(self.parties):
             self.trigger_event(self.Ratified, timestamp=now, version=version)
@@ -499,7 +502,7 @@ class Agreement(Aggregate):
         self.check_is_party(by)
         self.check_drafting()
         if by not in self.consents:
-            raise NotConsented(self.id, by)
+            raise NotConsented(self.id, by, self.content_version)
         self.trigger_event(
             self.ConsentWithdrawn, timestamp=now, by=by, version=self.content_version
         )
@@ -533,7 +536,7 @@ class Agreement(Aggregate):
     ) -> None:
         self.check_is_party(by)
         proposal = self.get_proposal(proposal_id)
-        check_open(proposal)
+        check_open(proposal, self.in_force_version)
         if any(c.comment_id == comment_id for c in proposal.comments):
             raise AlreadyExists("comment", comment_id)
         check_text("text", text, MAX_NOTE)
@@ -549,7 +552,7 @@ class Agreement(Aggregate):
     def accept(self, by: UUID, proposal_id: UUID, now: datetime) -> None:
         self.check_is_party(by)
         proposal = self.get_proposal(proposal_id)
-        check_open(proposal)
+        check_open(proposal, self.in_force_version)
         if by in proposal.accepted_by:
             raise AlreadyDone("accepted", proposal_id, by)
         self.trigger_event(self.ProposalAccepted, timestamp=now, by=by, proposal_id=proposal_id)
@@ -562,7 +565,7 @@ class Agreement(Aggregate):
 
     def decline(self, by: UUID, proposal_id: UUID, reason: str, now: datetime) -> None:
         self.check_is_party(by)
-        check_open(self.get_proposal(proposal_id))
+        check_open(self.get_proposal(proposal_id), self.in_force_version)
         check_text("reason", reason, MAX_NOTE)
         self.trigger_event(
             self.ProposalDeclined, timestamp=now, by=by, proposal_id=proposal_id, reason=reason
@@ -573,7 +576,7 @@ class Agreement(Aggregate):
         proposal = self.get_proposal(proposal_id)
         if by != proposal.proposer:
             raise NotTheAuthor(proposal_id, by)
-        check_open(proposal)
+        check_open(proposal, self.in_force_version)
         self.trigger_event(self.ProposalWithdrawn, timestamp=now, by=by, proposal_id=proposal_id)
 
     def write_repair_note(
@@ -620,7 +623,7 @@ class Agreement(Aggregate):
             raise NotTheAuthor(note_id, by)
         self.get_proposal(proposal_id)
         if proposal_id in note.linked_proposals:
-            raise AlreadyDone(f"linked proposal {proposal_id} to", note_id, by)
+            raise AlreadyDone("linked that proposal to", note_id, by)
         self.trigger_event(
             self.RepairNoteLinked, timestamp=now, by=by, note_id=note_id, proposal_id=proposal_id
         )
@@ -653,11 +656,11 @@ class Agreement(Aggregate):
 
     def check_is_invited(self, person: UUID) -> None:
         if person not in self.invitees:
-            raise NotInvited(self.id, person)
+            raise NotInvited(self.id, person, "party" if person in self.parties else "none")
 
     def check_not_involved(self, person: UUID) -> None:
         if person in self.parties or person in self.invitees:
-            raise AlreadyInvolved(self.id, person)
+            raise AlreadyInvolved(self.id, person, "party" if person in self.parties else "invited")
 
     def check_room_for_party(self) -> None:
         if len(self.parties) + len(self.invitees) >= MAX_PARTIES:
@@ -671,7 +674,7 @@ class Agreement(Aggregate):
 
     def check_in_force(self) -> int:
         if self.in_force_version is None:
-            raise NotInForce(self.id)
+            raise NotInForce(self.id, self.content_version)
         return self.in_force_version
 
     def check_new_clause_id(self, clause_id: UUID) -> None:

@@ -1,9 +1,10 @@
 """Sharing grants: every party's consent that one metamour may see named scopes of an agreement.
 
-The grant records who consented and when; whether it is active is asked with
-the agreement's *current* parties (`is_active`, and `domain.policy` for the
-full rule), so a person who joins the agreement later must consent too before
-anything is shown again. Revocation by any party is immediate and final.
+The grant records who consented and when; whether it is active, and whether
+it holds, is `domain.policy`'s to say (`grant_is_active`, `grant_standing`),
+asked with the agreement's *current* parties, so a person who joins the
+agreement later must consent too before anything is shown again. Revocation by
+any party is immediate and final.
 """
 
 from __future__ import annotations
@@ -98,15 +99,6 @@ class SharingGrant(Aggregate):
 
     def has_lapsed(self, now: datetime) -> bool:
         return self.until is not None and now >= self.until
-
-    def is_active(self, parties: Collection[UUID], now: datetime) -> bool:
-        """Every current party consented, not revoked, not lapsed (links are the policy's part)."""
-        return (
-            bool(parties)
-            and all(party in self.consents for party in parties)
-            and not self.is_revoked
-            and not self.has_lapsed(now)
-        )
 
     # Commands: `parties` are the agreement's parties now, as the application read them.
 

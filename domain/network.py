@@ -164,7 +164,7 @@ class PartnerLink(Aggregate):
     def check_is_asked(self, person: UUID) -> None:
         self.check_in_link(person)
         if person == self.proposer:
-            raise OwnProposal(self.id, person)
+            raise OwnProposal(self.id, person, self.status)
 
     def check_status(self, action: str, *allowed: LinkStatus) -> None:
         if self.status not in allowed:

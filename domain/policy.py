@@ -15,19 +15,25 @@ The rules, in short:
   without a break, since before every current party gave their consent. So a
   link that ends kills the grant for good; re-confirming the link starts a new
   live interval and only a fresh grant (fresh consent) covers it.
+  `grant_standing` says the same to the parties, with the reason a grant does
+  not hold (`WhyNot`).
 - Everyone else sees nothing, not even that the agreement exists.
 - A name is shown to its person, to audiences the person chose, by default to
   the person's live partners and to whoever they are asking to be partners
   with; inside an agreement, to its parties and to holders of `identity`.
   Otherwise a stable pseudonym derived from a server secret stands in, and the
   person's id is left out, so nothing ties the pseudonym to the person.
+- Someone invited to an agreement sees its title, who invited them and who its
+  parties are (`view_invitation`). Inviting someone is introducing oneself, as
+  asking to link is, so the inviter is named; the other parties are named only
+  as `person_ref` decides, since the invitee is not a party yet.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -36,7 +42,7 @@ import msgspec
 
 from domain.agreement import Clause
 from domain.errors import NotFound
-from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES, clauses_scope
+from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES, SharingGrant, clauses_scope
 from domain.network import Interval, LinkStatus, PartnerLink
 
 ClauseChangeKind = Literal["added", "edited", "removed"]
@@ -63,6 +69,13 @@ class LinkFact(msgspec.Struct, frozen=True, kw_only=True):
     def live_since(self) -> datetime | None:
         return self.intervals[-1].confirmed_at if self.live and self.intervals else None
 
+    def live_at(self, moment: datetime) -> bool:
+        """Whether one of its live intervals covers `moment` (whatever it is now)."""
+        return any(
+            i.confirmed_at <= moment and (i.ended_at is None or moment < i.ended_at)
+            for i in self.intervals
+        )
+
     def involves(self, person: UUID) -> bool:
         return person in (self.a, self.b)
 
@@ -86,10 +99,31 @@ class GrantFact(msgspec.Struct, frozen=True, kw_only=True):
     until: datetime | None = None
     no_reshare: bool = False
     revoked: bool = False
+    #: A `Lapsed` event is in the log: over for every process, whatever its clock says.
+    lapsed: bool = False
 
     @property
     def consented_by(self) -> frozenset[UUID]:
         return frozenset(self.consents)
+
+    def has_ended(self, now: datetime) -> bool:
+        """Lapsed: recorded so, or its end date has come."""
+        return self.lapsed or (self.until is not None and now >= self.until)
+
+
+def grant_fact(grant: SharingGrant) -> GrantFact:
+    """The policy's fact of a grant aggregate (a read model's replica, or a command's result)."""
+    return GrantFact(
+        grant_id=grant.id,
+        agreement_id=grant.agreement_id,
+        audience=grant.audience,
+        scopes=frozenset(grant.scopes),
+        consents=dict(grant.consents),
+        until=grant.until,
+        no_reshare=grant.no_reshare,
+        revoked=grant.is_revoked,
+        lapsed=grant.lapsed,
+    )
 
 
 class HistoryFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,12 +200,6 @@ def metamours_of(person: UUID, links: Iterable[LinkFact]) -> frozenset[UUID]:
         for partner in partners_of(person, links)
         for metamour in partners_of(partner, links)
         if metamour != person
-    )
-
-
-def live_link(a: UUID, b: UUID, links: Iterable[LinkFact]) -> LinkFact | None:
-    return next(
-        (link for link in links if link.live and link.involves(a) and link.involves(b)), None
     )
 
 
@@ -266,13 +294,56 @@ class Access(msgspec.Struct, frozen=True, kw_only=True):
 NO_ACCESS = Access(kind="none")
 
 
+#: Why a grant does not hold now; `grant_standing` gives the first that applies, in this order.
+WhyNot = Literal[
+    # A party revoked it: final.
+    "revoked",
+    # Its end date came (or its `Lapsed` event is in the log): final.
+    "lapsed",
+    # The audience has since become a party, and sees the whole agreement as one.
+    "audience_is_party",
+    # Some current party has not consented (a party who joined later must too).
+    "awaiting_consent",
+    # Every party consented, and the audience was a partner of a partner when the
+    # consent dates from, but a link of that path has ended since: final, even if mended.
+    "link_ended",
+    # The audience is a partner of a partner now, but only through links made after
+    # the consent dates from: nobody consented to those. A fresh grant covers them.
+    "linked_after_consent",
+    # The audience is not a partner of a partner of any party, and was not when the
+    # consent dates from.
+    "not_a_metamour",
+]
+
+
+class GrantStanding(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether a grant is in effect now, for the agreement's parties to read.
+
+    `active`: every current party consented, and it is neither revoked nor
+    lapsed. `through`: the path it holds through now, or None. `why_not`: None
+    exactly when it holds.
+    """
+
+    active: bool
+    through: Reason | None = None
+    why_not: WhyNot | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.through is not None
+
+
 def grant_is_active(grant: GrantFact, parties: Sequence[UUID], now: datetime) -> bool:
-    """Every current party consented (so a newcomer must too), not revoked, not lapsed."""
+    """Every current party consented (so a newcomer must too), not revoked, not lapsed.
+
+    The only definition of an active grant: the access decision, the views and
+    the parties' grant lists all ask here (the aggregate keeps none of its own).
+    """
     return (
         bool(parties)
         and all(party in grant.consents for party in parties)
         and not grant.revoked
-        and (grant.until is None or now < grant.until)
+        and not grant.has_ended(now)
     )
 
 
@@ -290,30 +361,103 @@ def _holds(
     now: datetime,
     prefer: UUID | None,
 ) -> Reason | None:
-    parties = agreement.parties
-    if grant.agreement_id != agreement.agreement_id or grant.audience in parties:
+    if grant.agreement_id != agreement.agreement_id:
         return None
-    if not grant_is_active(grant, parties, now):
+    return _holding(grant, agreement.parties, network.links, now, prefer)
+
+
+def _holding(
+    grant: GrantFact,
+    parties: Sequence[UUID],
+    links: Sequence[LinkFact],
+    now: datetime,
+    prefer: UUID | None,
+) -> Reason | None:
+    """THE rule of a holding grant: active, and a path unbroken since consent. Its path, or None."""
+    if grant.audience in parties or not grant_is_active(grant, parties, now):
         return None
     # Consent was given to a metamour relation that existed then; a link that
     # broke since, even if it was mended, is not what anyone consented to.
-    consented_since = min(grant.consents[party] for party in parties)
+    consented = _consented(grant, parties)
 
-    def unbroken(link: LinkFact | None) -> bool:
-        since = link.live_since if link is not None else None
-        return since is not None and since <= consented_since
+    def unbroken(link: LinkFact) -> bool:
+        since = link.live_since
+        return since is not None and since <= consented
 
-    # A deterministic path, preferring the asker's own, which they can recognise.
+    path = _path(parties, grant.audience, links, unbroken, prefer)
+    if path is None:
+        return None
+    party, partner = path
+    return Reason(grant_id=grant.grant_id, party=party, partner=partner, audience=grant.audience)
+
+
+def _consented(grant: GrantFact, parties: Sequence[UUID]) -> datetime:
+    """When a grant's consent dates from: the earliest consent of a current party.
+    The links it holds through must have been live, unbroken, since then."""
+    return min(grant.consents[party] for party in parties)
+
+
+def grant_standing(
+    grant: GrantFact,
+    parties: Sequence[UUID],
+    network: Network,
+    now: datetime,
+    *,
+    prefer: UUID | None = None,
+) -> GrantStanding:
+    """Whether `grant`, on an agreement of `parties`, holds now: through which path, or why not.
+
+    It holds exactly when `agreement_access` gives its audience what it grants
+    (both ask `_holding`). The path is deterministic (parties and partners in
+    id order), preferring `prefer`'s own, which they can recognise. Why not is
+    told only as far as the parties' consent reaches: until every party
+    consented it is `awaiting_consent`, whatever the links are, so a party
+    proposing grants alone cannot probe whom another party's partners are
+    partners with. `network` needs only the links (of any status) of the
+    parties and the audience.
+    """
+    links = network.links
+    through = _holding(grant, parties, links, now, prefer)
+    if through is not None:
+        return GrantStanding(active=True, through=through)
+    active = grant_is_active(grant, parties, now)
+    why_not: WhyNot
+    if grant.revoked:
+        why_not = "revoked"
+    elif grant.has_ended(now):
+        why_not = "lapsed"
+    elif grant.audience in parties:
+        why_not = "audience_is_party"
+    elif not active:
+        why_not = "awaiting_consent"
+    else:
+        consented = _consented(grant, parties)
+        if _path(parties, grant.audience, links, lambda link: link.live_at(consented), prefer):
+            why_not = "link_ended"
+        elif _path(parties, grant.audience, links, lambda link: link.live, prefer):
+            why_not = "linked_after_consent"
+        else:
+            why_not = "not_a_metamour"
+    return GrantStanding(active=active, why_not=why_not)
+
+
+def _path(
+    parties: Sequence[UUID],
+    audience: UUID,
+    links: Sequence[LinkFact],
+    counts: Callable[[LinkFact], bool],
+    prefer: UUID | None,
+) -> tuple[UUID, UUID] | None:
+    """The first (party, partner) with party - partner - audience along two links that `counts`."""
+
+    def linked(a: UUID, b: UUID) -> bool:
+        return any(counts(link) for link in links if link.involves(a) and link.involves(b))
+
     for party in sorted(parties, key=lambda p: (p != prefer, p)):
-        for partner in sorted(partners_of(party, network.links)):
-            if partner == grant.audience:
-                continue
-            if unbroken(live_link(party, partner, network.links)) and unbroken(
-                live_link(partner, grant.audience, network.links)
-            ):
-                return Reason(
-                    grant_id=grant.grant_id, party=party, partner=partner, audience=grant.audience
-                )
+        partners = {link.other_than(party) for link in links if link.involves(party) and counts(link)}
+        for partner in sorted(partners - {audience}):
+            if linked(partner, audience):
+                return party, partner
     return None
 
 
@@ -478,6 +622,47 @@ def view_agreement(
         else (),
         links=links,
         no_reshare=access.no_reshare,
+    )
+
+
+class InvitationView(msgspec.Struct, frozen=True, kw_only=True):
+    """An agreement as someone invited to it sees it before answering."""
+
+    agreement_id: UUID
+    title: str
+    invited_by: PersonRef
+    #: Sorted by key, so the order does not tell who created the agreement.
+    parties: tuple[PersonRef, ...]
+
+
+def view_invitation(
+    viewer: UUID,
+    agreement_id: UUID,
+    title: str,
+    parties: Sequence[UUID],
+    invitations: Mapping[UUID, UUID],
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> InvitationView | None:
+    """What `viewer` sees of an agreement they are invited to; None (404) if they are not.
+
+    `invitations` maps each open invitee to who invited them. The inviter is
+    named: inviting someone is introducing oneself. The parties are named as
+    `person_ref` decides (the invitee is not a party, so no `identity`).
+    """
+    inviter = invitations.get(viewer)
+    if inviter is None:
+        return None
+
+    def ref(person: UUID) -> PersonRef:
+        return person_ref(person, viewer, network, names, secret, identity=person == inviter)
+
+    return InvitationView(
+        agreement_id=agreement_id,
+        title=title,
+        invited_by=ref(inviter),
+        parties=tuple(sorted((ref(party) for party in parties), key=lambda r: r.key)),
     )
 
 

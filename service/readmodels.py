@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 from domain.agreement import Agreement
 from domain.grants import SharingGrant
 from domain.network import Disclosures, PartnerLink
-from domain.policy import AgreementFact, GrantFact, LinkFact, Network, in_force_history
+from domain.policy import AgreementFact, GrantFact, LinkFact, Network, grant_fact, in_force_history
 from projections import memberships
 from projections.timeline import Timeline
 from projections.timeline import evolve as evolve_timeline
@@ -144,13 +144,14 @@ class ReadModels:
     def network_around(self, parties: Iterable[UUID]) -> Network:
         """What of `network` a consented view of an agreement of `parties` can turn on.
 
-        `policy.view_agreement` looks at links only through `partners_of(party)`,
-        `live_link(party, partner)`, `live_link(partner, audience)` (in `_holds`) and
-        the links between parties (`relationship`); names it gives with `identity`
-        or as pseudonyms, never through `discloses`. So the links touching the
-        parties or their live partners, in `network`'s order, decide exactly as the
-        whole network does, without scanning every link of every person for every
-        view. (Should the policy come to look further, widen this with it.)
+        `policy.view_agreement` looks at links only through the live links of the
+        parties and of their live partners (the paths of `grant_standing`, of which
+        it uses only the holding one) and the links between parties
+        (`relationship`); names it gives with `identity` or as pseudonyms, never
+        through `discloses`. So the links touching the parties or their live
+        partners, in `network`'s order, decide exactly as the whole network does,
+        without scanning every link of every person for every view. (Should the
+        policy come to look further, widen this with it.)
         """
         network = self.network
         facts = self._link_facts
@@ -159,6 +160,20 @@ class ReadModels:
         near.update(link_id for person in partners for link_id in self.links_of.get(person, ()))
         return Network(
             links=tuple(facts[link_id] for link_id in sorted(near, key=self._link_order.__getitem__)),
+            disclosures=network.disclosures,
+        )
+
+    def network_touching(self, people: Iterable[UUID]) -> Network:
+        """The links (of any status) of `people`, in `network`'s order.
+
+        For a grant, its agreement's parties and its audience: every link
+        `policy.grant_standing` may look at, why-not included (a path at the time
+        of consent may run through someone who is nobody's partner any more).
+        """
+        network = self.network
+        near = {link_id for person in people for link_id in self.links_of.get(person, ())}
+        return Network(
+            links=tuple(self._link_facts[i] for i in sorted(near, key=self._link_order.__getitem__)),
             disclosures=network.disclosures,
         )
 
@@ -217,17 +232,3 @@ def _kind(cls: type) -> str:
     _KINDS[cls] = kind
     _MEMBERSHIPS[cls] = issubclass(cls, memberships.HANDLES)
     return kind
-
-
-def grant_fact(grant: SharingGrant) -> GrantFact:
-    return GrantFact(
-        grant_id=grant.id,
-        agreement_id=grant.agreement_id,
-        audience=grant.audience,
-        scopes=frozenset(grant.scopes),
-        consents=dict(grant.consents),
-        until=grant.until,
-        no_reshare=grant.no_reshare,
-        # A lapse recorded in the log ends it for every process, whatever its clock says.
-        revoked=grant.is_revoked or grant.lapsed,
-    )

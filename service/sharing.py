@@ -21,9 +21,9 @@ from domain.errors import NotFound
 from domain.grants import SharingGrant
 from domain.network import Disclosures, PartnerLink
 from service.commands import CommandKey, CommandRunner, Outcome
-from service.readmodels import ReadModels, grant_fact
+from service.readmodels import ReadModels
 from service.store import EventStore
-from service.visibility import Visibility
+from service.visibility import AudienceView, GrantView, Visibility
 
 
 
@@ -44,34 +44,6 @@ class LinkState(msgspec.Struct, frozen=True, kw_only=True):
 class DisclosureState(msgspec.Struct, frozen=True):
     audience: UUID
     disclosed: bool
-
-
-class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
-    """Who sees a clause, through which grant, and along which links."""
-
-    audience: policy.PersonRef
-    grant_id: UUID
-    party: policy.PersonRef
-    partner: policy.PersonRef
-
-
-class GrantView(msgspec.Struct, frozen=True, kw_only=True):
-    """A grant as the agreement's parties see it."""
-
-    grant_id: UUID
-    agreement_id: UUID
-    audience: policy.PersonRef
-    audience_handle: str
-    """The handle the grant was addressed to: the parties chose the audience by it."""
-    scopes: tuple[str, ...]
-    until: datetime | None
-    no_reshare: bool
-    consented_by: tuple[UUID, ...]
-    waiting_for: tuple[UUID, ...]
-    revoked: bool
-    active: bool
-    holds_through: AudienceView | None
-    """The grant and links it holds through now, named as the viewer may see them."""
 
 
 class Sharing:
@@ -185,26 +157,7 @@ class Sharing:
 
     def grant_view(self, viewer: UUID, grant: SharingGrant, parties: list[UUID]) -> GrantView:
         """Built from the grant itself, so a command's answer includes its own change."""
-        fact = self.models.agreement_fact(grant.agreement_id)
-        holds = (
-            policy.grant_holds(grant_fact(grant), fact, self.models.network, self.clock())
-            if fact is not None
-            else None
-        )
-        return GrantView(
-            grant_id=grant.id,
-            agreement_id=grant.agreement_id,
-            audience=self.visibility.ref(grant.audience, viewer),
-            audience_handle=grant.handle,
-            scopes=tuple(grant.scopes),
-            until=grant.until,
-            no_reshare=grant.no_reshare,
-            consented_by=tuple(p for p in parties if p in grant.consents),
-            waiting_for=tuple(p for p in parties if p not in grant.consents),
-            revoked=grant.is_revoked,
-            active=grant.is_active(parties, self.clock()),
-            holds_through=None if holds is None else self.audience_view(holds, viewer),
-        )
+        return self.visibility.grant_view(viewer, grant, parties)
 
     async def _on_grant(
         self,
@@ -287,7 +240,7 @@ class Sharing:
         parties = await self._parties(caller, agreement_id)
         grants = self.models.grants_for(agreement_id)
         await self.load_names({*parties, *(g.audience for g in grants)})
-        return [self.grant_view(caller, g, parties) for g in grants]
+        return self.visibility.grant_views(caller, agreement_id, parties)
 
     async def who_can_see(self, caller: UUID, agreement_id: UUID, clause_id: UUID) -> list[AudienceView]:
         await self._parties(caller, agreement_id)
@@ -301,10 +254,4 @@ class Sharing:
         return [self.audience_view(r, caller) for r in reasons]
 
     def audience_view(self, reason: policy.Reason, viewer: UUID) -> AudienceView:
-        ref = self.visibility.ref
-        return AudienceView(
-            audience=ref(reason.audience, viewer),
-            grant_id=reason.grant_id,
-            party=ref(reason.party, viewer),
-            partner=ref(reason.partner, viewer),
-        )
+        return self.visibility.audience_view(reason, viewer)

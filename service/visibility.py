@@ -7,13 +7,14 @@ from here, so they cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from domain import policy
+from domain.grants import SharingGrant
 from service.readmodels import ReadModels, Touched
 from service.views import AgreementSummary, party_view
 
@@ -22,17 +23,38 @@ AGREEMENT = "agreement:"
 GRANTS = "grants:"
 
 
-class GrantSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """A sharing grant as pushed to the agreement's parties (the full view is GET …/grants)."""
+class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
+    """Who sees a clause, through which grant, and along which links."""
+
+    audience: policy.PersonRef
+    grant_id: UUID
+    party: policy.PersonRef
+    partner: policy.PersonRef
+
+
+class GrantView(msgspec.Struct, frozen=True, kw_only=True):
+    """A grant as the agreement's parties see it: GET …/grants and the `grants:<id>` push alike."""
 
     grant_id: UUID
+    agreement_id: UUID
+    audience: policy.PersonRef
     audience_handle: str
+    """The handle the grant was addressed to: the parties chose the audience by it."""
     scopes: tuple[str, ...]
     until: datetime | None
     no_reshare: bool
     consented_by: tuple[UUID, ...]
+    waiting_for: tuple[UUID, ...]
     revoked: bool
-    lapsed: bool
+    active: bool
+    """Every current party consented, and it is neither revoked nor lapsed."""
+    holds: bool
+    """The audience sees what it grants, now."""
+    why_not: policy.WhyNot | None
+    """None exactly when it holds; otherwise the first reason it does not (`policy.WhyNot`)."""
+    holds_through: AudienceView | None
+    """The grant and links it holds through now, named as the viewer may see them."""
+
 
 encode_view = msgspec.json.Encoder().encode
 
@@ -85,24 +107,55 @@ class Visibility:
             self.clock(),
         )
 
-    def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantSummary] | None:
+    def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantView] | None:
         """The agreement's grants, for its parties only."""
         agreement = self.models.agreements.get(agreement_id)
         if agreement is None or viewer not in agreement.parties:
             return None
-        return [
-            GrantSummary(
-                grant_id=grant.id,
-                audience_handle=grant.handle,
-                scopes=tuple(grant.scopes),
-                until=grant.until,
-                no_reshare=grant.no_reshare,
-                consented_by=tuple(p for p in agreement.parties if p in grant.consents),
-                revoked=grant.is_revoked,
-                lapsed=grant.lapsed,
-            )
-            for grant in sorted(self.models.grants_for(agreement_id), key=lambda g: str(g.id))
-        ]
+        return self.grant_views(viewer, agreement_id, agreement.parties)
+
+    def grant_views(self, viewer: UUID, agreement_id: UUID, parties: Sequence[UUID]) -> list[GrantView]:
+        grants = sorted(self.models.grants_for(agreement_id), key=lambda g: str(g.id))
+        return [self.grant_view(viewer, grant, parties) for grant in grants]
+
+    def grant_view(self, viewer: UUID, grant: SharingGrant, parties: Sequence[UUID]) -> GrantView:
+        """One grant for one of `parties`; whether it holds, and why not, is the policy's answer.
+
+        The links of the parties and the audience are all the policy looks at, for
+        the standing and for the names (whether someone shows a party their name
+        turns on links to that party), so only those are handed to it.
+        """
+        network = self.models.network_touching((*parties, grant.audience))
+        standing = policy.grant_standing(policy.grant_fact(grant), parties, network, self.clock())
+        return GrantView(
+            grant_id=grant.id,
+            agreement_id=grant.agreement_id,
+            audience=self.ref(grant.audience, viewer, network),
+            audience_handle=grant.handle,
+            scopes=tuple(grant.scopes),
+            until=grant.until,
+            no_reshare=grant.no_reshare,
+            consented_by=tuple(p for p in parties if p in grant.consents),
+            waiting_for=tuple(p for p in parties if p not in grant.consents),
+            revoked=grant.is_revoked,
+            active=standing.active,
+            holds=standing.holds,
+            why_not=standing.why_not,
+            holds_through=None
+            if standing.through is None
+            else self.audience_view(standing.through, viewer, network),
+        )
+
+    def audience_view(
+        self, reason: policy.Reason, viewer: UUID, network: policy.Network | None = None
+    ) -> AudienceView:
+        """`network`, if given, must hold every link of `viewer` (see `ref`)."""
+        return AudienceView(
+            audience=self.ref(reason.audience, viewer, network),
+            grant_id=reason.grant_id,
+            party=self.ref(reason.party, viewer, network),
+            partner=self.ref(reason.partner, viewer, network),
+        )
 
     def network(self, viewer: UUID) -> policy.NetworkView:
         relevant = self.involved(viewer)
@@ -116,8 +169,12 @@ class Visibility:
         """Agreements `person` is a party of, invited to, or named as a grant's audience in."""
         return set(self.models.memberships.of(person)) | self.models.audiences_of(person)
 
-    def ref(self, person: UUID, viewer: UUID) -> policy.PersonRef:
-        return policy.person_ref(person, viewer, self.models.network, self.names, self.secret())
+    def ref(self, person: UUID, viewer: UUID, network: policy.Network | None = None) -> policy.PersonRef:
+        """`person` as `viewer` may see them; `discloses` looks only at links between the two,
+        so any `network` holding every link of `viewer` (with the disclosures) answers alike."""
+        return policy.person_ref(
+            person, viewer, self.models.network if network is None else network, self.names, self.secret()
+        )
 
     # Everything that may have changed, encoded for the hub
 

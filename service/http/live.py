@@ -17,6 +17,7 @@ from service.application import Accord
 from service.http.deps import AccordDep
 from service.live.frames import Auth, Error, Ping, Pong, Ready, Reconnect, decode_client, encode
 from service.live.hub import Connection
+from service.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,14 @@ CLOSE_TRY_AGAIN = 1013
 GOODBYE_TIMEOUT = 2.0
 #: How long a socket waits for a starting process to finish catching up.
 CATCH_UP_WAIT = 10.0
+UNAVAILABLE = "the service is temporarily unavailable; reconnect with since"
 
 
 async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] | None:
-    """The first frame must be `auth`; a bad one is told why and the socket closed."""
+    """The first frame must be `auth`; a bad one is told why and the socket closed.
+
+    A StoreError (the database cannot be reached) is raised: it is no fault of the client's.
+    """
     try:
         async with asyncio.timeout(AUTH_TIMEOUT):
             raw = await socket.receive_text()
@@ -78,6 +83,15 @@ async def _refuse(socket: WebSocket, code: str, detail: str) -> None:
     await socket.close(code=CLOSE_UNAUTHORIZED, reason=code)
 
 
+async def _unavailable(socket: WebSocket, error: StoreError) -> None:
+    """The database cannot be reached: say so, as while starting, and close with 1013."""
+    log.warning("live socket sent away, store unavailable: %s", type(error.__cause__ or error).__name__)
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(GOODBYE_TIMEOUT):
+            await socket.send_text(encode(Reconnect(detail=UNAVAILABLE)))
+            await socket.close(code=CLOSE_TRY_AGAIN, reason="unavailable")
+
+
 async def _send(socket: WebSocket, connection: Connection) -> None:
     """Send what is queued until the socket is gone or has fallen behind."""
     while (data := await connection.next()) is not None:
@@ -102,7 +116,11 @@ async def _receive(socket: WebSocket, connection: Connection) -> None:
 @websocket("/api/live")
 async def live(socket: WebSocket, accord: AccordDep) -> None:
     await socket.accept()
-    signed_in = await _authenticate(socket, accord)
+    try:
+        signed_in = await _authenticate(socket, accord)
+    except StoreError as error:
+        await _unavailable(socket, error)
+        return
     if signed_in is None:
         return
     person, auth = signed_in
@@ -112,7 +130,12 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
         await socket.close(code=CLOSE_TRY_AGAIN, reason="starting")
         return
     await socket.send_text(encode(Ready(person_id=str(person))))
-    await accord.introduce(person)
+    try:
+        # Loads the person's name if this process has not seen them yet: the database again.
+        await accord.introduce(person)
+    except StoreError as error:
+        await _unavailable(socket, error)
+        return
     # No await between introducing and connecting: nothing may change in between.
     connection = accord.hub.connect(person, auth.since)
     # This task sends; one more receives. (Each open socket's tasks, queues and events are

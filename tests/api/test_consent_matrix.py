@@ -551,6 +551,9 @@ def grant_view(w: World, viewer: Person, key: str) -> dict[str, Any]:
         "waiting_for": [jo.sid] if pending else [],
         "revoked": False,
         "active": not pending,
+        "holds": holds,
+        # Robin's link to Jo ended after everyone consented: that grant is dead for good.
+        "why_not": None if holds else "awaiting_consent" if pending else "link_ended",
         # Through Mina - Jo - audience: the audience is Mina's metamour.
         "holds_through": {
             "audience": audience_ref,

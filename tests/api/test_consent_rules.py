@@ -189,11 +189,13 @@ async def test_a_grant_is_inactive_until_every_party_consents(make_network) -> N
     proposed = await propose_grant(net, "mina", "sam", ["clauses:safer_sex"])
     assert proposed["consented_by"] == [mina.sid] and proposed["waiting_for"] == [jo.sid]
     assert proposed["active"] is False and proposed["holds_through"] is None
+    assert (proposed["holds"], proposed["why_not"]) == (False, "awaiting_consent")
     await assert_hidden_from(net, "sam")
 
     consented = await consent(net, "jo", proposed["grant_id"])
     assert consented["consented_by"] == [mina.sid, jo.sid] and consented["waiting_for"] == []
     assert consented["active"] is True
+    assert (consented["holds"], consented["why_not"]) == (True, None)
     # Jo sees Sam, his partner, by name; the path runs Mina - Jo - Sam.
     assert consented["holds_through"] == {
         "audience": named(net["sam"]),
@@ -220,6 +222,7 @@ async def test_a_party_who_joins_later_makes_the_grant_inactive_until_they_conse
     await assert_hidden_from(net, "sam")
     waiting = await grant_of(net, "mina", grant_id)
     assert waiting["waiting_for"] == [lee.sid] and waiting["active"] is False
+    assert (waiting["holds"], waiting["why_not"]) == (False, "awaiting_consent")
 
     await consent(net, "lee", grant_id)
     # Active again, but a change of parties took the agreement back to drafting:
@@ -240,6 +243,8 @@ async def test_revocation_is_immediate(make_network) -> None:
 
     revoked = await revoke(net, "jo", grant_id)
     assert revoked["revoked"] is True and revoked["active"] is False and revoked["holds_through"] is None
+    assert (revoked["holds"], revoked["why_not"]) == (False, "revoked")
+    assert await grant_of(net, "jo", grant_id) == revoked, "the command answers what GET says"
     await assert_hidden_from(net, "sam")  # the very next read
     network = await net.api.call("GET", "/api/network", net["sam"], 200)
     assert marker(net.texts["S"]) not in str(network)
@@ -280,6 +285,7 @@ async def test_a_grant_lapses_at_its_end_date(make_network) -> None:
     await assert_hidden_from(net, "sam")
     lapsed = await grant_of(net, "mina", proposed["grant_id"])
     assert lapsed["active"] is False and lapsed["holds_through"] is None
+    assert (lapsed["holds"], lapsed["why_not"]) == (False, "lapsed")
     assert (await consent(net, "jo", proposed["grant_id"], 409))["type"].endswith("/grant_lapsed")
     # Appended once: later polls find nothing more to do.
     after = await net.position()
@@ -303,6 +309,7 @@ async def test_moving_the_clock_past_the_end_date_lapses_the_grant(make_network,
         await wait_for_position_above(net, before)  # the Lapsed event: this part works
         lapsed = await grant_of(net, "mina", proposed["grant_id"])
         assert lapsed["active"] is False
+        assert (lapsed["holds"], lapsed["why_not"]) == (False, "lapsed")
         await assert_hidden_from(net, "sam")
     finally:
         accord.clock = original
@@ -323,7 +330,10 @@ async def test_an_ended_link_ends_the_view_and_only_a_fresh_grant_restores_it(ma
 
     await end(net.api, net[second], link_id)
     await assert_hidden_from(net, "sam")
-    assert (await grant_of(net, "mina", grant_id))["holds_through"] is None
+    ended = await grant_of(net, "mina", grant_id)
+    assert ended["holds_through"] is None
+    # Nobody withdrew consent, but the grant is over: the parties are told so, and why.
+    assert (ended["active"], ended["holds"], ended["why_not"]) == (True, False, "link_ended")
     audience = f"/api/agreements/{net.a}/clauses/{net.s}/audience"
     assert await net.api.call("GET", audience, net["mina"], 200) == []
 
@@ -331,6 +341,7 @@ async def test_an_ended_link_ends_the_view_and_only_a_fresh_grant_restores_it(ma
     await net.api.link(net[first], net[second])  # proposed again and confirmed: a new live stretch
     await assert_hidden_from(net, "sam")
     assert await net.api.call("GET", audience, net["mina"], 200) == []
+    assert (await grant_of(net, "mina", grant_id))["why_not"] == "link_ended"
 
     # Fresh consent: a new grant, proposed by Jo this time.
     fresh = await propose_grant(net, "jo", "sam", ["clauses:safer_sex"])
@@ -339,10 +350,37 @@ async def test_an_ended_link_ends_the_view_and_only_a_fresh_grant_restores_it(ma
         "POST", f"/api/agreements/{net.a}/grants/{fresh['grant_id']}/consent", net["mina"], 200
     )
     assert fresh["active"] is True and fresh["holds_through"] is not None
+    assert (fresh["holds"], fresh["why_not"]) == (True, None)
     assert await net.view("sam") == sams_view(net, [s_clause(net)])
     [seen] = await net.api.call("GET", audience, net["mina"], 200)
     assert seen["grant_id"] == fresh["grant_id"]
-    assert (await grant_of(net, "mina", grant_id))["holds_through"] is None, "the old grant stays dead"
+    old = await grant_of(net, "mina", grant_id)
+    assert (old["holds_through"], old["why_not"]) == (None, "link_ended"), "the old grant stays dead"
+
+
+async def test_a_grant_to_someone_who_is_not_a_metamour_says_so_to_every_party(make_network) -> None:
+    net = await make_network("sky")
+    proposed = await propose_grant(net, "mina", "sky", ["clauses:safer_sex"])
+    # Until every party consented, it only waits: Mina alone learns nothing of Jo's partners' links.
+    assert (proposed["active"], proposed["holds"], proposed["why_not"]) == (False, False, "awaiting_consent")
+
+    consented = await consent(net, "jo", proposed["grant_id"])
+    assert (consented["active"], consented["holds"], consented["why_not"]) == (True, False, "not_a_metamour")
+    assert consented["holds_through"] is None
+    for party in ("mina", "jo"):
+        assert (await grant_of(net, party, proposed["grant_id"]))["why_not"] == "not_a_metamour"
+    await assert_hidden_from(net, "sky")
+
+    # Sky and Jo become partners only now: Sky is Mina's metamour, through a link nobody consented to.
+    await net.api.link(net["jo"], net["sky"])
+    later = await grant_of(net, "mina", proposed["grant_id"])
+    assert (later["active"], later["holds"], later["why_not"]) == (True, False, "linked_after_consent")
+    await assert_hidden_from(net, "sky")
+    # A fresh grant covers the new link.
+    fresh = await propose_grant(net, "jo", "sky", ["clauses:safer_sex"])
+    fresh = await consent(net, "mina", fresh["grant_id"])
+    assert (fresh["holds"], fresh["why_not"]) == (True, None)
+    assert (await net.view("sky"))["clauses"] == [s_clause(net)]
 
 
 # --------------------------------------------------------------------------
@@ -647,4 +685,5 @@ async def test_grants_to_handles_without_an_account_answer_the_same(make_network
     ]
     assert masked(answers[0]) == masked(answers[1])
     assert answers[0].json()["active"] is True and answers[0].json()["holds_through"] is None
+    assert (answers[0].json()["holds"], answers[0].json()["why_not"]) == (False, "not_a_metamour")
     await assert_hidden_from(net, "sky")

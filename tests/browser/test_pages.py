@@ -6,12 +6,14 @@ No browser is needed here; these run wherever the suite runs.
 from __future__ import annotations
 
 import re
+import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
 from litestar.testing import TestClient
 
+from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
 
@@ -263,3 +265,42 @@ def test_a_proposal_can_be_declined_with_a_reason_or_withdrawn_by_its_author(ser
     # Answering a closed proposal again is refused in words, not with a crash.
     again = ben_session.post(f"{page}/proposals/{first}/accept", data={"csrf_token": csrf_of(ben_page)})
     assert again.status_code == 409 and "This proposal is no longer open." in again.text
+
+
+def test_the_sharing_page_says_in_words_whether_each_grant_holds_and_why_not(server: Server, api: Api) -> None:
+    ana, ben, cleo, dan = (api.person(n) for n in ("Ana", "Ben", "Cleo", "Dan"))
+    api.link(ana, ben)
+    api.link(ben, cleo)  # Cleo is Ana's metamour; Dan is nobody's.
+    agreement_id, _ = api.agreement(ana, ben, "Shared with care", [("safer_sex", "Barriers with new partners.")])
+    api.ratify(agreement_id, ana, ben)
+    base = f"/api/agreements/{agreement_id}/grants"
+
+    def grant(audience: Person, consent: bool = True) -> str:
+        grant_id = api.call("POST", base, ana, 201, json={"audience": audience.handle, "scopes": ["clauses:safer_sex"]})["grant_id"]
+        if consent:
+            api.call("POST", f"{base}/{grant_id}/consent", ben, 200)
+        return grant_id
+
+    holding, waiting, nobody = grant(cleo), grant(cleo, consent=False), grant(dan)
+    session, _ = browser_session(server, ana)
+    # Ana has not been told Cleo's name: the page calls Cleo what the API calls Cleo for Ana.
+    cleo_for_ana = next(g for g in api.call("GET", base, ana, 200) if g["grant_id"] == holding)["audience"]["name"]
+
+    def status(grant_id: str) -> tuple[str, str]:
+        page = session.get(f"/agreements/{agreement_id}/sharing")
+        assert page.status_code == 200
+        found = re.search(rf'id="grant-{grant_id}">.*?<p class="status-line" data-why-not="(\w*)">(.*?)</p>', page.text, re.S)
+        assert found, f"grant {grant_id} is not on the page"
+        return found.group(1), re.sub(r"<[^>]+>", "", found.group(2))
+
+    assert status(holding) == ("", f"Shown now {cleo_for_ana} is a partner of Ben, your partner.")
+    assert status(waiting) == ("awaiting_consent", "Waiting for Ben to consent.")
+    why, said = status(nobody)
+    assert why == "not_a_metamour" and said.startswith("Not shown") and "not a partner of a partner" in said
+
+    # Ben and Cleo part: the grant that held is over for good, and the page says so, and why.
+    api.call("POST", f"/api/links/{PartnerLink.id_for(uuid.UUID(ben.id), uuid.UUID(cleo.id))}/end", cleo, 200)
+    why, said = status(holding)
+    assert why == "link_ended"
+    assert said.startswith(f"Ended {cleo_for_ana} was a partner of a partner when you all consented")
+    assert "propose a fresh grant" in said

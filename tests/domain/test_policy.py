@@ -19,6 +19,7 @@ from domain.network import Interval
 from domain.policy import (
     AgreementFact,
     GrantFact,
+    GrantStanding,
     HistoryFact,
     LinkFact,
     Network,
@@ -27,6 +28,7 @@ from domain.policy import (
     discloses,
     display_name,
     grant_holds,
+    grant_standing,
     in_force_history,
     metamours_of,
     partners_of,
@@ -308,6 +310,148 @@ def test_a_link_confirmed_after_consent_was_not_consented_to(s):
     s.links["jo-sam"] = live(s.jo, s.sam, since=CONSENTED + timedelta(seconds=1))
 
     assert s.view(s.sam, s.grant("clauses:boundaries")) is None
+
+
+# What the parties are told: whether a grant holds now, and if not, why not
+
+
+def standing(s: Scene, grant: GrantFact, now: datetime = NOW) -> GrantStanding:
+    found = grant_standing(grant, s.parties, s.network, now)
+    # The same decision the audience's access is made of: never one without the other.
+    access = agreement_access(grant.audience, s.agreement, [grant], s.network, now)
+    assert found.holds == (access.kind == "metamour") == (found.why_not is None)
+    return found
+
+
+def test_a_holding_grant_says_so_and_through_which_links(s):
+    # Given every party's consent to a grant to Mina's metamour, through live links,
+    grant = s.grant("clauses:boundaries")
+
+    # then it holds, through Mina - Jo - Sam.
+    assert standing(s, grant) == GrantStanding(
+        active=True,
+        through=Reason(grant_id=grant.grant_id, party=s.mina, partner=s.jo, audience=s.sam),
+    )
+    assert standing(s, grant).holds
+
+
+def test_a_grant_awaits_every_partys_consent(s):
+    # Given only Mina's consent,
+    grant = s.grant("clauses:boundaries", consents={s.mina: CONSENTED})
+
+    # then it is not active and waits for consent.
+    assert standing(s, grant) == GrantStanding(active=False, why_not="awaiting_consent")
+
+    # When a newcomer joins the parties of a holding grant, it waits for theirs too.
+    holding = s.grant("clauses:boundaries")
+    s.parties = (s.mina, s.jo, s.kit)
+    assert standing(s, holding) == GrantStanding(active=False, why_not="awaiting_consent")
+
+
+def test_until_everyone_consented_why_not_says_nothing_of_the_links(s):
+    # Given Mina alone proposing a grant to someone who is nobody's metamour,
+    grant = s.grant("clauses:boundaries", audience=s.zed, consents={s.mina: CONSENTED})
+
+    # then it only waits for consent: one party alone cannot probe the others' partners' links.
+    assert standing(s, grant).why_not == "awaiting_consent"
+
+
+def test_a_revoked_grant_says_revoked_whatever_else_holds(s):
+    grant = s.grant("clauses:boundaries", revoked=True, until=NOW)
+
+    assert standing(s, grant) == GrantStanding(active=False, why_not="revoked")
+
+
+def test_a_grant_past_its_end_date_says_lapsed(s):
+    grant = s.grant("clauses:boundaries", until=NOW)
+
+    assert standing(s, grant, now=NOW - timedelta(seconds=1)).holds
+    assert standing(s, grant, now=NOW) == GrantStanding(active=False, why_not="lapsed")
+
+
+def test_a_lapse_in_the_log_ends_it_whatever_the_clock_says(s):
+    # Given a grant whose Lapsed event is in the log, read by a process whose clock is behind,
+    grant = s.grant("clauses:boundaries", until=NOW, lapsed=True)
+
+    # then it has lapsed there too.
+    assert standing(s, grant, now=NOW - timedelta(days=1)) == GrantStanding(active=False, why_not="lapsed")
+
+
+@pytest.mark.parametrize("link", ["jo-sam", "mina-jo"])
+def test_a_link_that_ended_after_consent_says_link_ended(s, link):
+    # Given a holding grant,
+    grant = s.grant("clauses:boundaries")
+    first, second = (getattr(s, name) for name in link.split("-"))
+
+    # when a link of its path ends,
+    s.links[link] = ended(first, second, ENDED)
+
+    # then it is still active (nobody withdrew consent) but does not hold, because the link ended.
+    assert standing(s, grant) == GrantStanding(active=True, why_not="link_ended")
+
+
+def test_a_mended_link_still_says_link_ended(s):
+    grant = s.grant("clauses:boundaries")
+
+    s.links["jo-sam"] = relinked(s.jo, s.sam, ENDED, AGAIN)
+
+    # Sam is a metamour again, but not through what was consented to.
+    assert metamours_of(s.mina, s.network.links) == {s.sam}
+    assert standing(s, grant).why_not == "link_ended"
+    # A fresh grant, consented after the mending, holds.
+    fresh = s.grant("clauses:boundaries", consents=dict.fromkeys(s.parties, NOW))
+    assert standing(s, fresh).holds
+
+
+def test_an_audience_who_was_never_a_metamour_says_not_a_metamour(s):
+    # Given every party's consent to a grant to Zed, who knows nobody,
+    grant = s.grant("clauses:boundaries", audience=s.zed)
+
+    # then it is active and never holds.
+    assert standing(s, grant) == GrantStanding(active=True, why_not="not_a_metamour")
+
+
+def test_a_link_ended_before_consent_says_not_a_metamour(s):
+    # Given Jo and Sam broke up before the parties consented,
+    s.links["jo-sam"] = ended(s.jo, s.sam, CONSENTED - timedelta(days=1))
+
+    # then Sam was no metamour to consent about, and is none now.
+    assert standing(s, s.grant("clauses:boundaries")).why_not == "not_a_metamour"
+
+
+def test_an_audience_who_became_a_metamour_after_consent_says_linked_after_consent(s):
+    # Given a grant to Zed, consented while Zed was nobody's partner,
+    grant = s.grant("clauses:boundaries", audience=s.zed)
+
+    # when Zed and Jo become partners afterwards,
+    s.links["jo-zed"] = live(s.jo, s.zed, since=AGAIN)
+
+    # then Zed is a metamour, but only through a link nobody consented to.
+    assert metamours_of(s.mina, s.network.links) == {s.sam, s.zed}
+    assert standing(s, grant) == GrantStanding(active=True, why_not="linked_after_consent")
+
+
+def test_an_audience_who_became_a_party_says_so(s):
+    grant = s.grant("clauses:boundaries")
+
+    s.parties = (s.mina, s.jo, s.sam)
+
+    assert standing(s, grant).why_not == "audience_is_party"
+
+
+def test_the_standing_does_not_depend_on_links_beyond_the_parties_and_the_audience(s):
+    # Kit's grant holds through Jo - Sam - Kit; Zed is linked to Kit only.
+    s.links["kit-zed"] = live(s.kit, s.zed)
+    grant = s.grant("clauses:boundaries", audience=s.kit)
+    near = Network(
+        links=tuple(l for l in s.network.links if {l.a, l.b} & {*s.parties, s.kit}),
+        disclosures={},
+    )
+
+    assert grant_standing(grant, s.parties, near, NOW) == grant_standing(grant, s.parties, s.network, NOW)
+    s.links["sam-kit"] = ended(s.sam, s.kit, ENDED)
+    near = Network(links=tuple(l for l in s.network.links if {l.a, l.b} & {*s.parties, s.kit}))
+    assert grant_standing(grant, s.parties, near, NOW).why_not == "link_ended"
 
 
 # What a metamour sees

@@ -27,6 +27,8 @@ from domain.policy import (
     HistoryFact,
     LinkFact,
     Network,
+    agreement_access,
+    grant_standing,
     view_agreement,
     view_network,
 )
@@ -318,6 +320,46 @@ def oracle_scopes(world: World, viewer: int, agreement: RawAgreement) -> set[str
     return scopes or None
 
 
+def oracle_why_not(world: World, grant: RawGrant, agreement: RawAgreement) -> str | None:
+    """Why a grant does not hold now, by brute force over the raw world (None: it holds)."""
+    parties = agreement.parties
+    if grant.revoked:
+        return "revoked"
+    if grant.until is not None and world.now >= grant.until:
+        return "lapsed"
+    if grant.audience in parties:
+        return "audience_is_party"
+    if not all(p in grant.consents for p in parties):
+        return "awaiting_consent"
+    earliest = min(grant.consents[p] for p in parties)
+
+    def intervals(a: int, b: int) -> tuple[tuple[int, int | None], ...]:
+        return next((l.intervals for l in world.links if {l.a, l.b} == {a, b}), ())
+
+    def path(linked) -> bool:  # noqa: ANN001
+        return any(
+            linked(party, partner) and linked(partner, grant.audience)
+            for party in parties
+            for partner in world.people
+            if partner not in (party, grant.audience)
+        )
+
+    def unbroken(a: int, b: int) -> bool:
+        since = live_since(world, a, b)
+        return since is not None and since <= earliest
+
+    def at_consent(a: int, b: int) -> bool:
+        return any(start <= earliest and (end is None or earliest < end) for start, end in intervals(a, b))
+
+    if path(unbroken):
+        return None
+    if path(at_consent):
+        return "link_ended"
+    if path(lambda a, b: live_since(world, a, b) is not None):
+        return "linked_after_consent"
+    return "not_a_metamour"
+
+
 def oracle_discloses(world: World, person: int, viewer: int) -> bool:
     if person == viewer:
         return True
@@ -394,3 +436,28 @@ def test_no_view_carries_what_its_viewer_may_not_see(world: World) -> None:
                 assert str(person_id(person)) not in sent
         assert len(network_view.links) == sum(viewer in (l.a, l.b) for l in world.links)
         assert len(network_view.known_links) == len(known_pairs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds())
+def test_what_the_parties_are_told_of_a_grant_is_what_the_audience_gets(world: World) -> None:
+    """Every grant's standing: why not as the oracle says, holding exactly when it gives access,
+    and the same from the links of the parties and the audience alone."""
+    network = network_of(world)
+    now = day(world.now)
+    for raw in world.grants:
+        agreement = next(a for a in world.agreements if a.key == raw.agreement)
+        fact = agreement_fact(agreement)
+        grant = grant_fact(raw)
+        found = grant_standing(grant, fact.parties, network, now)
+
+        assert found.why_not == oracle_why_not(world, raw, agreement)
+        assert found.holds == (found.why_not is None)
+        alone = agreement_access(grant.audience, fact, [grant], network, now)
+        assert found.holds == (alone.kind == "metamour")
+        if found.holds:
+            assert found.through is not None and found.through.grant_id == grant.grant_id
+
+        people = {*fact.parties, grant.audience}
+        near = Network(links=tuple(l for l in network.links if {l.a, l.b} & people))
+        assert grant_standing(grant, fact.parties, near, now) == found

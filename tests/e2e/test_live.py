@@ -37,6 +37,11 @@ async def assert_same_as_http(api: Api, who: Person, world: World, change: dict[
     assert change["view"] == await api.view(who, world.agreement_id)
 
 
+async def assert_grants_same_as_http(api: Api, who: Person, world: World, change: dict[str, Any]) -> None:
+    """A `grants:<id>` push is the very list GET …/grants answers (the same struct, the same order)."""
+    assert change["view"] == await api.call("GET", f"/api/agreements/{world.agreement_id}/grants", who, 200)
+
+
 def shown_text(frame: dict[str, Any]) -> str:
     return json.dumps(frame)
 
@@ -81,11 +86,12 @@ async def test_metamour_receives_exactly_the_shared_clause_when_it_is_in_force(s
     # A proposed grant is not consent yet: nothing for Sam; the parties see it among their grants.
     world.grant_id = await api.propose_grant(world.mina, world.agreement_id, world.sam, ["clauses:boundaries"])
     await sam.nothing_pending()
-    for live in (mina, jo):
+    for live, who in ((mina, world.mina), (jo, world.jo)):
         grants = await live.change_to(f"grants:{world.agreement_id}")
-        assert [(g["grant_id"], g["consented_by"]) for g in grants["view"]] == [
-            (world.grant_id, [world.mina.id])
+        assert [(g["grant_id"], g["consented_by"], g["why_not"]) for g in grants["view"]] == [
+            (world.grant_id, [world.mina.id], "awaiting_consent")
         ]
+        await assert_grants_same_as_http(api, who, world, grants)
         assert HIDDEN_TEXT not in json.dumps(grants)
     await mina.nothing_pending(settle=0)
 
@@ -213,6 +219,13 @@ async def test_ending_the_link_that_makes_a_metamour_withdraws_the_view(server: 
     await api.end_link(world.sam, world.links["jo-sam"])
     change = await sam.change_to(world.key)
     assert change == {"key": world.key, "removed": True}
+    # The parties are told at once, in the same words as over HTTP, that the grant no longer holds, and why.
+    grants = await mina.change_to(f"grants:{world.agreement_id}")
+    await assert_grants_same_as_http(api, world.mina, world, grants)
+    [grant] = grants["view"]
+    assert (grant["active"], grant["holds"], grant["why_not"], grant["holds_through"]) == (
+        True, False, "link_ended", None
+    )
 
     changes = [{"kind": "edit", "clause_id": world.boundary["clause_id"], "text": "After the break-up."}]
     proposal = await api.propose(world.mina, world.agreement_id, changes)
