@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 from domain.agreement import Agreement, ClauseChange
 from domain.errors import DomainError, NotFound
 from domain.grants import SharingGrant
+from domain import policy
 from domain.policy import AgreementView as SharedView
 from projections.diff import VersionDiff, diff_versions
 from projections.timeline import Entry, Timeline, agreement_at
@@ -556,6 +557,26 @@ class Accord:
         return AgreementSummary(
             agreement_id=agreement.id, title=agreement.title, relation="invited", status=agreement.status
         )
+
+    async def invitation_view(self, caller: UUID, agreement_id: UUID) -> policy.InvitationView:
+        """An invitation as its invitee may see it: the title, who invited them, and the parties,
+        named as `domain.policy.view_invitation` decides."""
+        agreement = await self.commands.load(Agreement, agreement_id)
+        invitations = {i: agreement.inviters[i] for i in agreement.invitees if i in agreement.inviters}
+        await self._load_names({caller, *agreement.parties, *invitations.values()})
+        view = policy.view_invitation(
+            caller,
+            agreement.id,
+            agreement.title,
+            tuple(agreement.parties),
+            invitations,
+            self.models.network,
+            self.names,
+            self._secret,
+        )
+        if view is None:
+            raise NotFound("agreement", agreement_id)
+        return view
 
     async def timeline(self, caller: UUID, agreement_id: UUID) -> Timeline:
         await self._as_party(caller, agreement_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from urllib.parse import quote
+from uuid import uuid4
 
 from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
@@ -23,7 +24,7 @@ from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
 from service.web.pages import CONTROLLERS, SignInRequired
-from service.web.security import SecurityHeaders, require_csrf_token
+from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,12 @@ def templates() -> TemplateConfig[JinjaTemplateEngine]:
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
     if request.headers.get(FRAGMENT_HEADER):
         return Response(content=detail, status_code=status, media_type="text/plain")
+    # Signed in (the page's `me` was resolved before the error): the navigation stays.
+    me = request.state.get("me")
+    signed_in = {"csrf": csrf_token(request), "new_key": lambda: uuid4().hex} if me is not None else {}
     return Template(
         template_name="error.html",
-        context={"title": title, "detail": detail, "me": None, "status": status},
+        context={"title": title, "detail": detail, "me": me, "status": status, **signed_in},
         status_code=status,
     )
 

@@ -159,9 +159,9 @@ def failed(form_id: str, form: Form, error: Exception) -> Failed:
             return Failed(
                 **base,
                 status=409,
-                message="Someone changed this clause while you were editing. "
+                message="Another party changed this clause while you were editing. "
                 "Their version is shown beside yours; your text is kept.",
-                conflict={"revision": error.current_revision, "text": error.current_text},
+                conflict={"clause_id": error.clause_id, "revision": error.current_revision, "text": error.current_text},
             )
         case StaleVersion():
             return Failed(

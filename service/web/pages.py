@@ -12,13 +12,14 @@ the live script can ask the websocket for everything after it, without a gap.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -38,15 +39,17 @@ from service.http.wire import (
     Decline,
     EditClause,
     Invite,
+    LinkRepairNote,
     Propose,
     ProposeGrant,
     ProposeLink,
     Register,
+    SetDisclosure,
     SignIn,
     WriteRepairNote,
 )
 from service.store.base import Account, HandleTaken
-from service.views import AgreementView
+from service.views import AgreementSummary, AgreementView
 from service.web import present
 from service.web.forms import Failed, Form, FormInvalid, decode, failed, read_form
 from service.web.graph import draw
@@ -68,9 +71,12 @@ async def provide_me(request: Request) -> Account:
     if not token:
         raise SignInRequired
     try:
-        return await accord.person(await accord.authenticate(token))
+        me = await accord.person(await accord.authenticate(token))
     except (SignInFailed, NotFound):
         raise SignInRequired from None
+    # An error page shown for this request keeps the signed-in navigation.
+    request.state.me = me
+    return me
 
 
 Me = NamedDependency[Account]
@@ -114,6 +120,26 @@ def _local(path: str | None) -> str:
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
         return path
     return "/agreements"
+
+
+def form_addresses(namespace: Mapping[str, object]) -> list[str]:
+    """A controller's form paths that answer POST only.
+
+    The address bar keeps the path a refused form was sent to; reloading it
+    without resending, or a restored tab, asks for it with GET. Each such path
+    then shows its page as it is now, saying the form was not sent again,
+    instead of a bare "405 Method Not Allowed".
+    """
+    handlers = [h for h in namespace.values() if isinstance(h, HTTPRouteHandler)]
+    answered = {path for h in handlers if "GET" in h.http_methods for path in h.paths}
+    return sorted({path for h in handlers if "POST" in h.http_methods for path in h.paths} - answered)
+
+
+async def _invitation_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
+    try:
+        return await accord.invitation_view(me.person_id, agreement_id)
+    except NotFound:
+        return None
 
 
 async def _view_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
@@ -180,6 +206,11 @@ class AccountPages(Controller):
         clear_session(response)
         return response
 
+    @get(form_addresses(locals()))
+    async def revisit(self) -> Redirect:
+        # Signing out takes a form (with its CSRF token); an address alone never signs anyone out.
+        return see_other("/")
+
 
 def _sign_in_refusal(form_id: str, form: Form, error: Exception) -> Failed:
     # A password is never sent back into the page.
@@ -206,7 +237,12 @@ class NetworkPages(Controller):
         accord: Accord = request.app.state.accord
         position = accord.position
         network = await accord.sharing.network(me.person_id)
-        context = {"network": network, "drawing": draw(network), "position": position}
+        context = {
+            "network": network,
+            "drawing": draw(network),
+            "position": position,
+            "names_shown": present.names_shown(network, lambda other: accord.visibility.ref(me.person_id, other)),
+        }
         return render(request, "network_live.html" if live else "network.html", context, me=me, failed=failed)
 
     async def _act(self, request: Request, me: Account, form_id: str, action: Action) -> Response[Any]:
@@ -246,6 +282,19 @@ class NetworkPages(Controller):
         command = commands[answer]
         return await self._act(request, me, f"link-{link_id}", lambda form: command(me.person_id, link_id, form.key))
 
+    @post("/disclosures/{person_id:uuid}")
+    async def disclose(self, request: Request, accord: AccordDep, me: Me, person_id: Id) -> Response[Any]:
+        async def action(form: Form) -> None:
+            data = decode(SetDisclosure, disclosed=form.get("disclosed"))
+            await accord.sharing.set_disclosure(me.person_id, person_id, data.disclosed, form.key)
+
+        response = await self._act(request, me, f"disclose-{person_id}", action)
+        return see_other(f"/network#name-{person_id}") if response.status_code == 303 else response
+
+    @get(form_addresses(locals()))
+    async def revisit(self, request: Request, me: Me) -> Template:
+        return await self._page(request, me, present.reloaded())
+
 
 # My agreements
 
@@ -262,7 +311,9 @@ class AgreementListPages(Controller):
         mine = [present.summary(v, me.person_id) for v in views.values() if isinstance(v, AgreementView)]
         context = {
             "mine": sorted(mine, key=lambda line: line["view"].title.casefold()),
-            "invited": [s for s in summaries if s.relation == "invited"],
+            "invited": [
+                (s, await _invitation_or_none(accord, me, s.agreement_id)) for s in summaries if s.relation == "invited"
+            ],
             "shared": [(s, views[s.agreement_id]) for s in summaries if isinstance(views[s.agreement_id], SharedView)],
             "position": position,
             "new_agreement_id": uuid4(),
@@ -299,13 +350,38 @@ class AgreementPages(Controller):
     # Reads
 
     async def _page(
-        self, request: Request, me: Account, agreement_id: UUID, failed: Failed | None = None, *, live: bool = False
+        self,
+        request: Request,
+        me: Account,
+        agreement_id: UUID,
+        failed: Failed | None = None,
+        *,
+        live: bool = False,
+        reloaded_edit: tuple[UUID, int | None] | None = None,
     ) -> Template:
-        """A party's page, an invitation, or a metamour's consented view: whichever `me` may see."""
+        """A party's page, an invitation, or a metamour's consented view: whichever `me` may see.
+
+        `reloaded_edit` (a clause, and the revision an edit of it was based on)
+        explains an edit that a reload did not send again.
+        """
         accord: Accord = request.app.state.accord
         position = accord.position
         view = await accord.view_agreement(me.person_id, agreement_id)
-        kind, context = present.agreement(view, me.person_id)
+        if isinstance(view, AgreementView):
+            changed_by: dict[UUID, UUID] = {}
+            if view.status == "drafting" and view.clauses:
+                # Who last changed each clause, to say who changed one under an edit.
+                changed_by = present.last_changed_by(await accord.timeline(me.person_id, agreement_id))
+            context = present.party_context(view, me.person_id, changed_by)
+            if reloaded_edit is not None:
+                failed = present.reloaded_edit(view, *reloaded_edit)
+            failed = present.name_the_conflict(failed, context)
+            kind = "agreement"
+        elif isinstance(view, AgreementSummary):
+            invitation = await accord.invitation_view(me.person_id, agreement_id)
+            kind, context = "invitation", present.invitation(invitation)
+        else:
+            kind, context = present.agreement(view, me.person_id)
         template = f"{kind}_live.html" if live else f"{kind}.html"
         return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
@@ -354,7 +430,15 @@ class AgreementPages(Controller):
         timeline = await accord.timeline(me.person_id, agreement_id)
         old, new = present.default_versions(timeline, old, new)
         diff = await accord.diff(me.person_id, agreement_id, old, new)
-        context = {**present.timeline(view, timeline, diff, old, new, me.person_id), "position": position}
+        # People the history mentions who are not parties now, named as the policy names them for me.
+        parties = {p.person_id for p in view.parties}
+        others = {
+            person: accord.visibility.ref(person, me.person_id).name
+            for e in timeline.entries
+            for person in (e.actor, e.subject)
+            if person is not None and person not in parties
+        }
+        context = {**present.timeline(view, timeline, diff, old, new, me.person_id, others), "position": position}
         return render(request, "timeline_live.html" if part == "live" else "timeline.html", context, me=me)
 
     @get("/sharing")
@@ -540,6 +624,16 @@ class AgreementPages(Controller):
             then=f"#note-{note_id}",
         )  # fmt: skip
 
+    @post("/repair-notes/{note_id:uuid}/links")
+    async def link_repair_note(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, note_id: Id
+    ) -> Response[Any]:
+        async def action(form: Form) -> None:
+            data = decode(LinkRepairNote, proposal_id=form.get("proposal_id"))
+            await accord.link_repair_note(me.person_id, agreement_id, note_id, data.proposal_id, form.key)
+
+        return await self._act(request, me, agreement_id, f"link-note-{note_id}", action, then=f"#note-{note_id}")
+
     # Sharing
 
     @post("/grants")
@@ -571,6 +665,24 @@ class AgreementPages(Controller):
             lambda form: command(me.person_id, agreement_id, grant_id, form.key),
             then=f"/sharing#grant-{grant_id}", on_sharing=True,
         )  # fmt: skip
+
+    # A form's address opened again (see `form_addresses`)
+
+    @get(form_addresses(locals()))
+    async def revisit(
+        self,
+        request: Request,
+        me: Me,
+        agreement_id: Id,
+        revision: Annotated[int | None, QueryParameter(name="revision", ge=1)] = None,
+    ) -> Template:
+        template = request.scope.get("path_template", "")
+        if template.endswith("/grants") or "/grants/" in template:
+            return await self._sharing(request, me, agreement_id, present.reloaded())
+        clause_id = request.path_params.get("clause_id")
+        if clause_id is not None and template.endswith("{clause_id}"):
+            return await self._page(request, me, agreement_id, reloaded_edit=(clause_id, revision))
+        return await self._page(request, me, agreement_id, present.reloaded())
 
 
 def _end_of_day(value: str | None) -> datetime | None:

@@ -7,19 +7,22 @@ aggregates or read models, so a page cannot show more than the API would.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from domain.agreement import TOPICS
 from domain.errors import ValidationFailed
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES
 from domain.policy import AgreementView as SharedView
+from domain.policy import InvitationView, NetworkView, PersonRef
 from projections.diff import VersionDiff, diff_words
 from projections.timeline import Timeline
 from service.sharing import AudienceView, GrantView
-from service.views import AgreementSummary, AgreementView, ClauseView
+from service.views import AgreementView, ClauseView
 from service.web.forms import Failed, Form, FormInvalid
 
 TOPIC_LABELS = {
@@ -126,10 +129,15 @@ class FormState:
 
 
 class Names:
-    """Names of an agreement's parties as the viewer sees them; "you" for the viewer."""
+    """Names of an agreement's parties as the viewer sees them; "you" for the viewer.
 
-    def __init__(self, parties: Any, me: UUID) -> None:
-        self.names = {p.person_id: p.name for p in parties}
+    Parties name each other. Anyone else the page mentions (someone invited,
+    someone who left) is named as `others` says: their names as the policy
+    gives them to this viewer, a pseudonym unless they disclose theirs.
+    """
+
+    def __init__(self, parties: Any, me: UUID, others: Mapping[UUID, str] | None = None) -> None:
+        self.names = {**(others or {}), **{p.person_id: p.name for p in parties}}
         self.me = me
 
     def __call__(self, person: UUID | None, you: str = "you") -> str:
@@ -140,22 +148,36 @@ class Names:
         return self.names.get(person, "a former party")
 
     def listing(self, people: Any, you: str = "you") -> str:
-        names = [self(p, you) for p in people]
-        if len(names) <= 1:
-            return "".join(names)
-        return ", ".join(names[:-1]) + " and " + names[-1]
+        return listing([self(p, you) for p in people])
 
 
 def agreement(view: object, me: UUID) -> tuple[str, dict[str, Any]]:
-    """Which template shows this view, and its context."""
+    """Which template shows this view, and its context (an invitation: see `invitation`)."""
     match view:
         case AgreementView():
             return "agreement", party_context(view, me)
         case SharedView():
             return "shared", shared_context(view)
-        case AgreementSummary():
-            return "invitation", {"summary": view}
     raise TypeError(type(view))
+
+
+def invitation(view: InvitationView) -> dict[str, Any]:
+    """An invitation: who invited the viewer, and who is in it, as the policy names them."""
+    inviter = view.invited_by
+    # The inviter first (if still a party), then the others in the policy's order.
+    parties = sorted(view.parties, key=lambda p: p.key != inviter.key)
+    return {
+        "invitation": view,
+        "inviter": inviter,
+        "parties": parties,
+        "pseudonyms": any(p.person_id is None for p in parties),
+    }
+
+
+def listing(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def summary(view: AgreementView, me: UUID) -> dict[str, Any]:
@@ -178,11 +200,13 @@ def summary(view: AgreementView, me: UUID) -> dict[str, Any]:
     }
 
 
-def party_context(view: AgreementView, me: UUID) -> dict[str, Any]:
+def party_context(view: AgreementView, me: UUID, changed_by: Mapping[UUID, UUID] | None = None) -> dict[str, Any]:
+    """`changed_by`: who last changed each clause, to say who changed one under an edit."""
     names = Names(view.parties, me)
     clauses = {c.clause_id: c for c in view.clauses}
     proposals = [p for p in view.proposals if p.status == "open"]
     past = [p for p in reversed(view.proposals) if p.status != "open"]
+    last = changed_by or {}
     return {
         "view": view,
         "names": names,
@@ -197,7 +221,83 @@ def party_context(view: AgreementView, me: UUID) -> dict[str, Any]:
         "waiting_for": [p for p in view.parties if p.person_id not in view.consented],
         "proposal_diff": lambda change: _change_segments(change, clauses),
         "me_id": me,
+        "conflict_note": lambda clause_id: conflict_note(names, last.get(clause_id)),
+        "conflict_message": lambda clause_id: conflict_message(names, last.get(clause_id)),
+        "proposals_by_id": {p.proposal_id: p for p in view.proposals},
+        # Consent is to a version's clauses: a version without any has nothing to consent to.
+        "can_consent": bool(view.clauses),
     }
+
+
+def last_changed_by(state: Timeline) -> dict[UUID, UUID]:
+    """Who last added or edited each clause, by the timeline."""
+    found: dict[UUID, UUID] = {}
+    for entry in state.entries:
+        if entry.kind in ("clause_added", "clause_edited") and entry.actor is not None:
+            for clause_id in entry.clause_ids:
+                found[clause_id] = entry.actor
+    return found
+
+
+def conflict_note(names: Names, who: UUID | None) -> str:
+    """Who changed a clause under someone's edit, said to the one editing."""
+    if who is None:
+        return "Another party changed this clause while you were editing."
+    if who == names.me:
+        return "You changed this clause in another window while you were editing it here."
+    return f"{names(who)} changed this clause while you were editing."
+
+
+def conflict_message(names: Names, who: UUID | None) -> str:
+    """The same, and that both versions are shown: said by a refused save and by a live update."""
+    both = "That version" if who == names.me else "Their version"
+    return f"{conflict_note(names, who)} {both} is shown beside yours; your text is kept."
+
+
+#: What a page says when a form's address was opened again without the form.
+RELOADED = (
+    "That form was not sent again: reloading does not repeat a change. "
+    "This is the page as it is now; fill the form in again if you still want to."
+)
+
+
+def reloaded() -> Failed:
+    return Failed(form_id="reload", values={}, lists={}, message=RELOADED, status=200)
+
+
+def reloaded_edit(view: AgreementView, clause_id: UUID, based_on: int | None) -> Failed:
+    """A clause edit's address opened again: if the clause changed since the edit was based
+    on it, the conflict, explained; otherwise that the edit was not saved."""
+    clause = next((c for c in view.clauses if c.clause_id == clause_id), None)
+    if clause is None or view.status != "drafting":
+        return reloaded()
+    form_id = f"edit-{clause_id}"
+    if based_on is not None and based_on != clause.revision:
+        conflict = {"clause_id": clause_id, "revision": clause.revision, "text": clause.text, "reloaded": True}
+        return Failed(form_id=form_id, values={}, lists={}, conflict=conflict, status=200)
+    return Failed(
+        form_id=form_id,
+        values={},
+        lists={},
+        status=200,
+        message="Your edit was not saved: reloading does not send a form again. "
+        "Edit the clause again if you still want to change it.",
+    )
+
+
+def name_the_conflict(failed: Failed | None, context: Mapping[str, Any]) -> Failed | None:
+    """A refused clause edit's message, saying who changed the clause (`context`: `party_context`'s)."""
+    if failed is None or failed.conflict is None or "clause_id" not in failed.conflict:
+        return failed
+    clause_id = failed.conflict["clause_id"]
+    if failed.conflict.get("reloaded"):
+        message = (
+            f"Your edit was not saved. {context['conflict_note'](clause_id)} Reloading does not send "
+            "your text again: the clause as it is now is shown; change it again if you still want to."
+        )
+    else:
+        message = context["conflict_message"](clause_id)
+    return msgspec.structs.replace(failed, message=message)
 
 
 def _change_segments(change: Any, clauses: Mapping[UUID, ClauseView]) -> tuple[tuple[str, str], ...]:
@@ -220,11 +320,20 @@ def shared_context(view: SharedView) -> dict[str, Any]:
     }
 
 
-def timeline(view: AgreementView, state: Timeline, diff: VersionDiff, old: int, new: int, me: UUID) -> dict[str, Any]:
+def timeline(
+    view: AgreementView,
+    state: Timeline,
+    diff: VersionDiff,
+    old: int,
+    new: int,
+    me: UUID,
+    others: Mapping[UUID, str] | None = None,
+) -> dict[str, Any]:
+    """`others`: names, as the policy gives them to `me`, of people in the history who are not parties."""
     in_force = sorted({e.version for e in state.entries if e.kind == "ratified"})
     return {
         "view": view,
-        "names": Names(view.parties, me),
+        "names": Names(view.parties, me, others),
         "entries": list(reversed(state.entries)),
         "versions": sorted(state.versions),
         "ratified": set(in_force),
@@ -248,6 +357,35 @@ def default_versions(state: Timeline, old: int | None, new: int | None) -> tuple
     return old, new
 
 
+LINK_RELATIONS = {
+    "live": "your partner",
+    "proposed": "asked to link",
+    "ended": "a past partner",
+    "declined": "a link that was declined",
+    "withdrawn": "a link that was withdrawn",
+}
+
+
+def names_shown(network: NetworkView, me_as_seen_by: Callable[[UUID], PersonRef]) -> list[dict[str, Any]]:
+    """Everyone on the network page who is named there, and whether they see the viewer's name.
+
+    `me_as_seen_by(person)` is the viewer as the policy shows them to that person.
+    Pseudonyms are left out: choosing for one would tell which person it stands for.
+    """
+    people: dict[UUID, tuple[str, str]] = {}
+    for link in network.links:
+        if link.other.person_id is not None:
+            people[link.other.person_id] = (link.other.name, LINK_RELATIONS.get(link.status, link.status))
+    for known in network.known_links:
+        for ref in (known.a, known.b):
+            if ref.person_id is not None and ref.person_id not in people and ref.person_id != network.me.person_id:
+                people[ref.person_id] = (ref.name, "in an agreement shown to you")
+    return [
+        {"person_id": person, "name": name, "relation": relation, "shown": me_as_seen_by(person).person_id is not None}
+        for person, (name, relation) in sorted(people.items(), key=lambda item: (item[1][0].casefold(), str(item[0])))
+    ]
+
+
 def through(path: AudienceView, me: UUID) -> str:
     """How an audience comes to see a clause, told from the viewer's side of the path."""
     if path.partner.person_id == me:
@@ -255,6 +393,45 @@ def through(path: AudienceView, me: UUID) -> str:
     if path.party.person_id == me:
         return f"{path.audience.name} is a partner of {path.partner.name}, your partner"
     return f"{path.audience.name} is a partner of {path.partner.name}, who is a partner of {path.party.name}"
+
+
+def grant_state(grant: GrantView, names: Names, me: UUID) -> dict[str, str]:
+    """What a grant does now, in words: a badge (`style`, `label`) and a sentence.
+
+    Told from `holds` and `why_not` only: the policy decided them, the page just says them.
+    """
+    who = grant.audience.name
+    if grant.holds and grant.holds_through is not None:
+        return {"style": "in_force", "label": "Shown now", "text": through(grant.holds_through, me) + "."}
+    fresh = "To share with them again, propose a fresh grant."
+    style, label, text = {
+        "awaiting_consent": ("drafting", "Waiting", f"for {names.listing(grant.waiting_for)} to consent."),
+        "revoked": ("muted", "Revoked", "Nothing is shown, and revoking is final."),
+        "lapsed": (
+            "muted",
+            "Ended",
+            f"It ran until {when(grant.until)}; nothing is shown any more." if grant.until else "It has ended.",
+        ),
+        "link_ended": (
+            "muted",
+            "Ended",
+            f"{who} was a partner of a partner when you all consented, and a link on that path has "
+            f"ended since, so nothing is shown, even if the link is mended. {fresh}",
+        ),
+        "linked_after_consent": (
+            "muted",
+            "Not shown",
+            f"{who} became a partner of a partner only after you all consented, and your consent "
+            f"covers only the links there were then. {fresh}",
+        ),
+        "not_a_metamour": (
+            "muted",
+            "Not shown",
+            f"{who} is not a partner of a partner of any of you, so nothing is shown.",
+        ),
+        "audience_is_party": ("muted", "Not needed", f"{who} is a party now and sees the whole agreement."),
+    }.get(grant.why_not or "", ("muted", "Not shown", ""))
+    return {"style": style, "label": label, "text": text}
 
 
 def sharing(
@@ -274,6 +451,7 @@ def sharing(
         "scopes": SCOPES,
         "me_id": me,
         "through": lambda path: through(path, me),
+        "grant_state": lambda grant: grant_state(grant, names, me),
     }
 
 

@@ -73,14 +73,17 @@ def test_a_clause_changed_while_you_edit_it_is_shown_beside_your_text_and_never_
     form = ben_page.locator(f"#edit-{boundaries}")
     expect(form.locator("textarea[name=text]")).to_have_value(mine)
     expect(form.locator("input[name=based_on_revision]")).to_have_value("1")
-    expect(ben_page.locator("#live-status")).to_contain_text("Their version is shown beside yours")
+    expect(ben_page.locator("#live-status")).to_contain_text(
+        "Ana changed this clause while you were editing. Their version is shown beside yours"
+    )
     assert not_reloaded(ben_page)
     screenshot(ben_page, "agreement-edit-conflict-live", full_page=False)
 
     # Saving on top of a version Ben has not based his text on is refused, showing both.
     form.get_by_role("button", name="Save").click()
     conflict = ben_page.locator(f"#edit-{boundaries}")
-    expect(conflict.locator(".form-error")).to_contain_text("Someone changed this clause")
+    # Named as Ben sees her, not "someone".
+    expect(conflict.locator(".form-error")).to_contain_text("Ana changed this clause")
     expect(conflict.locator("[data-their-version] blockquote")).to_have_text(theirs)
     expect(conflict.locator("textarea[name=text]")).to_have_value(mine)
     assert api.view(ana, agreement_id)["clauses"][0]["text"] == theirs

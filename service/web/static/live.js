@@ -10,6 +10,13 @@
 (() => {
   "use strict";
 
+  // A link to a closed <details> (say, "add a clause") opens it.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#"]');
+    const target = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (target && target.tagName === "DETAILS") target.open = true;
+  });
+
   const root = document.getElementById("live");
   if (!root) return;
   const source = root.dataset.liveSrc;
@@ -25,13 +32,21 @@
 
   const concerns = (key) => keys.includes("*") || keys.includes(key);
 
+  // The notice floats over the bottom of the window. A live page keeps room free at its end
+  // (accord.css), so scrolled to the bottom nothing, the footer included, is under it; a
+  // notice taller than that room (long words on a narrow screen) widens it.
+  function reserveRoom() {
+    const room = status.textContent ? window.innerHeight - status.getBoundingClientRect().top + 8 : 0;
+    document.documentElement.style.setProperty("--live-status-room", `${Math.ceil(room)}px`);
+  }
+
   function announce(message) {
     if (!status) return;
     status.textContent = "";
     // A fresh text node after a tick, so screen readers announce repeats too.
-    window.setTimeout(() => { status.textContent = message; }, 50);
+    window.setTimeout(() => { status.textContent = message; reserveRoom(); }, 50);
     window.clearTimeout(quiet);
-    quiet = window.setTimeout(() => { status.textContent = ""; }, 6000);
+    quiet = window.setTimeout(() => { status.textContent = ""; reserveRoom(); }, 6000);
   }
 
   function connect() {
@@ -127,9 +142,8 @@
     const conflicts = restore(kept);
     restoreFocus(focus);
     root.dataset.position = String(position);
-    announce(conflicts
-      ? "Someone changed the clause you are editing. Their version is shown beside yours; your text is kept."
-      : "Updated just now.");
+    // Each clause says who last changed it, named as this person may see them.
+    announce(conflicts.length ? [...new Set(conflicts)].join(" ") : "Updated just now.");
   }
 
   const isChoice = (el) => el.type === "checkbox" || el.type === "radio";
@@ -168,7 +182,7 @@
   }
 
   function restore(kept) {
-    let conflicts = 0;
+    const conflicts = [];
     for (const { id, values } of kept) {
       const form = document.getElementById(id);
       if (!form) continue;
@@ -187,7 +201,13 @@
         const text = form.querySelector("textarea[name=text]");
         const label = text && form.querySelector(`label[for="${text.id}"]`);
         if (label) label.textContent = "Your version";
-        conflicts += 1;
+        // The address says the revision kept too (see _clause.html).
+        const action = new URL(form.action, location.href);
+        action.searchParams.set("revision", based);
+        form.action = action.pathname + action.search;
+        const clause = form.closest("[data-conflict-message]");
+        conflicts.push(clause ? clause.dataset.conflictMessage
+          : "Another party changed this clause while you were editing. Their version is shown beside yours; your text is kept.");
       }
     }
     return conflicts;
