@@ -630,6 +630,8 @@ class InvitationView(msgspec.Struct, frozen=True, kw_only=True):
 
     agreement_id: UUID
     title: str
+    #: `drafting` or `in_force`: joining one in force means every party consents afresh.
+    status: str
     invited_by: PersonRef
     #: Sorted by key, so the order does not tell who created the agreement.
     parties: tuple[PersonRef, ...]
@@ -639,6 +641,7 @@ def view_invitation(
     viewer: UUID,
     agreement_id: UUID,
     title: str,
+    status: str,
     parties: Sequence[UUID],
     invitations: Mapping[UUID, UUID],
     network: Network,
@@ -661,6 +664,7 @@ def view_invitation(
     return InvitationView(
         agreement_id=agreement_id,
         title=title,
+        status=status,
         invited_by=ref(inviter),
         parties=tuple(sorted((ref(party) for party in parties), key=lambda r: r.key)),
     )

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Request
-from litestar.exceptions import ServiceUnavailableException
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException, ServiceUnavailableException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from service.application import Accord
 from service.http.deps import DEPENDENCIES
-from service.http.errors import HANDLERS
+from service.http.errors import HANDLERS, on_http
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
 from service.http.methods import head_and_allow
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[StrictSchemas()],
         dependencies=DEPENDENCIES,
         middleware=[request_log, PrometheusConfig(app_name="accord", prefix="accord", group_path=True).middleware],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, HTTPException: _unrouted},
         lifespan=[lifespan],
         state=_state(accord),
         request_max_body_size=settings.max_body_bytes,
@@ -87,6 +87,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Before routing, where litestar puts its own CORS handling: HEAD wherever GET is, and a true Allow.
     app.asgi_handler = head_and_allow(app.asgi_handler)
     return app
+
+
+def _unrouted(request: Request, error: HTTPException) -> Response:
+    """Errors no router handled: routing's 404 and 405 on a page address get the HTML page."""
+    return web.on_unrouted(request, error) or on_http(request, error)
 
 
 def _state(accord: Accord):

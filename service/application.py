@@ -549,16 +549,7 @@ class Accord:
                 summaries.append(AgreementSummary(agreement_id=agreement_id, relation="shared"))
         return sorted(summaries, key=lambda s: str(s.agreement_id))
 
-    async def invitation(self, caller: UUID, agreement_id: UUID) -> AgreementSummary:
-        """What an invitee sees before accepting: the title and who invited them."""
-        agreement = await self.commands.load(Agreement, agreement_id)
-        if caller not in agreement.invitees:
-            raise NotFound("agreement", agreement_id)
-        return AgreementSummary(
-            agreement_id=agreement.id, title=agreement.title, relation="invited", status=agreement.status
-        )
-
-    async def invitation_view(self, caller: UUID, agreement_id: UUID) -> policy.InvitationView:
+    async def invitation(self, caller: UUID, agreement_id: UUID) -> policy.InvitationView:
         """An invitation as its invitee may see it: the title, who invited them, and the parties,
         named as `domain.policy.view_invitation` decides."""
         agreement = await self.commands.load(Agreement, agreement_id)
@@ -568,6 +559,7 @@ class Accord:
             caller,
             agreement.id,
             agreement.title,
+            agreement.status,
             tuple(agreement.parties),
             invitations,
             self.models.network,

@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from domain.agreement import ClauseChange
 from domain.errors import ValidationFailed
 from domain.policy import AgreementView as SharedView
+from domain.policy import InvitationView
 from projections.diff import VersionDiff
 from projections.timeline import Entry
 from service.http.auth import CALLER, Caller
@@ -80,7 +81,7 @@ class AgreementController(Controller):
         return respond(outcome)
 
     @get("/{agreement_id:uuid}/invitation", summary="An invitation addressed to me", responses=READ)
-    async def invitation(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> AgreementSummary:
+    async def invitation(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> InvitationView:
         return await accord.invitation(caller, agreement_id)
 
     @post(

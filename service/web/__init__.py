@@ -90,6 +90,30 @@ def _on_unexpected(request: Request, error: Exception) -> Response:
     return _error_page(request, 500, "Something went wrong", "Nothing you did caused this. Try again in a moment.")
 
 
+def is_page(request: Request) -> bool:
+    """Whether a request's address belongs to the pages (not the API, operations or static files)."""
+    from service.web.pages import NOT_PAGES
+
+    return not request.url.path.lstrip("/").startswith(NOT_PAGES)
+
+
+def on_unrouted(request: Request, error: HTTPException) -> Response | None:
+    """A page address no route matched (a malformed id, say): the HTML not-found page.
+
+    Raised before any page's dependencies ran, so whether someone is signed in is
+    not known here; most unknown addresses reach `ElsewherePages` instead, whose
+    page keeps the navigation.
+    """
+    if error.status_code not in (404, 405) or not is_page(request):
+        return None
+    if error.status_code == 405:
+        page = _error_page(request, 405, "That could not be done", "This page does not take that request.")
+    else:
+        page = _error_page(request, 404, "Not found", "There is nothing here that you may see.")
+    page.headers.update(error.headers or {})  # 405's Allow
+    return page
+
+
 def routers() -> list[Router]:
     """The pages, guarded by the CSRF check, and the static files; both with security headers."""
     pages = Router(

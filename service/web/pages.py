@@ -31,6 +31,7 @@ from service.accounts import RateLimited, SignInFailed
 from service.application import Accord
 from service.commands import KeyReused
 from service.http.deps import AccordDep
+from service.http.errors import problem
 from service.http.wire import (
     AddClause,
     CommentOn,
@@ -137,7 +138,7 @@ def form_addresses(namespace: Mapping[str, object]) -> list[str]:
 
 async def _invitation_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
     try:
-        return await accord.invitation_view(me.person_id, agreement_id)
+        return await accord.invitation(me.person_id, agreement_id)
     except NotFound:
         return None
 
@@ -378,7 +379,7 @@ class AgreementPages(Controller):
             failed = present.name_the_conflict(failed, context)
             kind = "agreement"
         elif isinstance(view, AgreementSummary):
-            invitation = await accord.invitation_view(me.person_id, agreement_id)
+            invitation = await accord.invitation(me.person_id, agreement_id)
             kind, context = "invitation", present.invitation(invitation)
         else:
             kind, context = present.agreement(view, me.person_id)
@@ -696,4 +697,24 @@ def _end_of_day(value: str | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 
-CONTROLLERS = [AccountPages, NetworkPages, AgreementListPages, AgreementPages]
+# Any other address
+
+
+#: Addresses that belong to the JSON API and operations, not to the pages: their 404 stays problem+json.
+NOT_PAGES = ("api/", "health", "metrics", "schema", "swagger", "static/")
+
+
+class ElsewherePages(Controller):
+    @get("/{address:path}")
+    async def not_found(self, request: Request, address: FromPath[str]) -> Response[Any]:
+        """An address no page answers: the not-found page, with the navigation when signed in."""
+        if address.lstrip("/").startswith(NOT_PAGES):
+            return problem(404, "not found", code="not_found")
+        try:
+            await provide_me(request)  # so the error page keeps the signed-in navigation
+        except SignInRequired:
+            pass
+        raise NotFound("page", address)
+
+
+CONTROLLERS = [AccountPages, NetworkPages, AgreementListPages, AgreementPages, ElsewherePages]

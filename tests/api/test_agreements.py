@@ -179,11 +179,14 @@ async def test_invite_then_accept(api: Api) -> None:
     assert await api.call("GET", "/api/agreements", ben, 200) == [
         {"agreement_id": agreement_id, "title": "Ana and Ben", "relation": "invited"}
     ]
+    # The invitation names who invited Ben (introducing oneself) and the parties.
+    ana_ref = {"key": str(ana.id), "name": ana.name, "person_id": str(ana.id)}
     assert await api.call("GET", f"/api/agreements/{agreement_id}/invitation", ben, 200) == {
         "agreement_id": agreement_id,
         "title": "Ana and Ben",
-        "relation": "invited",
         "status": "drafting",
+        "invited_by": ana_ref,
+        "parties": [ana_ref],
     }
     # Not a party yet: the agreement's content stays hidden; an invitee sees its title only.
     assert await api.call("GET", f"/api/agreements/{agreement_id}", ben, 200) == {
@@ -1105,12 +1108,15 @@ async def test_an_invitee_sees_only_the_invitation(api: Api) -> None:
         assert (r.status_code, r.json()) == (404, NOT_FOUND), (method, path, r.text)
     assert await api.position() == before
     invitation = await api.call("GET", f"/api/agreements/{ids['agreement_id']}/invitation", cleo, 200)
-    assert invitation == {
+    assert invitation["invited_by"] == {"key": str(ana.id), "name": ana.name, "person_id": str(ana.id)}
+    assert {k: v for k, v in invitation.items() if k not in ("invited_by", "parties")} == {
         "agreement_id": ids["agreement_id"],
         "title": "Our agreement",
-        "relation": "invited",
         "status": "in_force",
     }
+    # Cleo knows neither party but Ana, who introduced herself by inviting her.
+    assert [p["name"] for p in invitation["parties"] if p["person_id"] is not None] == [ana.name]
+    assert all(p["name"].startswith("Someone (") for p in invitation["parties"] if p["person_id"] is None)
     # The agreement itself: the title, nothing of its content.
     assert await api.call("GET", f"/api/agreements/{ids['agreement_id']}", cleo, 200) == {
         "agreement_id": ids["agreement_id"],

@@ -636,7 +636,14 @@ def expected_read(w: World, route: str, caller: str) -> Any:
                 "sam": metamour_view(w, "D", viewer, ["clauses:safer_sex"], []),
             }[caller]
         case "my invitation":
-            return {**summary(w, "A", "invited"), "status": "in_force"}
+            return {
+                "agreement_id": w.ids["A"],
+                "title": w.texts["title_a"],
+                "status": "in_force",
+                # Mina invited Lee, introducing herself; Jo is nobody Lee knows.
+                "invited_by": named(w["mina"]),
+                "parties": sorted([named(w["mina"]), ref(w, "jo", viewer)], key=lambda r: r["key"]),
+            }
         case "version":
             return [
                 {**clause(w, "P", "P"), "revision": 1},
