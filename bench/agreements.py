@@ -8,7 +8,7 @@ renegotiation that is commented on, accepted and adopted. About 30 events.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
@@ -33,9 +33,11 @@ def _text(rng: random.Random, low: int = 12, high: int = 60) -> str:
     return " ".join(rng.choices(WORDS, k=rng.randint(low, high))).capitalize() + "."
 
 
-def agreement_events(rng: random.Random, start: datetime) -> list[Agreement.Event]:
+def agreement_events(rng: random.Random, start: datetime, creator: UUID | None = None) -> list[Agreement.Event]:
+    """One agreement's history; `creator` (a person with an account, say) or someone random makes it."""
     clock = iter(start + timedelta(minutes=7 * i) for i in range(10_000))
-    creator, others = _id(rng), [_id(rng) for _ in range(rng.randint(1, 3))]
+    made_by = _id(rng)
+    creator, others = creator or made_by, [_id(rng) for _ in range(rng.randint(1, 3))]
     parties = [creator, *others]
     a = Agreement.create(_text(rng, 2, 6), creator, next(clock), agreement_id=_id(rng))
     for person in others:
@@ -58,14 +60,18 @@ def agreement_events(rng: random.Random, start: datetime) -> list[Agreement.Even
     return a.collect_events()
 
 
-def encoded(seed: int = 8, agreements: int | None = 1) -> Iterator[NewEvent]:
-    """The events of `agreements` agreements (None: endless), as the store's records."""
+def encoded(seed: int = 8, agreements: int | None = 1, creators: Sequence[UUID] = ()) -> Iterator[NewEvent]:
+    """The events of `agreements` agreements (None: endless), as the store's records.
+
+    The first `len(creators)` agreements are made by those people, one each.
+    """
     rng, mapper = random.Random(seed), MsgspecMapper()
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
     made = 0
     while agreements is None or made < agreements:
+        creator = creators[made] if made < len(creators) else None
         made += 1
-        for event in agreement_events(rng, start + timedelta(minutes=made)):
+        for event in agreement_events(rng, start + timedelta(minutes=made), creator):
             s = mapper.to_stored_event(event)
             yield NewEvent(s.originator_id, s.originator_version, s.topic, s.state)
 

@@ -54,6 +54,8 @@ class Context:
     postmaster: int | None = None
     #: With `--before DIR`: earlier versions of modules to measure too (bench/before.py).
     before: str | None = None
+    #: With `--scale`: the startup section also measures 10,000,000 events.
+    scale: bool = False
     #: What sections observed beside their figures (CPU shares, profiles), for the results file.
     notes: list[str] = field(default_factory=list)
 

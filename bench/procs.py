@@ -63,6 +63,54 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def status_kib(pid: int, field: str) -> int:
+    """A size field of /proc/<pid>/status (VmRSS, VmHWM, ...), in KiB; 0 if absent."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def descendants(root: int) -> list[int]:
+    """The live processes below `root` (children, their children, ...), from /proc's ppid fields."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory (VmRSS) of a process and every live descendant, summed (shared pages counted in each)."""
+    total = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            total += status_kib(pid, "VmRSS") * 1024
+        except OSError:  # it ended meanwhile
+            pass
+    return total
+
+
+def mem_available_bytes() -> int:
+    """The machine's MemAvailable (what can be allocated without swapping or the OOM killer)."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     with open(f"/proc/{pid}/stat") as f:
@@ -129,6 +177,10 @@ class Proc:
     def rss(self) -> int:
         return rss_bytes(self.pid)
 
+    def tree_rss(self) -> int:
+        """Its resident memory with that of any child processes (workers) it started."""
+        return tree_rss_bytes(self.pid)
+
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
@@ -194,6 +246,13 @@ def minimal(scratch: str) -> Proc:
     port = free_port()
     argv = [sys.executable, "-m", "bench.minimal", "--port", str(port)]
     return Proc("minimal litestar", argv, {}, Path(scratch, f"minimal-{port}.log"), port)
+
+
+def peer(module: str, dsn: str, scratch: str) -> Proc:
+    """A hand-written litestar + asyncpg peer (bench/peer_view.py, bench/peer_command.py) on `dsn`."""
+    port = free_port()
+    argv = [sys.executable, "-m", f"bench.{module}", "--port", str(port), "--database", dsn]
+    return Proc(module.replace("_", " "), argv, {}, Path(scratch, f"{module}-{port}.log"), port)
 
 
 def ws_baseline(scratch: str, payload: int) -> Proc:

@@ -14,6 +14,13 @@ view_agreement). Each is read by `CONNECTIONS` connections from
 bench/loadgen.py; the baseline is the minimal litestar route at the same
 concurrency, in turn with them. Target: at least 0.5x the baseline's
 requests/s.
+
+The peer (issue 12): bench/peer_view.py, a hand-written litestar + asyncpg
+route that does the same bearer-token lookup in `accord_tokens` and fetches
+one stored document by primary key, the very bytes Accord answered Sam and
+Mina (stored in `bench_documents` in the same database), read by the same
+tokens at the same concurrency, in turn with the others. Target: each view at
+least 0.5x its peer's requests/s.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import httpx
 
 from domain.network import PartnerLink
 
-from . import before, procs, profile, seed
+from . import before, peer_view, procs, profile, seed
 from .agreements import encoded
 from .harness import Context, Figure
 from .measure import Load
@@ -97,6 +104,8 @@ class Viewed:
         self.server = procs.accord(self.dsn, ctx.scratch, name, tree)
         self.loads = {kind: Load(ctx, self.server) for kind in ("metamour", "party", "health", "me")}
         self.connections: dict[str, dict] = {}
+        #: The views as Accord answered them, keyed for bench/peer_view.py.
+        self.documents: dict[str, bytes] = {}
 
     async def setup(self) -> None:
         await self.server.wait_http("/health/ready")
@@ -105,6 +114,10 @@ class Viewed:
         async with httpx.AsyncClient(base_url=self.server.url, timeout=30) as client:
             await seed.caught_up(client, position)
             mina, sam, agreement = await scenario(client)
+            for who in (sam, mina):
+                r = await client.get(f"/api/agreements/{agreement}", headers=who.auth)
+                r.raise_for_status()
+                self.documents[peer_view.key(agreement, who.person_id)] = r.content
         path = f"/api/agreements/{agreement}"
         self.connections = {
             "metamour": {"kind": "get", "path": path, "token": sam.token},
@@ -135,24 +148,39 @@ async def run(ctx: Context) -> list[Figure]:
         accords.append(Viewed(ctx, "accord-before", tree))
     minimal = procs.minimal(ctx.scratch)
     bare = Load(ctx, minimal)
+    peer: procs.Proc | None = None
+    peers: dict[str, Load] = {}
     try:
         await minimal.wait_http("/small")
         for a in accords:
             await a.setup()
         ctx.say(f"seeded {BACKGROUND_EVENTS:,} background events, {BACKGROUND_LINKS:,} links and the walk-through")
+        await peer_view.prepare(accords[0].dsn, accords[0].documents)
+        peer = procs.peer("peer_view", accords[0].dsn, ctx.scratch)
+        await peer.wait_tcp()
+        peers = {kind: Load(ctx, peer) for kind in ("metamour", "party")}
+        sizes = ", ".join(f"{len(d):,}" for d in accords[0].documents.values())
+        ctx.note(f"views: the peer's stored documents (Accord's answers to the metamour and the party): {sizes} bytes")
         for r in range(rounds):
             await accords[0].round(r, warmup, seconds, ("metamour", "party", "health", "me"))
             for a in accords[1:]:
                 await a.round(r, warmup, seconds, ("metamour", "party"))
             await bare.run({"warmup": warmup, "duration": seconds,
                             "connections": [{"kind": "get", "path": "/small"}] * CONNECTIONS})
+            for kind, load in peers.items():
+                # The same path and token as Accord's read: the peer answers the document stored for that person.
+                await load.run({"warmup": warmup, "duration": seconds,
+                                "connections": [accords[0].connections[kind]] * CONNECTIONS})
             loads = accords[0].loads
-            ctx.say(f"round {r + 1}: metamour {loads['metamour'].rate:,.0f}/s, party {loads['party'].rate:,.0f}/s, "
+            ctx.say(f"round {r + 1}: metamour {loads['metamour'].rate:,.0f}/s (peer {peers['metamour'].rate:,.0f}/s), "
+                    f"party {loads['party'].rate:,.0f}/s (peer {peers['party'].rate:,.0f}/s), "
                     f"minimal {bare.rate:,.0f}/s (so far)")
     finally:
         for a in accords:
             a.stop()
         minimal.stop()
+        if peer is not None:
+            peer.stop()
 
     n = f"{CONNECTIONS} connections"
     loads = accords[0].loads
@@ -164,16 +192,21 @@ async def run(ctx: Context) -> list[Figure]:
     health.against(base)
     me.against(base)
     figures: list[Figure] = []
+    peer_figures: list[Figure] = []
     for kind, label in (("metamour", "a metamour's view"), ("party", "a party's view")):
-        load = loads[kind]
+        load, peer_load = loads[kind], peers[kind]
         f = Figure("views", f"accord: {label} (GET /api/agreements/{{id}}), {n}", load.rate, "requests/s")
-        f.against(base, 0.5).against(me).against(health)
+        pf = Figure("views", f"peer: token lookup + one stored document, as {label}, {n}", peer_load.rate, "requests/s")
+        f.against(base, 0.5).against(pf, 0.5).against(me).against(health)
         p50, p99 = load.latency_figures("views", f"accord: {label}")
-        p50.against(b50)
-        p99.against(b99)
+        q50, q99 = peer_load.latency_figures("views", f"peer, as {label}")
+        p50.against(b50).against(q50)
+        p99.against(b99).against(q99)
         cpu = Figure("views", f"accord serve CPU per request, {label}", load.per_request_ms(load.cpu.server_s), "ms")
-        cpu.against(bcpu)
+        qcpu = Figure("views", f"peer CPU per request, as {label}", peer_load.per_request_ms(peer_load.cpu.server_s), "ms")
+        cpu.against(bcpu).against(qcpu)
         figures += [f, p50, p99, cpu]
+        peer_figures += [pf, q50, q99, qcpu]
         for other in accords[1:]:
             old = other.loads[kind]
             b = Figure("views", f"before: {label}, {n}", old.rate, "requests/s")
@@ -182,8 +215,12 @@ async def run(ctx: Context) -> list[Figure]:
             cpu.against(bc)
             figures += [b, bc]
         ctx.note(load.cpu_note(f"views, {label}"))
+        ctx.note(peer_load.cpu_note(f"views, peer as {label}"))
     for a in accords:
         for kind, load in a.loads.items():
             if load.statuses and set(load.statuses) != {"200"}:
                 ctx.note(f"views ({a.name}, {kind}) answered {load.statuses}")
-    return [*figures, health, me, base, b50, b99, bcpu]
+    for kind, load in peers.items():
+        if load.statuses and set(load.statuses) != {"200"}:
+            ctx.note(f"views (peer, {kind}) answered {load.statuses}")
+    return [*figures, health, me, base, b50, b99, bcpu, *peer_figures]

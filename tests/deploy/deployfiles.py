@@ -324,10 +324,42 @@ def k8s_documents() -> list[tuple[Path, dict]]:
     return docs
 
 
+# API groups whose kinds come from operators' CRDs, which are not in the
+# repository: kubernetes-validate has no schema for them, so the tests check
+# their structure themselves.
+CNPG = "postgresql.cnpg.io"
+PROMETHEUS_OPERATOR = "monitoring.coreos.com"
+OPERATOR_GROUPS = frozenset({CNPG, PROMETHEUS_OPERATOR})
+
+
+def api_group(doc: dict) -> str:
+    """`apps` for `apps/v1`; the empty (core) group for `v1`."""
+    group, _, _ = str(doc["apiVersion"]).rpartition("/")
+    return group
+
+
+def is_custom_resource(doc: dict) -> bool:
+    return api_group(doc) in OPERATOR_GROUPS
+
+
 def one(kind: str) -> dict:
     found = [doc for _, doc in k8s_documents() if doc.get("kind") == kind]
     assert len(found) == 1, f"expected one {kind} under deploy/k8s, found {len(found)}"
     return found[0]
+
+
+def named(kind: str, name: str) -> dict:
+    found = [doc for _, doc in k8s_documents() if doc.get("kind") == kind and doc["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} named {name} under deploy/k8s, found {len(found)}"
+    return found[0]
+
+
+def millicores(value: str | int | float) -> float:
+    """A CPU quantity (`250m`, `1`, `0.5`) in millicores."""
+    text = str(value)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", text)
+    assert match, f"not a CPU quantity: {value!r}"
+    return float(match.group(1)) * (1 if match.group(2) else 1000)
 
 
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

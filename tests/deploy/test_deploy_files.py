@@ -2,29 +2,38 @@
 
 What runs here: every YAML parses; the image's port, command and health check
 agree with compose, nginx and the Kubernetes manifests; nginx passes websockets
-on the service's websocket routes; the Secret carries exactly the settings the
-Deployment reads. With the tools installed, also `nginx -t`, `kubectl
-kustomize`, hadolint, kubernetes-validate and the compose-spec schema
-(deploy/README.md says how to run the checks that need Docker or a cluster).
+on the service's websocket routes; the Secrets carry exactly the settings the
+Deployment reads; the CloudNativePG cluster, its backups, the autoscaler and
+the disruption budget fit together. With the tools installed, also `nginx -t`,
+`kubectl kustomize`, hadolint, kubernetes-validate (core kinds; the operators'
+kinds are checked here, their CRDs not being in the repository) and the
+compose-spec schema (deploy/README.md says how to run the checks that need
+Docker or a cluster).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from .deployfiles import (
+    CNPG,
     DEPLOY,
     K8S,
+    OPERATOR_GROUPS,
+    PROMETHEUS_OPERATOR,
     REPO,
     Directive,
+    api_group,
     dockerfile_stages,
     dockerignore_allows,
     dockerignore_patterns,
@@ -34,8 +43,11 @@ from .deployfiles import (
     environment,
     exposed_ports,
     interpolate,
+    is_custom_resource,
     k8s_documents,
     matches,
+    millicores,
+    named,
     nginx_binary,
     one,
     option,
@@ -93,6 +105,17 @@ def nginx() -> Directive:
 @pytest.fixture(scope="module")
 def deployment() -> dict:
     return one("Deployment")
+
+
+@pytest.fixture(scope="module")
+def hpa() -> dict:
+    return one("HorizontalPodAutoscaler")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> dict:
+    """The CloudNativePG Cluster: Accord's PostgreSQL."""
+    return one("Cluster")
 
 
 @pytest.fixture(scope="module")
@@ -417,7 +440,10 @@ def test_nginx_accepts_the_config(tmp_path):
 def test_every_manifest_parses_and_names_no_namespace():
     docs = k8s_documents()
     kinds = {doc["kind"] for _, doc in docs}
-    assert {"Deployment", "Service", "Ingress", "Secret", "PodDisruptionBudget"} <= kinds
+    assert {
+        "Deployment", "HorizontalPodAutoscaler", "Service", "Ingress", "Secret", "PodDisruptionBudget",
+        "Cluster", "ScheduledBackup", "PodMonitor",
+    } <= kinds
     for path, doc in docs:
         assert doc.get("apiVersion") and doc["metadata"].get("name"), path.name
         assert "namespace" not in doc["metadata"], f"{path.name} names a namespace"
@@ -434,9 +460,18 @@ def test_kustomization_applies_everything_but_the_example_secret():
     assert "namespace" not in kustomization
 
 
-def test_deployment_runs_two_hardened_replicas(deployment, container):
+def test_no_bare_postgres_runs_beside_the_operator():
+    """PostgreSQL is the CloudNativePG Cluster's alone: no StatefulSet, no postgres image elsewhere."""
+    for path, doc in k8s_documents():
+        assert doc["kind"] != "StatefulSet", f"{path.name}: PostgreSQL runs through the operator's Cluster"
+        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+        for c in pod.get("containers", []) + pod.get("initContainers", []):
+            assert "postgres" not in c.get("image", ""), f"{path.name}: {c['image']}"
+
+
+def test_deployment_is_hardened_and_leaves_its_replica_count_to_the_hpa(deployment, container):
     spec = deployment["spec"]
-    assert spec["replicas"] == 2
+    assert "replicas" not in spec, "the HPA owns the count: a re-apply would reset a scale-up"
     pod = spec["template"]["spec"]
     assert pod.get("securityContext", {}).get("runAsNonRoot") is True
     security = container["securityContext"]
@@ -528,42 +563,180 @@ def test_ingress_routes_to_the_service_and_keeps_websockets_open(container):
     assert covered == websocket_paths(), "the Ingress does not route every websocket path"
 
 
-def test_secret_holds_exactly_the_settings_the_deployment_reads(container):
-    secret = one("Secret")
-    data = secret.get("stringData") or {}
-    assert data and not secret.get("data"), "use stringData so the placeholders are readable"
+def _secret_refs(container: dict) -> dict[str, tuple[str, str]]:
+    """Each variable set from a Secret: name → (Secret, key)."""
+    assert not any("secretRef" in s for s in container.get("envFrom", [])), "name each secret variable"
     refs = {}
     for env in container.get("env", []):
         ref = env.get("valueFrom", {}).get("secretKeyRef")
         if ref:
-            assert ref["name"] == secret["metadata"]["name"], env["name"]
-            assert env["name"] == ref["key"], "name each key after the variable it sets"
-            refs[env["name"]] = ref["key"]
-    for source in container.get("envFrom", []):
-        if "secretRef" in source:
-            assert source["secretRef"]["name"] == secret["metadata"]["name"]
-            refs.update({key: key for key in data})
-    assert set(refs.values()) == set(data), "the Secret's keys and the Deployment's references differ"
+            refs[env["name"]] = (ref["name"], ref["key"])
+    return refs
+
+
+def test_the_accord_secret_holds_exactly_the_settings_the_deployment_reads_from_it(container, cluster):
+    secret = named("Secret", "accord")
+    data = secret.get("stringData") or {}
+    assert data and not secret.get("data"), "use stringData so the placeholders are readable"
+    refs = _secret_refs(container)
+    operator_made = {f"{cluster['metadata']['name']}-app"}
+    assert {name for name, _ in refs.values()} <= {"accord"} | operator_made, refs
+    ours = {var: key for var, (name, key) in refs.items() if name == "accord"}
+    for var, key in ours.items():
+        assert var == key, "name each key after the variable it sets"
+    assert set(ours.values()) == set(data), "the Secret's keys and the Deployment's references differ"
     assert {"ACCORD_DATABASE_URL", "ACCORD_SECRET"} <= set(refs)
     unknown = {name for name in refs if name.startswith("ACCORD_")} - settings_env_names()
     assert not unknown, f"Settings does not read {unknown}"
     plain = {env["name"] for env in container.get("env", []) if "value" in env}
-    assert not plain & {"ACCORD_DATABASE_URL", "ACCORD_SECRET"}, "secrets must come from the Secret"
+    assert not plain & {"ACCORD_DATABASE_URL", "ACCORD_SECRET"}, "secrets must come from a Secret"
 
 
 def test_secret_values_are_obvious_placeholders():
-    data = one("Secret")["stringData"]
-    for key, value in data.items():
-        assert "CHANGE-ME" in value, f"{key} should be an obvious placeholder"
-    assert urlsplit(data["ACCORD_DATABASE_URL"]).scheme in ("postgresql", "postgres")
+    secrets = [doc for _, doc in k8s_documents() if doc["kind"] == "Secret"]
+    assert secrets
+    for secret in secrets:
+        for key, value in secret["stringData"].items():
+            assert "CHANGE-ME" in value, f"{secret['metadata']['name']}.{key} should be an obvious placeholder"
 
 
 def test_disruption_budget_keeps_one_replica_without_blocking_drains(deployment):
     pdb = one("PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
-    assert pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"], "a drain could never proceed"
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert matches(pdb["spec"]["selector"]["matchLabels"], labels)
+
+
+# --------------------------------------------------------------------------
+# Autoscaling
+# --------------------------------------------------------------------------
+
+
+def test_hpa_scales_the_deployment_by_name(hpa, deployment):
+    target = hpa["spec"]["scaleTargetRef"]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment")
+    assert target["name"] == deployment["metadata"]["name"]
+
+
+def test_hpa_never_goes_below_what_a_drain_needs(hpa):
+    """With minReplicas == minAvailable a node drain could never evict an Accord pod."""
+    pdb = one("PodDisruptionBudget")
+    spec = hpa["spec"]
+    assert spec["minReplicas"] >= pdb["spec"]["minAvailable"] + 1
+    assert spec["minReplicas"] >= 2, "one pod is no redundancy"
+    assert spec["maxReplicas"] > spec["minReplicas"]
+
+
+def test_hpa_scales_on_cpu_which_the_container_requests(hpa, container):
+    metrics = hpa["spec"]["metrics"]
+    cpu = [m for m in metrics if m["type"] == "Resource" and m["resource"]["name"] == "cpu"]
+    assert len(cpu) == 1, "scale on CPU utilisation"
+    target = cpu[0]["resource"]["target"]
+    assert target["type"] == "Utilization" and 0 < target["averageUtilization"] <= 100
+    request = container.get("resources", {}).get("requests", {}).get("cpu")
+    assert request is not None, "utilisation is a share of the CPU request: without one the HPA cannot act"
+    assert millicores(request) > 0
+    assert millicores(container["resources"]["limits"]["cpu"]) >= millicores(request)
+
+
+def test_database_connections_fit_the_largest_scale_out(hpa, deployment, cluster):
+    """Every pod's pool plus its LISTEN connection, at maxReplicas plus a rolling update's surge."""
+    from service.store.postgres import PostgresStore
+
+    pool = inspect.signature(PostgresStore.__init__).parameters["max_pool"].default
+    surge = deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    pods = hpa["spec"]["maxReplicas"] + int(surge)
+    max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    headroom = 10  # superuser-reserved, the operator's own, a maintenance session or two
+    assert pods * (pool + 1) + headroom <= max_connections, (
+        f"{pods} pods × {pool + 1} connections need more than max_connections {max_connections}"
+    )
+
+
+# --------------------------------------------------------------------------
+# CloudNativePG (its CRDs are not here: structure checked by hand)
+# --------------------------------------------------------------------------
+
+
+def test_cluster_is_a_primary_and_two_streaming_replicas_with_storage(cluster):
+    spec = cluster["spec"]
+    assert cluster["apiVersion"] == f"{CNPG}/v1" and cluster["kind"] == "Cluster"
+    assert spec["instances"] == 3, "one primary and two streaming replicas"
+    assert re.fullmatch(r"\d+(Mi|Gi|Ti)", str(spec["storage"]["size"])), spec["storage"]
+    anti_affinity = spec.get("affinity", {}).get("enablePodAntiAffinity", True)
+    assert anti_affinity is not False, "instances on one node fail together"
+    image = spec.get("imageName", "")
+    assert image.rsplit(":", 1)[-1].split(".")[0].split("-")[0] == "15", "PostgreSQL 15, as compose and the tests"
+
+
+def test_cluster_creates_the_accord_database_owned_by_accord(cluster, compose):
+    initdb = cluster["spec"]["bootstrap"]["initdb"]
+    assert initdb["database"] == "accord" and initdb["owner"] == "accord"
+    # The same database name and role as on one machine.
+    url = urlsplit(environment(compose["services"]["accord-1"])["ACCORD_DATABASE_URL"])
+    assert (url.path.lstrip("/"), url.username) == (initdb["database"], initdb["owner"])
+    assert "secret" not in initdb, "let the operator generate the owner's password and the -app Secret"
+
+
+def test_accord_reaches_the_primary_through_the_operators_rw_service(container, cluster):
+    """ACCORD_DATABASE_URL is the `uri` of the operator's `<cluster>-app` Secret, which names `<cluster>-rw`."""
+    name = cluster["metadata"]["name"]
+    assert _secret_refs(container)["ACCORD_DATABASE_URL"] == (f"{name}-app", "uri")
+    # Every `-rw` Service the manifests and deploy/README.md mention is this cluster's.
+    texts = {p.name: p.read_text() for p in K8S.glob("*.yaml")}
+    texts["README.md"] = (DEPLOY / "README.md").read_text()
+    mentioned = {m for text in texts.values() for m in re.findall(r"\b([a-z0-9-]+)-rw\b", text)}
+    assert mentioned == {name}, f"-rw Services named: {sorted(mentioned)}; the Cluster is {name}"
+
+
+def test_cluster_backs_up_to_object_storage(cluster):
+    backup = cluster["spec"]["backup"]
+    store = backup["barmanObjectStore"]
+    assert re.match(r"(s3|gs)://|https://", store["destinationPath"]), store["destinationPath"]
+    assert "CHANGE-ME" in store["destinationPath"], "the bucket is a placeholder"
+    creds = store["s3Credentials"]
+    example = named("Secret", creds["accessKeyId"]["name"])["stringData"]
+    for ref in (creds["accessKeyId"], creds["secretAccessKey"]):
+        assert ref["key"] in example, f"{ref['name']} has no key {ref['key']} in secret.example.yaml"
+    assert re.fullmatch(r"\d+[dwm]", backup["retentionPolicy"]), backup["retentionPolicy"]
+
+
+def test_scheduled_backup_backs_up_this_cluster(cluster):
+    scheduled = one("ScheduledBackup")
+    spec = scheduled["spec"]
+    assert scheduled["apiVersion"] == f"{CNPG}/v1"
+    assert spec["cluster"]["name"] == cluster["metadata"]["name"]
+    method = spec.get("method", "barmanObjectStore")
+    assert method == "barmanObjectStore", "the Cluster configures barmanObjectStore"
+    assert len(spec["schedule"].split()) == 6, "CloudNativePG schedules have six fields, seconds first"
+    assert spec.get("immediate") is True, "archived WAL is useless until a first base backup exists"
+
+
+def test_pod_monitors_scrape_postgres_and_accord(cluster, deployment, container):
+    monitors = {doc["metadata"]["name"]: doc for _, doc in k8s_documents() if doc["kind"] == "PodMonitor"}
+    for monitor in monitors.values():
+        assert monitor["apiVersion"] == f"{PROMETHEUS_OPERATOR}/v1"
+    assert not cluster["spec"].get("monitoring", {}).get("enablePodMonitor"), "deprecated: the PodMonitor is ours"
+    instances = {"cnpg.io/cluster": cluster["metadata"]["name"]}
+    db = [m for m in monitors.values() if m["spec"]["selector"]["matchLabels"] == instances]
+    assert len(db) == 1 and [e["port"] for e in db[0]["spec"]["podMetricsEndpoints"]] == ["metrics"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    ours = [m for m in monitors.values() if matches(m["spec"]["selector"]["matchLabels"], labels)]
+    assert len(ours) == 1
+    for endpoint in ours[0]["spec"]["podMetricsEndpoints"]:
+        assert endpoint["path"] == "/metrics"
+        assert port_number(container, endpoint["port"]) in [p["containerPort"] for p in container["ports"]]
+
+
+def test_readme_installs_a_pinned_operator_release():
+    text = (DEPLOY / "README.md").read_text()
+    found = re.findall(
+        r"cloudnative-pg/(release-\d+\.\d+|v\d+\.\d+\.\d+)/releases/cnpg-(\d+\.\d+\.\d+)\.yaml", text
+    )
+    assert found, "deploy/README.md should install the operator from a pinned release manifest"
+    for branch, version in found:
+        assert version.startswith(branch.removeprefix("release-").removeprefix("v")), (branch, version)
 
 
 def test_kustomize_builds_the_manifests():
@@ -575,7 +748,10 @@ def test_kustomize_builds_the_manifests():
     )
     assert result.returncode == 0, result.stderr
     built = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    assert sorted(doc["kind"] for doc in built) == ["Deployment", "Ingress", "PodDisruptionBudget", "Service"]
+    assert sorted(doc["kind"] for doc in built) == [
+        "Cluster", "Deployment", "HorizontalPodAutoscaler", "Ingress",
+        "PodDisruptionBudget", "PodMonitor", "PodMonitor", "ScheduledBackup", "Service",
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -599,11 +775,26 @@ def test_hadolint_accepts_the_dockerfile():
 
 
 def test_manifests_match_the_kubernetes_schemas():
-    files = sorted(str(p) for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    """Core kinds strictly; the operators' kinds (no schema without their CRDs) are checked above."""
+    docs = k8s_documents()
+    custom = {path for path, doc in docs if is_custom_resource(doc)}
+    core = {path for path, doc in docs if not is_custom_resource(doc)}
+    mixed = sorted(p.name for p in custom & core)
+    assert not mixed, f"keep operator kinds and core kinds in separate files: {mixed}"
+    checked = {"Cluster", "ScheduledBackup", "PodMonitor"}  # the tests above check each of these
+    unchecked = {doc["kind"] for _, doc in docs if is_custom_resource(doc)} - checked
+    assert not unchecked, f"no structure test for {unchecked}"
+    groups = {api_group(doc) for _, doc in docs}
+    groups = {g for g in groups if "." in g and not g.endswith(".k8s.io")}  # apps, policy, autoscaling: core
+    assert groups <= OPERATOR_GROUPS, f"kinds from unknown operators: {groups - OPERATOR_GROUPS}"
     result = subprocess.run(
-        [_tool("kubernetes-validate"), "--strict", *files], check=False, capture_output=True, text=True, timeout=120
+        [_tool("kubernetes-validate"), "--strict", *sorted(map(str, core))],
+        check=False, capture_output=True, text=True, timeout=120,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    # An unknown kind only warns: make sure every core document was really validated.
+    assert output.count(" passed ") == sum(1 for path, _ in docs if path in core), output
 
 
 def test_compose_file_matches_the_compose_spec():
