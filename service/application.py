@@ -9,50 +9,37 @@ position before returning, so the caller's next read shows its write.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-
 from uuid import UUID, uuid4
 
-from domain.agreement import Agreement, ClauseChange
-from domain.errors import DomainError, NotFound
-from domain.grants import SharingGrant
 from domain import policy
+from domain.agreement import Agreement, ClauseChange
+from domain.errors import NotFound
 from domain.policy import AgreementView as SharedView
 from projections.diff import VersionDiff, diff_versions
 from projections.timeline import Entry, Timeline, agreement_at
 from projections.timeline import evolve as evolve_timeline
 from service.accounts import Accounts, RateLimiter
-from service.live.hub import Hub
-from service.readmodels import ReadModels
-from service.sharing import Sharing
-from service.visibility import NETWORK, Visibility, encode_view
 from service.commands import CommandKey, CommandRunner, Outcome
+from service.live.hub import Connection, Hub
+from service.read.follower import Follower, Projected
+from service.read.leader import Leader
+from service.read.models import ReadModels
+from service.read.projector import PROJECTIONS, Projector
+from service.scheduler import Scheduler
 from service.settings import Settings
-from service.store import EventStore, StoredEvent, StoreError
+from service.sharing import Sharing
+from service.store import EventStore
 from service.store.base import Account
 from service.store.mapper import MsgspecMapper
-from service.views import AgreementSummary, AgreementView, ClauseView, clause_views, party_view
+from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
+from service.visibility import Names, Visibility
 
 log = logging.getLogger(__name__)
 
-
-
-#: While catching up, move what has been folded out of the collector's sight this often.
-CATCH_UP_FREEZE = 5000
-
-
-def _lapsed(grant: SharingGrant | None, now: datetime) -> SharingGrant:
-    assert grant is not None
-    grant.lapse(now)
-    return grant
-
-
-async def _nothing(_: object) -> dict[str, str]:
-    return {}
 
 
 def utcnow() -> datetime:
@@ -100,9 +87,9 @@ class Accord:
         )
         self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
         self.command_limiter = RateLimiter(settings.command_rate_per_minute)
-        self.models = ReadModels()
-        self.hub = Hub()
-        self.names: dict[UUID, str] = {}
+        self.models = ReadModels(store, self.mapper, settings.cache_size)
+        self.hub = Hub(retain=settings.live_retain)
+        self.names = Names(store, settings.cache_size)
         self._secret = settings.secret.encode()
         # Services read the time through this, so replacing `self.clock` reaches them all.
         now = lambda: self.clock()  # noqa: E731
@@ -114,137 +101,71 @@ class Accord:
             self.visibility,
             now,
             self._settled,
-            self._load_names,
+            self.names.load,
             lambda: self._secret,
         )
-        self.position = 0
-        self.lag = Lag(store, lambda: self.position)
-        self._advanced = asyncio.Condition()
-        self._follower: asyncio.Task[None] | None = None
-        self._lapser: asyncio.Task[None] | None = None
-        self._tracking = asyncio.Event()
+        self.projected = Projected(store, tuple(p.name for p in PROJECTIONS), settings.poll_interval)
+        self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected)
+        self.projector = Projector(
+            store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.advance
+        )
+        self.scheduler = Scheduler(store, self.commands, now, settings.poll_interval)
+        self.leader = Leader(store, (self.projector.run, self.scheduler.run), settings.poll_interval)
+        self.lag = Lag(store, lambda: self.follower.position)
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.store.open()
         if not self._secret:
             self._secret = await self.store.server_secret()
-        self._follower = asyncio.create_task(self._follow(), name="accord-follower")
-        self._lapser = asyncio.create_task(self._lapse_grants(), name="accord-lapser")
+        self._tasks = [
+            asyncio.create_task(self.leader.run(), name="accord-leader"),
+            asyncio.create_task(self.projected.listen(), name="accord-projected"),
+            asyncio.create_task(self.follower.run(), name="accord-follower"),
+        ]
 
     async def stop(self) -> None:
-        for task in (self._lapser, self._follower):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-                except Exception:  # noqa: BLE001 - it already failed; shutting down goes on
-                    log.exception("background task had failed")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # noqa: BLE001 - it already failed; shutting down goes on
+                log.exception("background task had failed")
         await self.store.close()
 
-    async def _lapse_grants(self) -> None:
-        """Mark in the log each grant whose end date has passed, so every view of it is withdrawn.
-
-        Every process does this; the command id makes the first one count and the rest repeats.
-        """
-        while True:
-            await asyncio.sleep(self.settings.poll_interval)
-            if not self.ready:
-                continue
-            now = self.clock()
-            for grant in [g for g in self.models.grants.values() if g.is_due_to_lapse(now)]:
-                key = CommandKey(caller=grant.id, key="lapse", fingerprint="lapse")
-                try:
-                    await self.commands.run(
-                        SharingGrant, grant.id, lambda g: _lapsed(g, now), _nothing, key=key
-                    )
-                except (DomainError, StoreError) as error:
-                    log.info("grant lapse deferred: %s", type(error).__name__)
+    @property
+    def position(self) -> int:
+        """The log position this process's reads and pushes have taken into account."""
+        return self.follower.position
 
     @property
     def alive(self) -> bool:
-        """False once the follower has died: this process can no longer serve the truth."""
-        return self._follower is None or not self._follower.done()
+        """False once a background task has died: this process can no longer serve the truth."""
+        return not any(task.done() for task in self._tasks)
 
     @property
     def ready(self) -> bool:
-        """The follower has caught up with the log as it was at start, and still follows it."""
-        following = self._follower is not None and not self._follower.done()
-        return following and self.hub.horizon is not None
+        """The follower has started (from where the projections stand), and still follows."""
+        return self.alive and self.follower.started.is_set()
 
     async def wait_until_tracking(self, timeout: float) -> bool:
-        """Wait until the live hub holds every person's views (after the start-up catch-up)."""
+        """Wait until the follower has started, so a socket's views are as of a known position."""
         try:
             async with asyncio.timeout(timeout):
-                await self._tracking.wait()
+                await self.follower.started.wait()
         except TimeoutError:
             return False
         return True
 
-    async def _follow(self) -> None:
-        target = await self.store.max_position()
-        if target <= self.position:
-            await self._start_hub()
-        subscription = self.store.subscribe(self.position)
-        try:
-            async for stored in subscription:
-                await self.apply(stored)
-                if not self.ready:
-                    if stored.position % CATCH_UP_FREEZE == 0:
-                        # The read models only grow while catching up: keep the cyclic
-                        # collector from walking them again and again (3x faster here).
-                        gc.freeze()
-                    if stored.position >= target:
-                        gc.freeze()
-                        await self._start_hub()
-                async with self._advanced:
-                    self._advanced.notify_all()
-        finally:
-            await subscription.aclose()
+    async def connect(self, person: UUID, since: int | None) -> Connection:
+        return await self.follower.connect(person, since)
 
-    async def _start_hub(self) -> None:
-        await self._load_names_patiently(self.models.people())
-        self.hub.start(self.position, self.visibility.everything())
-        self._tracking.set()
-
-    async def apply(self, stored: StoredEvent) -> None:
-        """Fold one event into the read models and push what it changed to whom."""
-        event = self.mapper.to_domain_event(stored)
-        touched = self.models.apply(event, stored.position)
-        if self.ready:
-            await self._load_names_patiently(touched.people | touched.network)
-            fresh = self.visibility.fresh(touched, lambda person: self.hub.shown_to(person))
-            self.hub.track(stored.position, fresh)
-        # Only now: a reader waiting for this position must find its names loaded too.
-        self.position = stored.position
-        self.lag.followed()
-
-    async def introduce(self, person: UUID) -> None:
-        """Make sure the live hub knows a person the log may never have mentioned."""
-        if person not in self.hub.shown:
-            await self._load_names({person})
-            self.hub.introduce(person, {NETWORK: encode_view(self.visibility.network(person))})
-
-    async def _load_names(self, people: set[UUID]) -> None:
-        missing = [p for p in people if p not in self.names]
-        if missing:
-            found = await self.store.accounts_by_ids(missing)
-            self.names.update({p: a.display_name for p, a in found.items()})
-
-    async def _load_names_patiently(self, people: set[UUID]) -> None:
-        """The follower's own lookups wait out a database outage instead of dying.
-
-        An event is half-folded at this point (the read models have it, the
-        pushes do not), so giving up here would lose the pushes for good.
-        """
-        while True:
-            try:
-                await self._load_names(people)
-                return
-            except StoreError:
-                log.info("names unavailable; follower waiting for the database")
-                await asyncio.sleep(self.settings.poll_interval)
+    async def caught_up(self, position: int, timeout: float = 5.0) -> bool:
+        """Wait until this process's reads include `position`; False on timeout."""
+        return await self.follower.caught_up(position, timeout)
 
     # Accounts
 
@@ -276,9 +197,7 @@ class Accord:
         return outcome
 
     async def _render(self, agreement: Agreement) -> AgreementView:
-        # Names never change once registered: the in-process cache serves them.
-        await self._load_names(set(agreement.parties))
-        return party_view(agreement, self.names, agreement.invitation_handles)
+        return await self.visibility.party_view(agreement)
 
     async def _on_agreement(
         self,
@@ -518,34 +437,25 @@ class Accord:
     ) -> AgreementView | AgreementSummary | SharedView:
         """A party's full view, an invitee's summary, a metamour's consented view, or 404.
 
-        A metamour's view comes from the read models alone; anyone else's read
-        loads the stream, so a stranger's 404 costs the same whether or not the
-        agreement exists.
+        The agreement itself is read from its stream, so a party always sees its
+        current state, on any process; the one view function decides the rest.
         """
-        replica = self.models.agreements.get(agreement_id)
-        involved = replica is not None and (caller in replica.parties or caller in replica.invitees)
-        if not involved and (shared := self.visibility.shared(caller, agreement_id)) is not None:
-            return shared
-        agreement = await self.commands.load(Agreement, agreement_id)
-        if caller in agreement.parties:
-            return await self._render(agreement)
-        if caller in agreement.invitees:
-            return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
-        raise NotFound("agreement", agreement_id)
+        current = await self.commands.load_if_any(Agreement, agreement_id)
+        view = await self.visibility.agreement(caller, agreement_id, current)
+        if view is None:
+            raise NotFound("agreement", agreement_id)
+        return view
 
     async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
         """Mine, my invitations, and those shared with me (without their titles)."""
-        involved = self.models.memberships.of(caller)
-        summaries = [
-            AgreementSummary(
-                agreement_id=agreement_id,
-                title=self.models.memberships.titles.get(agreement_id, ""),
-                relation=relation,
-            )
-            for agreement_id, relation in involved.items()
-        ]
-        for agreement_id in self.models.audiences_of(caller) - set(involved):
-            if self.visibility.shared(caller, agreement_id) is not None:
+        index = await self.models.person(caller)
+        summaries = []
+        for agreement_id, relation in index.agreements.items():
+            agreement = await self.models.agreement(agreement_id)
+            title = agreement.title if agreement is not None else ""
+            summaries.append(AgreementSummary(agreement_id=agreement_id, title=title, relation=relation))
+        for agreement_id in set(index.granted) - set(index.agreements):
+            if await self.visibility.shared(caller, agreement_id) is not None:
                 summaries.append(AgreementSummary(agreement_id=agreement_id, relation="shared"))
         return sorted(summaries, key=lambda s: str(s.agreement_id))
 
@@ -554,7 +464,8 @@ class Accord:
         named as `domain.policy.view_invitation` decides."""
         agreement = await self.commands.load(Agreement, agreement_id)
         invitations = {i: agreement.inviters[i] for i in agreement.invitees if i in agreement.inviters}
-        await self._load_names({caller, *agreement.parties, *invitations.values()})
+        people = {caller, *agreement.parties, *invitations.values()}
+        await self.names.load(people)
         view = policy.view_invitation(
             caller,
             agreement.id,
@@ -562,7 +473,7 @@ class Accord:
             agreement.status,
             tuple(agreement.parties),
             invitations,
-            self.models.network,
+            await self.models.network_touching(people),
             self.names,
             self._secret,
         )
@@ -592,14 +503,3 @@ class Accord:
         if before is None or after is None:
             raise NotFound("version", agreement_id)
         return diff_versions(before, after)
-
-    async def caught_up(self, position: int, timeout: float = 5.0) -> bool:
-        """Wait until the read models include `position`; False on timeout."""
-        if self.position >= position:
-            return True
-        try:
-            async with asyncio.timeout(timeout), self._advanced:
-                await self._advanced.wait_for(lambda: self.position >= position)
-        except TimeoutError:
-            return False
-        return True

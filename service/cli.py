@@ -156,7 +156,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    return _maintenance(args, "rebuild")
+    import asyncio
+
+    from . import maintenance
+
+    settings = Settings.from_env(database_url=args.database)
+    return asyncio.run(maintenance.rebuild(settings, args.projections))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -244,13 +249,21 @@ def _add_maintenance(commands: argparse._SubParsersAction) -> None:
         (
             "rebuild",
             _rebuild,
-            "replay the whole log through the read models",
-            "Replay the whole event log through the read models every process keeps, "
-            "showing progress on stderr.",
+            "rebuild projections from the log, without downtime",
+            "Rebuild persisted projections (all, or those named) from the whole event log beside the "
+            "live ones, showing progress on stderr, and switch each in once it has caught up; running "
+            "services keep answering meanwhile.",
         ),
     ):
         command = commands.add_parser(name, help=summary, description=description)
         command.add_argument("--database", metavar="URL", help=_setting_help("database_url"))
+        if name == "rebuild":
+            from .read.projector import PROJECTIONS
+
+            command.add_argument(
+                "projections", nargs="*", metavar="NAME",
+                help=f"projections to rebuild (default: all): {', '.join(p.name for p in PROJECTIONS)}",
+            )
         command.set_defaults(run=run)
 
 

@@ -68,12 +68,12 @@ class CommandRunner:
         self.appended = 0
 
     async def load(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
-        aggregate = await self._load_if_any(cls, aggregate_id, version=version)
+        aggregate = await self.load_if_any(cls, aggregate_id, version=version)
         if aggregate is None:
             raise NotFound(cls.__name__.lower(), aggregate_id)
         return aggregate
 
-    async def _load_if_any(
+    async def load_if_any(
         self, cls: type[A], aggregate_id: UUID, *, version: int | None = None
     ) -> A | None:
         stored = await self.store.read_stream(aggregate_id, lte=version)
@@ -111,7 +111,7 @@ class CommandRunner:
             if creates:
                 current = None
             elif may_create:
-                current = await self._load_if_any(cls, aggregate_id)
+                current = await self.load_if_any(cls, aggregate_id)
             else:
                 current = await self.load(cls, aggregate_id)
             try:

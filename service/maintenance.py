@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import gc
+import asyncio
+import contextlib
 import sys
 import time
+from typing import TextIO
 
-from service.readmodels import ReadModels
+from service.read.projector import BUILDING, PROJECTIONS, Projector, building
 from service.settings import Settings
 from service.store import connect
+from service.store.base import ProjectionCommit
 from service.store.mapper import MsgspecMapper
-
-PAGE = 5000
 
 
 async def migrate(settings: Settings) -> int:
@@ -25,47 +26,64 @@ async def migrate(settings: Settings) -> int:
     return 0
 
 
-async def rebuild(settings: Settings, out=sys.stderr) -> int:  # noqa: ANN001 - a text stream
-    """Replay the whole log through the read models every process keeps.
+async def rebuild(settings: Settings, names: list[str] | None = None, out: TextIO = sys.stderr) -> int:
+    """Rebuild projections from the log beside the live ones, and switch each in once it has caught up.
 
-    The service rebuilds them in memory at start; this does the same work
-    offline, shows progress, and fails loudly on an event that does not fold.
+    Services keep answering from the live documents meanwhile. The leading
+    process folds the build between its live pages; if no process leads (no
+    service is running), this one leads until the builds are switched in.
     """
-    store = connect(settings.database_url)
+    known = {p.name for p in PROJECTIONS}
+    wanted = names or sorted(known)
+    if unknown := sorted(set(wanted) - known):
+        print(f"no projection named {', '.join(unknown)}; projections: {', '.join(sorted(known))}", file=sys.stderr)
+        return 2
+    store = connect(settings.database_url, poll_interval=settings.poll_interval)
     await store.open()
-    mapper = MsgspecMapper()
-    models = ReadModels()
+    leading: asyncio.Task[None] | None = None
     try:
-        total = await store.max_position()
-        position = done = 0
+        for name in wanted:
+            await store.drop_projection(building(name))
+            await store.commit_projections([ProjectionCommit(name=building(name), after=0, position=0, documents={})])
+        leading = asyncio.create_task(_lead(store, settings))
         started = time.perf_counter()
         while True:
-            page = await store.read_log(position, limit=PAGE)
-            if not page:
+            positions = await store.projection_positions()
+            pending = [n for n in wanted if building(n) in positions]
+            total = await store.max_position()
+            done = min((positions[building(n)] for n in pending), default=total)
+            _progress(out, pending, done, total, time.perf_counter() - started)
+            if not pending:
                 break
-            for stored in page:
-                models.apply(mapper.to_domain_event(stored), stored.position)
-            # What is folded stays: spare the cyclic collector from walking it again.
-            gc.freeze()
-            position = page[-1].position
-            done += len(page)
-            _progress(out, done, position, total, time.perf_counter() - started)
-        elapsed = time.perf_counter() - started
+            if leading.done():
+                leading.result()  # it failed: say why
+            await asyncio.sleep(0.2)
         out.write("\n")
-        rate = done / elapsed if elapsed else 0.0
-        print(
-            f"rebuilt from {done} events in {elapsed:.2f} s ({rate:,.0f} events/s): "
-            f"{len(models.agreements)} agreements, {len(models.links)} partner links, "
-            f"{len(models.grants)} sharing grants"
-        )
+        print(f"rebuilt and switched in: {', '.join(wanted)} ({time.perf_counter() - started:.1f} s)")
     finally:
+        if leading is not None:
+            leading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leading
         await store.close()
     return 0
 
 
-def _progress(out, done: int, position: int, total: int, elapsed: float) -> None:  # noqa: ANN001
+async def _lead(store, settings: Settings) -> None:  # noqa: ANN001 - an EventStore
+    """Project here when no service leads; a service that leads does it between its own pages."""
+    leadership = store.leadership()
+    await leadership.acquire()
+    try:
+        projector = Projector(store, MsgspecMapper(), PROJECTIONS, settings.poll_interval)
+        await projector.run(leadership.lost)
+    finally:
+        await leadership.release()
+
+
+def _progress(out: TextIO, pending: list[str], position: int, total: int, elapsed: float) -> None:
     width = 30
-    filled = width if total == 0 else min(width, width * position // total)
+    filled = width if total == 0 or not pending else min(width, width * position // total)
     bar = "#" * filled + "-" * (width - filled)
-    out.write(f"\r[{bar}] {position}/{total} positions, {done} events, {elapsed:.1f} s")
+    what = ", ".join(pending) or "done"
+    out.write(f"\r[{bar}] {position}/{total} positions ({what}{BUILDING if pending else ''}), {elapsed:.1f} s")
     out.flush()

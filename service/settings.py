@@ -42,6 +42,12 @@ class Settings:
     command_rate_per_minute: int = 600
     """Mutating requests allowed per account per minute, in each process."""
 
+    cache_size: int = 20000
+    """Entries in each of this process's read caches (aggregates, index documents, names): what bounds its memory."""
+
+    live_retain: int = 1000
+    """People without an open socket whose live history this process keeps, so they may resume with `since`."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""

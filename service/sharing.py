@@ -21,7 +21,7 @@ from domain.errors import NotFound
 from domain.grants import SharingGrant
 from domain.network import Disclosures, PartnerLink
 from service.commands import CommandKey, CommandRunner, Outcome
-from service.readmodels import ReadModels
+from service.read.models import ReadModels
 from service.store import EventStore
 from service.visibility import AudienceView, GrantView, Visibility
 
@@ -122,9 +122,7 @@ class Sharing:
         return await self._on_link(caller, link_id, key, lambda l: l.end(caller, self.clock()))
 
     async def network(self, caller: UUID) -> policy.NetworkView:
-        # The caller may never have appeared in the log, so their own name may not be loaded yet.
-        await self.load_names({caller} | self.models.neighbourhood([caller]))
-        return self.visibility.network(caller)
+        return await self.visibility.network(caller)
 
     # Disclosure
 
@@ -155,9 +153,6 @@ class Sharing:
             raise NotFound("agreement", agreement_id)
         return list(agreement.parties)
 
-    def grant_view(self, viewer: UUID, grant: SharingGrant, parties: list[UUID]) -> GrantView:
-        """Built from the grant itself, so a command's answer includes its own change."""
-        return self.visibility.grant_view(viewer, grant, parties)
 
     async def _on_grant(
         self,
@@ -176,8 +171,8 @@ class Sharing:
             return command(grant, parties)
 
         async def render(grant: SharingGrant) -> GrantView:
-            await self.load_names({grant.audience, *parties})
-            return self.grant_view(caller, grant, parties)
+            # Built from the grant itself, so a command's answer includes its own change.
+            return await self.visibility.grant_view(caller, grant, parties)
 
         outcome = await self.commands.run(
             SharingGrant, grant_id, decide, render, key=key, creates=creates
@@ -238,20 +233,15 @@ class Sharing:
 
     async def grants(self, caller: UUID, agreement_id: UUID) -> list[GrantView]:
         parties = await self._parties(caller, agreement_id)
-        grants = self.models.grants_for(agreement_id)
-        await self.load_names({*parties, *(g.audience for g in grants)})
-        return self.visibility.grant_views(caller, agreement_id, parties)
+        return await self.visibility.grant_views(caller, agreement_id, parties)
 
     async def who_can_see(self, caller: UUID, agreement_id: UUID, clause_id: UUID) -> list[AudienceView]:
         await self._parties(caller, agreement_id)
-        fact = self.models.agreement_fact(agreement_id)
+        fact = await self.models.agreement_fact(agreement_id)
         if fact is None:
             raise NotFound("agreement", agreement_id)
-        reasons = policy.who_can_see(
-            caller, fact, clause_id, self.models.grant_facts(agreement_id), self.models.network, self.clock()
-        )
+        grants = await self.models.grant_facts(agreement_id)
+        network = await self.models.network_touching({*fact.parties, *(g.audience for g in grants)})
+        reasons = policy.who_can_see(caller, fact, clause_id, grants, network, self.clock())
         await self.load_names({p for r in reasons for p in (r.audience, r.party, r.partner)})
-        return [self.audience_view(r, caller) for r in reasons]
-
-    def audience_view(self, reason: policy.Reason, viewer: UUID) -> AudienceView:
-        return self.visibility.audience_view(reason, viewer)
+        return [self.visibility.audience_view(r, caller, network) for r in reasons]

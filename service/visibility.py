@@ -1,22 +1,25 @@
-"""Consented views of everything, for every person, from this process's read models.
+"""The one view function: what one person may see of one thing, now.
 
 The one place the service asks `domain.policy` what someone may see: HTTP
-reads of shared agreements and the network, and every websocket push, come
-from here, so they cannot disagree.
+reads, page renders and every websocket push come from here, so they cannot
+disagree. Facts come from the read models (service/read/models.py), loaded on
+demand; names from a bounded cache of display names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from domain import policy
+from domain.agreement import Agreement
 from domain.grants import SharingGrant
-from service.readmodels import ReadModels, Touched
-from service.views import AgreementSummary, party_view
+from service.read.models import Cache, ReadModels
+from service.store import EventStore
+from service.views import AgreementSummary, AgreementView, party_view
 
 NETWORK = "network"
 AGREEMENT = "agreement:"
@@ -67,11 +70,40 @@ def grants_key(agreement_id: UUID) -> str:
     return f"{GRANTS}{agreement_id}"
 
 
+class Names(Mapping[UUID, str]):
+    """Display names by person, in a bounded cache; `load` before reading the ones a view needs.
+
+    Names never change once registered, so a cached one is never stale.
+    """
+
+    def __init__(self, store: EventStore, size: int) -> None:
+        self.store = store
+        self._cache: Cache[UUID, str] = Cache(size)
+
+    async def load(self, people: Iterable[UUID]) -> None:
+        missing = [p for p in set(people) if self._cache.get(p) is None]
+        if missing:
+            for person, account in (await self.store.accounts_by_ids(missing)).items():
+                self._cache.put(person, account.display_name)
+
+    def __getitem__(self, person: UUID) -> str:
+        name = self._cache.get(person)
+        if name is None:
+            raise KeyError(person)
+        return name
+
+    def __iter__(self) -> Iterator[UUID]:
+        raise TypeError("names are looked up, not listed")
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
 class Visibility:
     def __init__(
         self,
         models: ReadModels,
-        names: Mapping[UUID, str],
+        names: Names,
         secret: Callable[[], bytes],
         clock: Callable[[], datetime],
     ) -> None:
@@ -82,55 +114,62 @@ class Visibility:
 
     # One thing, for one person
 
-    def agreement(self, viewer: UUID, agreement_id: UUID) -> msgspec.Struct | None:
-        """What `viewer` may see of an agreement, or None (404: not even that it exists)."""
-        agreement = self.models.agreements.get(agreement_id)
+    async def agreement(
+        self, viewer: UUID, agreement_id: UUID, current: Agreement | None = None
+    ) -> msgspec.Struct | None:
+        """What `viewer` may see of an agreement, or None (404: not even that it exists).
+
+        `current`: the agreement as just read from its stream, when the caller has it.
+        """
+        agreement = current or await self.models.agreement(agreement_id)
         if agreement is None:
             return None
         if viewer in agreement.parties:
-            return party_view(agreement, self.names, agreement.invitation_handles)
+            return await self.party_view(agreement)
         if viewer in agreement.invitees:
             return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
-        return self.shared(viewer, agreement_id)
+        return await self.shared(viewer, agreement_id)
 
-    def shared(self, viewer: UUID, agreement_id: UUID) -> policy.AgreementView | None:
-        fact = self.models.agreement_fact(agreement_id)
+    async def party_view(self, agreement: Agreement) -> AgreementView:
+        await self.names.load(agreement.parties)
+        return party_view(agreement, self.names, agreement.invitation_handles)
+
+    async def shared(self, viewer: UUID, agreement_id: UUID) -> policy.AgreementView | None:
+        fact = await self.models.agreement_fact(agreement_id)
         if fact is None or viewer in fact.parties:
             return None
-        return policy.view_agreement(
-            viewer,
-            fact,
-            self.models.grant_facts(agreement_id),
-            self.models.network_around(fact.parties),
-            self.names,
-            self.secret(),
-            self.clock(),
-        )
+        grants = await self.models.grant_facts(agreement_id)
+        if not any(grant.audience == viewer for grant in grants):
+            return None  # no grant names them: the policy could only say none
+        network = await self.models.network_around(fact.parties)
+        await self.names.load(fact.parties)
+        return policy.view_agreement(viewer, fact, grants, network, self.names, self.secret(), self.clock())
 
-    def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantView] | None:
+    async def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantView] | None:
         """The agreement's grants, for its parties only."""
-        agreement = self.models.agreements.get(agreement_id)
+        agreement = await self.models.agreement(agreement_id)
         if agreement is None or viewer not in agreement.parties:
             return None
-        return self.grant_views(viewer, agreement_id, agreement.parties)
+        return await self.grant_views(viewer, agreement_id, agreement.parties)
 
-    def grant_views(self, viewer: UUID, agreement_id: UUID, parties: Sequence[UUID]) -> list[GrantView]:
-        grants = sorted(self.models.grants_for(agreement_id), key=lambda g: str(g.id))
-        return [self.grant_view(viewer, grant, parties) for grant in grants]
+    async def grant_views(self, viewer: UUID, agreement_id: UUID, parties: Sequence[UUID]) -> list[GrantView]:
+        return [await self.grant_view(viewer, grant, parties) for grant in await self.models.grants_for(agreement_id)]
 
-    def grant_view(self, viewer: UUID, grant: SharingGrant, parties: Sequence[UUID]) -> GrantView:
+    async def grant_view(self, viewer: UUID, grant: SharingGrant, parties: Sequence[UUID]) -> GrantView:
         """One grant for one of `parties`; whether it holds, and why not, is the policy's answer.
 
         The links of the parties and the audience are all the policy looks at, for
         the standing and for the names (whether someone shows a party their name
         turns on links to that party), so only those are handed to it.
         """
-        network = self.models.network_touching((*parties, grant.audience))
+        network = await self.models.network_touching((*parties, grant.audience))
         standing = policy.grant_standing(policy.grant_fact(grant), parties, network, self.clock())
+        through = () if standing.through is None else (standing.through.partner,)
+        await self.names.load((grant.audience, *parties, *through))
         return GrantView(
             grant_id=grant.id,
             agreement_id=grant.agreement_id,
-            audience=self.ref(grant.audience, viewer, network),
+            audience=self._ref(grant.audience, viewer, network),
             audience_handle=grant.handle,
             scopes=tuple(grant.scopes),
             until=grant.until,
@@ -146,75 +185,56 @@ class Visibility:
             else self.audience_view(standing.through, viewer, network),
         )
 
-    def audience_view(
-        self, reason: policy.Reason, viewer: UUID, network: policy.Network | None = None
-    ) -> AudienceView:
-        """`network`, if given, must hold every link of `viewer` (see `ref`)."""
+    def audience_view(self, reason: policy.Reason, viewer: UUID, network: policy.Network) -> AudienceView:
+        """`network` must hold every link of `viewer`, and the names must be loaded (see `ref`)."""
         return AudienceView(
-            audience=self.ref(reason.audience, viewer, network),
+            audience=self._ref(reason.audience, viewer, network),
             grant_id=reason.grant_id,
-            party=self.ref(reason.party, viewer, network),
-            partner=self.ref(reason.partner, viewer, network),
+            party=self._ref(reason.party, viewer, network),
+            partner=self._ref(reason.partner, viewer, network),
         )
 
-    def network(self, viewer: UUID) -> policy.NetworkView:
-        relevant = self.involved(viewer)
-        facts = [f for a in relevant if (f := self.models.agreement_fact(a)) is not None]
-        grants = [g for a in relevant for g in self.models.grant_facts(a)]
-        return policy.view_network(
-            viewer, self.models.network, self.names, facts, grants, self.secret(), self.clock()
-        )
+    async def network(self, viewer: UUID) -> policy.NetworkView:
+        relevant = await self.models.involved(viewer)
+        facts = [f for a in sorted(relevant, key=str) if (f := await self.models.agreement_fact(a)) is not None]
+        grants = [g for a in sorted(relevant, key=str) for g in await self.models.grant_facts(a)]
+        parties = {party for fact in facts for party in fact.parties}
+        network = await self.models.network_around({viewer, *parties})
+        await self.names.load({viewer, *parties, *(p for link in network.links for p in (link.a, link.b))})
+        return policy.view_network(viewer, network, self.names, facts, grants, self.secret(), self.clock())
 
-    def involved(self, person: UUID) -> set[UUID]:
-        """Agreements `person` is a party of, invited to, or named as a grant's audience in."""
-        return set(self.models.memberships.of(person)) | self.models.audiences_of(person)
+    async def ref(self, person: UUID, viewer: UUID) -> policy.PersonRef:
+        """`person` as `viewer` may see them."""
+        network = await self.models.network_touching((viewer, person))
+        await self.names.load((person, viewer))
+        return self._ref(person, viewer, network)
 
-    def ref(self, person: UUID, viewer: UUID, network: policy.Network | None = None) -> policy.PersonRef:
-        """`person` as `viewer` may see them; `discloses` looks only at links between the two,
-        so any `network` holding every link of `viewer` (with the disclosures) answers alike."""
-        return policy.person_ref(
-            person, viewer, self.models.network if network is None else network, self.names, self.secret()
-        )
+    def _ref(self, person: UUID, viewer: UUID, network: policy.Network) -> policy.PersonRef:
+        """`discloses` looks only at links between the two, so any `network` holding every link
+        of `viewer` (with the disclosures) answers alike."""
+        return policy.person_ref(person, viewer, network, self.names, self.secret())
 
-    # Everything that may have changed, encoded for the hub
+    # Every view of one person, encoded for the hub
 
-    def view(self, viewer: UUID, key: str) -> bytes | None:
+    async def view(self, viewer: UUID, key: str) -> bytes | None:
         found: object
         if key == NETWORK:
-            found = self.network(viewer)
+            found = await self.network(viewer)
         elif key.startswith(GRANTS):
-            found = self.grants(viewer, UUID(key.removeprefix(GRANTS)))
+            found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         else:
-            found = self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
+            found = await self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
         return None if found is None else encode_view(found)
 
-    def keys(self, person: UUID, shown: Iterable[str]) -> set[str]:
-        involved = self.involved(person)
-        return {
-            NETWORK,
-            *shown,
-            *(agreement_key(a) for a in involved),
-            *(grants_key(a) for a in involved),
-        }
+    async def keys(self, person: UUID) -> set[str]:
+        """Every key `person` may have a view of: their network, and each agreement they are involved in."""
+        involved = await self.models.involved(person)
+        return {NETWORK, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved)}
 
-    def fresh(
-        self, touched: Touched, shown: Callable[[UUID], Iterable[str]]
-    ) -> dict[UUID, dict[str, bytes | None]]:
-        fresh: dict[UUID, dict[str, bytes | None]] = {}
-        for person in touched.people:
-            views = fresh.setdefault(person, {})
-            for agreement_id in touched.agreements:
-                for key in (agreement_key(agreement_id), grants_key(agreement_id)):
-                    views[key] = self.view(person, key)
-        for person in touched.network:
-            views = fresh.setdefault(person, {})
-            for key in self.keys(person, shown(person)):
-                views[key] = self.view(person, key)
-        return fresh
+    async def views(self, person: UUID, keys: Iterable[str]) -> dict[str, bytes | None]:
+        return {key: await self.view(person, key) for key in keys}
 
-    def everything(self) -> dict[UUID, dict[str, bytes]]:
-        everyone: dict[UUID, dict[str, bytes]] = {}
-        for person in self.models.people():
-            views = {key: self.view(person, key) for key in self.keys(person, ())}
-            everyone[person] = {k: v for k, v in views.items() if v is not None}
-        return everyone
+    async def everything(self, person: UUID) -> dict[str, bytes]:
+        """What `person` may see now, by key."""
+        views = await self.views(person, await self.keys(person))
+        return {key: view for key, view in views.items() if view is not None}

@@ -131,13 +131,11 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
         return
     await socket.send_text(encode(Ready(person_id=str(person))))
     try:
-        # Loads the person's name if this process has not seen them yet: the database again.
-        await accord.introduce(person)
+        # What they may see now, computed as no log position is being taken into account.
+        connection = await accord.connect(person, auth.since)
     except StoreError as error:
         await _unavailable(socket, error)
         return
-    # No await between introducing and connecting: nothing may change in between.
-    connection = accord.hub.connect(person, auth.since)
     # This task sends; one more receives. (Each open socket's tasks, queues and events are
     # most of what it costs in memory, so there are no others.) When the socket goes,
     # the receiver's end stops the sending; when it falls behind, the hub interrupts the

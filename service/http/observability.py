@@ -118,6 +118,18 @@ class AccordCollector:
         yield GaugeMetricFamily(
             "accord_websockets_open", "Open websocket connections", value=accord.hub.open_sockets
         )
+        yield GaugeMetricFamily(
+            "accord_leader", "1 while this process projects and schedules for the database", value=accord.leader.leading
+        )
+        yield CounterMetricFamily(
+            "accord_projector_events", "Events this process's projector folded into the projections",
+            value=accord.projector.folded,
+        )
+        yield CounterMetricFamily(
+            "accord_follower_events", "Events this process's follower took into account (caches and pushes)",
+            value=accord.follower.followed,
+        )
+        yield GaugeMetricFamily("accord_tracked_people", "People whose live views this process tracks", value=len(accord.hub.shown))
         yield CounterMetricFamily("accord_pushes_sent", "Updates queued to websockets", value=accord.hub.pushed)
         yield CounterMetricFamily(
             "accord_pushes_dropped", "Updates not delivered because a client fell behind",

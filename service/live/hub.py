@@ -6,25 +6,30 @@ person concerned. The hub compares it with what that person was last shown:
 only real changes become an `Update`, so a person learns nothing from the
 timing of changes they may not see.
 
-Resuming is judged at the time of sending, never replayed: the hub keeps, per
-person, only *which* things changed at which position. A client that
+The hub tracks only the people connected to this process, and for a while
+(a bounded number of them) those who were: for each, a digest of each view
+they were shown, never the view itself, and which things changed at which
+position. Views are computed by the caller (the one view function), when a
+person connects and when the log changes something of theirs.
+
+Resuming is judged at the time of sending, never replayed. A client that
 reconnects with the last position it saw gets one update at the hub's current
 position holding the current view of each thing that changed since, and a
 removal for each thing it held then and may no longer see. An old view of
 something whose consent has since been withdrawn is never sent again, and a
 thing that came and went while the client was away is not mentioned at all.
-Older positions than the history holds get a full `Resync`.
-
-Every process's follower reads the whole log, so every process holds the
-same history and a client may resume on any of them.
+A person this process did not track back to that position (a new process, or
+one they were never connected to) gets a full `Resync` of what they may see now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections import OrderedDict
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 from uuid import UUID
 
@@ -36,6 +41,12 @@ log = logging.getLogger(__name__)
 
 #: A person's visible things: key -> the encoded consented view.
 Views = dict[str, bytes]
+#: What the hub keeps of them: key -> a digest of the view.
+Digests = dict[str, bytes]
+
+
+def digest(view: bytes) -> bytes:
+    return hashlib.blake2b(view, digest_size=16).digest()
 
 
 class Changed(NamedTuple):
@@ -114,17 +125,20 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, *, history: int = 1000, queue_limit: int = 256) -> None:
+    def __init__(self, *, history: int = 1000, queue_limit: int = 256, retain: int = 1000) -> None:
         self.history = history
         self.queue_limit = queue_limit
-        #: None until the follower has caught up and the hub tracks changes.
-        self.horizon: int | None = None
+        #: How many people without an open socket here are still tracked, so that they may resume.
+        self.retain = retain
         #: The last log position the hub has taken into account.
         self.position = 0
-        self.shown: dict[UUID, Views] = {}
+        #: Tracked people: what each was last shown, as digests.
+        self.shown: dict[UUID, Digests] = {}
         self.changed: dict[UUID, deque[Changed]] = {}
+        #: Before this position, a person's history is incomplete (they were not tracked).
         self.complete_after: dict[UUID, int] = {}
         self.connections: dict[UUID, set[Connection]] = {}
+        self._retained: OrderedDict[UUID, None] = OrderedDict()
         self.pushed = 0
         self.dropped = 0
 
@@ -132,40 +146,44 @@ class Hub:
     def open_sockets(self) -> int:
         return sum(len(c) for c in self.connections.values())
 
-    def start(self, position: int, everyone: Mapping[UUID, Views]) -> None:
-        """Begin tracking at `position`, with what each person may see there."""
-        self.horizon = self.position = position
-        self.shown = {person: dict(views) for person, views in everyone.items()}
+    @property
+    def tracked(self) -> set[UUID]:
+        return set(self.shown)
+
+    def shown_keys(self, person: UUID) -> set[str]:
+        return set(self.shown.get(person, ()))
+
+    def advance(self, position: int) -> None:
+        """Nothing tracked changed up to `position`."""
+        self.position = max(self.position, position)
 
     def track(self, position: int, fresh: Mapping[UUID, Mapping[str, bytes | None]]) -> None:
         """Record the views `position` may have changed: None means no longer visible."""
-        if self.horizon is None:
-            return
-        self.position = position
+        self.advance(position)
         for person, views in fresh.items():
-            shown = self.shown.setdefault(person, {})
+            shown = self.shown.get(person)
+            if shown is None:
+                continue  # not tracked (any more)
             changes = []
             appeared = []
             for key, encoded in views.items():
                 before = shown.get(key)
-                if encoded == before:
-                    continue
                 if encoded is None:
+                    if before is None:
+                        continue
                     del shown[key]
                     changes.append(Change(key=key, removed=True))
-                else:
-                    if before is None:
-                        appeared.append(key)
-                    shown[key] = encoded
-                    changes.append(Change(key=key, view=msgspec.Raw(encoded)))
+                    continue
+                after = digest(encoded)
+                if after == before:
+                    continue
+                if before is None:
+                    appeared.append(key)
+                shown[key] = after
+                changes.append(Change(key=key, view=msgspec.Raw(encoded)))
             if changes:
                 self._remember(person, Changed(position, tuple(c.key for c in changes), frozenset(appeared)))
                 self._send(person, Update(position=position, changes=changes))
-
-    def introduce(self, person: UUID, views: Views) -> None:
-        """Someone the log has never mentioned: what they may see is their own network."""
-        if person not in self.shown:
-            self.shown[person] = dict(views)
 
     def _remember(self, person: UUID, changed: Changed) -> None:
         kept = self.changed.setdefault(person, deque())
@@ -184,47 +202,66 @@ class Hub:
             else:
                 self.dropped += 1
 
-    def connect(self, person: UUID, since: int | None) -> Connection:
-        """Register a socket and queue, atomically, what it missed since `since`."""
+    def connect(self, person: UUID, since: int | None, current: Views) -> Connection:
+        """Register a socket and queue, atomically, what it missed since `since`.
+
+        `current` is everything the person may see now (the caller computed it
+        with no log position taken into account in between).
+        """
         connection = Connection(person, self.queue_limit)
-        complete_after = self.complete_after.get(person, self.horizon)
-        if since is not None and complete_after is not None and complete_after <= since <= self.position:
-            missed = [c for c in self.changed.get(person, ()) if c.position > since]
-            if (catch_up := self._catch_up(person, missed)).changes:
+        complete_after = self.complete_after.get(person)
+        tracked = person in self.shown and complete_after is not None
+        if since is not None and tracked and complete_after <= since <= self.position:
+            if (catch_up := self._catch_up(person, since, current)).changes:
                 connection.offer(catch_up)
+        elif since is not None and since == self.position:
+            # Not tracked here, but nothing has happened since: what they hold was judged at this
+            # very position (a restarted or another process). Every client of a restart lands here.
+            pass
         else:
-            connection.offer(self._resync(person))
+            views = [View(key, msgspec.Raw(v)) for key, v in sorted(current.items())]
+            connection.offer(Resync(position=self.position, views=views))
+        if not tracked:
+            self.complete_after[person] = self.position
+        self.shown[person] = {key: digest(view) for key, view in current.items()}
         connection.offer(Synced(position=self.position))
         self.connections.setdefault(person, set()).add(connection)
+        self._retained.pop(person, None)
         return connection
 
-    def _catch_up(self, person: UUID, missed: Iterable[Changed]) -> Update:
+    def _catch_up(self, person: UUID, since: int, current: Views) -> Update:
         """What changed since the client's position, as the person may see it now."""
-        was_hidden: dict[str, bool] = {}  # key -> hidden from them at the client's position
-        for changed in missed:
-            for key in changed.keys:
-                was_hidden.setdefault(key, key in changed.appeared)
-        shown = self.shown.get(person, {})
-        changes = [
-            Change(key=key, view=msgspec.Raw(shown[key])) if key in shown else Change(key=key, removed=True)
-            for key, hidden in sorted(was_hidden.items())
-            if key in shown or not hidden
-        ]
+        appeared_first: dict[str, bool] = {}  # key -> it was hidden from them at the client's position
+        for changed in self.changed.get(person, ()):
+            if changed.position > since:
+                for key in changed.keys:
+                    appeared_first.setdefault(key, key in changed.appeared)
+        shown = self.shown[person]
+        changes = []
+        for key in sorted(set(appeared_first) | set(current) | set(shown)):
+            visible_then = not appeared_first[key] if key in appeared_first else key in shown
+            if key in current:
+                if key in appeared_first or shown.get(key) != digest(current[key]) or not visible_then:
+                    changes.append(Change(key=key, view=msgspec.Raw(current[key])))
+            elif visible_then:
+                changes.append(Change(key=key, removed=True))
         return Update(position=self.position, changes=changes)
 
-    def _resync(self, person: UUID) -> Resync:
-        views = [View(key, msgspec.Raw(v)) for key, v in sorted(self.shown.get(person, {}).items())]
-        return Resync(position=self.position, views=views)
-
     def disconnect(self, connection: Connection) -> None:
-        sockets = self.connections.get(connection.person)
+        person = connection.person
+        sockets = self.connections.get(person)
         if sockets is not None:
             sockets.discard(connection)
             if not sockets:
-                del self.connections[connection.person]
+                del self.connections[person]
+                self._retained[person] = None
+                while len(self._retained) > self.retain:
+                    self._forget(self._retained.popitem(last=False)[0])
 
-    def shown_to(self, person: UUID) -> Views:
-        return self.shown.get(person, {})
+    def _forget(self, person: UUID) -> None:
+        self.shown.pop(person, None)
+        self.changed.pop(person, None)
+        self.complete_after.pop(person, None)
 
     def close_all(self, detail: str) -> None:
         """Ask every client to reconnect elsewhere (graceful shutdown)."""

@@ -7,6 +7,7 @@ below N.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -64,6 +65,22 @@ class Account(msgspec.Struct, frozen=True):
     password_hash: str
 
 
+class Document(msgspec.Struct, frozen=True):
+    """A projection's document as stored: its bytes, and when it falls due (if ever)."""
+
+    data: bytes
+    due: datetime | None = None
+
+
+class ProjectionCommit(msgspec.Struct, frozen=True):
+    """One projection's step: from position `after` to `position`, writing `documents` (None deletes)."""
+
+    name: str
+    after: int
+    position: int
+    documents: dict[str, Document | None]
+
+
 class StoreError(Exception):
     """Base of the store's errors."""
 
@@ -83,8 +100,28 @@ class HandleTaken(StoreError):
     """An account with that handle exists already."""
 
 
+class ProjectionMoved(StoreError):
+    """A projection's stored position is not the one a commit started from: someone else projected.
+
+    Nothing of the commit is written; the projector reads the positions again.
+    """
+
+
 class StoreUnavailable(StoreError):
     """The database cannot be reached; the outcome of a write in flight is unknown."""
+
+
+class Leadership(Protocol):
+    """Held by one process per database (a PostgreSQL advisory lock; SQLite's one process)."""
+
+    async def acquire(self) -> None:
+        """Wait until this process holds it."""
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """Set when it was lost (its connection dropped): stop leading at once."""
+
+    async def release(self) -> None: ...
 
 
 class EventStore(Protocol):
@@ -139,6 +176,36 @@ class EventStore(Protocol):
 
     async def recorded(self, command_id: str) -> Appended | None:
         """The first outcome of a command id, if it was recorded."""
+
+    async def listen(self, wake: asyncio.Event) -> None:
+        """Set `wake` whenever something may have been appended (a hint: poll as well). Runs until cancelled."""
+
+    # Projections: documents kept beside the log with the position they reflect.
+
+    async def projection_positions(self) -> dict[str, int]:
+        """Every projection's position (0 for one that has never been written)."""
+
+    async def documents(self, projection: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """The stored documents of `keys` that exist."""
+
+    async def due_documents(self, projection: str, by: datetime, limit: int = 100) -> list[tuple[str, bytes]]:
+        """Documents whose due time is at or before `by`, soonest first."""
+
+    async def commit_projections(self, commits: Sequence[ProjectionCommit]) -> None:
+        """Write every commit's documents and positions in one transaction, or nothing.
+
+        A commit whose `after` is not its projection's stored position raises
+        ProjectionMoved (so each event is projected exactly once, whoever tries).
+        """
+
+    async def switch_projection(self, built: str, live: str) -> None:
+        """Replace `live`'s documents and position with `built`'s, in one transaction; `built` is gone after."""
+
+    async def drop_projection(self, name: str) -> None:
+        """Forget a projection's documents and position (a build that is started again)."""
+
+    def leadership(self) -> Leadership:
+        """The right to project and schedule for this database: one holder at a time."""
 
     async def server_secret(self) -> bytes:
         """A random secret made once per database, shared by every process (pseudonyms)."""

@@ -10,6 +10,7 @@ record, notifies and inserts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import secrets
@@ -19,7 +20,18 @@ from uuid import UUID
 
 import asyncpg
 
-from .base import EVENTS_TABLE, Account, Appended, HandleTaken, ConflictError, NewEvent, StoredEvent, StoreUnavailable
+from .base import (
+    EVENTS_TABLE,
+    Account,
+    Appended,
+    ConflictError,
+    HandleTaken,
+    NewEvent,
+    ProjectionCommit,
+    ProjectionMoved,
+    StoredEvent,
+    StoreUnavailable,
+)
 from .follow import follow
 
 log = logging.getLogger(__name__)
@@ -56,6 +68,19 @@ CREATE TABLE IF NOT EXISTS accord_tokens (
     person_id uuid NOT NULL REFERENCES accord_accounts (person_id),
     expires_at timestamptz NOT NULL,
     revoked boolean NOT NULL DEFAULT false);
+
+CREATE TABLE IF NOT EXISTS accord_projections (
+    name text PRIMARY KEY,
+    position bigint NOT NULL);
+
+CREATE TABLE IF NOT EXISTS accord_documents (
+    projection text NOT NULL,
+    key text NOT NULL,
+    doc bytea NOT NULL,
+    due timestamptz,
+    PRIMARY KEY (projection, key));
+CREATE INDEX IF NOT EXISTS accord_documents_due
+    ON accord_documents (projection, due) WHERE due IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION accord_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -105,6 +130,11 @@ BEGIN
     RETURN QUERY SELECT got, res, false;
 END $$;
 """
+
+#: The advisory lock whose holder projects and schedules for the database (any constant, but only this one).
+LEADER_LOCK = 7353918
+#: Projections' commits notify this channel, so processes waiting for a position need not poll.
+PROJECTED = "accord_projected"
 
 _CONFLICT_DETAIL = re.compile(r"=\(([0-9a-fA-F-]{36}), (\d+)\)")
 
@@ -347,10 +377,87 @@ class PostgresStore:
             "UPDATE accord_tokens SET revoked = true WHERE token_hash = $1", token_hash
         )
 
-    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
-        return follow(self, after, self._listen, self.poll_interval)
+    # Projections
 
-    async def _listen(self, wake: asyncio.Event) -> None:
+    async def projection_positions(self) -> dict[str, int]:
+        return {row[0]: row[1] for row in await self._fetch("SELECT name, position FROM accord_projections")}
+
+    async def documents(self, projection: str, keys: Sequence[str]) -> dict[str, bytes]:
+        rows = await self._fetch(
+            "SELECT key, doc FROM accord_documents WHERE projection = $1 AND key = ANY($2::text[])",
+            projection,
+            list(keys),
+        )
+        return {row[0]: bytes(row[1]) for row in rows}
+
+    async def due_documents(self, projection: str, by: datetime, limit: int = 100) -> list[tuple[str, bytes]]:
+        rows = await self._fetch(
+            "SELECT key, doc FROM accord_documents WHERE projection = $1 AND due IS NOT NULL AND due <= $2"
+            " ORDER BY due LIMIT $3",
+            projection,
+            by,
+            limit,
+        )
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    async def commit_projections(self, commits: Sequence[ProjectionCommit]) -> None:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for commit in commits:
+                    # Inserted at 0 the first time, then moved only from where this commit started.
+                    await conn.execute(
+                        "INSERT INTO accord_projections (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                        commit.name,
+                    )
+                    moved = await conn.fetchval(
+                        "UPDATE accord_projections SET position = $3 WHERE name = $1 AND position = $2 RETURNING 1",
+                        commit.name,
+                        commit.after,
+                        commit.position,
+                    )
+                    if moved is None:
+                        raise ProjectionMoved(commit.name)
+                    gone = [key for key, document in commit.documents.items() if document is None]
+                    kept = [(key, document) for key, document in commit.documents.items() if document is not None]
+                    if gone:
+                        await conn.execute(
+                            "DELETE FROM accord_documents WHERE projection = $1 AND key = ANY($2::text[])",
+                            commit.name,
+                            gone,
+                        )
+                    if kept:
+                        await conn.execute(
+                            "INSERT INTO accord_documents (projection, key, doc, due)"
+                            " SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::timestamptz[])"
+                            " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc, due = excluded.due",
+                            commit.name,
+                            [key for key, _ in kept],
+                            [document.data for _, document in kept],
+                            [document.due for _, document in kept],
+                        )
+                await conn.execute(f"NOTIFY {PROJECTED}")
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error) or type(error).__name__) from error
+
+    async def switch_projection(self, built: str, live: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM accord_documents WHERE projection = $1", live)
+            await conn.execute("UPDATE accord_documents SET projection = $1 WHERE projection = $2", live, built)
+            await conn.execute("DELETE FROM accord_projections WHERE name = $1", live)
+            await conn.execute("UPDATE accord_projections SET name = $1 WHERE name = $2", live, built)
+
+    async def drop_projection(self, name: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM accord_documents WHERE projection = $1", name)
+            await conn.execute("DELETE FROM accord_projections WHERE name = $1", name)
+
+    def leadership(self) -> AdvisoryLeadership:
+        return AdvisoryLeadership(self.dsn, self.poll_interval)
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
+        return follow(self, after, self.listen, self.poll_interval)
+
+    async def listen(self, wake: asyncio.Event) -> None:
         """Keep a LISTEN connection open, reconnecting when it drops.
 
         Every (re)connection sets `wake`, since notifications sent while it
@@ -375,3 +482,60 @@ class PostgresStore:
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
             await asyncio.sleep(self.poll_interval)
+
+
+class AdvisoryLeadership:
+    """Leadership as a session advisory lock on a connection of its own.
+
+    PostgreSQL releases the lock when that connection ends, however the
+    holder died, so a standby trying every poll interval takes over within
+    about one interval. A cheap query each interval notices a lost connection.
+    """
+
+    def __init__(self, dsn: str, poll_interval: float) -> None:
+        self.dsn = dsn
+        self.poll_interval = poll_interval
+        self.lost = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self.dsn)
+            except CONNECTION_ERRORS:
+                await asyncio.sleep(self.poll_interval)
+                continue
+            try:
+                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                    await asyncio.sleep(self.poll_interval)
+            except CONNECTION_ERRORS:
+                conn.terminate()
+                await asyncio.sleep(self.poll_interval)
+                continue
+            except BaseException:
+                conn.terminate()
+                raise
+            self._conn = conn
+            self._watch = asyncio.create_task(self._keep(conn), name="accord-leadership")
+            return
+
+    async def _keep(self, conn: asyncpg.Connection) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.poll_interval)
+                await conn.execute("SELECT 1")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - any failure: the lock may be gone with the connection
+            log.warning("leadership lost: its connection failed")
+            self.lost.set()
+
+    async def release(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        if self._conn is not None:
+            self._conn.terminate()  # ends the session, and with it the lock
+            self._conn = None

@@ -18,7 +18,18 @@ from uuid import UUID
 
 import msgspec
 
-from .base import EVENTS_TABLE, Account, Appended, HandleTaken, ConflictError, NewEvent, StoredEvent, StoreUnavailable
+from .base import (
+    EVENTS_TABLE,
+    Account,
+    Appended,
+    ConflictError,
+    HandleTaken,
+    NewEvent,
+    ProjectionCommit,
+    ProjectionMoved,
+    StoredEvent,
+    StoreUnavailable,
+)
 from .follow import follow
 
 T = TypeVar("T")
@@ -52,6 +63,16 @@ CREATE TABLE IF NOT EXISTS accord_commands (
     command_id TEXT PRIMARY KEY,
     positions TEXT NOT NULL,
     result BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS accord_projections (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS accord_documents (
+    projection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    due TEXT,
+    PRIMARY KEY (projection, key));
+CREATE INDEX IF NOT EXISTS accord_documents_due ON accord_documents (projection, due) WHERE due IS NOT NULL;
 """
 
 _COLUMNS = "originator_id, originator_version, topic, state, notification_id"
@@ -292,13 +313,112 @@ class SQLiteStore:
     async def revoke_token(self, token_hash: bytes) -> None:
         await self._query("UPDATE accord_tokens SET revoked = 1 WHERE token_hash = ?", (token_hash,))
 
-    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
-        return follow(self, after, self._listen, self.poll_interval)
+    # Projections
 
-    async def _listen(self, wake: asyncio.Event) -> None:
+    async def projection_positions(self) -> dict[str, int]:
+        return {name: position for name, position in await self._query("SELECT name, position FROM accord_projections")}
+
+    async def documents(self, projection: str, keys: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), 500):  # SQLite's limit on parameters
+            chunk = tuple(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._query(
+                f"SELECT key, doc FROM accord_documents WHERE projection = ? AND key IN ({marks})",
+                (projection, *chunk),
+            )
+            found.update((key, bytes(doc)) for key, doc in rows)
+        return found
+
+    async def due_documents(self, projection: str, by: datetime, limit: int = 100) -> list[tuple[str, bytes]]:
+        rows = await self._query(
+            "SELECT key, doc FROM accord_documents WHERE projection = ? AND due IS NOT NULL AND due <= ?"
+            " ORDER BY due LIMIT ?",
+            (projection, _utc(by), limit),
+        )
+        return [(key, bytes(doc)) for key, doc in rows]
+
+    async def commit_projections(self, commits: Sequence[ProjectionCommit]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for commit in commits:
+                    row = conn.execute(
+                        "SELECT position FROM accord_projections WHERE name = ?", (commit.name,)
+                    ).fetchone()
+                    if (0 if row is None else row[0]) != commit.after:
+                        raise ProjectionMoved(commit.name)
+                    conn.execute(
+                        "INSERT INTO accord_projections (name, position) VALUES (?, ?)"
+                        " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                        (commit.name, commit.position),
+                    )
+                    for key, document in commit.documents.items():
+                        if document is None:
+                            conn.execute(
+                                "DELETE FROM accord_documents WHERE projection = ? AND key = ?", (commit.name, key)
+                            )
+                        else:
+                            due = None if document.due is None else _utc(document.due)
+                            conn.execute(
+                                "INSERT INTO accord_documents (projection, key, doc, due) VALUES (?, ?, ?, ?)"
+                                " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc, due = excluded.due",
+                                (commit.name, key, document.data, due),
+                            )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        try:
+            await self._run(write)
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    async def switch_projection(self, built: str, live: str) -> None:
+        def switch(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM accord_documents WHERE projection = ?", (live,))
+                conn.execute("UPDATE accord_documents SET projection = ? WHERE projection = ?", (live, built))
+                conn.execute("DELETE FROM accord_projections WHERE name = ?", (live,))
+                conn.execute("UPDATE accord_projections SET name = ? WHERE name = ?", (live, built))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        await self._run(switch)
+
+    async def drop_projection(self, name: str) -> None:
+        await self._query("DELETE FROM accord_documents WHERE projection = ?", (name,))
+        await self._query("DELETE FROM accord_projections WHERE name = ?", (name,))
+
+    def leadership(self) -> OneProcess:
+        return OneProcess()
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
+        return follow(self, after, self.listen, self.poll_interval)
+
+    async def listen(self, wake: asyncio.Event) -> None:
         # Appends in this process set `wake`; the poll covers other writers.
         self._wakes.add(wake)
         try:
             await asyncio.Event().wait()
         finally:
             self._wakes.discard(wake)
+
+
+class OneProcess:
+    """The embedded store has one process, which always leads."""
+
+    def __init__(self) -> None:
+        self.lost = asyncio.Event()
+
+    async def acquire(self) -> None:
+        return None
+
+    async def release(self) -> None:
+        return None

@@ -238,11 +238,16 @@ class NetworkPages(Controller):
         accord: Accord = request.app.state.accord
         position = accord.position
         network = await accord.sharing.network(me.person_id)
+        # Me, as the policy shows me to each person named on the page.
+        named = {link.other.person_id for link in network.links} | {
+            ref.person_id for known in network.known_links for ref in (known.a, known.b)
+        }
+        seen = {p: await accord.visibility.ref(me.person_id, p) for p in named if p is not None}
         context = {
             "network": network,
             "drawing": draw(network),
             "position": position,
-            "names_shown": present.names_shown(network, lambda other: accord.visibility.ref(me.person_id, other)),
+            "names_shown": present.names_shown(network, seen.__getitem__),
         }
         return render(request, "network_live.html" if live else "network.html", context, me=me, failed=failed)
 
@@ -433,12 +438,8 @@ class AgreementPages(Controller):
         diff = await accord.diff(me.person_id, agreement_id, old, new)
         # People the history mentions who are not parties now, named as the policy names them for me.
         parties = {p.person_id for p in view.parties}
-        others = {
-            person: accord.visibility.ref(person, me.person_id).name
-            for e in timeline.entries
-            for person in (e.actor, e.subject)
-            if person is not None and person not in parties
-        }
+        mentioned = {p for e in timeline.entries for p in (e.actor, e.subject) if p is not None and p not in parties}
+        others = {person: (await accord.visibility.ref(person, me.person_id)).name for person in mentioned}
         context = {**present.timeline(view, timeline, diff, old, new, me.person_id, others), "position": position}
         return render(request, "timeline_live.html" if part == "live" else "timeline.html", context, me=me)
 

@@ -1,0 +1,207 @@
+"""This process's follower: keeps the caches current and pushes views to the people connected here.
+
+It follows the log from where the projections stood when the process started
+(never from the beginning: start-up does not grow with the log), and takes
+each event only once the projector has passed it, so every view computed for
+that position reads documents that include it. For each event it works out
+which of the people this process tracks it may concern, asks the one view
+function for their fresh views, and hands them to the hub, which pushes only
+what changed. Read-your-writes waits on this follower's position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.agreement import Agreement
+from domain.grants import SharingGrant
+from domain.network import Disclosures, PartnerLink
+from service.live.hub import Connection, Hub
+from service.read.models import ReadModels
+from service.store import EventStore, StoredEvent, StoreError
+from service.store.mapper import MsgspecMapper
+from service.visibility import Visibility, agreement_key, grants_key
+
+log = logging.getLogger(__name__)
+
+
+class Projected:
+    """How far the projector has got: told directly in the leading process, read from the store in others."""
+
+    def __init__(self, store: EventStore, live: tuple[str, ...], poll_interval: float) -> None:
+        self.store = store
+        self.live = live
+        self.poll_interval = poll_interval
+        self.position = 0
+        self._moved = asyncio.Event()
+
+    def advance(self, position: int) -> None:
+        if position > self.position:
+            self.position = position
+            self._moved.set()
+
+    async def refresh(self) -> int:
+        positions = await self.store.projection_positions()
+        self.advance(min(positions.get(name, 0) for name in self.live))
+        return self.position
+
+    async def wait(self, position: int) -> None:
+        """Until the projector has passed `position` (polling the store, woken early by NOTIFY)."""
+        delay = 0.005
+        while self.position < position:
+            self._moved.clear()
+            try:
+                if await self.refresh() >= position:
+                    return
+            except StoreError:
+                delay = self.poll_interval
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._moved.wait()
+            delay = min(delay * 2, self.poll_interval)
+
+    async def listen(self) -> None:
+        """Wake-ups from the store (on PostgreSQL, the projector's NOTIFY): look again at once."""
+        await self.store.listen(self._moved)
+
+
+class Touched:
+    """Whom one event may concern, among the people tracked here, and which of their views."""
+
+    __slots__ = ("agreements", "people", "network")
+
+    def __init__(self) -> None:
+        self.agreements: set[UUID] = set()
+        #: People whose views of `agreements` may have changed.
+        self.people: set[UUID] = set()
+        #: People all of whose views may have changed (their network, and what it lets them see).
+        self.network: set[UUID] = set()
+
+
+class Follower:
+    def __init__(
+        self,
+        store: EventStore,
+        mapper: MsgspecMapper,
+        models: ReadModels,
+        visibility: Visibility,
+        hub: Hub,
+        projected: Projected,
+    ) -> None:
+        self.store = store
+        self.mapper = mapper
+        self.models = models
+        self.visibility = visibility
+        self.hub = hub
+        self.projected = projected
+        self.position = 0
+        #: Events taken into account since this process started (a metric).
+        self.followed = 0
+        self._advanced = asyncio.Condition()
+        #: Held while an event's pushes are worked out, and while a socket joins: neither sees half of the other.
+        self._pushing = asyncio.Lock()
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        self.position = await self.projected.refresh()
+        self.hub.advance(self.position)
+        self.started.set()
+        subscription = self.store.subscribe(self.position)
+        try:
+            async for stored in subscription:
+                await self.projected.wait(stored.position)
+                await self.apply(stored)
+        finally:
+            await subscription.aclose()
+
+    async def apply(self, stored: StoredEvent) -> None:
+        event = self.mapper.to_domain_event(stored)
+        async with self._pushing:
+            self.models.apply(event, stored.position)
+            if self.hub.tracked:
+                await self._push(event, stored.position)
+            else:
+                self.hub.advance(stored.position)
+            self.position = stored.position
+            self.followed += 1
+        async with self._advanced:
+            self._advanced.notify_all()
+
+    async def _push(self, event: Aggregate.Event, position: int) -> None:
+        while True:
+            try:
+                touched = await self.touched(event, self.hub.tracked)
+                fresh: dict[UUID, dict[str, bytes | None]] = {}
+                for person in touched.people:
+                    keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
+                    fresh[person] = await self.visibility.views(person, keys)
+                for person in touched.network:
+                    keys = await self.visibility.keys(person) | self.hub.shown_keys(person)
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, keys))
+                break
+            except StoreError:
+                # Half-done here would lose these pushes for good: wait for the database instead.
+                log.info("views unavailable; follower waiting for the database")
+                await asyncio.sleep(self.projected.poll_interval)
+        self.hub.track(position, fresh)
+
+    async def touched(self, event: Aggregate.Event, tracked: set[UUID]) -> Touched:
+        touched = Touched()
+        match event:
+            case Agreement.Event():
+                agreement = await self.models.agreement(event.originator_id)
+                if agreement is None:
+                    return touched
+                touched.agreements.add(agreement.id)
+                people = {*agreement.parties, *agreement.invitees}
+                if (by := getattr(event, "by", None)) is not None:
+                    people.add(by)
+                audiences = {grant.audience for grant in await self.models.grants_for(agreement.id)}
+                key = agreement_key(agreement.id)
+                showing = {p for p in tracked if key in self.hub.shown_keys(p)}
+                touched.people = (people | audiences | showing) & tracked
+                # Who is in it decides which links `relationship` shows its audiences.
+                touched.network = audiences & tracked
+            case SharingGrant.Event():
+                grant = await self.models.aggregate(SharingGrant, event.originator_id)
+                agreement = None if grant is None else await self.models.agreement(grant.agreement_id)
+                if grant is None or agreement is None:
+                    return touched
+                touched.agreements.add(grant.agreement_id)
+                touched.people = ({grant.audience, *agreement.parties}) & tracked
+                touched.network = {grant.audience} & tracked
+            case PartnerLink.Event():
+                link = await self.models.aggregate(PartnerLink, event.originator_id)
+                if link is not None:
+                    touched.network = await self.models.neighbourhood(link.people) & tracked
+            case Disclosures.Event():
+                disclosures = await self.models.aggregate(Disclosures, event.originator_id)
+                if disclosures is not None:
+                    near = {disclosures.person}
+                    if (audience := getattr(event, "audience", None)) is not None:
+                        near.add(audience)
+                    touched.network = near & tracked
+        return touched
+
+    async def connect(self, person: UUID, since: int | None) -> Connection:
+        """A socket joins: what it missed (or everything), and from now on what changes."""
+        async with self._pushing:
+            current = await self.visibility.everything(person)
+            return self.hub.connect(person, since, current)
+
+    async def caught_up(self, position: int, timeout: float = 5.0) -> bool:
+        """Wait until this follower has taken `position` into account; False on timeout."""
+        if self.position >= position:
+            return True
+        try:
+            async with asyncio.timeout(timeout), self._advanced:
+                await self._advanced.wait_for(lambda: self.position >= position)
+        except TimeoutError:
+            return False
+        return True
+

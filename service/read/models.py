@@ -1,0 +1,230 @@
+"""What views are computed from: aggregates and index documents, loaded on demand into bounded caches.
+
+Nothing here folds the whole log. An aggregate (an agreement with its
+timeline, a grant, a partner link, a person's disclosures) is folded from its
+own stream when a view first needs it; the indexes that lead from one thing
+to another (a person's agreements and links, an agreement's grants) are the
+projector's documents. Both are kept in least-recently-used caches of a set
+size, and kept current by `apply`, which the follower calls with each event
+in log order once the projector has passed it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.agreement import Agreement
+from domain.grants import SharingGrant
+from domain.network import Disclosures, PartnerLink
+from domain.policy import AgreementFact, GrantFact, LinkFact, Network, grant_fact, in_force_history
+from projections import agreement_grants, people
+from projections.projection import Projection
+from projections.timeline import Timeline
+from projections.timeline import evolve as evolve_timeline
+from service.store import EventStore
+from service.store.mapper import MsgspecMapper
+
+K = TypeVar("K")
+V = TypeVar("V")
+A = TypeVar("A", bound=Aggregate)
+
+#: The projections views read, besides the aggregates' own streams.
+INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION)
+
+
+class Cache(Generic[K, V]):
+    """Least recently used first out, at most `size` entries."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Loaded:
+    """One aggregate as folded from its stream; an agreement's timeline beside it."""
+
+    __slots__ = ("aggregate", "timeline")
+
+    def __init__(self, aggregate: Aggregate, timeline: Timeline | None) -> None:
+        self.aggregate = aggregate
+        self.timeline = timeline
+
+
+class ReadModels:
+    def __init__(self, store: EventStore, mapper: MsgspecMapper, cache_size: int) -> None:
+        self.store = store
+        self.mapper = mapper
+        self.aggregates: Cache[UUID, Loaded] = Cache(cache_size)
+        self.documents: Cache[tuple[str, str], Any] = Cache(cache_size)
+
+    # Keeping current
+
+    def apply(self, event: Aggregate.Event, position: int) -> None:
+        """The follower's fold: what is cached moves with the log; what is not stays unloaded."""
+        loaded = self.aggregates.get(event.originator_id)
+        if loaded is not None:
+            version = loaded.aggregate.version
+            if version == event.originator_version - 1:
+                event.mutate(loaded.aggregate)
+                if loaded.timeline is not None:
+                    loaded.timeline = evolve_timeline(loaded.timeline, event, position)
+            elif version < event.originator_version:
+                self.aggregates.drop(event.originator_id)  # a gap: load it again when needed
+        for projection in INDEXES:
+            if isinstance(event, projection.handles):
+                for key in projection.keys(event):
+                    self.documents.drop((projection.name, key))
+
+    # Aggregates
+
+    async def _loaded(self, aggregate_id: UUID) -> Loaded | None:
+        loaded = self.aggregates.get(aggregate_id)
+        if loaded is not None:
+            return loaded
+        aggregate: Any = None
+        timeline: Timeline | None = None
+        for stored in await self.store.read_stream(aggregate_id):
+            event = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregate)
+            if isinstance(aggregate, Agreement):
+                timeline = evolve_timeline(timeline or Timeline(), event, stored.position)
+        if aggregate is None:
+            return None
+        loaded = Loaded(aggregate, timeline)
+        self.aggregates.put(aggregate_id, loaded)
+        return loaded
+
+    async def aggregate(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        loaded = await self._loaded(aggregate_id)
+        return loaded.aggregate if loaded is not None and isinstance(loaded.aggregate, cls) else None
+
+    async def agreement(self, agreement_id: UUID) -> Agreement | None:
+        return await self.aggregate(Agreement, agreement_id)
+
+    async def timeline(self, agreement_id: UUID) -> Timeline | None:
+        loaded = await self._loaded(agreement_id)
+        return loaded.timeline if loaded is not None else None
+
+    async def disclosures(self, person: UUID) -> Disclosures | None:
+        return await self.aggregate(Disclosures, Disclosures.id_for(person))
+
+    # Indexes
+
+    async def _document(self, projection: Projection[Any], key: str) -> Any:
+        cached = self.documents.get((projection.name, key))
+        if cached is not None:
+            return cached
+        found = await self.store.documents(projection.name, [key])
+        document = projection.decode(found[key]) if key in found else projection.document()
+        self.documents.put((projection.name, key), document)
+        return document
+
+    async def person(self, person: UUID) -> people.Person:
+        return await self._document(people.PROJECTION, str(person))
+
+    async def grants_for(self, agreement_id: UUID) -> list[SharingGrant]:
+        index = await self._document(agreement_grants.PROJECTION, str(agreement_id))
+        found = [await self.aggregate(SharingGrant, grant_id) for grant_id in index.grants]
+        return sorted((g for g in found if g is not None), key=lambda g: str(g.id))
+
+    async def links_of(self, person: UUID) -> list[PartnerLink]:
+        found = [await self.aggregate(PartnerLink, link_id) for link_id in (await self.person(person)).links]
+        return [link for link in found if link is not None]
+
+    async def involved(self, person: UUID) -> set[UUID]:
+        """Agreements `person` is a party of, invited to, or named as a grant's audience in."""
+        index = await self.person(person)
+        return set(index.agreements) | set(index.granted)
+
+    # Facts for the policy
+
+    async def grant_facts(self, agreement_id: UUID) -> list[GrantFact]:
+        return [grant_fact(grant) for grant in await self.grants_for(agreement_id)]
+
+    async def agreement_fact(self, agreement_id: UUID) -> AgreementFact | None:
+        loaded = await self._loaded(agreement_id)
+        if loaded is None or not isinstance(loaded.aggregate, Agreement):
+            return None
+        agreement, timeline = loaded.aggregate, loaded.timeline
+        assert timeline is not None
+        ratified = [
+            (entry.at, timeline.versions[entry.version]) for entry in timeline.entries if entry.kind == "ratified"
+        ]
+        in_force = (
+            timeline.versions.get(agreement.in_force_version) if agreement.in_force_version is not None else None
+        )
+        return AgreementFact(
+            agreement_id=agreement_id,
+            title=agreement.title,
+            parties=tuple(agreement.parties),
+            clauses_in_force=tuple(in_force.values()) if in_force else (),
+            history=in_force_history(ratified),
+        )
+
+    async def network_touching(self, people: Iterable[UUID]) -> Network:
+        """The links (of any status) of `people`, and the disclosures of everyone in them."""
+        links: dict[UUID, PartnerLink] = {}
+        for person in set(people):
+            for link in await self.links_of(person):
+                links[link.id] = link
+        return await self._network(links.values(), people)
+
+    async def network_around(self, people: Iterable[UUID]) -> Network:
+        """What a consented view of an agreement of `people` (its parties) can turn on.
+
+        `policy.view_agreement` looks at links only through the parties' partners and
+        their partners' links (a grant holds through party - partner - audience), and
+        names through disclosures: the links of the parties and of their live partners.
+        """
+        people = set(people)
+        links = {link.id: link for person in people for link in await self.links_of(person)}
+        partners = {p for link in list(links.values()) if link.is_live for p in link.people} - people
+        for partner in partners:
+            for link in await self.links_of(partner):
+                links[link.id] = link
+        return await self._network(links.values(), people)
+
+    async def _network(self, links: Iterable[PartnerLink], people: Iterable[UUID]) -> Network:
+        ordered = sorted(links, key=lambda link: str(link.id))
+        everyone = set(people) | {p for link in ordered for p in link.people}
+        disclosures = {}
+        for person in everyone:
+            if (found := await self.disclosures(person)) is not None:
+                disclosures[person] = dict(found.choices)
+        return Network(links=tuple(link_fact(link) for link in ordered), disclosures=disclosures)
+
+    async def neighbourhood(self, people: Iterable[UUID]) -> set[UUID]:
+        """People within two links (of any status) of `people`: whose metamours a link's change may change."""
+        near = set(people)
+        for _ in range(2):
+            near |= {p for someone in list(near) for link in await self.links_of(someone) for p in link.people}
+        return near
+
+
+def link_fact(link: PartnerLink) -> LinkFact:
+    return LinkFact(
+        a=link.people[0], b=link.people[1], status=link.status, proposer=link.proposer, intervals=tuple(link.intervals)
+    )

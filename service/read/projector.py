@@ -1,0 +1,174 @@
+"""The projector: folds the log into the persisted projections, exactly once.
+
+One process per database projects: the holder of the store's leadership (a
+PostgreSQL advisory lock; SQLite's one process). It reads the log in pages
+from each projection's position, folds each page with the projections' pure
+`evolve`, and commits every changed document with the new positions in one
+transaction. A commit starts from the positions it read; if another process
+projected meanwhile (a leader that lost its lock but not yet its pool), the
+commit is refused whole and the positions read again. So each event is
+projected exactly once, whoever tries.
+
+A projection being rebuilt (`accord rebuild`, service/read/rebuild.py) is
+folded beside the live one, from the start of the log, one page at a time
+between the live pages, and takes its place in one transaction once it has
+caught up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from projections import agreement_grants, lapses, people
+from projections.projection import Projection
+from service.store import EventStore, StoredEvent, StoreError
+from service.store.base import Document, ProjectionCommit, ProjectionMoved
+from service.store.mapper import MsgspecMapper
+
+log = logging.getLogger(__name__)
+
+#: Every persisted projection, projected together.
+PROJECTIONS: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION)
+
+PAGE = 500
+#: A projection being rebuilt is stored under its name with this suffix until it is switched in.
+BUILDING = "~build"
+
+
+def building(name: str) -> str:
+    return f"{name}{BUILDING}"
+
+
+@dataclass
+class Step:
+    """One projection's documents changed by a page of events, as they will be committed."""
+
+    projection: Projection[Any]
+    name: str
+    after: int
+    position: int = 0
+    changed: dict[str, Any] = field(default_factory=dict)
+
+    def commit(self) -> ProjectionCommit:
+        p = self.projection
+        documents = {
+            key: None if doc is None else Document(data=p.encode(doc), due=p.due(doc))
+            for key, doc in self.changed.items()
+        }
+        return ProjectionCommit(name=self.name, after=self.after, position=self.position, documents=documents)
+
+
+async def fold(
+    store: EventStore,
+    steps: Sequence[Step],
+    events: Iterable[tuple[StoredEvent, Aggregate.Event]],
+) -> None:
+    """Fold decoded events into each step's documents (read from the store the first time each is touched)."""
+    for stored, event in events:
+        for step in steps:
+            if stored.position <= step.after:
+                continue
+            step.position = stored.position
+            p = step.projection
+            if not isinstance(event, p.handles):
+                continue
+            keys = list(p.keys(event))
+            missing = [k for k in keys if k not in step.changed]
+            if missing:
+                found = await store.documents(step.name, missing)
+                for key in missing:
+                    step.changed[key] = p.decode(found[key]) if key in found else None
+            for key in keys:
+                step.changed[key] = p.evolve(step.changed[key], event)
+
+
+class Projector:
+    def __init__(
+        self,
+        store: EventStore,
+        mapper: MsgspecMapper,
+        projections: Sequence[Projection[Any]],
+        poll_interval: float,
+        on_projected: Callable[[int], None] = lambda position: None,
+    ) -> None:
+        self.store = store
+        self.mapper = mapper
+        self.projections = {p.name: p for p in projections}
+        self.poll_interval = poll_interval
+        self.on_projected = on_projected
+        #: The position every live projection has reached.
+        self.position = 0
+        #: Events this process has folded and committed (a metric).
+        self.folded = 0
+
+    async def run(self, lost: asyncio.Event) -> None:
+        """Project until cancelled, or until `lost` says this process no longer leads."""
+        wake = asyncio.Event()
+        listener = asyncio.create_task(self._listen(wake))
+        try:
+            while not lost.is_set():
+                try:
+                    progressed = await self.step()
+                except ProjectionMoved:
+                    log.warning("another process projected meanwhile; reading positions again")
+                    continue
+                except StoreError as error:
+                    log.info("projector waiting for the database: %s", type(error).__name__)
+                    await asyncio.sleep(self.poll_interval)
+                    continue
+                if not progressed:
+                    wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.poll_interval):
+                            await wake.wait()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, wake: asyncio.Event) -> None:
+        await self.store.listen(wake)
+
+    async def step(self) -> bool:
+        """Project one page for the live projections, and one for any being rebuilt; whether either moved."""
+        positions = await self.store.projection_positions()
+        live = [Step(p, name, positions.get(name, 0)) for name, p in self.projections.items()]
+        moved = await self._page(live)
+        self.position = min(step.position if moved else step.after for step in live)
+        self.on_projected(self.position)
+        builds = [
+            Step(self.projections[name.removesuffix(BUILDING)], name, position)
+            for name, position in positions.items()
+            if name.endswith(BUILDING) and name.removesuffix(BUILDING) in self.projections
+        ]
+        for build in builds:
+            live_position = positions.get(build.projection.name, 0) if not moved else self.position
+            if build.after >= live_position:
+                await self.store.switch_projection(build.name, build.projection.name)
+                log.info("projection %s rebuilt and switched in at %d", build.projection.name, build.after)
+                moved = True
+            elif await self._page([build], upto=live_position):
+                moved = True
+        return moved
+
+    async def _page(self, steps: list[Step], upto: int | None = None) -> bool:
+        after = min(step.after for step in steps)
+        stored = await self.store.read_log(after, limit=PAGE)
+        if upto is not None:
+            stored = [s for s in stored if s.position <= upto]
+        if not stored:
+            return False
+        decoded = [(s, self.mapper.to_domain_event(s)) for s in stored]
+        await fold(self.store, steps, decoded)
+        for step in steps:
+            step.position = max(step.position, stored[-1].position)
+        await self.store.commit_projections([step.commit() for step in steps])
+        self.folded += len(stored)
+        return True

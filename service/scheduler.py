@@ -1,0 +1,66 @@
+"""Time-driven events: what falls due is appended to the log by the leading process.
+
+Due times come from the projections (`lapses`: grants whose end date has not
+been recorded). Each firing carries a command id derived from the thing and
+what falls due, so a repeat, a restart or a second leader for a moment never
+fires twice: the store answers the first outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from domain.errors import DomainError
+from domain.grants import SharingGrant
+from projections import lapses
+from service.commands import CommandKey, CommandRunner
+from service.store import EventStore, StoreError
+
+log = logging.getLogger(__name__)
+
+
+async def _nothing(_: object) -> dict[str, str]:
+    return {}
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: EventStore,
+        commands: CommandRunner,
+        clock: Callable[[], datetime],
+        poll_interval: float,
+    ) -> None:
+        self.store = store
+        self.commands = commands
+        self.clock = clock
+        self.poll_interval = poll_interval
+
+    async def run(self, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            try:
+                await self.fire_due()
+            except StoreError as error:
+                log.info("scheduler waiting for the database: %s", type(error).__name__)
+            await asyncio.sleep(self.poll_interval)
+
+    async def fire_due(self) -> None:
+        now = self.clock()
+        for key, _ in await self.store.due_documents(lapses.PROJECTION.name, now):
+            await self._lapse(UUID(key), now)
+
+    async def _lapse(self, grant_id: UUID, now: datetime) -> None:
+        def lapsed(grant: SharingGrant | None) -> SharingGrant:
+            assert grant is not None
+            grant.lapse(now)
+            return grant
+
+        key = CommandKey(caller=grant_id, key="lapse", fingerprint="lapse")
+        try:
+            await self.commands.run(SharingGrant, grant_id, lapsed, _nothing, key=key)
+        except DomainError as error:
+            log.info("grant lapse not due: %s", type(error).__name__)
