@@ -26,7 +26,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import PASSWORD, Api, Person, assert_problem, clause_of, unique_handle
+from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
 
 SCHEMA = "/schema/openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch")
