@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -461,6 +461,40 @@ def _path(
     return None
 
 
+Relation = Literal["party", "invitee"]
+
+
+def relation(viewer: UUID, parties: Collection[UUID], invitees: Collection[UUID] = ()) -> Relation | None:
+    """How `viewer` stands to an agreement by its own membership: a party, someone invited, or neither.
+
+    The first question of every decision about an agreement. A party sees and
+    may do everything; an invitee sees its title and their invitation, and may
+    answer it; anyone else reaches it only through a holding grant
+    (`agreement_access`) and otherwise gets what a random id gets: not found.
+    """
+    if viewer in parties:
+        return "party"
+    if viewer in invitees:
+        return "invitee"
+    return None
+
+
+def check_party(viewer: UUID, agreement_id: UUID, parties: Collection[UUID]) -> None:
+    """What only a party may see or do: anyone else is told it does not exist."""
+    if relation(viewer, parties) != "party":
+        raise NotFound("agreement", agreement_id)
+
+
+def check_involved(
+    viewer: UUID, agreement_id: UUID, parties: Collection[UUID], invitees: Collection[UUID]
+) -> Relation:
+    """What a party or an invitee may do (each command then checks its own rule): others, not found."""
+    found = relation(viewer, parties, invitees)
+    if found is None:
+        raise NotFound("agreement", agreement_id)
+    return found
+
+
 def agreement_access(
     viewer: UUID,
     agreement: AgreementFact,
@@ -469,7 +503,7 @@ def agreement_access(
     now: datetime,
 ) -> Access:
     """THE decision: what `viewer` may see of `agreement`, and why."""
-    if viewer in agreement.parties:
+    if relation(viewer, agreement.parties) == "party":
         return Access(kind="party", scopes=frozenset(SCOPES))
     holding = [
         (grant, reason)
@@ -543,7 +577,7 @@ class PairView(msgspec.Struct, frozen=True):
     b: str
 
 
-class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
+class SharedView(msgspec.Struct, frozen=True, kw_only=True):
     """One agreement as one person may see it. No revision or version numbers:
     they would count the drafts and the changes to topics the viewer may not see."""
 
@@ -567,7 +601,7 @@ def view_agreement(
     names: Mapping[UUID, str],
     secret: bytes,
     now: datetime,
-) -> AgreementView | None:
+) -> SharedView | None:
     """None means 404: the viewer may not know the agreement exists.
 
     A party gets the in-force content of the facts in full; drafts, proposals,
@@ -595,7 +629,7 @@ def view_agreement(
             for link in network.links
             if link.live and link.a in refs and link.b in refs
         )
-    return AgreementView(
+    return SharedView(
         agreement_id=agreement.agreement_id,
         access="party" if access.is_party else "metamour",
         title=agreement.title if access.is_party else None,

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 from domain import policy
 from domain.agreement import Agreement, ClauseChange
 from domain.errors import NotFound
-from domain.policy import AgreementView as SharedView
+from domain.policy import SharedView
 from projections.diff import VersionDiff, diff_versions
 from projections.timeline import Entry, Timeline, agreement_at
 from projections.timeline import evolve as evolve_timeline
@@ -209,8 +209,7 @@ class Accord:
         def decide(agreement: Agreement | None) -> Agreement:
             assert agreement is not None
             # Non-parties learn nothing, not even that the agreement exists.
-            if caller not in agreement.parties and caller not in agreement.invitees:
-                raise NotFound("agreement", agreement_id)
+            policy.check_involved(caller, agreement_id, agreement.parties, agreement.invitees)
             command(agreement)
             return agreement
 
@@ -221,7 +220,7 @@ class Accord:
 
     def _render_for(self, caller: UUID) -> Callable[[Agreement], object]:
         async def render(agreement: Agreement) -> object:
-            if caller not in agreement.parties:
+            if policy.relation(caller, agreement.parties) != "party":
                 return AgreementSummary(
                     agreement_id=agreement.id, title=agreement.title, relation="former"
                 )
@@ -428,8 +427,7 @@ class Accord:
 
     async def _as_party(self, caller: UUID, agreement_id: UUID) -> Agreement:
         agreement = await self.commands.load(Agreement, agreement_id)
-        if caller not in agreement.parties:
-            raise NotFound("agreement", agreement_id)
+        policy.check_party(caller, agreement_id, agreement.parties)
         return agreement
 
     async def view_agreement(

@@ -149,8 +149,7 @@ class Sharing:
 
     async def _parties(self, caller: UUID, agreement_id: UUID) -> list[UUID]:
         agreement = await self.commands.load(Agreement, agreement_id)
-        if caller not in agreement.parties:
-            raise NotFound("agreement", agreement_id)
+        policy.check_party(caller, agreement_id, agreement.parties)
         return list(agreement.parties)
 
 

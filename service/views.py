@@ -10,7 +10,9 @@ import msgspec
 from domain.agreement import Agreement, Clause, ClauseChange, Comment, Proposal, RepairNote
 
 
-class PersonRef(msgspec.Struct, frozen=True):
+class PartyRef(msgspec.Struct, frozen=True):
+    """A party, named for the other parties (they always see each other's names)."""
+
     person_id: UUID
     name: str
 
@@ -55,7 +57,7 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     version: int
     in_force_version: int | None
-    parties: list[PersonRef]
+    parties: list[PartyRef]
     invitations: list[InvitationView]
     consented: list[UUID]
     clauses: list[ClauseView]
@@ -112,7 +114,7 @@ def party_view(
         status=agreement.status,
         version=agreement.content_version,
         in_force_version=agreement.in_force_version,
-        parties=[PersonRef(p, names.get(p, "")) for p in agreement.parties],
+        parties=[PartyRef(p, names.get(p, "")) for p in agreement.parties],
         invitations=[InvitationView(invitation_handles.get(i, "")) for i in agreement.invitees],
         consented=sorted(agreement.consents, key=str),
         clauses=clause_views(agreement.clauses),

@@ -124,19 +124,20 @@ class Visibility:
         agreement = current or await self.models.agreement(agreement_id)
         if agreement is None:
             return None
-        if viewer in agreement.parties:
-            return await self.party_view(agreement)
-        if viewer in agreement.invitees:
-            return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
+        match policy.relation(viewer, agreement.parties, agreement.invitees):
+            case "party":
+                return await self.party_view(agreement)
+            case "invitee":
+                return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
         return await self.shared(viewer, agreement_id)
 
     async def party_view(self, agreement: Agreement) -> AgreementView:
         await self.names.load(agreement.parties)
         return party_view(agreement, self.names, agreement.invitation_handles)
 
-    async def shared(self, viewer: UUID, agreement_id: UUID) -> policy.AgreementView | None:
+    async def shared(self, viewer: UUID, agreement_id: UUID) -> policy.SharedView | None:
         fact = await self.models.agreement_fact(agreement_id)
-        if fact is None or viewer in fact.parties:
+        if fact is None or policy.relation(viewer, fact.parties) is not None:
             return None
         grants = await self.models.grant_facts(agreement_id)
         if not any(grant.audience == viewer for grant in grants):
@@ -148,7 +149,7 @@ class Visibility:
     async def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantView] | None:
         """The agreement's grants, for its parties only."""
         agreement = await self.models.agreement(agreement_id)
-        if agreement is None or viewer not in agreement.parties:
+        if agreement is None or policy.relation(viewer, agreement.parties) != "party":
             return None
         return await self.grant_views(viewer, agreement_id, agreement.parties)
 

@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain.agreement import ClauseChange
 from domain.errors import ValidationFailed
-from domain.policy import AgreementView as SharedView
+from domain.policy import SharedView
 from domain.policy import InvitationView
 from projections.diff import VersionDiff
 from projections.timeline import Entry

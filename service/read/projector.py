@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,25 +68,25 @@ class Step:
 async def fold(
     store: EventStore,
     steps: Sequence[Step],
-    events: Iterable[tuple[StoredEvent, Aggregate.Event]],
+    events: Sequence[tuple[StoredEvent, Aggregate.Event]],
 ) -> None:
-    """Fold decoded events into each step's documents (read from the store the first time each is touched)."""
-    for stored, event in events:
-        for step in steps:
-            if stored.position <= step.after:
-                continue
-            step.position = stored.position
-            p = step.projection
-            if not isinstance(event, p.handles):
-                continue
-            keys = list(p.keys(event))
-            missing = [k for k in keys if k not in step.changed]
-            if missing:
-                found = await store.documents(step.name, missing)
-                for key in missing:
-                    step.changed[key] = p.decode(found[key]) if key in found else None
+    """Fold decoded events into each step's documents, reading the ones they touch in one query per step."""
+    for step in steps:
+        p = step.projection
+        touched = [
+            (stored.position, event, tuple(p.keys(event)))
+            for stored, event in events
+            if stored.position > step.after and isinstance(event, p.handles)
+        ]
+        wanted = sorted({key for _, _, keys in touched for key in keys} - set(step.changed))
+        if wanted:
+            found = await store.documents(step.name, wanted)
+            step.changed.update({key: p.decode(found[key]) if key in found else None for key in wanted})
+        for _, event, keys in touched:
             for key in keys:
                 step.changed[key] = p.evolve(step.changed[key], event)
+        if events:
+            step.position = max(step.position, events[-1][0].position)
 
 
 class Projector:

@@ -26,7 +26,7 @@ from litestar.response import Redirect, Template
 from domain.agreement import ClauseChange
 from domain.errors import DomainError, NotFound
 from domain.grants import SCOPES
-from domain.policy import AgreementView as SharedView
+from domain.policy import SharedView
 from service.accounts import RateLimited, SignInFailed
 from service.application import Accord
 from service.commands import KeyReused

@@ -17,7 +17,7 @@ import msgspec
 from domain.agreement import TOPICS
 from domain.errors import ValidationFailed
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES
-from domain.policy import AgreementView as SharedView
+from domain.policy import SharedView
 from domain.policy import InvitationView, NetworkView, PersonRef
 from projections.diff import VersionDiff, diff_words
 from projections.timeline import Timeline
