@@ -43,6 +43,10 @@ import asyncpg
 import httpx
 import msgspec
 
+from service.read.projector import PROJECTIONS, Projector
+from service.store.mapper import MsgspecMapper
+from service.store.postgres import PostgresStore
+
 from . import procs, seed
 from .agreements import encoded
 from .harness import Compare, Context, Figure
@@ -193,6 +197,19 @@ async def people(ctx: Context, dsn: str, count: int) -> list[seed.Person]:
         server.stop()
 
 
+async def catch_up(dsn: str) -> int:
+    """Bring the projections up to the end of the log with the service's own projector; the events it folded."""
+    store = PostgresStore(dsn)
+    await store.open()
+    try:
+        projector = Projector(store, MsgspecMapper(), PROJECTIONS, poll_interval=1.0)
+        while await projector.step():
+            pass
+        return projector.folded
+    finally:
+        await store.close()
+
+
 async def checkpoint(dsn: str) -> None:
     """Flush what seeding wrote, so a checkpoint does not land in the middle of the start (needs the right)."""
     conn = await asyncpg.connect(dsn)
@@ -238,8 +255,12 @@ async def run(ctx: Context) -> list[Figure]:
             began = time.perf_counter()
             await copy_log(dsn, events, size - seeded)
             seeded = size
-            await checkpoint(dsn)
             ctx.say(f"seeded the log to {size:,} events in {time.perf_counter() - began:.1f} s")
+            # A log the service has run on: its projections caught up (as the leader keeps them).
+            began = time.perf_counter()
+            projected = await catch_up(dsn)
+            ctx.say(f"projected {projected:,} new events in {time.perf_counter() - began:.1f} s")
+            await checkpoint(dsn)
             await asyncio.sleep(1.0)
             server, result = await start(ctx, dsn, size)
             starts.append(result)

@@ -449,9 +449,9 @@ class Accord:
         index = await self.models.person(caller)
         summaries = []
         for agreement_id, relation in index.agreements.items():
-            agreement = await self.models.agreement(agreement_id)
-            title = agreement.title if agreement is not None else ""
-            summaries.append(AgreementSummary(agreement_id=agreement_id, title=title, relation=relation))
+            # (An index may be a moment ahead of this process: what it cannot load yet, it lists next time.)
+            if (agreement := await self.models.agreement(agreement_id)) is not None:
+                summaries.append(AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation=relation))
         for agreement_id in set(index.granted) - set(index.agreements):
             if await self.visibility.shared(caller, agreement_id) is not None:
                 summaries.append(AgreementSummary(agreement_id=agreement_id, relation="shared"))

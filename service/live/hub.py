@@ -29,7 +29,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, KeysView, Mapping
 from typing import NamedTuple
 from uuid import UUID
 
@@ -147,8 +147,8 @@ class Hub:
         return sum(len(c) for c in self.connections.values())
 
     @property
-    def tracked(self) -> set[UUID]:
-        return set(self.shown)
+    def tracked(self) -> KeysView[UUID]:
+        return self.shown.keys()
 
     def shown_keys(self, person: UUID) -> set[str]:
         return set(self.shown.get(person, ()))
@@ -214,10 +214,6 @@ class Hub:
         if since is not None and tracked and complete_after <= since <= self.position:
             if (catch_up := self._catch_up(person, since, current)).changes:
                 connection.offer(catch_up)
-        elif since is not None and since == self.position:
-            # Not tracked here, but nothing has happened since: what they hold was judged at this
-            # very position (a restarted or another process). Every client of a restart lands here.
-            pass
         else:
             views = [View(key, msgspec.Raw(v)) for key, v in sorted(current.items())]
             connection.offer(Resync(position=self.position, views=views))

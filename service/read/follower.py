@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import KeysView
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -108,7 +109,7 @@ class Follower:
         self.started = asyncio.Event()
 
     async def run(self) -> None:
-        self.position = await self.projected.refresh()
+        self.position = self.models.position = await self.projected.refresh()
         self.hub.advance(self.position)
         self.started.set()
         subscription = self.store.subscribe(self.position)
@@ -120,13 +121,15 @@ class Follower:
             await subscription.aclose()
 
     async def apply(self, stored: StoredEvent) -> None:
-        event = self.mapper.to_domain_event(stored)
         async with self._pushing:
-            self.models.apply(event, stored.position)
-            if self.hub.tracked:
-                await self._push(event, stored.position)
-            else:
-                self.hub.advance(stored.position)
+            self.models.position = stored.position
+            if self.hub.tracked or self.models.concerned(stored):
+                event = self.mapper.to_domain_event(stored)
+                self.models.apply(event, stored.position)
+                if self.hub.tracked:
+                    await self._push(event, stored.position)
+            # Otherwise nothing here holds or shows anything of it: not even decoded.
+            self.hub.advance(stored.position)
             self.position = stored.position
             self.followed += 1
         async with self._advanced:
@@ -150,7 +153,7 @@ class Follower:
                 await asyncio.sleep(self.projected.poll_interval)
         self.hub.track(position, fresh)
 
-    async def touched(self, event: Aggregate.Event, tracked: set[UUID]) -> Touched:
+    async def touched(self, event: Aggregate.Event, tracked: KeysView[UUID]) -> Touched:
         touched = Touched()
         match event:
             case Agreement.Event():
@@ -161,10 +164,9 @@ class Follower:
                 people = {*agreement.parties, *agreement.invitees}
                 if (by := getattr(event, "by", None)) is not None:
                     people.add(by)
+                # Whoever may lose sight of it is among these too: someone leaving or declining is `by`.
                 audiences = {grant.audience for grant in await self.models.grants_for(agreement.id)}
-                key = agreement_key(agreement.id)
-                showing = {p for p in tracked if key in self.hub.shown_keys(p)}
-                touched.people = (people | audiences | showing) & tracked
+                touched.people = (people | audiences) & tracked
                 # Who is in it decides which links `relationship` shows its audiences.
                 touched.network = audiences & tracked
             case SharingGrant.Event():

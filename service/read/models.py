@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain.agreement import Agreement
 from domain.grants import SharingGrant
@@ -26,7 +27,7 @@ from projections import agreement_grants, people
 from projections.projection import Projection
 from projections.timeline import Timeline
 from projections.timeline import evolve as evolve_timeline
-from service.store import EventStore
+from service.store import EventStore, StoredEvent
 from service.store.mapper import MsgspecMapper
 
 K = TypeVar("K")
@@ -35,6 +36,7 @@ A = TypeVar("A", bound=Aggregate)
 
 #: The projections views read, besides the aggregates' own streams.
 INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION)
+INDEX_TOPICS = frozenset(get_topic(cls) for p in INDEXES for cls in p.handles)
 
 
 class Cache(Generic[K, V]):
@@ -79,8 +81,15 @@ class ReadModels:
         self.mapper = mapper
         self.aggregates: Cache[UUID, Loaded] = Cache(cache_size)
         self.documents: Cache[tuple[str, str], Any] = Cache(cache_size)
+        #: The log position views are computed at: a stream read now is folded only up to here,
+        #: so a view pushed for a position shows that position, not a later one.
+        self.position = 0
 
     # Keeping current
+
+    def concerned(self, stored: StoredEvent) -> bool:
+        """Whether an event changes anything cached here: its aggregate, or an index document."""
+        return self.aggregates.get(stored.originator_id) is not None or stored.topic in INDEX_TOPICS
 
     def apply(self, event: Aggregate.Event, position: int) -> None:
         """The follower's fold: what is cached moves with the log; what is not stays unloaded."""
@@ -107,6 +116,8 @@ class ReadModels:
         aggregate: Any = None
         timeline: Timeline | None = None
         for stored in await self.store.read_stream(aggregate_id):
+            if stored.position > self.position:
+                break  # appended since: the follower folds it in when it gets there
             event = self.mapper.to_domain_event(stored)
             aggregate = event.mutate(aggregate)
             if isinstance(aggregate, Agreement):

@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from projections import agreement_grants, lapses, people
 from projections.projection import Projection
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 #: Every persisted projection, projected together.
 PROJECTIONS: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION)
 
-PAGE = 500
+#: Events per page: a live page is what has arrived since the last, a catching-up one this many.
+PAGE = 5000
 #: A projection being rebuilt is stored under its name with this suffix until it is switched in.
 BUILDING = "~build"
 
@@ -85,8 +87,11 @@ async def fold(
         for _, event, keys in touched:
             for key in keys:
                 step.changed[key] = p.evolve(step.changed[key], event)
-        if events:
-            step.position = max(step.position, events[-1][0].position)
+
+
+def topics_of(projections: Iterable[Projection[Any]]) -> frozenset[str]:
+    """The stored topics of the event classes `projections` handle (as the mapper writes them)."""
+    return frozenset(get_topic(cls) for p in projections for cls in p.handles)
 
 
 class Projector:
@@ -101,6 +106,8 @@ class Projector:
         self.store = store
         self.mapper = mapper
         self.projections = {p.name: p for p in projections}
+        #: The topics any projection handles: every other event is skipped without being decoded.
+        self.topics = topics_of(projections)
         self.poll_interval = poll_interval
         self.on_projected = on_projected
         #: The position every live projection has reached.
@@ -165,7 +172,7 @@ class Projector:
             stored = [s for s in stored if s.position <= upto]
         if not stored:
             return False
-        decoded = [(s, self.mapper.to_domain_event(s)) for s in stored]
+        decoded = [(s, self.mapper.to_domain_event(s)) for s in stored if s.topic in self.topics]
         await fold(self.store, steps, decoded)
         for step in steps:
             step.position = max(step.position, stored[-1].position)

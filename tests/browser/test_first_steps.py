@@ -248,13 +248,23 @@ def test_the_live_notice_leaves_the_end_of_the_page_uncovered(browser: Any, serv
         if editing:
             clause(page, lunch).locator("summary").click()
             clause(page, lunch).get_by_label("Clause text").fill("We have a long lunch.")
+        # At the end of the page already, so the notice is measured as soon as it shows
+        # (it clears itself after a few seconds, which a busy machine could otherwise outlast).
+        at_end = "Math.ceil(window.scrollY + window.innerHeight) >= document.documentElement.scrollHeight"
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_function(at_end)
         revision = api.view(ana, agreement_id)["clauses"][0]["revision"]
         api.edit(ana, agreement_id, lunch, f"We have lunch at {width}.", revision)
         notice = page.locator("#live-status")
         expect(notice).to_contain_text("Ana changed this clause" if editing else "Updated just now.")
-        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        page.wait_for_function("Math.ceil(window.scrollY + window.innerHeight) >= document.documentElement.scrollHeight")
-        shown = notice.bounding_box()
+        # The room it reserves lengthens the page: to its new end, in the same task as measuring.
+        shown = page.evaluate(
+            """() => {
+                window.scrollTo(0, document.documentElement.scrollHeight);
+                const r = document.getElementById("live-status").getBoundingClientRect();
+                return r.width > 0 ? {x: r.x, y: r.y, width: r.width, height: r.height} : null;
+            }"""
+        )
         assert shown is not None
         for covered in (page.locator(".site-footer p"), page.locator("main .card").last):
             box = covered.bounding_box()

@@ -123,8 +123,10 @@ async def test_after_a_crash_the_client_resumes_on_the_restarted_server(
         await asyncio.wait_for(mina.socket.wait_closed(), SOON)
 
         # The new process has no history of the old one's pushes: a resync, or nothing if nothing was missed.
+        # (Views are read from the streams, which may be ahead of where the new follower starts:
+        # what a client of the old process holds is not known here, so both get everything.)
         mina = await Live.resume(server, world.mina, mina)
-        assert mina.catch_up == []
+        assert [f["type"] for f in mina.catch_up] == ["resync"]
         sam = await Live.resume(server, world.sam, sam)
         assert [f["type"] for f in sam.catch_up] == ["resync"]
         for live, who in ((mina, world.mina), (sam, world.sam)):
@@ -154,7 +156,8 @@ async def test_a_graceful_restart_asks_clients_to_reconnect_and_they_miss_nothin
 
         await asyncio.to_thread(server.start)
         mina = await Live.resume(server, world.mina, mina)
-        assert mina.catch_up == []
+        assert [f["type"] for f in mina.catch_up] == ["resync"]
+        assert mina.views[world.key] == await api.view(world.mina, world.agreement_id)
         await api.edit_clause(world.jo, world.agreement_id, world.boundary, "After the restart.")
         await mina.update_at(api.position)
 
