@@ -32,7 +32,7 @@ from service.read.projector import PROJECTIONS, Projector
 from service.scheduler import Scheduler
 from service.settings import Settings
 from service.sharing import Sharing
-from service.store import EventStore
+from service.store import EventStore, connect
 from service.store.base import Account
 from service.store.mapper import MsgspecMapper
 from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
@@ -87,7 +87,13 @@ class Accord:
         )
         self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
         self.command_limiter = RateLimiter(settings.command_rate_per_minute)
-        self.models = ReadModels(store, self.mapper, settings.cache_size)
+        #: Where views read documents and streams: a replica when one is set, else the primary.
+        self.reads = (
+            connect(settings.replica_database_url, poll_interval=settings.poll_interval, read_only=True)
+            if settings.replica_database_url
+            else store
+        )
+        self.models = ReadModels(self.reads, self.mapper, settings.cache_size)
         self.hub = Hub(retain=settings.live_retain)
         self.names = Names(store, settings.cache_size)
         self._secret = settings.secret.encode()
@@ -104,10 +110,12 @@ class Accord:
             self.names.load,
             lambda: self._secret,
         )
-        self.projected = Projected(store, tuple(p.name for p in PROJECTIONS), settings.poll_interval)
+        self.projected = Projected(
+            self.reads, tuple(p.name for p in PROJECTIONS), settings.poll_interval, wakes=store
+        )
         self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected)
         self.projector = Projector(
-            store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.advance
+            store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
         self.scheduler = Scheduler(store, self.commands, now, settings.poll_interval)
         self.leader = Leader(store, (self.projector.run, self.scheduler.run), settings.poll_interval)
@@ -116,6 +124,8 @@ class Accord:
 
     async def start(self) -> None:
         await self.store.open()
+        if self.reads is not self.store:
+            await self.reads.open()
         if not self._secret:
             self._secret = await self.store.server_secret()
         self._tasks = [
@@ -134,6 +144,8 @@ class Accord:
                 pass
             except Exception:  # noqa: BLE001 - it already failed; shutting down goes on
                 log.exception("background task had failed")
+        if self.reads is not self.store:
+            await self.reads.close()
         await self.store.close()
 
     @property
@@ -435,10 +447,21 @@ class Accord:
     ) -> AgreementView | AgreementSummary | SharedView:
         """A party's full view, an invitee's summary, a metamour's consented view, or 404.
 
-        The agreement itself is read from its stream, so a party always sees its
-        current state, on any process; the one view function decides the rest.
+        A party always sees the agreement's current state, on any process: the
+        cached one when the log holds nothing newer (one indexed lookup), else
+        its stream read afresh. A metamour's view is the read models' (as every
+        push is). Anyone else's read loads the stream too, so a stranger's 404
+        costs the same whether or not the agreement exists. The one view
+        function decides each.
         """
-        current = await self.commands.load_if_any(Agreement, agreement_id)
+        cached = await self.models.agreement(agreement_id)
+        if cached is not None and policy.relation(caller, cached.parties, cached.invitees) is None:
+            if (shared := await self.visibility.shared(caller, agreement_id)) is not None:
+                return shared
+        if cached is not None and not await self.store.read_stream(agreement_id, gt=cached.version, limit=1):
+            current: Agreement | None = cached
+        else:
+            current = await self.commands.load_if_any(Agreement, agreement_id)
         view = await self.visibility.agreement(caller, agreement_id, current)
         if view is None:
             raise NotFound("agreement", agreement_id)

@@ -42,6 +42,9 @@ class Settings:
     command_rate_per_minute: int = 600
     """Mutating requests allowed per account per minute, in each process."""
 
+    replica_database_url: str = ""
+    """A PostgreSQL streaming replica of `database_url` for the reads views make (documents, streams); each waits until the replica has replayed the position it needs. Empty: read the primary."""
+
     cache_size: int = 20000
     """Entries in each of this process's read caches (aggregates, index documents, names): what bounds its memory."""
 

@@ -32,14 +32,30 @@ log = logging.getLogger(__name__)
 
 
 class Projected:
-    """How far the projector has got: told directly in the leading process, read from the store in others."""
+    """How far the projector has got, as the store reads see it: told directly in the leading process
+    (when reads go to the primary), read from the reads' store otherwise.
 
-    def __init__(self, store: EventStore, live: tuple[str, ...], poll_interval: float) -> None:
+    With a replica for reads, a position counts once the replica has replayed the projector's
+    commit of it, and with it everything before it: what views then read there includes it.
+    """
+
+    def __init__(
+        self, store: EventStore, live: tuple[str, ...], poll_interval: float, wakes: EventStore | None = None
+    ) -> None:
         self.store = store
+        #: Where wake-ups come from: the primary (a replica has no NOTIFY).
+        self.wakes = wakes or store
         self.live = live
         self.poll_interval = poll_interval
         self.position = 0
         self._moved = asyncio.Event()
+
+    def told(self, position: int) -> None:
+        """The projector in this process committed `position` (on the primary)."""
+        if self.wakes is self.store:
+            self.advance(position)
+        else:
+            self._moved.set()  # the replica follows soon: look there
 
     def advance(self, position: int) -> None:
         if position > self.position:
@@ -68,7 +84,7 @@ class Projected:
 
     async def listen(self) -> None:
         """Wake-ups from the store (on PostgreSQL, the projector's NOTIFY): look again at once."""
-        await self.store.listen(self._moved)
+        await self.wakes.listen(self._moved)
 
 
 class Touched:
@@ -109,7 +125,13 @@ class Follower:
         self.started = asyncio.Event()
 
     async def run(self) -> None:
-        self.position = self.models.position = await self.projected.refresh()
+        while True:
+            try:
+                self.position = self.models.position = await self.projected.refresh()
+                break
+            except StoreError:
+                log.info("follower waiting for the database to start from")
+                await asyncio.sleep(self.projected.poll_interval)
         self.hub.advance(self.position)
         self.started.set()
         subscription = self.store.subscribe(self.position)

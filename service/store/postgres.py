@@ -187,8 +187,11 @@ class PostgresStore:
         poll_interval: float = 1.0,
         min_pool: int = 2,
         max_pool: int = 10,
+        read_only: bool = False,
     ) -> None:
         self.dsn = dsn
+        #: A streaming replica, read only: no schema set-up (the primary's arrives by replication).
+        self.read_only = read_only
         self.lock_timeout_ms = max(1, int(lock_timeout * 1000))
         self.poll_interval = poll_interval
         self._min_pool = min_pool
@@ -196,6 +199,13 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
+        if not self.read_only:
+            await self._set_up()
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=self._min_pool, max_size=self._max_pool, reset=_keep_session
+        )
+
+    async def _set_up(self) -> None:
         try:
             conn = await asyncpg.connect(self.dsn)
         except CONNECTION_ERRORS as error:
@@ -207,9 +217,6 @@ class PostgresStore:
                 await conn.execute(SCHEMA)
         finally:
             await conn.close()
-        self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=self._min_pool, max_size=self._max_pool, reset=_keep_session
-        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -256,6 +263,11 @@ class PostgresStore:
             return await self.pool.fetch(query, *args)
         except CONNECTION_ERRORS as error:
             raise StoreUnavailable(str(error) or type(error).__name__) from error
+        except asyncpg.UndefinedTableError as error:
+            if not self.read_only:
+                raise
+            # A replica that has not replayed the primary's schema yet: it will.
+            raise StoreUnavailable("the replica has not caught up with the schema yet") from error
 
     async def read_stream(
         self,
