@@ -1,9 +1,11 @@
-"""Accord's use cases: one method per thing a person can do.
+"""The application: every collaborator built once and wired, and the process's background work.
 
-Dependencies are parameters; nothing here knows HTTP. Reads of one agreement
-load its stream (always current); lists come from projections fed by the log
-follower, and a command waits for this process's follower to pass its own
-position before returning, so the caller's next read shows its write.
+The use cases live one module per aggregate in service/commands/, the reads in
+service/read/queries.py, and both reach data only through their parameters;
+here they are built with the store, the clock, the read models and the one
+view function, and the follower, projector, scheduler and leader are started.
+A command waits for this process's follower to pass its own position before
+returning, so the caller's next read shows its write. Nothing here knows HTTP.
 """
 
 from __future__ import annotations
@@ -13,29 +15,25 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from domain import policy
-from domain.agreement import Agreement, ClauseChange
 from domain.errors import NotFound
-from domain.policy import SharedView
-from projections.diff import VersionDiff, diff_versions
-from projections.timeline import Entry, Timeline, agreement_at
-from projections.timeline import evolve as evolve_timeline
 from service.accounts import Accounts, RateLimiter
-from service.commands import CommandKey, CommandRunner, Outcome
+from service.commands import CommandRunner, Outcome
+from service.commands.agreements import Agreements
+from service.commands.grants import Grants
+from service.commands.network import Network
 from service.live.hub import Connection, Hub
 from service.read.follower import Follower, Projected
 from service.read.leader import Leader
 from service.read.models import ReadModels
 from service.read.projector import PROJECTIONS, Projector
+from service.read.queries import Queries
 from service.scheduler import Scheduler
 from service.settings import Settings
-from service.sharing import Sharing
 from service.store import EventStore, connect
 from service.store.base import Account
 from service.store.mapper import MsgspecMapper
-from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
 from service.visibility import Names, Visibility
 
 log = logging.getLogger(__name__)
@@ -100,15 +98,12 @@ class Accord:
         # Services read the time through this, so replacing `self.clock` reaches them all.
         now = lambda: self.clock()  # noqa: E731
         self.visibility = Visibility(self.models, self.names, lambda: self._secret, now)
-        self.sharing = Sharing(
-            store,
-            self.commands,
-            self.models,
-            self.visibility,
-            now,
-            self._settled,
-            self.names.load,
-            lambda: self._secret,
+        # The use cases, one module per aggregate, and the reads: collaborators as parameters.
+        self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
+        self.agreements = Agreements(self.commands, self.visibility, now, self._settled, self.network.person_for)
+        self.grants = Grants(self.commands, self.visibility, now, self._settled, self.network.person_for)
+        self.queries = Queries(
+            store, self.mapper, self.commands, self.models, self.visibility, self.names, lambda: self._secret, now
         )
         self.projected = Projected(
             self.reads, tuple(p.name for p in PROJECTIONS), settings.poll_interval, wakes=store
@@ -179,6 +174,11 @@ class Accord:
         """Wait until this process's reads include `position`; False on timeout."""
         return await self.follower.caught_up(position, timeout)
 
+    async def _settled(self, outcome: Outcome) -> Outcome:
+        # Read-your-writes in this process: lists reflect the command once it returns.
+        await self.caught_up(outcome.position, timeout=2.0)
+        return outcome
+
     # Accounts
 
     async def register(self, client: str, handle: str, display_name: str, password: str) -> Account:
@@ -200,327 +200,3 @@ class Accord:
         if person_id not in found:
             raise NotFound("person", person_id)
         return found[person_id]
-
-    # Agreements: commands
-
-    async def _settled(self, outcome: Outcome) -> Outcome:
-        # Read-your-writes in this process: lists reflect the command once it returns.
-        await self.caught_up(outcome.position, timeout=2.0)
-        return outcome
-
-    async def _render(self, agreement: Agreement) -> AgreementView:
-        return await self.visibility.party_view(agreement)
-
-    async def _on_agreement(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        key: CommandKey | None,
-        command: Callable[[Agreement], None],
-    ) -> Outcome:
-        def decide(agreement: Agreement | None) -> Agreement:
-            assert agreement is not None
-            # Non-parties learn nothing, not even that the agreement exists.
-            policy.check_involved(caller, agreement_id, agreement.parties, agreement.invitees)
-            command(agreement)
-            return agreement
-
-        outcome = await self.commands.run(
-            Agreement, agreement_id, decide, self._render_for(caller), key=key
-        )
-        return await self._settled(outcome)
-
-    def _render_for(self, caller: UUID) -> Callable[[Agreement], object]:
-        async def render(agreement: Agreement) -> object:
-            if policy.relation(caller, agreement.parties) != "party":
-                return AgreementSummary(
-                    agreement_id=agreement.id, title=agreement.title, relation="former"
-                )
-            return await self._render(agreement)
-
-        return render
-
-    async def create_agreement(
-        self, caller: UUID, title: str, key: CommandKey | None, agreement_id: UUID | None = None
-    ) -> Outcome:
-        new_id = agreement_id or uuid4()
-        outcome = await self.commands.run(
-            Agreement,
-            new_id,
-            lambda _: Agreement.create(title, caller, self.clock(), agreement_id=new_id),
-            self._render,
-            key=key,
-            creates=True,
-        )
-        return await self._settled(outcome)
-
-    async def invite(
-        self, caller: UUID, agreement_id: UUID, handle: str, key: CommandKey | None
-    ) -> Outcome:
-        # An unknown handle is invited all the same, so the answer tells nothing.
-        invitee = await self.sharing.person_for(handle)
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.invite(caller, invitee, self.clock(), handle=handle.casefold()),
-        )
-
-    async def accept_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.accept_invitation(caller, self.clock())
-        )
-
-    async def decline_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.decline_invitation(caller, self.clock())
-        )
-
-    async def leave(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.leave(caller, self.clock())
-        )
-
-    async def add_clause(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        topic: str,
-        text: str,
-        key: CommandKey | None,
-        clause_id: UUID | None = None,
-    ) -> Outcome:
-        new_id = clause_id or uuid4()
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.add_clause(caller, new_id, topic, text, self.clock()),
-        )
-
-    async def edit_clause(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        clause_id: UUID,
-        text: str,
-        based_on_revision: int,
-        key: CommandKey | None,
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.edit_clause(caller, clause_id, text, based_on_revision, self.clock()),
-        )
-
-    async def remove_clause(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        clause_id: UUID,
-        based_on_revision: int,
-        key: CommandKey | None,
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.remove_clause(caller, clause_id, based_on_revision, self.clock()),
-        )
-
-    async def consent(
-        self, caller: UUID, agreement_id: UUID, version: int, key: CommandKey | None
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.consent(caller, version, self.clock())
-        )
-
-    async def withdraw_consent(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.withdraw_consent(caller, self.clock())
-        )
-
-    async def propose(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        changes: list[ClauseChange],
-        reason: str,
-        key: CommandKey | None,
-        proposal_id: UUID | None = None,
-    ) -> Outcome:
-        new_id = proposal_id or uuid4()
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.propose(caller, new_id, changes, reason, self.clock()),
-        )
-
-    async def comment(
-        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, text: str, key: CommandKey | None
-    ) -> Outcome:
-        comment_id = uuid4()
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.comment(caller, proposal_id, comment_id, text, self.clock()),
-        )
-
-    async def accept(
-        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, key: CommandKey | None
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.accept(caller, proposal_id, self.clock())
-        )
-
-    async def decline(
-        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, reason: str, key: CommandKey | None
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.decline(caller, proposal_id, reason, self.clock())
-        )
-
-    async def withdraw(
-        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, key: CommandKey | None
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.withdraw(caller, proposal_id, self.clock())
-        )
-
-    async def write_repair_note(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        clause_id: UUID,
-        what_happened: str,
-        impact: str,
-        intentions: str,
-        key: CommandKey | None,
-    ) -> Outcome:
-        note_id = uuid4()
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.write_repair_note(
-                caller, note_id, clause_id, what_happened, impact, intentions, self.clock()
-            ),
-        )
-
-    async def acknowledge_repair_note(
-        self, caller: UUID, agreement_id: UUID, note_id: UUID, key: CommandKey | None
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.acknowledge_repair_note(caller, note_id, self.clock()),
-        )
-
-    async def link_repair_note(
-        self,
-        caller: UUID,
-        agreement_id: UUID,
-        note_id: UUID,
-        proposal_id: UUID,
-        key: CommandKey | None,
-    ) -> Outcome:
-        return await self._on_agreement(
-            caller,
-            agreement_id,
-            key,
-            lambda a: a.link_repair_note(caller, note_id, proposal_id, self.clock()),
-        )
-
-    # Agreements: reads
-
-    async def _as_party(self, caller: UUID, agreement_id: UUID) -> Agreement:
-        agreement = await self.commands.load(Agreement, agreement_id)
-        policy.check_party(caller, agreement_id, agreement.parties)
-        return agreement
-
-    async def view_agreement(
-        self, caller: UUID, agreement_id: UUID
-    ) -> AgreementView | AgreementSummary | SharedView:
-        """A party's full view, an invitee's summary, a metamour's consented view, or 404.
-
-        A party always sees the agreement's current state, on any process: the
-        cached one when the log holds nothing newer (one indexed lookup), else
-        its stream read afresh. A metamour's view is the read models' (as every
-        push is). Anyone else's read loads the stream too, so a stranger's 404
-        costs the same whether or not the agreement exists. The one view
-        function decides each.
-        """
-        cached = await self.models.agreement(agreement_id)
-        if cached is not None and policy.relation(caller, cached.parties, cached.invitees) is None:
-            if (shared := await self.visibility.shared(caller, agreement_id)) is not None:
-                return shared
-        if cached is not None and not await self.store.read_stream(agreement_id, gt=cached.version, limit=1):
-            current: Agreement | None = cached
-        else:
-            current = await self.commands.load_if_any(Agreement, agreement_id)
-        view = await self.visibility.agreement(caller, agreement_id, current)
-        if view is None:
-            raise NotFound("agreement", agreement_id)
-        return view
-
-    async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
-        """Mine, my invitations, and those shared with me (without their titles)."""
-        index = await self.models.person(caller)
-        summaries = []
-        for agreement_id, relation in index.agreements.items():
-            # (An index may be a moment ahead of this process: what it cannot load yet, it lists next time.)
-            if (agreement := await self.models.agreement(agreement_id)) is not None:
-                summaries.append(AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation=relation))
-        for agreement_id in set(index.granted) - set(index.agreements):
-            if await self.visibility.shared(caller, agreement_id) is not None:
-                summaries.append(AgreementSummary(agreement_id=agreement_id, relation="shared"))
-        return sorted(summaries, key=lambda s: str(s.agreement_id))
-
-    async def invitation(self, caller: UUID, agreement_id: UUID) -> policy.InvitationView:
-        """An invitation as its invitee may see it: the title, who invited them, and the parties,
-        named as `domain.policy.view_invitation` decides."""
-        agreement = await self.commands.load(Agreement, agreement_id)
-        invitations = {i: agreement.inviters[i] for i in agreement.invitees if i in agreement.inviters}
-        people = {caller, *agreement.parties, *invitations.values()}
-        await self.names.load(people)
-        view = policy.view_invitation(
-            caller,
-            agreement.id,
-            agreement.title,
-            agreement.status,
-            tuple(agreement.parties),
-            invitations,
-            await self.models.network_touching(people),
-            self.names,
-            self._secret,
-        )
-        if view is None:
-            raise NotFound("agreement", agreement_id)
-        return view
-
-    async def timeline(self, caller: UUID, agreement_id: UUID) -> Timeline:
-        await self._as_party(caller, agreement_id)
-        state = Timeline()
-        for stored in await self.store.read_stream(agreement_id):
-            state = evolve_timeline(state, self.mapper.to_domain_event(stored), stored.position)
-        return state
-
-    async def entries(self, caller: UUID, agreement_id: UUID) -> list[Entry]:
-        return list((await self.timeline(caller, agreement_id)).entries)
-
-    async def version(self, caller: UUID, agreement_id: UUID, version: int) -> list[ClauseView]:
-        content = agreement_at(await self.timeline(caller, agreement_id), version)
-        if content is None:
-            raise NotFound("version", agreement_id)
-        return clause_views(dict(content))
-
-    async def diff(self, caller: UUID, agreement_id: UUID, old: int, new: int) -> VersionDiff:
-        state = await self.timeline(caller, agreement_id)
-        before, after = agreement_at(state, old), agreement_at(state, new)
-        if before is None or after is None:
-            raise NotFound("version", agreement_id)
-        return diff_versions(before, after)

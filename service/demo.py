@@ -105,14 +105,14 @@ async def _register(accord: Accord, person: Person) -> Person:
 
 async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: Person) -> None:
     for a, b in ((mina, theo), (mina, sam), (sam, jules)):
-        await accord.sharing.propose_link(a.id, b.handle, None)
-        await accord.sharing.confirm_link(b.id, PartnerLink.id_for(a.id, b.id), None)
+        await accord.network.propose_link(a.id, b.handle, None)
+        await accord.network.confirm_link(b.id, PartnerLink.id_for(a.id, b.id), None)
 
     # Mina and Sam: drafted together, in force, a repair note, two clauses shared with Jules.
     ours, clauses = await _agreement(accord, "Mina & Sam", mina, sam, MINA_AND_SAM)
-    await accord.edit_clause(sam.id, ours, clauses["scheduling"], SCHEDULING_REVISED, 1, None)
+    await accord.agreements.edit_clause(sam.id, ours, clauses["scheduling"], SCHEDULING_REVISED, 1, None)
     await _ratify(accord, ours, mina, sam)
-    await accord.write_repair_note(
+    await accord.agreements.write_repair_note(
         sam.id,
         ours,
         clauses["check_ins"],
@@ -122,7 +122,7 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
         "days before and offer another date that same week.",
         None,
     )
-    shared = await accord.sharing.propose_grant(
+    shared = await accord.grants.propose_grant(
         mina.id,
         ours,
         jules.handle,
@@ -131,13 +131,13 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
         True,
         None,
     )
-    await accord.sharing.consent_to_grant(sam.id, ours, shared.body.grant_id, None)
+    await accord.grants.consent_to_grant(sam.id, ours, shared.body.grant_id, None)
 
     # Mina and Theo: in force, and Theo asks to renegotiate.
     theirs, clauses = await _agreement(accord, "Mina & Theo", mina, theo, MINA_AND_THEO)
     await _ratify(accord, theirs, mina, theo)
     proposal = uuid4()
-    await accord.propose(
+    await accord.agreements.propose(
         theo.id,
         theirs,
         [
@@ -153,7 +153,7 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
         None,
         proposal,
     )
-    await accord.comment(
+    await accord.agreements.comment(
         mina.id, theirs, proposal, "I love the weeknight idea. Can we keep it flexible in my exam weeks?", None
     )
 
@@ -161,32 +161,32 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
     # clause about meeting her; Jules shows Mina their name.
     theirs_too, _ = await _agreement(accord, "Sam & Jules", sam, jules, SAM_AND_JULES)
     await _ratify(accord, theirs_too, sam, jules)
-    await accord.sharing.set_disclosure(jules.id, mina.id, True, None)
-    shown = await accord.sharing.propose_grant(
+    await accord.network.set_disclosure(jules.id, mina.id, True, None)
+    shown = await accord.grants.propose_grant(
         jules.id, theirs_too, mina.handle, ["identity", "relationship", "clauses:metamour_contact"], None, False, None
     )
-    await accord.sharing.consent_to_grant(sam.id, theirs_too, shown.body.grant_id, None)
+    await accord.grants.consent_to_grant(sam.id, theirs_too, shown.body.grant_id, None)
 
 
 async def _agreement(
     accord: Accord, title: str, creator: Person, partner: Person, texts: dict[str, str]
 ) -> tuple[UUID, dict[str, UUID]]:
     agreement_id = uuid4()
-    await accord.create_agreement(creator.id, title, None, agreement_id)
-    await accord.invite(creator.id, agreement_id, partner.handle, None)
-    await accord.accept_invitation(partner.id, agreement_id, None)
+    await accord.agreements.create_agreement(creator.id, title, None, agreement_id)
+    await accord.agreements.invite(creator.id, agreement_id, partner.handle, None)
+    await accord.agreements.accept_invitation(partner.id, agreement_id, None)
     clauses = {}
     for index, (topic, text) in enumerate(texts.items()):
         author = creator if index % 2 == 0 else partner
         clauses[topic] = uuid4()
-        await accord.add_clause(author.id, agreement_id, topic, text, None, clauses[topic])
+        await accord.agreements.add_clause(author.id, agreement_id, topic, text, None, clauses[topic])
     return agreement_id, clauses
 
 
 async def _ratify(accord: Accord, agreement_id: UUID, *parties: Person) -> None:
-    view = await accord.view_agreement(parties[0].id, agreement_id)
+    view = await accord.queries.view_agreement(parties[0].id, agreement_id)
     for party in parties:
-        await accord.consent(party.id, agreement_id, view.version, None)  # type: ignore[union-attr]
+        await accord.agreements.consent(party.id, agreement_id, view.version, None)  # type: ignore[union-attr]
 
 
 def instructions(settings: Settings, people: list[Person]) -> str:

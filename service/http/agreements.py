@@ -55,17 +55,17 @@ class AgreementController(Controller):
     async def create(
         self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[CreateAgreement]
     ) -> Response[AgreementView]:
-        return respond(await accord.create_agreement(caller, data.title, key, data.agreement_id))
+        return respond(await accord.agreements.create_agreement(caller, data.title, key, data.agreement_id))
 
     @get("/", summary="The agreements I am a party of or invited to", responses=READ)
     async def mine(self, accord: AccordDep, caller: Caller) -> list[AgreementSummary]:
-        return await accord.my_agreements(caller)
+        return await accord.queries.my_agreements(caller)
 
     @get("/{agreement_id:uuid}", summary="An agreement, as the caller may see it", responses=READ)
     async def view(
         self, accord: AccordDep, caller: Caller, agreement_id: AgreementId
     ) -> AgreementView | AgreementSummary | SharedView:
-        return await accord.view_agreement(caller, agreement_id)
+        return await accord.queries.view_agreement(caller, agreement_id)
 
     @post(
         "/{agreement_id:uuid}/invitations",
@@ -76,13 +76,13 @@ class AgreementController(Controller):
     async def invite(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Invite]
     ) -> Response[Invited]:
-        outcome = await accord.invite(caller, agreement_id, data.handle, key)
+        outcome = await accord.agreements.invite(caller, agreement_id, data.handle, key)
         outcome.body = Invited()
         return respond(outcome)
 
     @get("/{agreement_id:uuid}/invitation", summary="An invitation addressed to me", responses=READ)
     async def invitation(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> InvitationView:
-        return await accord.invitation(caller, agreement_id)
+        return await accord.queries.invitation(caller, agreement_id)
 
     @post(
         "/{agreement_id:uuid}/invitation/accept",
@@ -93,7 +93,7 @@ class AgreementController(Controller):
     async def accept_invitation(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementView]:
-        return respond(await accord.accept_invitation(caller, agreement_id, key))
+        return respond(await accord.agreements.accept_invitation(caller, agreement_id, key))
 
     @post(
         "/{agreement_id:uuid}/invitation/decline",
@@ -104,7 +104,7 @@ class AgreementController(Controller):
     async def decline_invitation(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementSummary]:
-        return respond(await accord.decline_invitation(caller, agreement_id, key))
+        return respond(await accord.agreements.decline_invitation(caller, agreement_id, key))
 
     @post(
         "/{agreement_id:uuid}/leave",
@@ -115,7 +115,7 @@ class AgreementController(Controller):
     async def leave(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementSummary]:
-        return respond(await accord.leave(caller, agreement_id, key))
+        return respond(await accord.agreements.leave(caller, agreement_id, key))
 
     @post(
         "/{agreement_id:uuid}/clauses",
@@ -126,7 +126,7 @@ class AgreementController(Controller):
     async def add_clause(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[AddClause]
     ) -> Response[AgreementView]:
-        outcome = await accord.add_clause(caller, agreement_id, data.topic, data.text, key, data.clause_id)
+        outcome = await accord.agreements.add_clause(caller, agreement_id, data.topic, data.text, key, data.clause_id)
         return respond(outcome)
 
     @put(
@@ -143,7 +143,7 @@ class AgreementController(Controller):
         clause_id: FromPath[UUID],
         data: JSONBody[EditClause],
     ) -> Response[AgreementView]:
-        outcome = await accord.edit_clause(
+        outcome = await accord.agreements.edit_clause(
             caller, agreement_id, clause_id, data.text, data.based_on_revision, key
         )
         return respond(outcome)
@@ -163,7 +163,7 @@ class AgreementController(Controller):
         clause_id: FromPath[UUID],
         based_on_revision: Annotated[int, QueryParameter(name="based_on_revision", ge=1)],
     ) -> Response[AgreementView]:
-        return respond(await accord.remove_clause(caller, agreement_id, clause_id, based_on_revision, key))
+        return respond(await accord.agreements.remove_clause(caller, agreement_id, clause_id, based_on_revision, key))
 
     @post(
         "/{agreement_id:uuid}/consents",
@@ -174,7 +174,7 @@ class AgreementController(Controller):
     async def consent(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Consent]
     ) -> Response[AgreementView]:
-        return respond(await accord.consent(caller, agreement_id, data.version, key))
+        return respond(await accord.agreements.consent(caller, agreement_id, data.version, key))
 
     @delete(
         "/{agreement_id:uuid}/consents/mine",
@@ -185,7 +185,7 @@ class AgreementController(Controller):
     async def withdraw_consent(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
     ) -> Response[AgreementView]:
-        return respond(await accord.withdraw_consent(caller, agreement_id, key))
+        return respond(await accord.agreements.withdraw_consent(caller, agreement_id, key))
 
     @post(
         "/{agreement_id:uuid}/proposals",
@@ -197,7 +197,7 @@ class AgreementController(Controller):
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Propose]
     ) -> Response[AgreementView]:
         changes = [_change(i, c) for i, c in enumerate(data.changes)]
-        outcome = await accord.propose(caller, agreement_id, changes, data.reason, key, data.proposal_id)
+        outcome = await accord.agreements.propose(caller, agreement_id, changes, data.reason, key, data.proposal_id)
         return respond(outcome)
 
     @post(
@@ -215,7 +215,7 @@ class AgreementController(Controller):
         proposal_id: FromPath[UUID],
         data: JSONBody[CommentOn],
     ) -> Response[AgreementView]:
-        return respond(await accord.comment(caller, agreement_id, proposal_id, data.text, key))
+        return respond(await accord.agreements.comment(caller, agreement_id, proposal_id, data.text, key))
 
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/accept",
@@ -226,7 +226,7 @@ class AgreementController(Controller):
     async def accept(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, proposal_id: FromPath[UUID]
     ) -> Response[AgreementView]:
-        return respond(await accord.accept(caller, agreement_id, proposal_id, key))
+        return respond(await accord.agreements.accept(caller, agreement_id, proposal_id, key))
 
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/decline",
@@ -243,7 +243,7 @@ class AgreementController(Controller):
         proposal_id: FromPath[UUID],
         data: JSONBody[Decline],
     ) -> Response[AgreementView]:
-        return respond(await accord.decline(caller, agreement_id, proposal_id, data.reason, key))
+        return respond(await accord.agreements.decline(caller, agreement_id, proposal_id, data.reason, key))
 
     @post(
         "/{agreement_id:uuid}/proposals/{proposal_id:uuid}/withdraw",
@@ -254,7 +254,7 @@ class AgreementController(Controller):
     async def withdraw(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, proposal_id: FromPath[UUID]
     ) -> Response[AgreementView]:
-        return respond(await accord.withdraw(caller, agreement_id, proposal_id, key))
+        return respond(await accord.agreements.withdraw(caller, agreement_id, proposal_id, key))
 
     @post(
         "/{agreement_id:uuid}/repair-notes",
@@ -265,7 +265,7 @@ class AgreementController(Controller):
     async def write_repair_note(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[WriteRepairNote]
     ) -> Response[AgreementView]:
-        outcome = await accord.write_repair_note(
+        outcome = await accord.agreements.write_repair_note(
             caller, agreement_id, data.clause_id, data.what_happened, data.impact, data.intentions, key
         )
         return respond(outcome)
@@ -279,7 +279,7 @@ class AgreementController(Controller):
     async def acknowledge(
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, note_id: FromPath[UUID]
     ) -> Response[AgreementView]:
-        return respond(await accord.acknowledge_repair_note(caller, agreement_id, note_id, key))
+        return respond(await accord.agreements.acknowledge_repair_note(caller, agreement_id, note_id, key))
 
     @post(
         "/{agreement_id:uuid}/repair-notes/{note_id:uuid}/links",
@@ -296,17 +296,17 @@ class AgreementController(Controller):
         note_id: FromPath[UUID],
         data: JSONBody[LinkRepairNote],
     ) -> Response[AgreementView]:
-        return respond(await accord.link_repair_note(caller, agreement_id, note_id, data.proposal_id, key))
+        return respond(await accord.agreements.link_repair_note(caller, agreement_id, note_id, data.proposal_id, key))
 
     @get("/{agreement_id:uuid}/timeline", summary="Every step, in order, with who, when, why and its log position", responses=READ)
     async def timeline(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> list[Entry]:
-        return await accord.entries(caller, agreement_id)
+        return await accord.queries.entries(caller, agreement_id)
 
     @get("/{agreement_id:uuid}/versions/{version:int}", summary="The clauses as they were at a version", responses=READ)
     async def version(
         self, accord: AccordDep, caller: Caller, agreement_id: AgreementId, version: FromPath[int]
     ) -> list[ClauseView]:
-        return await accord.version(caller, agreement_id, version)
+        return await accord.queries.version(caller, agreement_id, version)
 
     @get("/{agreement_id:uuid}/diff", summary="What changed between two versions, word by word", responses=READ)
     async def diff(
@@ -317,7 +317,7 @@ class AgreementController(Controller):
         old: Annotated[int, QueryParameter(name="from", ge=0)],
         new: Annotated[int, QueryParameter(name="to", ge=0)],
     ) -> VersionDiff:
-        return await accord.diff(caller, agreement_id, old, new)
+        return await accord.queries.diff(caller, agreement_id, old, new)
 
 
 def _change(index: int, change: Change) -> ClauseChange:

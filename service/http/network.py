@@ -14,7 +14,8 @@ from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
 from service.http.wire import ProposeGrant, ProposeLink, SetDisclosure
-from service.sharing import AudienceView, DisclosureState, GrantView, LinkState, Proposed
+from service.commands.network import DisclosureState, LinkState, Proposed
+from service.visibility import AudienceView, GrantView
 
 
 class NetworkController(Controller):
@@ -24,7 +25,7 @@ class NetworkController(Controller):
 
     @get("/network", summary="The people and links I may see", responses=READ)
     async def network(self, accord: AccordDep, caller: Caller) -> NetworkView:
-        return await accord.sharing.network(caller)
+        return await accord.queries.network(caller)
 
     @post(
         "/links",
@@ -35,7 +36,7 @@ class NetworkController(Controller):
     async def propose(
         self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[ProposeLink]
     ) -> Response[Proposed]:
-        return respond(await accord.sharing.propose_link(caller, data.handle, key))
+        return respond(await accord.network.propose_link(caller, data.handle, key))
 
     @post(
         "/links/{link_id:uuid}/confirm",
@@ -46,7 +47,7 @@ class NetworkController(Controller):
     async def confirm(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
-        return respond(await accord.sharing.confirm_link(caller, link_id, key))
+        return respond(await accord.network.confirm_link(caller, link_id, key))
 
     @post(
         "/links/{link_id:uuid}/decline",
@@ -57,7 +58,7 @@ class NetworkController(Controller):
     async def decline(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
-        return respond(await accord.sharing.decline_link(caller, link_id, key))
+        return respond(await accord.network.decline_link(caller, link_id, key))
 
     @post(
         "/links/{link_id:uuid}/withdraw",
@@ -68,7 +69,7 @@ class NetworkController(Controller):
     async def withdraw(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
-        return respond(await accord.sharing.withdraw_link(caller, link_id, key))
+        return respond(await accord.network.withdraw_link(caller, link_id, key))
 
     @post(
         "/links/{link_id:uuid}/end",
@@ -79,7 +80,7 @@ class NetworkController(Controller):
     async def end(
         self, accord: AccordDep, caller: Caller, key: Key, link_id: FromPath[UUID]
     ) -> Response[LinkState]:
-        return respond(await accord.sharing.end_link(caller, link_id, key))
+        return respond(await accord.network.end_link(caller, link_id, key))
 
     @put(
         "/disclosures/{audience_id:uuid}",
@@ -94,7 +95,7 @@ class NetworkController(Controller):
         audience_id: FromPath[UUID],
         data: JSONBody[SetDisclosure],
     ) -> Response[DisclosureState]:
-        return respond(await accord.sharing.set_disclosure(caller, audience_id, data.disclosed, key))
+        return respond(await accord.network.set_disclosure(caller, audience_id, data.disclosed, key))
 
 
 class GrantController(Controller):
@@ -104,7 +105,7 @@ class GrantController(Controller):
 
     @get("/grants", summary="The agreement's sharing grants (parties only)", responses=READ)
     async def grants(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> list[GrantView]:
-        return await accord.sharing.grants(caller, agreement_id)
+        return await accord.queries.grants(caller, agreement_id)
 
     @post(
         "/grants",
@@ -120,7 +121,7 @@ class GrantController(Controller):
         agreement_id: AgreementId,
         data: JSONBody[ProposeGrant],
     ) -> Response[GrantView]:
-        outcome = await accord.sharing.propose_grant(
+        outcome = await accord.grants.propose_grant(
             caller, agreement_id, data.audience, data.scopes, data.until, data.no_reshare, key
         )
         return respond(outcome)
@@ -139,7 +140,7 @@ class GrantController(Controller):
         agreement_id: AgreementId,
         grant_id: FromPath[UUID],
     ) -> Response[GrantView]:
-        return respond(await accord.sharing.consent_to_grant(caller, agreement_id, grant_id, key))
+        return respond(await accord.grants.consent_to_grant(caller, agreement_id, grant_id, key))
 
     @post(
         "/grants/{grant_id:uuid}/revoke",
@@ -155,7 +156,7 @@ class GrantController(Controller):
         agreement_id: AgreementId,
         grant_id: FromPath[UUID],
     ) -> Response[GrantView]:
-        return respond(await accord.sharing.revoke_grant(caller, agreement_id, grant_id, key))
+        return respond(await accord.grants.revoke_grant(caller, agreement_id, grant_id, key))
 
     @get(
         "/clauses/{clause_id:uuid}/audience",
@@ -165,4 +166,4 @@ class GrantController(Controller):
     async def audience(
         self, accord: AccordDep, caller: Caller, agreement_id: AgreementId, clause_id: FromPath[UUID]
     ) -> list[AudienceView]:
-        return await accord.sharing.who_can_see(caller, agreement_id, clause_id)
+        return await accord.queries.who_can_see(caller, agreement_id, clause_id)

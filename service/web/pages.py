@@ -138,14 +138,14 @@ def form_addresses(namespace: Mapping[str, object]) -> list[str]:
 
 async def _invitation_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
     try:
-        return await accord.invitation(me.person_id, agreement_id)
+        return await accord.queries.invitation(me.person_id, agreement_id)
     except NotFound:
         return None
 
 
 async def _view_or_none(accord: Accord, me: Account, agreement_id: UUID) -> object:
     try:
-        return await accord.view_agreement(me.person_id, agreement_id)
+        return await accord.queries.view_agreement(me.person_id, agreement_id)
     except NotFound:
         return None
 
@@ -237,7 +237,7 @@ class NetworkPages(Controller):
     async def _page(self, request: Request, me: Account, failed: Failed | None = None, *, live: bool = False) -> Template:
         accord: Accord = request.app.state.accord
         position = accord.position
-        network = await accord.sharing.network(me.person_id)
+        network = await accord.queries.network(me.person_id)
         # Me, as the policy shows me to each person named on the page.
         named = {link.other.person_id for link in network.links} | {
             ref.person_id for known in network.known_links for ref in (known.a, known.b)
@@ -271,17 +271,17 @@ class NetworkPages(Controller):
     async def propose(self, request: Request, accord: AccordDep, me: Me) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(ProposeLink, handle=form.get("handle"))
-            await accord.sharing.propose_link(me.person_id, data.handle, form.key)
+            await accord.network.propose_link(me.person_id, data.handle, form.key)
 
         return await self._act(request, me, "link", action)
 
     @post("/links/{link_id:uuid}/{answer:str}")
     async def answer(self, request: Request, accord: AccordDep, me: Me, link_id: Id, answer: FromPath[str]) -> Response[Any]:
         commands = {
-            "confirm": accord.sharing.confirm_link,
-            "decline": accord.sharing.decline_link,
-            "withdraw": accord.sharing.withdraw_link,
-            "end": accord.sharing.end_link,
+            "confirm": accord.network.confirm_link,
+            "decline": accord.network.decline_link,
+            "withdraw": accord.network.withdraw_link,
+            "end": accord.network.end_link,
         }
         if answer not in commands:
             raise NotFound("link", link_id)
@@ -292,7 +292,7 @@ class NetworkPages(Controller):
     async def disclose(self, request: Request, accord: AccordDep, me: Me, person_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(SetDisclosure, disclosed=form.get("disclosed"))
-            await accord.sharing.set_disclosure(me.person_id, person_id, data.disclosed, form.key)
+            await accord.network.set_disclosure(me.person_id, person_id, data.disclosed, form.key)
 
         response = await self._act(request, me, f"disclose-{person_id}", action)
         return see_other(f"/network#name-{person_id}") if response.status_code == 303 else response
@@ -312,7 +312,7 @@ class AgreementListPages(Controller):
     async def _page(self, request: Request, me: Account, failed: Failed | None = None, *, live: bool = False) -> Template:
         accord: Accord = request.app.state.accord
         position = accord.position
-        summaries = await accord.my_agreements(me.person_id)
+        summaries = await accord.queries.my_agreements(me.person_id)
         views = {s.agreement_id: await _view_or_none(accord, me, s.agreement_id) for s in summaries}
         mine = [present.summary(v, me.person_id) for v in views.values() if isinstance(v, AgreementView)]
         context = {
@@ -340,7 +340,7 @@ class AgreementListPages(Controller):
         try:
             data = decode(CreateAgreement, title=form.get("title"), agreement_id=form.get("agreement_id"))
             agreement_id = data.agreement_id or uuid4()
-            await accord.create_agreement(me.person_id, data.title, form.key, agreement_id)
+            await accord.agreements.create_agreement(me.person_id, data.title, form.key, agreement_id)
         except REFUSALS as error:
             return await self._page(request, me, failed("create", form, error))
         return see_other(f"/agreements/{agreement_id}")
@@ -372,19 +372,19 @@ class AgreementPages(Controller):
         """
         accord: Accord = request.app.state.accord
         position = accord.position
-        view = await accord.view_agreement(me.person_id, agreement_id)
+        view = await accord.queries.view_agreement(me.person_id, agreement_id)
         if isinstance(view, AgreementView):
             changed_by: dict[UUID, UUID] = {}
             if view.status == "drafting" and view.clauses:
                 # Who last changed each clause, to say who changed one under an edit.
-                changed_by = present.last_changed_by(await accord.timeline(me.person_id, agreement_id))
+                changed_by = present.last_changed_by(await accord.queries.timeline(me.person_id, agreement_id))
             context = present.party_context(view, me.person_id, changed_by)
             if reloaded_edit is not None:
                 failed = present.reloaded_edit(view, *reloaded_edit)
             failed = present.name_the_conflict(failed, context)
             kind = "agreement"
         elif isinstance(view, AgreementSummary):
-            invitation = await accord.invitation(me.person_id, agreement_id)
+            invitation = await accord.queries.invitation(me.person_id, agreement_id)
             kind, context = "invitation", present.invitation(invitation)
         else:
             kind, context = present.agreement(view, me.person_id)
@@ -397,9 +397,9 @@ class AgreementPages(Controller):
         accord: Accord = request.app.state.accord
         position = accord.position
         view = await self._as_party(accord, me, agreement_id)
-        grants = await accord.sharing.grants(me.person_id, agreement_id)
+        grants = await accord.queries.grants(me.person_id, agreement_id)
         audiences = {
-            clause.clause_id: await accord.sharing.who_can_see(me.person_id, agreement_id, clause.clause_id)
+            clause.clause_id: await accord.queries.who_can_see(me.person_id, agreement_id, clause.clause_id)
             for clause in (view.clauses if view.status == "in_force" else [])
         }
         context = {**present.sharing(view, grants, audiences, me.person_id), "position": position}
@@ -407,7 +407,7 @@ class AgreementPages(Controller):
 
     @staticmethod
     async def _as_party(accord: Accord, me: Account, agreement_id: UUID) -> AgreementView:
-        view = await accord.view_agreement(me.person_id, agreement_id)
+        view = await accord.queries.view_agreement(me.person_id, agreement_id)
         if not isinstance(view, AgreementView):
             raise NotFound("agreement", agreement_id)
         return view
@@ -433,9 +433,9 @@ class AgreementPages(Controller):
     ) -> Template:
         position = accord.position
         view = await self._as_party(accord, me, agreement_id)
-        timeline = await accord.timeline(me.person_id, agreement_id)
+        timeline = await accord.queries.timeline(me.person_id, agreement_id)
         old, new = present.default_versions(timeline, old, new)
-        diff = await accord.diff(me.person_id, agreement_id, old, new)
+        diff = await accord.queries.diff(me.person_id, agreement_id, old, new)
         # People the history mentions who are not parties now, named as the policy names them for me.
         parties = {p.person_id for p in view.parties}
         mentioned = {p for e in timeline.entries for p in (e.actor, e.subject) if p is not None and p not in parties}
@@ -476,7 +476,7 @@ class AgreementPages(Controller):
     async def invite(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(Invite, handle=form.get("handle"))
-            await accord.invite(me.person_id, agreement_id, data.handle, form.key)
+            await accord.agreements.invite(me.person_id, agreement_id, data.handle, form.key)
 
         return await self._act(request, me, agreement_id, "invite", action, then="#people")
 
@@ -484,7 +484,7 @@ class AgreementPages(Controller):
     async def answer_invitation(
         self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, answer: FromPath[str]
     ) -> Response[Any]:
-        commands = {"accept": accord.accept_invitation, "decline": accord.decline_invitation}
+        commands = {"accept": accord.agreements.accept_invitation, "decline": accord.agreements.decline_invitation}
         if answer not in commands:
             raise NotFound("agreement", agreement_id)
         command = commands[answer]
@@ -496,7 +496,7 @@ class AgreementPages(Controller):
     @post("/leave")
     async def leave(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         response = await self._act(
-            request, me, agreement_id, "leave", lambda form: accord.leave(me.person_id, agreement_id, form.key)
+            request, me, agreement_id, "leave", lambda form: accord.agreements.leave(me.person_id, agreement_id, form.key)
         )
         return see_other("/agreements") if response.status_code == 303 else response
 
@@ -506,7 +506,7 @@ class AgreementPages(Controller):
 
         async def action(form: Form) -> None:
             data = decode(AddClause, topic=form.get("topic"), text=form.get("text"))
-            await accord.add_clause(me.person_id, agreement_id, data.topic, data.text, form.key, clause_id)
+            await accord.agreements.add_clause(me.person_id, agreement_id, data.topic, data.text, form.key, clause_id)
 
         return await self._act(request, me, agreement_id, "add-clause", action, then=f"#clause-{clause_id}")
 
@@ -516,7 +516,7 @@ class AgreementPages(Controller):
     ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(EditClause, text=form.get("text"), based_on_revision=form.get("based_on_revision"))
-            await accord.edit_clause(
+            await accord.agreements.edit_clause(
                 me.person_id, agreement_id, clause_id, data.text, data.based_on_revision, form.key
             )
 
@@ -528,7 +528,7 @@ class AgreementPages(Controller):
     ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(EditClause, text="-", based_on_revision=form.get("based_on_revision"))
-            await accord.remove_clause(me.person_id, agreement_id, clause_id, data.based_on_revision, form.key)
+            await accord.agreements.remove_clause(me.person_id, agreement_id, clause_id, data.based_on_revision, form.key)
 
         return await self._act(request, me, agreement_id, f"edit-{clause_id}", action, then="#clauses")
 
@@ -536,7 +536,7 @@ class AgreementPages(Controller):
     async def consent(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(Consent, version=form.get("version"))
-            await accord.consent(me.person_id, agreement_id, data.version, form.key)
+            await accord.agreements.consent(me.person_id, agreement_id, data.version, form.key)
 
         return await self._act(request, me, agreement_id, "consent", action, then="#consent")
 
@@ -544,7 +544,7 @@ class AgreementPages(Controller):
     async def withdraw_consent(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         return await self._act(
             request, me, agreement_id, "consent",
-            lambda form: accord.withdraw_consent(me.person_id, agreement_id, form.key), then="#consent",
+            lambda form: accord.agreements.withdraw_consent(me.person_id, agreement_id, form.key), then="#consent",
         )  # fmt: skip
 
     @post("/proposals")
@@ -554,7 +554,7 @@ class AgreementPages(Controller):
             changes, fields = present.proposed_changes(form, view)
             with present.errors_named(fields):
                 data = decode(Propose, changes=changes, reason=form.get("reason"))
-                await accord.propose(
+                await accord.agreements.propose(
                     me.person_id,
                     agreement_id,
                     [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text) for c in data.changes],
@@ -570,7 +570,7 @@ class AgreementPages(Controller):
     ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(CommentOn, text=form.get("text"))
-            await accord.comment(me.person_id, agreement_id, proposal_id, data.text, form.key)
+            await accord.agreements.comment(me.person_id, agreement_id, proposal_id, data.text, form.key)
 
         form_id = f"comment-{proposal_id}"
         return await self._act(request, me, agreement_id, form_id, action, then=f"#proposal-{proposal_id}")
@@ -581,7 +581,7 @@ class AgreementPages(Controller):
     ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(Decline, reason=form.get("reason"))
-            await accord.decline(me.person_id, agreement_id, proposal_id, data.reason, form.key)
+            await accord.agreements.decline(me.person_id, agreement_id, proposal_id, data.reason, form.key)
 
         form_id = f"decline-{proposal_id}"
         return await self._act(request, me, agreement_id, form_id, action, then=f"#proposal-{proposal_id}")
@@ -590,7 +590,7 @@ class AgreementPages(Controller):
     async def answer_proposal(
         self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, proposal_id: Id, answer: FromPath[str]
     ) -> Response[Any]:
-        commands = {"accept": accord.accept, "withdraw": accord.withdraw}
+        commands = {"accept": accord.agreements.accept, "withdraw": accord.agreements.withdraw}
         if answer not in commands:
             raise NotFound("proposal", proposal_id)
         command = commands[answer]
@@ -610,7 +610,7 @@ class AgreementPages(Controller):
                 impact=form.get("impact"),
                 intentions=form.get("intentions"),
             )
-            await accord.write_repair_note(
+            await accord.agreements.write_repair_note(
                 me.person_id, agreement_id, data.clause_id, data.what_happened, data.impact, data.intentions, form.key
             )
 
@@ -622,7 +622,7 @@ class AgreementPages(Controller):
     ) -> Response[Any]:
         return await self._act(
             request, me, agreement_id, f"note-{note_id}",
-            lambda form: accord.acknowledge_repair_note(me.person_id, agreement_id, note_id, form.key),
+            lambda form: accord.agreements.acknowledge_repair_note(me.person_id, agreement_id, note_id, form.key),
             then=f"#note-{note_id}",
         )  # fmt: skip
 
@@ -632,7 +632,7 @@ class AgreementPages(Controller):
     ) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(LinkRepairNote, proposal_id=form.get("proposal_id"))
-            await accord.link_repair_note(me.person_id, agreement_id, note_id, data.proposal_id, form.key)
+            await accord.agreements.link_repair_note(me.person_id, agreement_id, note_id, data.proposal_id, form.key)
 
         return await self._act(request, me, agreement_id, f"link-note-{note_id}", action, then=f"#note-{note_id}")
 
@@ -648,7 +648,7 @@ class AgreementPages(Controller):
                 until=_end_of_day(form.get("until")),
                 no_reshare=bool(form.get("no_reshare")),
             )
-            await accord.sharing.propose_grant(
+            await accord.grants.propose_grant(
                 me.person_id, agreement_id, data.audience, data.scopes, data.until, data.no_reshare, form.key
             )
 
@@ -658,7 +658,7 @@ class AgreementPages(Controller):
     async def answer_grant(
         self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, grant_id: Id, answer: FromPath[str]
     ) -> Response[Any]:
-        commands = {"consent": accord.sharing.consent_to_grant, "revoke": accord.sharing.revoke_grant}
+        commands = {"consent": accord.grants.consent_to_grant, "revoke": accord.grants.revoke_grant}
         if answer not in commands:
             raise NotFound("grant", grant_id)
         command = commands[answer]

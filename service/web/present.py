@@ -21,7 +21,7 @@ from domain.policy import SharedView
 from domain.policy import InvitationView, NetworkView, PersonRef
 from projections.diff import VersionDiff, diff_words
 from projections.timeline import Timeline
-from service.sharing import AudienceView, GrantView
+from service.visibility import AudienceView, GrantView
 from service.views import AgreementView, ClauseView
 from service.web.forms import Failed, Form, FormInvalid
 

@@ -1,0 +1,261 @@
+"""Use cases of an agreement: drafting, invitations, consent, renegotiation, repair notes.
+
+Each loads the agreement, lets the aggregate decide (its named checks), and
+appends through the runner; a party's answer is the one view function's.
+Collaborators are parameters, wired in `service.app.create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from domain import policy
+from domain.agreement import Agreement, ClauseChange
+from service.commands.runner import CommandKey, CommandRunner, Outcome
+from service.views import AgreementSummary, AgreementView
+from service.visibility import Visibility
+
+
+class Agreements:
+    def __init__(
+        self,
+        commands: CommandRunner,
+        visibility: Visibility,
+        clock: Callable[[], datetime],
+        settled: Callable[[Outcome], Awaitable[Outcome]],
+        person_for: Callable[[str], Awaitable[UUID]],
+    ) -> None:
+        self.commands = commands
+        self.visibility = visibility
+        self.clock = clock
+        self.settled = settled
+        self.person_for = person_for
+
+    async def _render(self, agreement: Agreement) -> AgreementView:
+        return await self.visibility.party_view(agreement)
+
+    async def _on_agreement(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        key: CommandKey | None,
+        command: Callable[[Agreement], None],
+    ) -> Outcome:
+        def decide(agreement: Agreement | None) -> Agreement:
+            assert agreement is not None
+            # Non-parties learn nothing, not even that the agreement exists.
+            policy.check_involved(caller, agreement_id, agreement.parties, agreement.invitees)
+            command(agreement)
+            return agreement
+
+        outcome = await self.commands.run(
+            Agreement, agreement_id, decide, self._render_for(caller), key=key
+        )
+        return await self.settled(outcome)
+
+    def _render_for(self, caller: UUID) -> Callable[[Agreement], object]:
+        async def render(agreement: Agreement) -> object:
+            if policy.relation(caller, agreement.parties) != "party":
+                return AgreementSummary(
+                    agreement_id=agreement.id, title=agreement.title, relation="former"
+                )
+            return await self._render(agreement)
+
+        return render
+
+    async def create_agreement(
+        self, caller: UUID, title: str, key: CommandKey | None, agreement_id: UUID | None = None
+    ) -> Outcome:
+        new_id = agreement_id or uuid4()
+        outcome = await self.commands.run(
+            Agreement,
+            new_id,
+            lambda _: Agreement.create(title, caller, self.clock(), agreement_id=new_id),
+            self._render,
+            key=key,
+            creates=True,
+        )
+        return await self.settled(outcome)
+
+    async def invite(
+        self, caller: UUID, agreement_id: UUID, handle: str, key: CommandKey | None
+    ) -> Outcome:
+        # An unknown handle is invited all the same, so the answer tells nothing.
+        invitee = await self.person_for(handle)
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.invite(caller, invitee, self.clock(), handle=handle.casefold()),
+        )
+
+    async def accept_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.accept_invitation(caller, self.clock())
+        )
+
+    async def decline_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.decline_invitation(caller, self.clock())
+        )
+
+    async def leave(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.leave(caller, self.clock())
+        )
+
+    async def add_clause(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        topic: str,
+        text: str,
+        key: CommandKey | None,
+        clause_id: UUID | None = None,
+    ) -> Outcome:
+        new_id = clause_id or uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.add_clause(caller, new_id, topic, text, self.clock()),
+        )
+
+    async def edit_clause(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        text: str,
+        based_on_revision: int,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.edit_clause(caller, clause_id, text, based_on_revision, self.clock()),
+        )
+
+    async def remove_clause(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        based_on_revision: int,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.remove_clause(caller, clause_id, based_on_revision, self.clock()),
+        )
+
+    async def consent(
+        self, caller: UUID, agreement_id: UUID, version: int, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.consent(caller, version, self.clock())
+        )
+
+    async def withdraw_consent(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.withdraw_consent(caller, self.clock())
+        )
+
+    async def propose(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        changes: list[ClauseChange],
+        reason: str,
+        key: CommandKey | None,
+        proposal_id: UUID | None = None,
+    ) -> Outcome:
+        new_id = proposal_id or uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.propose(caller, new_id, changes, reason, self.clock()),
+        )
+
+    async def comment(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, text: str, key: CommandKey | None
+    ) -> Outcome:
+        comment_id = uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.comment(caller, proposal_id, comment_id, text, self.clock()),
+        )
+
+    async def accept(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.accept(caller, proposal_id, self.clock())
+        )
+
+    async def decline(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, reason: str, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.decline(caller, proposal_id, reason, self.clock())
+        )
+
+    async def withdraw(
+        self, caller: UUID, agreement_id: UUID, proposal_id: UUID, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.withdraw(caller, proposal_id, self.clock())
+        )
+
+    async def write_repair_note(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        what_happened: str,
+        impact: str,
+        intentions: str,
+        key: CommandKey | None,
+    ) -> Outcome:
+        note_id = uuid4()
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.write_repair_note(
+                caller, note_id, clause_id, what_happened, impact, intentions, self.clock()
+            ),
+        )
+
+    async def acknowledge_repair_note(
+        self, caller: UUID, agreement_id: UUID, note_id: UUID, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.acknowledge_repair_note(caller, note_id, self.clock()),
+        )
+
+    async def link_repair_note(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        note_id: UUID,
+        proposal_id: UUID,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.link_repair_note(caller, note_id, proposal_id, self.clock()),
+        )

@@ -1,0 +1,155 @@
+"""What people read: every answer comes from the one view function, or from the policy's own checks.
+
+Reads of one agreement by a party see its current state (the cached one when
+the log holds nothing newer, else its stream); lists and metamours' views come
+from the read models at this process's follower position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from domain import policy
+from domain.agreement import Agreement
+from domain.errors import NotFound
+from domain.policy import SharedView
+from projections.diff import VersionDiff, diff_versions
+from projections.timeline import Entry, Timeline, agreement_at
+from projections.timeline import evolve as evolve_timeline
+from service.commands.runner import CommandRunner
+from service.read.models import ReadModels
+from service.store import EventStore
+from service.store.mapper import MsgspecMapper
+from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
+from service.visibility import AudienceView, GrantView, Names, Visibility
+
+
+class Queries:
+    def __init__(
+        self,
+        store: EventStore,
+        mapper: MsgspecMapper,
+        commands: CommandRunner,
+        models: ReadModels,
+        visibility: Visibility,
+        names: Names,
+        secret: Callable[[], bytes],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.mapper = mapper
+        self.commands = commands
+        self.models = models
+        self.visibility = visibility
+        self.names = names
+        self.secret = secret
+        self.clock = clock
+
+    async def _as_party(self, caller: UUID, agreement_id: UUID) -> Agreement:
+        agreement = await self.commands.load(Agreement, agreement_id)
+        policy.check_party(caller, agreement_id, agreement.parties)
+        return agreement
+
+    async def view_agreement(
+        self, caller: UUID, agreement_id: UUID
+    ) -> AgreementView | AgreementSummary | SharedView:
+        """A party's full view, an invitee's summary, a metamour's consented view, or 404.
+
+        A party always sees the agreement's current state, on any process: the
+        cached one when the log holds nothing newer (one indexed lookup), else
+        its stream read afresh. A metamour's view is the read models' (as every
+        push is). Anyone else's read loads the stream too, so a stranger's 404
+        costs the same whether or not the agreement exists. The one view
+        function decides each.
+        """
+        cached = await self.models.agreement(agreement_id)
+        if cached is not None and policy.relation(caller, cached.parties, cached.invitees) is None:
+            if (shared := await self.visibility.shared(caller, agreement_id)) is not None:
+                return shared
+        if cached is not None and not await self.store.read_stream(agreement_id, gt=cached.version, limit=1):
+            current: Agreement | None = cached
+        else:
+            current = await self.commands.load_if_any(Agreement, agreement_id)
+        view = await self.visibility.agreement(caller, agreement_id, current)
+        if view is None:
+            raise NotFound("agreement", agreement_id)
+        return view
+
+    async def my_agreements(self, caller: UUID) -> list[AgreementSummary]:
+        """Mine, my invitations, and those shared with me (without their titles)."""
+        index = await self.models.person(caller)
+        summaries = []
+        for agreement_id, relation in index.agreements.items():
+            # (An index may be a moment ahead of this process: what it cannot load yet, it lists next time.)
+            if (agreement := await self.models.agreement(agreement_id)) is not None:
+                summaries.append(AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation=relation))
+        for agreement_id in set(index.granted) - set(index.agreements):
+            if await self.visibility.shared(caller, agreement_id) is not None:
+                summaries.append(AgreementSummary(agreement_id=agreement_id, relation="shared"))
+        return sorted(summaries, key=lambda s: str(s.agreement_id))
+
+    async def invitation(self, caller: UUID, agreement_id: UUID) -> policy.InvitationView:
+        """An invitation as its invitee may see it: the title, who invited them, and the parties,
+        named as `domain.policy.view_invitation` decides."""
+        agreement = await self.commands.load(Agreement, agreement_id)
+        invitations = {i: agreement.inviters[i] for i in agreement.invitees if i in agreement.inviters}
+        people = {caller, *agreement.parties, *invitations.values()}
+        await self.names.load(people)
+        view = policy.view_invitation(
+            caller,
+            agreement.id,
+            agreement.title,
+            agreement.status,
+            tuple(agreement.parties),
+            invitations,
+            await self.models.network_touching(people),
+            self.names,
+            self.secret(),
+        )
+        if view is None:
+            raise NotFound("agreement", agreement_id)
+        return view
+
+    async def timeline(self, caller: UUID, agreement_id: UUID) -> Timeline:
+        await self._as_party(caller, agreement_id)
+        state = Timeline()
+        for stored in await self.store.read_stream(agreement_id):
+            state = evolve_timeline(state, self.mapper.to_domain_event(stored), stored.position)
+        return state
+
+    async def entries(self, caller: UUID, agreement_id: UUID) -> list[Entry]:
+        return list((await self.timeline(caller, agreement_id)).entries)
+
+    async def version(self, caller: UUID, agreement_id: UUID, version: int) -> list[ClauseView]:
+        content = agreement_at(await self.timeline(caller, agreement_id), version)
+        if content is None:
+            raise NotFound("version", agreement_id)
+        return clause_views(dict(content))
+
+    async def diff(self, caller: UUID, agreement_id: UUID, old: int, new: int) -> VersionDiff:
+        state = await self.timeline(caller, agreement_id)
+        before, after = agreement_at(state, old), agreement_at(state, new)
+        if before is None or after is None:
+            raise NotFound("version", agreement_id)
+        return diff_versions(before, after)
+
+    async def network(self, caller: UUID) -> policy.NetworkView:
+        return await self.visibility.network(caller)
+
+    async def grants(self, caller: UUID, agreement_id: UUID) -> list[GrantView]:
+        """An agreement's sharing grants, for its parties."""
+        agreement = await self._as_party(caller, agreement_id)
+        return await self.visibility.grant_views(caller, agreement_id, agreement.parties)
+
+    async def who_can_see(self, caller: UUID, agreement_id: UUID, clause_id: UUID) -> list[AudienceView]:
+        await self._as_party(caller, agreement_id)
+        fact = await self.models.agreement_fact(agreement_id)
+        if fact is None:
+            raise NotFound("agreement", agreement_id)
+        grants = await self.models.grant_facts(agreement_id)
+        network = await self.models.network_touching({*fact.parties, *(g.audience for g in grants)})
+        reasons = policy.who_can_see(caller, fact, clause_id, grants, network, self.clock())
+        await self.names.load({p for r in reasons for p in (r.audience, r.party, r.partner)})
+        return [self.visibility.audience_view(r, caller, network) for r in reasons]
