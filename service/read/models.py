@@ -66,13 +66,15 @@ class Cache(Generic[K, V]):
 
 
 class Loaded:
-    """One aggregate as folded from its stream; an agreement's timeline beside it."""
+    """One aggregate as folded from its stream (None: it has no stream yet); an agreement's timeline beside it."""
 
-    __slots__ = ("aggregate", "timeline")
+    __slots__ = ("aggregate", "timeline", "fact")
 
-    def __init__(self, aggregate: Aggregate, timeline: Timeline | None) -> None:
+    def __init__(self, aggregate: Aggregate | None, timeline: Timeline | None) -> None:
         self.aggregate = aggregate
         self.timeline = timeline
+        #: An agreement's fact for the policy, made once per version (see `agreement_fact`).
+        self.fact: AgreementFact | None = None
 
 
 class ReadModels:
@@ -88,16 +90,19 @@ class ReadModels:
     # Keeping current
 
     def concerned(self, stored: StoredEvent) -> bool:
-        """Whether an event changes anything cached here: its aggregate, or an index document."""
+        """Whether an event changes anything cached here: its aggregate (or its absence), or an index document."""
         return self.aggregates.get(stored.originator_id) is not None or stored.topic in INDEX_TOPICS
 
     def apply(self, event: Aggregate.Event, position: int) -> None:
         """The follower's fold: what is cached moves with the log; what is not stays unloaded."""
         loaded = self.aggregates.get(event.originator_id)
-        if loaded is not None:
+        if loaded is not None and loaded.aggregate is None:
+            self.aggregates.drop(event.originator_id)  # known absent until now
+        elif loaded is not None:
             version = loaded.aggregate.version
             if version == event.originator_version - 1:
                 event.mutate(loaded.aggregate)
+                loaded.fact = None
                 if loaded.timeline is not None:
                     loaded.timeline = evolve_timeline(loaded.timeline, event, position)
             elif version < event.originator_version:
@@ -112,7 +117,7 @@ class ReadModels:
     async def _loaded(self, aggregate_id: UUID) -> Loaded | None:
         loaded = self.aggregates.get(aggregate_id)
         if loaded is not None:
-            return loaded
+            return loaded if loaded.aggregate is not None else None
         aggregate: Any = None
         timeline: Timeline | None = None
         for stored in await self.store.read_stream(aggregate_id):
@@ -123,6 +128,8 @@ class ReadModels:
             if isinstance(aggregate, Agreement):
                 timeline = evolve_timeline(timeline or Timeline(), event, stored.position)
         if aggregate is None:
+            # Remembered as absent (most people never set a disclosure): the first event of its stream drops this.
+            self.aggregates.put(aggregate_id, Loaded(None, None))
             return None
         loaded = Loaded(aggregate, timeline)
         self.aggregates.put(aggregate_id, loaded)
@@ -179,7 +186,14 @@ class ReadModels:
         loaded = await self._loaded(agreement_id)
         if loaded is None or not isinstance(loaded.aggregate, Agreement):
             return None
+        if loaded.fact is None:
+            loaded.fact = self._fact(agreement_id, loaded)
+        return loaded.fact
+
+    @staticmethod
+    def _fact(agreement_id: UUID, loaded: Loaded) -> AgreementFact:
         agreement, timeline = loaded.aggregate, loaded.timeline
+        assert isinstance(agreement, Agreement)
         assert timeline is not None
         ratified = [
             (entry.at, timeline.versions[entry.version]) for entry in timeline.entries if entry.kind == "ratified"
