@@ -21,7 +21,6 @@ Accord's sizes. `python -m bench.peer_command --port N --database DSN`.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from datetime import datetime, timezone
 from uuid import UUID
@@ -34,7 +33,8 @@ from litestar.params import FromPath, JSONBody
 from service.store.base import EVENTS_TABLE, ConflictError, NewEvent
 from service.store.postgres import PostgresStore
 
-from .peer_view import bearer, serve
+from .peer_view import bearer
+from .peer_view import main as serve_peer
 
 TOPIC = "domain.agreement:Agreement.ClauseEdited"
 
@@ -138,14 +138,5 @@ def app(dsn: str) -> Litestar:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database", required=True)
-    args = parser.parse_args()
-    serve(app(args.database), args.host, args.port)
-
-
 if __name__ == "__main__":
-    main()
+    serve_peer(app)

@@ -18,6 +18,7 @@ on release as Accord's does; both queries on one pooled connection.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import hashlib
 from datetime import datetime, timezone
 from uuid import UUID
@@ -109,13 +110,14 @@ def serve(application: Litestar, host: str, port: int) -> None:
     uvicorn.Server(config).run()
 
 
-def main() -> None:
+def main(make: Callable[[str], Litestar] = app) -> None:
+    """Serve a peer (this one, or another module's `app`) as `python -m bench.<module> --port P --database DSN`."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database", required=True)
     args = parser.parse_args()
-    serve(app(args.database), args.host, args.port)
+    serve(make(args.database), args.host, args.port)
 
 
 if __name__ == "__main__":
