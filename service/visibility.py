@@ -146,9 +146,14 @@ class Visibility:
         await self.names.load(fact.parties)
         return policy.view_agreement(viewer, fact, grants, network, self.names, self.secret(), self.clock())
 
-    async def grants(self, viewer: UUID, agreement_id: UUID) -> list[GrantView] | None:
-        """The agreement's grants, for its parties only."""
-        agreement = await self.models.agreement(agreement_id)
+    async def grants(
+        self, viewer: UUID, agreement_id: UUID, current: Agreement | None = None
+    ) -> list[GrantView] | None:
+        """The agreement's grants, for its parties only.
+
+        `current`: the agreement as just read from its stream, when the caller has it.
+        """
+        agreement = current or await self.models.agreement(agreement_id)
         if agreement is None or policy.relation(viewer, agreement.parties) != "party":
             return None
         return await self.grant_views(viewer, agreement_id, agreement.parties)

@@ -116,7 +116,6 @@ class Follower:
         self.visibility = visibility
         self.hub = hub
         self.projected = projected
-        self.position = 0
         #: Events taken into account since this process started (a metric).
         self.followed = 0
         self._advanced = asyncio.Condition()
@@ -124,10 +123,15 @@ class Follower:
         self._pushing = asyncio.Lock()
         self.started = asyncio.Event()
 
+    @property
+    def position(self) -> int:
+        """The log position this process's reads and pushes have taken into account (the read models')."""
+        return self.models.position
+
     async def run(self) -> None:
         while True:
             try:
-                self.position = self.models.position = await self.projected.refresh()
+                self.models.position = await self.projected.refresh()
                 break
             except StoreError:
                 log.info("follower waiting for the database to start from")
@@ -152,7 +156,6 @@ class Follower:
                     await self._push(event, stored.position)
             # Otherwise nothing here holds or shows anything of it: not even decoded.
             self.hub.advance(stored.position)
-            self.position = stored.position
             self.followed += 1
         async with self._advanced:
             self._advanced.notify_all()
@@ -162,12 +165,12 @@ class Follower:
             try:
                 touched = await self.touched(event, self.hub.tracked)
                 fresh: dict[UUID, dict[str, bytes | None]] = {}
+                keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
                 for person in touched.people:
-                    keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
                     fresh[person] = await self.visibility.views(person, keys)
                 for person in touched.network:
-                    keys = await self.visibility.keys(person) | self.hub.shown_keys(person)
-                    fresh.setdefault(person, {}).update(await self.visibility.views(person, keys))
+                    every = await self.visibility.keys(person) | self.hub.shown_keys(person)
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, every))
                 break
             except StoreError:
                 # Half-done here would lose these pushes for good: wait for the database instead.

@@ -55,8 +55,12 @@ class Step:
     projection: Projection[Any]
     name: str
     after: int
-    position: int = 0
+    #: Where it will be once committed: `after` until a page moves it.
+    position: int = field(init=False)
     changed: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.position = self.after
 
     def commit(self) -> ProjectionCommit:
         p = self.projection
@@ -118,7 +122,7 @@ class Projector:
     async def run(self, lost: asyncio.Event) -> None:
         """Project until cancelled, or until `lost` says this process no longer leads."""
         wake = asyncio.Event()
-        listener = asyncio.create_task(self._listen(wake))
+        listener = asyncio.create_task(self.store.listen(wake))
         try:
             while not lost.is_set():
                 try:
@@ -140,23 +144,21 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
 
-    async def _listen(self, wake: asyncio.Event) -> None:
-        await self.store.listen(wake)
-
     async def step(self) -> bool:
         """Project one page for the live projections, and one for any being rebuilt; whether either moved."""
         positions = await self.store.projection_positions()
         live = [Step(p, name, positions.get(name, 0)) for name, p in self.projections.items()]
         moved = await self._page(live)
-        self.position = min(step.position if moved else step.after for step in live)
+        self.position = min(step.position for step in live)
         self.on_projected(self.position)
         builds = [
             Step(self.projections[name.removesuffix(BUILDING)], name, position)
             for name, position in positions.items()
             if name.endswith(BUILDING) and name.removesuffix(BUILDING) in self.projections
         ]
+        live_at = {step.name: step.position for step in live}
         for build in builds:
-            live_position = positions.get(build.projection.name, 0) if not moved else self.position
+            live_position = live_at[build.projection.name]
             if build.after >= live_position:
                 await self.store.switch_projection(build.name, build.projection.name)
                 log.info("projection %s rebuilt and switched in at %d", build.projection.name, build.after)

@@ -113,10 +113,15 @@ class Queries:
         return view
 
     async def timeline(self, caller: UUID, agreement_id: UUID) -> Timeline:
-        await self._as_party(caller, agreement_id)
-        state = Timeline()
+        """The whole history, for its parties: the agreement and its timeline from one read of its stream."""
+        agreement, state = None, Timeline()
         for stored in await self.store.read_stream(agreement_id):
-            state = evolve_timeline(state, self.mapper.to_domain_event(stored), stored.position)
+            event = self.mapper.to_domain_event(stored)
+            agreement = event.mutate(agreement)
+            state = evolve_timeline(state, event, stored.position)
+        if not isinstance(agreement, Agreement):
+            raise NotFound("agreement", agreement_id)
+        policy.check_party(caller, agreement_id, agreement.parties)
         return state
 
     async def entries(self, caller: UUID, agreement_id: UUID) -> list[Entry]:
@@ -139,9 +144,12 @@ class Queries:
         return await self.visibility.network(caller)
 
     async def grants(self, caller: UUID, agreement_id: UUID) -> list[GrantView]:
-        """An agreement's sharing grants, for its parties."""
-        agreement = await self._as_party(caller, agreement_id)
-        return await self.visibility.grant_views(caller, agreement_id, agreement.parties)
+        """An agreement's sharing grants, for its parties (as it is now, from its stream)."""
+        current = await self.commands.load_if_any(Agreement, agreement_id)
+        views = await self.visibility.grants(caller, agreement_id, current)
+        if views is None:
+            raise NotFound("agreement", agreement_id)
+        return views
 
     async def who_can_see(self, caller: UUID, agreement_id: UUID, clause_id: UUID) -> list[AudienceView]:
         await self._as_party(caller, agreement_id)
