@@ -248,28 +248,39 @@ def test_the_live_notice_leaves_the_end_of_the_page_uncovered(browser: Any, serv
         if editing:
             clause(page, lunch).locator("summary").click()
             clause(page, lunch).get_by_label("Clause text").fill("We have a long lunch.")
-        # At the end of the page already, so the notice is measured as soon as it shows
-        # (it clears itself after a few seconds, which a busy machine could otherwise outlast).
-        at_end = "Math.ceil(window.scrollY + window.innerHeight) >= document.documentElement.scrollHeight"
-        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        page.wait_for_function(at_end)
-        revision = api.view(ana, agreement_id)["clauses"][0]["revision"]
-        api.edit(ana, agreement_id, lunch, f"We have lunch at {width}.", revision)
-        notice = page.locator("#live-status")
-        expect(notice).to_contain_text("Ana changed this clause" if editing else "Updated just now.")
-        # The room it reserves lengthens the page: to its new end, in the same task as measuring.
-        shown = page.evaluate(
+        # The notice clears itself after a few seconds, which a busy machine could outlast, so it
+        # is measured by the page itself the moment it shows: scrolled to the new end of the page
+        # (the room it reserves lengthens it), in the same task as the notice and what it may cover.
+        page.evaluate(
             """() => {
-                window.scrollTo(0, document.documentElement.scrollHeight);
-                const r = document.getElementById("live-status").getBoundingClientRect();
-                return r.width > 0 ? {x: r.x, y: r.y, width: r.width, height: r.height} : null;
+                window.__noticeSeen = [];
+                const status = document.getElementById("live-status");
+                const box = (element) => {
+                    const r = element.getBoundingClientRect();
+                    return {x: r.x, y: r.y, width: r.width, height: r.height};
+                };
+                new MutationObserver(() => {
+                    if (!status.textContent) return;
+                    window.scrollTo(0, document.documentElement.scrollHeight);
+                    const cards = document.querySelectorAll("main .card");
+                    window.__noticeSeen.push({
+                        text: status.textContent,
+                        notice: box(status),
+                        covered: [box(document.querySelector(".site-footer p")), box(cards[cards.length - 1])],
+                    });
+                }).observe(status, {childList: true, characterData: true, subtree: true});
             }"""
         )
-        assert shown is not None
-        for covered in (page.locator(".site-footer p"), page.locator("main .card").last):
-            box = covered.bounding_box()
-            assert box is not None
-            assert not boxes_overlap(shown, box), (width, covered, shown, box)
+        revision = api.view(ana, agreement_id)["clauses"][0]["revision"]
+        api.edit(ana, agreement_id, lunch, f"We have lunch at {width}.", revision)
+        expected = "Ana changed this clause" if editing else "Updated just now."
+        page.wait_for_function("(expected) => window.__noticeSeen.some((seen) => seen.text.includes(expected))", arg=expected)
+        seen = page.evaluate("window.__noticeSeen")
+        for shown in seen:
+            assert shown["notice"]["width"] > 0, shown
+            for box in shown["covered"]:
+                assert box["height"] > 0, shown
+                assert not boxes_overlap(shown["notice"], box), (width, shown)
         screenshot(page, f"live-notice-{width}", full_page=False)
         # The room is set through the CSSOM, which the Content-Security-Policy allows.
         assert page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--live-status-room')").strip()
