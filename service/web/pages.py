@@ -66,8 +66,8 @@ class SignInRequired(Exception):
     """No session, or an expired or signed-out one: the page sends the person to sign in."""
 
 
-async def provide_me(request: Request) -> Account:
-    accord: Accord = request.app.state.accord
+async def provide_me(request: Request, accord: AccordDep) -> Account:
+    # A dependency of its own batch (see service/http/auth.py provide_caller): no task group per request.
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInRequired
@@ -707,12 +707,12 @@ NOT_PAGES = ("api/", "health", "metrics", "schema", "swagger", "static/")
 
 class ElsewherePages(Controller):
     @get("/{address:path}")
-    async def not_found(self, request: Request, address: FromPath[str]) -> Response[Any]:
+    async def not_found(self, request: Request, accord: AccordDep, address: FromPath[str]) -> Response[Any]:
         """An address no page answers: the not-found page, with the navigation when signed in."""
         if address.lstrip("/").startswith(NOT_PAGES):
             return problem(404, "not found", code="not_found")
         try:
-            await provide_me(request)  # so the error page keeps the signed-in navigation
+            await provide_me(request, accord)  # so the error page keeps the signed-in navigation
         except SignInRequired:
             pass
         raise NotFound("page", address)
