@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ServiceUnavailableException
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from service.application import Accord
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=web.templates(),
         plugins=[StrictSchemas()],
         dependencies=DEPENDENCIES,
-        middleware=[request_log, PrometheusConfig(app_name="accord", prefix="accord", group_path=True).middleware],
+        middleware=[request_log],
         exception_handlers={**HANDLERS, HTTPException: _unrouted},
         lifespan=[lifespan],
         state=_state(accord),

@@ -7,18 +7,16 @@ template (not the raw path, which holds ids), the status and the duration.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 import msgspec
 from litestar import Controller, get
 from litestar.exceptions import ServiceUnavailableException
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from service.application import Accord
@@ -40,36 +38,108 @@ def _incoming_id(scope: Scope) -> str | None:
     return None
 
 
+class RequestMetrics:
+    """The request metrics (`accord_requests_total`, `accord_request_duration_seconds`,
+    `accord_requests_in_progress`, `accord_requests_error_total`), labelled by method, route
+    template, status and app name, with each label set's children looked up once."""
+
+    APP = "accord"
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        labels = ("method", "path", "status_code", "app_name")
+        self.total = Counter("accord_requests_total", "Total requests", labels, registry=registry)
+        self.duration = Histogram(
+            "accord_request_duration_seconds", "Request duration, in seconds", labels, registry=registry
+        )
+        self.in_progress = Gauge(
+            "accord_requests_in_progress", "Total requests currently in progress", labels,
+            multiprocess_mode="livesum", registry=registry,
+        )
+        self.errors = Counter("accord_requests_error_total", "Total errors in requests", labels, registry=registry)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._progress: dict[tuple[str, str], Any] = {}
+
+    def started(self, method: str, path: str) -> Any:
+        """The in-progress gauge of a route (labelled 200, as the requests it counts have no status yet)."""
+        gauge = self._progress.get((method, path))
+        if gauge is None:
+            gauge = self._progress[(method, path)] = self.in_progress.labels(method, path, 200, self.APP)
+        return gauge
+
+    def finished(self, method: str, path: str, status: int, seconds: float) -> None:
+        children = self._children.get((method, path, status))
+        if children is None:
+            children = self._children[(method, path, status)] = (
+                self.total.labels(method, path, status, self.APP),
+                self.duration.labels(method, path, status, self.APP),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+        if status >= 500:
+            self.errors.labels(method, path, status, self.APP).inc()
+
+
+_metrics: RequestMetrics | None = None
+
+
+def request_metrics() -> RequestMetrics:
+    """The process's request metrics, registered once (the registry refuses a name twice)."""
+    global _metrics
+    if _metrics is None:
+        _metrics = RequestMetrics()
+    return _metrics
+
+
 def request_log(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: a request id for every request, and one log line for it."""
+    """ASGI middleware: a request id for every request, one log line for it, and its metrics.
+
+    One wrapper does all three (each layer of middleware costs a call and a `send` wrapper per
+    request): the route template names the route in both the log and the metrics.
+    """
+    metrics = request_metrics()
+    info = log.info
+    perf_counter = time.perf_counter
+    new_id = os.urandom
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_id(scope) or new_id(16).hex()
         token = REQUEST_ID.set(request_id)
-        started = time.perf_counter()
+        method = scope["method"] if kind == "http" else "websocket"
+        route = scope.get("path_template", "unmatched")
+        started = perf_counter()
         status = 0
+        #: Until the response's last body message (a socket has none: 0, as litestar's middleware counted it).
+        duration = 0.0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
+            nonlocal status, duration
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            elif kind == "http.response.body" and not message.get("more_body", False):
+                duration = perf_counter() - started
             await send(message)
 
+        progress = metrics.started(method, route)
+        progress.inc()
         try:
             await app(scope, receive, send_with_id)
         finally:
-            log.info(
+            progress.dec()
+            metrics.finished(method, route, status or 200, duration)
+            info(
                 "request",
                 extra={
                     "request_id": request_id,
                     "method": scope.get("method", "WS"),
-                    "route": scope.get("path_template", "unmatched"),
+                    "route": route,
                     "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ms": round((perf_counter() - started) * 1000, 2),
                 },
             )
             REQUEST_ID.reset(token)
@@ -81,10 +151,22 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line, with the request id of the request being served."""
 
     FIELDS = ("request_id", "method", "route", "status", "ms")
+    encode = msgspec.json.Encoder().encode
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The time field of the second being logged (a line per request: most share it).
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, super().formatTime(record, "%Y-%m-%dT%H:%M:%S"))
+        return self._second[1]
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": self.formatTime(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -93,7 +175,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({f: getattr(record, f) for f in self.FIELDS[1:] if hasattr(record, f)})
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return self.encode(entry).decode()
 
 
 class AccordCollector:
