@@ -12,7 +12,7 @@ in log order once the projector has passed it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -33,6 +33,7 @@ from service.store.mapper import MsgspecMapper
 K = TypeVar("K")
 V = TypeVar("V")
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 #: The projections views read, besides the aggregates' own streams.
 INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION)
@@ -83,6 +84,9 @@ class ReadModels:
         self.mapper = mapper
         self.aggregates: Cache[UUID, Loaded] = Cache(cache_size)
         self.documents: Cache[tuple[str, str], Any] = Cache(cache_size)
+        #: Facts derived from the above for the policy (a view's grants, the network around its parties),
+        #: each with the position it was worked out at: good only while the position has not moved.
+        self.derived: Cache[tuple[str, Any], tuple[int, Any]] = Cache(cache_size)
         #: The log position views are computed at: a stream read now is folded only up to here,
         #: so a view pushed for a position shows that position, not a later one.
         self.position = 0
@@ -179,8 +183,27 @@ class ReadModels:
 
     # Facts for the policy
 
-    async def grant_facts(self, agreement_id: UUID) -> list[GrantFact]:
-        return [grant_fact(grant) for grant in await self.grants_for(agreement_id)]
+    async def _derive(self, key: tuple[str, Any], work: Callable[[], Awaitable[T]]) -> T:
+        """`work()`, remembered until the position moves (any event the follower takes).
+
+        Nothing here changes but by an event the follower takes, and every event it takes moves
+        the position first: so what was worked out at this position still holds. An answer whose
+        work spanned a move is not kept.
+        """
+        at = self.position
+        found = self.derived.get(key)
+        if found is not None and found[0] == at:
+            return found[1]
+        value = await work()
+        if self.position == at:
+            self.derived.put(key, (at, value))
+        return value
+
+    async def grant_facts(self, agreement_id: UUID) -> tuple[GrantFact, ...]:
+        async def work() -> tuple[GrantFact, ...]:
+            return tuple(grant_fact(grant) for grant in await self.grants_for(agreement_id))
+
+        return await self._derive(("grant_facts", agreement_id), work)
 
     async def agreement_fact(self, agreement_id: UUID) -> AgreementFact | None:
         loaded = await self._loaded(agreement_id)
@@ -224,7 +247,10 @@ class ReadModels:
         their partners' links (a grant holds through party - partner - audience), and
         names through disclosures: the links of the parties and of their live partners.
         """
-        people = set(people)
+        people = frozenset(people)
+        return await self._derive(("network_around", people), lambda: self._network_around(people))
+
+    async def _network_around(self, people: frozenset[UUID]) -> Network:
         links = {link.id: link for person in people for link in await self.links_of(person)}
         partners = {p for link in list(links.values()) if link.is_live for p in link.people} - people
         for partner in partners:
