@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,6 +119,12 @@ class Projector:
         self.position = 0
         #: Events this process has folded and committed (a metric).
         self.folded = 0
+        #: The stored positions as of this projector's last commit, and when they were last read.
+        self._known: dict[str, int] | None = None
+        self._known_at = 0.0
+        #: Whether the last page was full (more waits in the log), and whether to step again at once.
+        self._full = False
+        self._more = False
 
     async def run(self, lost: asyncio.Event) -> None:
         """Project until cancelled, or until `lost` says this process no longer leads."""
@@ -125,6 +132,8 @@ class Projector:
         listener = asyncio.create_task(self.store.listen(wake))
         try:
             while not lost.is_set():
+                # Cleared before the log is read: an append committed after the read sets it again.
+                wake.clear()
                 try:
                     progressed = await self.step()
                 except ProjectionMoved:
@@ -134,21 +143,33 @@ class Projector:
                     log.info("projector waiting for the database: %s", type(error).__name__)
                     await asyncio.sleep(self.poll_interval)
                     continue
-                if not progressed:
-                    wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self.poll_interval):
-                            await wake.wait()
+                if progressed and self._more:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_interval):
+                        await wake.wait()
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
 
+    async def _positions(self) -> dict[str, int]:
+        """The projections' stored positions: as this projector last committed them, read again after
+        a poll interval (so a rebuild another process starts is seen) and after anything went wrong."""
+        if self._known is None or time.monotonic() - self._known_at > self.poll_interval:
+            self._known = None
+            self._known = await self.store.projection_positions()
+            self._known_at = time.monotonic()
+        return dict(self._known)
+
     async def step(self) -> bool:
         """Project one page for the live projections, and one for any being rebuilt; whether either moved."""
-        positions = await self.store.projection_positions()
+        positions = await self._positions()
+        # Forgotten until this step has committed: a failure reads them again.
+        known, self._known = self._known, None
         live = [Step(p, name, positions.get(name, 0)) for name, p in self.projections.items()]
         moved = await self._page(live)
+        self._more = self._full
         self.position = min(step.position for step in live)
         self.on_projected(self.position)
         builds = [
@@ -157,14 +178,17 @@ class Projector:
             if name.endswith(BUILDING) and name.removesuffix(BUILDING) in self.projections
         ]
         live_at = {step.name: step.position for step in live}
+        switched = False
         for build in builds:
             live_position = live_at[build.projection.name]
             if build.after >= live_position:
                 await self.store.switch_projection(build.name, build.projection.name)
                 log.info("projection %s rebuilt and switched in at %d", build.projection.name, build.after)
-                moved = True
+                moved = switched = True
             elif await self._page([build], upto=live_position):
-                moved = True
+                moved = self._more = True
+        if known is not None and not switched:
+            self._known = {**known, **{step.name: step.position for step in (*live, *builds)}}
         return moved
 
     async def _page(self, steps: list[Step], upto: int | None = None) -> bool:
@@ -172,6 +196,7 @@ class Projector:
         stored = await self.store.read_log(after, limit=PAGE)
         if upto is not None:
             stored = [s for s in stored if s.position <= upto]
+        self._full = len(stored) == PAGE
         if not stored:
             return False
         decoded = [(s, self.mapper.to_domain_event(s)) for s in stored if s.topic in self.topics]

@@ -413,22 +413,35 @@ class PostgresStore:
         return [(row[0], bytes(row[1])) for row in rows]
 
     async def commit_projections(self, commits: Sequence[ProjectionCommit]) -> None:
+        names = [commit.name for commit in commits]
+        # One statement moves every position (each only from where its commit started) and notifies.
+        move = (
+            "WITH moved AS (UPDATE accord_projections AS p SET position = v.position"
+            " FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(name, after, position)"
+            " WHERE p.name = v.name AND p.position = v.after RETURNING p.name)"
+            f" SELECT array(SELECT name FROM moved), pg_notify('{PROJECTED}', '')"
+        )
+        args = (names, [commit.after for commit in commits], [commit.position for commit in commits])
+
+        def check(moved: Sequence[str]) -> None:
+            if len(moved) != len(commits):
+                raise ProjectionMoved(next(name for name in names if name not in moved))
+
+        # A projection first committed from 0 may have no row yet: inserted at 0, then moved from there.
+        new = [commit.name for commit in commits if commit.after == 0]
         try:
+            if not new and not any(commit.documents for commit in commits):
+                # Positions only (a page of events no projection keeps a document for): one statement is atomic.
+                check((await self.pool.fetchrow(move, *args))[0])
+                return
             async with self.pool.acquire() as conn, conn.transaction():
-                for commit in commits:
-                    # Inserted at 0 the first time, then moved only from where this commit started.
+                if new:
                     await conn.execute(
-                        "INSERT INTO accord_projections (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                        commit.name,
+                        "INSERT INTO accord_projections (name, position) SELECT unnest($1::text[]), 0"
+                        " ON CONFLICT DO NOTHING",
+                        new,
                     )
-                    moved = await conn.fetchval(
-                        "UPDATE accord_projections SET position = $3 WHERE name = $1 AND position = $2 RETURNING 1",
-                        commit.name,
-                        commit.after,
-                        commit.position,
-                    )
-                    if moved is None:
-                        raise ProjectionMoved(commit.name)
+                for commit in commits:
                     gone = [key for key, document in commit.documents.items() if document is None]
                     kept = [(key, document) for key, document in commit.documents.items() if document is not None]
                     if gone:
@@ -447,7 +460,7 @@ class PostgresStore:
                             [document.data for _, document in kept],
                             [document.due for _, document in kept],
                         )
-                await conn.execute(f"NOTIFY {PROJECTED}")
+                check((await conn.fetchrow(move, *args))[0])
         except CONNECTION_ERRORS as error:
             raise StoreUnavailable(str(error) or type(error).__name__) from error
 
