@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import KeysView
 from uuid import UUID
 
@@ -49,13 +50,20 @@ class Projected:
         self.poll_interval = poll_interval
         self.position = 0
         self._moved = asyncio.Event()
+        #: When this process's projector last told its position (it does each step, at least every poll interval).
+        self._told_at: float | None = None
 
     def told(self, position: int) -> None:
         """The projector in this process committed `position` (on the primary)."""
         if self.wakes is self.store:
+            self._told_at = time.monotonic()
             self.advance(position)
         else:
             self._moved.set()  # the replica follows soon: look there
+
+    def _telling(self) -> bool:
+        """This process projects for the reads' database: its projector tells each commit as it makes it."""
+        return self._told_at is not None and time.monotonic() - self._told_at < 2 * self.poll_interval
 
     def advance(self, position: int) -> None:
         if position > self.position:
@@ -72,11 +80,15 @@ class Projected:
         delay = 0.005
         while self.position < position:
             self._moved.clear()
-            try:
-                if await self.refresh() >= position:
-                    return
-            except StoreError:
+            if self._telling():
+                # No need to ask the store: this process's projector tells as it commits (or stops telling).
                 delay = self.poll_interval
+            else:
+                try:
+                    if await self.refresh() >= position:
+                        return
+                except StoreError:
+                    delay = self.poll_interval
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._moved.wait()
