@@ -77,7 +77,7 @@ class Accord:
         self.settings = settings
         self.clock = clock
         self.mapper = MsgspecMapper()
-        self.commands = CommandRunner(store, self.mapper)
+        self.commands = CommandRunner(store, self.mapper, streams=max(1, settings.cache_size // 10))
         self.accounts = Accounts(
             store,
             hashing=settings.password_hashing,

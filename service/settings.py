@@ -46,7 +46,7 @@ class Settings:
     """A PostgreSQL streaming replica of `database_url` for the reads views make (documents, streams); each waits until the replica has replayed the position it needs. Empty: read the primary."""
 
     cache_size: int = 20000
-    """Entries in each of this process's read caches (aggregates, index documents, names): what bounds its memory."""
+    """Entries in each of this process's read caches (aggregates, index documents, names), and ten times the event streams its commands keep (a command starts from its process's copy of the stream, read again only when the log has moved on): what bounds its memory."""
 
     live_retain: int = 1000
     """People without an open socket whose live history this process keeps, so they may resume with `since`."""

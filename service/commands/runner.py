@@ -17,7 +17,8 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.errors import AlreadyExists, DomainError, NotFound
-from service.store import Appended, ConflictError, EventStore, NewEvent, StoreUnavailable
+from service.read.models import Cache
+from service.store import Appended, ConflictError, EventStore, NewEvent, StoredEvent, StoreUnavailable
 from service.store.mapper import MsgspecMapper
 
 A = TypeVar("A", bound=Aggregate)
@@ -61,11 +62,14 @@ class Busy(Exception):
 
 
 class CommandRunner:
-    def __init__(self, store: EventStore, mapper: MsgspecMapper) -> None:
+    def __init__(self, store: EventStore, mapper: MsgspecMapper, streams: int = 2000) -> None:
         self.store = store
         self.mapper = mapper
         #: Commands appended by this process (a metric).
         self.appended = 0
+        #: The stored events of streams this process's commands read or appended to, at most `streams`
+        #: of them: a command starts from them instead of reading the stream again (see `run`).
+        self._streams: Cache[UUID, list[StoredEvent]] = Cache(streams)
 
     async def load(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
         aggregate = await self.load_if_any(cls, aggregate_id, version=version)
@@ -76,7 +80,9 @@ class CommandRunner:
     async def load_if_any(
         self, cls: type[A], aggregate_id: UUID, *, version: int | None = None
     ) -> A | None:
-        stored = await self.store.read_stream(aggregate_id, lte=version)
+        return self._fold(cls, await self.store.read_stream(aggregate_id, lte=version))
+
+    def _fold(self, cls: type[A], stored: list[StoredEvent]) -> A | None:
         aggregate: Any = None
         for record in stored:
             event = self.mapper.to_domain_event(record)
@@ -84,6 +90,37 @@ class CommandRunner:
         if aggregate is None or not isinstance(aggregate, cls):
             return None
         return aggregate
+
+    async def _current(self, cls: type[A], aggregate_id: UUID, *, fresh: bool) -> tuple[A | None, bool]:
+        """The aggregate a command decides on, and whether it came from this process's copy of its stream.
+
+        The copy holds what this process read or appended, and nothing it did not see: it may trail
+        the log (another process appended since), never differ from it, since the log is append-only.
+        """
+        if not fresh and (stored := self._streams.get(aggregate_id)) is not None:
+            return self._fold(cls, stored), True
+        stored = await self.store.read_stream(aggregate_id)
+        if stored:
+            self._streams.put(aggregate_id, stored)
+        else:
+            self._streams.drop(aggregate_id)
+        return self._fold(cls, stored), False
+
+    def _appended(self, aggregate_id: UUID, events: list[NewEvent], positions: list[int]) -> None:
+        """Extend this process's copy of a stream by what it just appended to it: when it holds the
+        rest of the stream, or when these are the stream's first events."""
+        mine = [
+            StoredEvent(e.originator_id, e.originator_version, e.topic, e.state, position)
+            for e, position in zip(events, positions, strict=True)
+            if e.originator_id == aggregate_id
+        ]
+        stored = self._streams.get(aggregate_id)
+        if mine and mine[0].originator_version == 1:
+            self._streams.put(aggregate_id, mine)
+        elif mine and stored is not None and stored[-1].originator_version == mine[0].originator_version - 1:
+            stored.extend(mine)
+        else:
+            self._streams.drop(aggregate_id)
 
     async def run(
         self,
@@ -104,19 +141,31 @@ class CommandRunner:
         It returns the aggregate holding the new pending events; `render`
         makes the response body from it, stored with the command id so a
         repeat returns it unchanged.
+
+        A command first decides on this process's copy of the stream, without
+        reading it: the append is at the next version, so if the log holds more
+        than the copy, the store refuses it (a conflict) and the command runs
+        again on the stream as read. A refusal by the aggregate itself on the
+        copy is also decided again on the stream as read before it is believed,
+        since the copy may trail what the caller already saw elsewhere.
         """
         if (early := await self.repeated(key)) is not None:
             return early
+        fresh = False
         for _ in range(MAX_ATTEMPTS):
+            copied = False
             if creates:
                 current = None
-            elif may_create:
-                current = await self.load_if_any(cls, aggregate_id)
             else:
-                current = await self.load(cls, aggregate_id)
+                current, copied = await self._current(cls, aggregate_id, fresh=fresh)
+                if current is None and not may_create:
+                    raise NotFound(cls.__name__.lower(), aggregate_id)
             try:
                 aggregate = decide(current)
             except DomainError:
+                if copied:
+                    fresh = True
+                    continue
                 # The same command may have just committed from a concurrent retry:
                 # then its effect is what made this attempt fail, and the answer is the first one.
                 if (late := await self.repeated(key)) is not None:
@@ -138,14 +187,17 @@ class CommandRunner:
                     events, command_id=key.command_id if key else None, result=result
                 )
             except ConflictError:
+                self._streams.drop(aggregate_id)
                 if creates:
                     if (late := await self.repeated(key)) is not None:
                         return late
                     raise AlreadyExists(cls.__name__.lower(), aggregate_id) from None
+                fresh = True
                 continue
             if appended.repeated:
                 assert key is not None
                 return _replay(appended, key)
+            self._appended(aggregate_id, events, appended.positions)
             self.appended += 1
             return Outcome(body=body, position=appended.last_position)
         raise Busy

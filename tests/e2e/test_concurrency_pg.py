@@ -298,3 +298,35 @@ async def test_a_keyed_request_repeated_concurrently_answers_the_first_response(
     # And every repeat answered with the first response.
     refused = [o for o in outcomes if o != (201, 201, True, ["", "true"])]
     assert refused == [], f"{len(refused)} of {len(outcomes)} repeats were not replays: {refused[:3]}"
+
+
+async def test_a_command_through_an_instance_whose_copy_of_the_stream_trails_the_log(
+    pair: tuple[Person, Person, str],
+) -> None:
+    """Each instance's commands start from its own copy of the agreement's stream, which trails
+    whatever the other instance appended since. Neither a refusal decided on that copy nor an
+    append at its version may stand: the command runs again on the stream as read."""
+    ana, ben, agreement_id = pair
+    base = f"/api/agreements/{agreement_id}"
+    x = await add_clause(ana, agreement_id, "boundaries", "x: revision 1")
+    y = await add_clause(ana, agreement_id, "scheduling", "y: revision 1")
+    # The second instance's copy: Ben edits y through it.
+    await ben.expect(200, "PUT", f"{base}/clauses/{y}", json={"text": "y: revision 2", "based_on_revision": 1})
+    # Ana edits x through the first instance: the second's copy trails the log by one event.
+    await ana.expect(200, "PUT", f"{base}/clauses/{x}", json={"text": "x: revision 2", "based_on_revision": 1})
+    # Through the second, at the revision Ana just saw: on the copy it would be stale (revision 1 there).
+    twin = ana.via(ben.client)
+    view = await twin.expect(200, "PUT", f"{base}/clauses/{x}", json={"text": "x: revision 3", "based_on_revision": 2})
+    assert clause_in(view, x)["revision"] == 3
+    # Ana through the first again, then Ben through the second: the copy allows it, the log refuses the
+    # version it would append at, and the edit lands on the stream as read.
+    await ana.expect(200, "PUT", f"{base}/clauses/{x}", json={"text": "x: revision 4", "based_on_revision": 3})
+    view = await ben.expect(200, "PUT", f"{base}/clauses/{y}", json={"text": "y: revision 3", "based_on_revision": 2})
+    assert clause_in(view, x) == {"clause_id": x, "topic": "boundaries", "text": "x: revision 4", "revision": 4}
+    assert clause_in(view, y)["revision"] == 3
+    # A stale revision is still refused, by the log's state: 409 with what is there now.
+    stale = await ben.request("PUT", f"{base}/clauses/{x}", json={"text": "late", "based_on_revision": 3})
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["current"] == {"clause_id": x, "revision": 4, "text": "x: revision 4"}
+    entries = await ana.expect(200, "GET", f"{base}/timeline")
+    assert len([e for e in entries if e["kind"] == "clause_edited"]) == 5
