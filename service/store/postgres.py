@@ -197,6 +197,11 @@ class PostgresStore:
         self._min_pool = min_pool
         self._max_pool = max_pool
         self._pool: asyncpg.Pool | None = None
+        #: What `listen` sets on each NOTIFY, and the one task listening for them all.
+        self._wakes: set[asyncio.Event] = set()
+        self._listener: asyncio.Task[None] | None = None
+        #: Listeners cancelled when their last waiter left, until they have ended (`close` waits for them).
+        self._ending: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         if not self.read_only:
@@ -219,6 +224,11 @@ class PostgresStore:
             await conn.close()
 
     async def close(self) -> None:
+        for task in (*self._ending, *([self._listener] if self._listener else [])):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._listener = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -483,17 +493,40 @@ class PostgresStore:
         return follow(self, after, self.listen, self.poll_interval)
 
     async def listen(self, wake: asyncio.Event) -> None:
-        """Keep a LISTEN connection open, reconnecting when it drops.
+        """Set `wake` on every append's NOTIFY, until cancelled.
 
-        Every (re)connection sets `wake`, since notifications sent while it
-        was down are lost and the reader must look at the log again.
+        Every waiter in this process shares one LISTEN connection (each listening
+        connection makes PostgreSQL deliver every notification once more), kept
+        open and reconnected when it drops. Every (re)connection sets every
+        `wake`, since notifications sent while it was down are lost and the
+        reader must look at the log again; so does joining.
         """
+        self._wakes.add(wake)
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="accord-log-listener")
+        else:
+            wake.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self._wakes.discard(wake)
+            if not self._wakes and self._listener is not None:
+                self._listener.cancel()
+                self._ending.add(self._listener)
+                self._listener.add_done_callback(self._ending.discard)
+                self._listener = None
+
+    def _wake(self, *_: object) -> None:
+        for wake in self._wakes:
+            wake.set()
+
+    async def _listen(self) -> None:
         while True:
             conn: asyncpg.Connection | None = None
             try:
                 conn = await asyncpg.connect(self.dsn)
-                await conn.add_listener(EVENTS_TABLE, lambda *_: wake.set())
-                wake.set()
+                await conn.add_listener(EVENTS_TABLE, self._wake)
+                self._wake()
                 while not conn.is_closed():
                     await asyncio.sleep(self.poll_interval)
                     # A cheap round trip notices a terminated backend promptly.
@@ -502,7 +535,7 @@ class PostgresStore:
                 raise
             except Exception as error:  # noqa: BLE001 - any failure means reconnect
                 log.info("log listener reconnecting after %s", type(error).__name__)
-                wake.set()
+                self._wake()
             finally:
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
