@@ -288,17 +288,20 @@ class PostgresStore:
         desc: bool = False,
         limit: int | None = None,
     ) -> list[StoredEvent]:
-        order = "DESC" if desc else "ASC"
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE originator_id = $1"
-            " AND ($2::bigint IS NULL OR originator_version > $2)"
-            " AND ($3::bigint IS NULL OR originator_version <= $3)"
-            f" ORDER BY originator_version {order} LIMIT $4",
-            originator_id,
-            gt,
-            lte,
-            limit,
-        )
+        # Only the conditions asked for, so each form is its own prepared statement with an index range
+        # (a generic plan of `$2 IS NULL OR originator_version > $2` reads the whole stream and filters).
+        query, args = f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE originator_id = $1", [originator_id]
+        if gt is not None:
+            args.append(gt)
+            query += f" AND originator_version > ${len(args)}"
+        if lte is not None:
+            args.append(lte)
+            query += f" AND originator_version <= ${len(args)}"
+        query += f" ORDER BY originator_version {'DESC' if desc else 'ASC'}"
+        if limit is not None:
+            args.append(limit)
+            query += f" LIMIT ${len(args)}"
+        rows = await self._fetch(query, *args)
         return [_stored(r) for r in rows]
 
     async def read_log(
