@@ -112,7 +112,7 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # A line per request: leave out what JsonFormatter never writes, which each record would otherwise
     # gather (the caller's frame, thread and process; the logging HOWTO's "Optimization").
-    logging._srcfile = None  # type: ignore[attr-defined]  # noqa: SLF001 - as the HOWTO says
+    logging._srcfile = None  # type: ignore[attr-defined]  # as the HOWTO says
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 

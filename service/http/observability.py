@@ -158,7 +158,7 @@ class JsonFormatter(logging.Formatter):
         #: The time field of the second being logged (a line per request: most share it).
         self._second: tuple[int, str] = (-1, "")
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging names it so
         second = int(record.created)
         if self._second[0] != second:
             self._second = (second, super().formatTime(record, "%Y-%m-%dT%H:%M:%S"))
