@@ -168,7 +168,8 @@ def check_no_topic(where: str, change: ClauseChange) -> None:
 
 class Agreement(Aggregate):
     class Event(Aggregate.Event):
-        pass
+        #: Its text is intimate: encrypted at rest with this agreement's data key.
+        intimate = True
 
     class Created(Event, Aggregate.Created):
         title: str

@@ -20,6 +20,7 @@ from uuid import UUID
 from domain.errors import NotFound
 from service.accounts import Accounts, RateLimiter
 from service.commands import CommandRunner, Outcome
+from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
 from service.commands.grants import Grants
 from service.commands.network import Network
@@ -34,6 +35,7 @@ from service.settings import Settings
 from service.store import EventStore, connect
 from service.store.base import Account
 from service.store.mapper import MsgspecMapper
+from service.store.sealed import SealedStore
 from service.visibility import Names, Visibility
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,9 @@ class Accord:
     def __init__(
         self, store: EventStore, settings: Settings, clock: Callable[[], datetime] = utcnow
     ) -> None:
+        #: Data keys for intimate text; the master key comes from settings (or, embedded, a file beside the database).
+        self.keys = Keyring(store, master_keys(settings, store), settings.cache_size)
+        store = SealedStore(store, self.keys)
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -87,7 +92,7 @@ class Accord:
         self.command_limiter = RateLimiter(settings.command_rate_per_minute)
         #: Where views read documents and streams: a replica when one is set, else the primary.
         self.reads = (
-            connect(settings.replica_database_url, poll_interval=settings.poll_interval, read_only=True)
+            SealedStore(connect(settings.replica_database_url, poll_interval=settings.poll_interval, read_only=True), self.keys)
             if settings.replica_database_url
             else store
         )
@@ -121,6 +126,8 @@ class Accord:
         await self.store.open()
         if self.reads is not self.store:
             await self.reads.open()
+        # A master key that wrapped none of this database's keys is refused here, before anything is read.
+        await self.keys.check()
         if not self._secret:
             self._secret = await self.store.server_secret()
         self._tasks = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ class Settings:
 
     live_retain: int = 1000
     """People without an open socket whose live history this process keeps, so they may resume with `since`."""
+
+    master_key: str = field(default="", repr=False)
+    """The master key that wraps every data key (32 bytes, URL-safe base64; `accord new-master-key` makes one). Never stored in the database. Required on PostgreSQL (or `master_key_file`); the embedded default makes `<database>.key` beside its file."""
+
+    master_key_file: str = ""
+    """A file holding the master key (a mounted secret), instead of `master_key`."""
+
+    previous_master_keys: str = field(default="", repr=False)
+    """Earlier master keys, comma-separated, during a rotation: they still unwrap the keys `accord rotate-master-key` has not rewrapped yet."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

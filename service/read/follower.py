@@ -26,6 +26,7 @@ from service.live.hub import Connection, Hub
 from service.read.models import ReadModels
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
+from service.store.sealed import SHREDDED
 from service.visibility import Visibility, agreement_key, grants_key
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,12 @@ class Follower:
     async def apply(self, stored: StoredEvent) -> None:
         async with self._pushing:
             self.models.position = stored.position
-            if self.hub.tracked or self.models.concerned(stored):
+            if stored.topic == SHREDDED:
+                # Its key is gone: the stream reads as absent now, and whoever was shown it is told so.
+                self.models.aggregates.drop(stored.originator_id)
+                if self.hub.tracked:
+                    await self._push_gone(stored.originator_id, stored.position)
+            elif self.hub.tracked or self.models.concerned(stored):
                 event = self.mapper.to_domain_event(stored)
                 self.models.apply(event, stored.position)
                 if self.hub.tracked:
@@ -177,6 +183,11 @@ class Follower:
                 log.info("views unavailable; follower waiting for the database")
                 await asyncio.sleep(self.projected.poll_interval)
         self.hub.track(position, fresh)
+
+    async def _push_gone(self, agreement_id: UUID, position: int) -> None:
+        keys = [agreement_key(agreement_id), grants_key(agreement_id)]
+        shown = [person for person in self.hub.tracked if self.hub.shown_keys(person) & set(keys)]
+        self.hub.track(position, {person: await self.visibility.views(person, keys) for person in shown})
 
     async def touched(self, event: Aggregate.Event, tracked: KeysView[UUID]) -> Touched:
         touched = Touched()

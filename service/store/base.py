@@ -27,6 +27,8 @@ class NewEvent(msgspec.Struct, frozen=True):
     originator_version: int
     topic: str
     state: bytes
+    #: Intimate: the state is encrypted with its stream's data key before it rests (service/store/sealed.py).
+    sealed: bool = False
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
@@ -225,3 +227,22 @@ class EventStore(Protocol):
         """The person a live token belongs to; None if unknown, revoked or expired."""
 
     async def revoke_token(self, token_hash: bytes) -> None: ...
+
+    async def delete_account(self, person_id: UUID) -> None:
+        """Erase an account: its row, its tokens and its recorded command results."""
+
+    # Data keys (service/crypto.py): wrapped by the master key, never in clear.
+
+    async def data_keys(self, owners: Sequence[UUID]) -> dict[UUID, tuple[bytes, bytes]]:
+        """The wrapped keys of `owners` that exist, with the id of the master key that wrapped each."""
+
+    async def add_data_key(self, owner: UUID, wrapped: bytes, master_id: bytes) -> tuple[bytes, bytes]:
+        """Keep a new wrapped key unless `owner` has one; either way, the one kept."""
+
+    async def delete_data_keys(self, owners: Sequence[UUID]) -> None:
+        """Destroy keys: what they sealed can no longer be read (crypto-shredding)."""
+
+    async def all_data_keys(self) -> list[tuple[UUID, bytes, bytes]]: ...
+
+    async def rewrap_data_keys(self, rows: Sequence[tuple[UUID, bytes, bytes, bytes]]) -> int:
+        """(owner, old master id, new wrapped key, new master id): replace each still under its old master."""

@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS accord_tokens (
     expires_at timestamptz NOT NULL,
     revoked boolean NOT NULL DEFAULT false);
 
+CREATE TABLE IF NOT EXISTS accord_keys (
+    owner uuid PRIMARY KEY,
+    wrapped bytea NOT NULL,
+    master bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS accord_projections (
     name text PRIMARY KEY,
     position bigint NOT NULL);
@@ -388,6 +392,52 @@ class PostgresStore:
         await self._fetch(
             "UPDATE accord_tokens SET revoked = true WHERE token_hash = $1", token_hash
         )
+
+    async def delete_account(self, person_id: UUID) -> None:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute("DELETE FROM accord_tokens WHERE person_id = $1", person_id)
+                await conn.execute("DELETE FROM accord_commands WHERE starts_with(command_id, $1)", f"{person_id}:")
+                await conn.execute("DELETE FROM accord_accounts WHERE person_id = $1", person_id)
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error) or type(error).__name__) from error
+
+    # Data keys, wrapped by the master key (service/crypto.py)
+
+    async def data_keys(self, owners: Sequence[UUID]) -> dict[UUID, tuple[bytes, bytes]]:
+        rows = await self._fetch(
+            "SELECT owner, wrapped, master FROM accord_keys WHERE owner = ANY($1::uuid[])", list(owners)
+        )
+        return {row[0]: (bytes(row[1]), bytes(row[2])) for row in rows}
+
+    async def add_data_key(self, owner: UUID, wrapped: bytes, master_id: bytes) -> tuple[bytes, bytes]:
+        rows = await self._fetch(
+            "WITH made AS (INSERT INTO accord_keys (owner, wrapped, master) VALUES ($1, $2, $3)"
+            " ON CONFLICT (owner) DO NOTHING RETURNING wrapped, master)"
+            " SELECT wrapped, master FROM made UNION ALL SELECT wrapped, master FROM accord_keys WHERE owner = $1",
+            owner,
+            wrapped,
+            master_id,
+        )
+        return bytes(rows[0][0]), bytes(rows[0][1])
+
+    async def delete_data_keys(self, owners: Sequence[UUID]) -> None:
+        await self._fetch("DELETE FROM accord_keys WHERE owner = ANY($1::uuid[])", list(owners))
+
+    async def all_data_keys(self) -> list[tuple[UUID, bytes, bytes]]:
+        rows = await self._fetch("SELECT owner, wrapped, master FROM accord_keys")
+        return [(row[0], bytes(row[1]), bytes(row[2])) for row in rows]
+
+    async def rewrap_data_keys(self, rows: Sequence[tuple[UUID, bytes, bytes, bytes]]) -> int:
+        if not rows:
+            return 0
+        done = await self._fetch(
+            "UPDATE accord_keys k SET wrapped = r.wrapped, master = r.master"
+            " FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[]) AS r(owner, old, wrapped, master)"
+            " WHERE k.owner = r.owner AND k.master = r.old RETURNING 1",
+            *(list(column) for column in zip(*rows)),
+        )
+        return len(done)
 
     # Projections
 

@@ -1,0 +1,140 @@
+"""The event log with intimate text sealed at rest (service/crypto.py).
+
+`SealedStore` wraps a store: an event marked `sealed` is encrypted with its
+stream's data key before it is appended, and a command's recorded result with
+its caller's; reads open them again, so everything above this sees clear
+events. Topics, ids, versions and positions stay in clear, so the
+eventsourcing library still reads the table (and, given the master key, loads
+the aggregates: service/store/mapper.py).
+
+An event whose stream's key was destroyed (crypto-shredded) cannot be opened:
+a stream read answers as if the stream did not exist, and the global log
+yields it as a `SHREDDED` marker at its position, so readers keep their place.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from service.crypto import Keyring, Shredded, is_sealed, open_sealed
+
+from .base import Account, Appended, HandleTaken, NewEvent, StoredEvent
+from .follow import follow
+
+class _Person(msgspec.Struct, array_like=True):
+    handle: str
+    name: str
+
+
+_PERSON = msgspec.msgpack.Encoder()
+_PERSON_DECODE = msgspec.msgpack.Decoder(_Person).decode
+
+#: The topic a shredded event is read with: no projection or view handles it.
+SHREDDED = "accord:shredded"
+
+
+def _owner(command_id: str) -> UUID:
+    # Command ids are "<caller>:<key>" (service/commands/runner.py): the caller owns the result.
+    return UUID(command_id[:36])
+
+
+class SealedStore:
+    def __init__(self, inner: Any, keys: Keyring) -> None:
+        self.inner = inner
+        self.keys = keys
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def append(self, events: Sequence[NewEvent], *, command_id: str | None = None, result: bytes = b"") -> Appended:
+        sealed = []
+        for event in events:
+            if event.sealed:
+                state = await self.keys.seal(event.originator_id, event.state)
+                event = NewEvent(event.originator_id, event.originator_version, event.topic, state)
+            sealed.append(event)
+        if command_id is not None and result:
+            result = await self.keys.seal(_owner(command_id), result)
+        appended = await self.inner.append(sealed, command_id=command_id, result=result)
+        return await self._opened_result(command_id, appended)
+
+    async def recorded(self, command_id: str) -> Appended | None:
+        appended = await self.inner.recorded(command_id)
+        return None if appended is None else await self._opened_result(command_id, appended)
+
+    async def _opened_result(self, command_id: str | None, appended: Appended) -> Appended:
+        if command_id is None or not is_sealed(appended.result):
+            return appended
+        result = await self.keys.open(_owner(command_id), appended.result)
+        return Appended(positions=appended.positions, result=result, repeated=appended.repeated)
+
+    async def _open(self, events: list[StoredEvent]) -> tuple[list[StoredEvent], bool]:
+        """The events opened; and whether any could not be (its key is gone)."""
+        owners = {e.originator_id for e in events if is_sealed(e.state)}
+        if not owners:
+            return events, False
+        keys = await self.keys.keys(owners)
+        opened = []
+        shredded = False
+        for e in events:
+            if is_sealed(e.state):
+                key = keys.get(e.originator_id)
+                if key is None:
+                    shredded = True
+                    e = StoredEvent(e.originator_id, e.originator_version, SHREDDED, b"", e.position)
+                else:
+                    state = open_sealed(key, e.originator_id, e.state)
+                    e = StoredEvent(e.originator_id, e.originator_version, e.topic, state, e.position)
+            opened.append(e)
+        return opened, shredded
+
+    async def read_stream(self, originator_id: UUID, **kwargs: Any) -> list[StoredEvent]:
+        events, shredded = await self._open(await self.inner.read_stream(originator_id, **kwargs))
+        # A stream whose key is gone is gone: nobody may see it, and it cannot be folded.
+        return [] if shredded else events
+
+    async def read_log(self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()) -> list[StoredEvent]:
+        events, _ = await self._open(await self.inner.read_log(after, limit=limit, topics=topics))
+        return events
+
+    # Accounts: the handle rests as a keyed digest (what sign-in looks up), and the handle and
+    # display name themselves sealed with the person's key, so erasing the key erases them.
+
+    async def create_account(self, account: Account) -> None:
+        digest = await self.keys.handle_digest(account.handle)
+        sealed = await self.keys.seal(account.person_id, _PERSON.encode(_Person(account.handle.casefold(), account.display_name)))
+        try:
+            await self.inner.create_account(
+                Account(account.person_id, digest, base64.b64encode(sealed).decode(), account.password_hash)
+            )
+        except HandleTaken:
+            raise HandleTaken(account.handle) from None
+
+    async def account_by_handle(self, handle: str) -> Account | None:
+        found = await self.inner.account_by_handle(await self.keys.handle_digest(handle))
+        return None if found is None else (await self._accounts([found])).get(found.person_id)
+
+    async def accounts_by_ids(self, person_ids: Sequence[UUID]) -> dict[UUID, Account]:
+        return await self._accounts(list((await self.inner.accounts_by_ids(person_ids)).values()))
+
+    async def _accounts(self, rows: list[Account]) -> dict[UUID, Account]:
+        keys = await self.keys.keys(row.person_id for row in rows)
+        opened = {}
+        for row in rows:
+            key = keys.get(row.person_id)
+            if key is None:  # erased: the row goes with the key, and until then it names nobody
+                continue
+            person = _PERSON_DECODE(open_sealed(key, row.person_id, base64.b64decode(row.display_name)))
+            opened[row.person_id] = Account(row.person_id, person.handle, person.name, row.password_hash)
+        return opened
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
+        return follow(self, after, self.inner.listen, self.inner.poll_interval)
+
+
+__all__ = ["SHREDDED", "SealedStore", "Shredded"]
