@@ -87,6 +87,16 @@ class Accounts:
         await self.store.add_token(token_digest(token), account.person_id, expires_at)
         return token, account, expires_at
 
+    async def confirm_password(self, person_id: UUID, password: str) -> None:
+        """SignInFailed unless `password` is this person's (asked again before an account is deleted)."""
+        account = (await self.store.accounts_by_ids([person_id])).get(person_id)
+        try:
+            await asyncio.to_thread(self.hasher.verify, account.password_hash if account else self._decoy, password)
+        except (VerificationError, InvalidHashError):
+            raise SignInFailed from None
+        if account is None:
+            raise SignInFailed
+
     async def authenticate(self, token: str, now: datetime) -> UUID:
         person_id = await self.store.token_owner(token_digest(token), now)
         if person_id is None:

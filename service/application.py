@@ -17,11 +17,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
-from domain.errors import NotFound
-from service.accounts import Accounts, RateLimiter
+from domain.errors import NotFound, ValidationFailed
+from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
+from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
 from service.live.hub import Connection, Hub
@@ -102,18 +103,27 @@ class Accord:
         self._secret = settings.secret.encode()
         # Services read the time through this, so replacing `self.clock` reaches them all.
         now = lambda: self.clock()  # noqa: E731
-        self.visibility = Visibility(self.models, self.names, lambda: self._secret, now)
+        self.visibility = Visibility(self.models, self.names, lambda: self._secret, now, self.keys.open_text)
         # The use cases, one module per aggregate, and the reads: collaborators as parameters.
         self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
-        self.agreements = Agreements(self.commands, self.visibility, now, self._settled, self.network.person_for)
-        self.grants = Grants(self.commands, self.visibility, now, self._settled, self.network.person_for)
+        self.agreements = Agreements(
+            self.commands, self.visibility, now, self._settled, self.network.person_for, self.keys.destroy,
+            self.keys.seal_text,
+        )
+        self.grants = Grants(
+            self.commands, self.visibility, now, self._settled, self.network.person_for, self.keys.seal_text
+        )
+        self.erasures = Erasures(
+            store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
+            self.keys, now, self._settled,
+        )  # fmt: skip
         self.queries = Queries(
             store, self.mapper, self.commands, self.models, self.visibility, self.names, lambda: self._secret, now
         )
         self.projected = Projected(
             self.reads, tuple(p.name for p in PROJECTIONS), settings.poll_interval, wakes=store
         )
-        self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected)
+        self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected, self.keys)
         self.projector = Projector(
             store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
@@ -201,6 +211,14 @@ class Accord:
 
     async def sign_out(self, token: str) -> None:
         await self.accounts.sign_out(token)
+
+    async def erase(self, client: str, person: UUID, password: str) -> None:
+        """Delete an account (service/commands/erasure.py); a wrong password is a 422 on `password`."""
+        self.auth_limiter.check(client)
+        try:
+            await self.erasures.erase(person, password)
+        except SignInFailed:
+            raise ValidationFailed("password", "is not this account's password") from None
 
     async def person(self, person_id: UUID) -> Account:
         found = await self.store.accounts_by_ids([person_id])

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SEALED = b"\x01"
 NONCE = 12
+#: Marks text sealed inside another's event (base64 follows); no handle can start with it.
+TEXT_PREFIX = "~sealed:"
 #: The owner of the key that derives handle digests (no person or agreement has this id).
 HANDLES = UUID(int=1)
 
@@ -224,6 +226,21 @@ class Keyring:
 
     async def open(self, owner: UUID, data: bytes) -> bytes:
         return open_sealed(await self.key(owner), owner, data)
+
+    async def seal_text(self, owner: UUID, text: str) -> str:
+        """Text that belongs to `owner` inside something of another's (the handle an invitation was
+        addressed to, kept in the agreement's events): sealed with the owner's key, so erasing them
+        erases it, wherever it rests."""
+        return TEXT_PREFIX + base64.b64encode(await self.seal(owner, text.encode())).decode()
+
+    async def open_text(self, owner: UUID, text: str) -> str:
+        """What `seal_text` sealed; empty once the owner's key is destroyed; clear text as it is."""
+        if not text.startswith(TEXT_PREFIX):
+            return text
+        try:
+            return (await self.open(owner, base64.b64decode(text[len(TEXT_PREFIX) :]))).decode()
+        except Shredded:
+            return ""
 
     async def destroy(self, owners: Sequence[UUID]) -> None:
         """Crypto-shred: the keys are deleted, here and in the table."""

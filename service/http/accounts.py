@@ -8,8 +8,8 @@ from litestar.params import JSONBody
 
 from service.http.auth import CALLER, Caller, bearer_token
 from service.http.deps import AccordDep
-from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, _problem
-from service.http.wire import Me, Register, Session, SignIn
+from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, UNPROCESSABLE, _problem
+from service.http.wire import DeleteAccount, Me, Register, Session, SignIn
 from service.store.base import Account
 
 
@@ -65,3 +65,13 @@ class AccountController(Controller):
     @get("/me", summary="Who I am", dependencies=CALLER, responses={**UNAUTHORIZED, **BEHIND})
     async def me(self, accord: AccordDep, caller: Caller) -> Me:
         return _me(await accord.person(caller))
+
+    @delete(
+        "/me",
+        summary="Delete my account: asks for the password again; what remains is in the README's privacy section",
+        status_code=204,
+        dependencies=CALLER,
+        responses={**UNAUTHORIZED, **BAD_REQUEST, **UNPROCESSABLE, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY},
+    )
+    async def delete_me(self, request: Request, accord: AccordDep, caller: Caller, data: JSONBody[DeleteAccount]) -> None:
+        await accord.erase(_client(request), caller, data.password)

@@ -154,7 +154,11 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
         except Exception:  # noqa: BLE001 - the socket went away mid-send: nothing to tell it
             pass
         connection.on_overflow = None
-        if connection.overflowed:
+        if connection.signed_out:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(GOODBYE_TIMEOUT):
+                    await socket.close(code=CLOSE_UNAUTHORIZED, reason="signed out")
+        elif connection.overflowed:
             # Fell behind: stop sending, tell it once (if it reads at all), close.
             accord.hub.disconnect(connection)
             with contextlib.suppress(Exception):

@@ -65,7 +65,7 @@ class Connection:
     is what bounds how many a process can keep open.
     """
 
-    __slots__ = ("person", "limit", "overflowed", "closed", "on_overflow", "_frames", "_waiter")
+    __slots__ = ("person", "limit", "overflowed", "closed", "signed_out", "on_overflow", "_frames", "_waiter")
 
     def __init__(self, person: UUID, limit: int) -> None:
         self.person = person
@@ -73,6 +73,8 @@ class Connection:
         #: It fell behind: its frames are dropped and nothing more is queued.
         self.overflowed = False
         self.closed = False
+        #: Its sign-in ended (the account was deleted): the socket is closed with 4401.
+        self.signed_out = False
         #: Called once when it falls behind: the sender stops, even mid-send.
         self.on_overflow: Callable[[], object] | None = None
         self._frames: list[bytes] = []
@@ -101,6 +103,12 @@ class Connection:
         if len(self._frames) < self.limit:
             self._frames.append(data)
             self._wake()
+
+    def sign_out(self) -> None:
+        """Nothing more is sent; the socket is closed as signed out."""
+        self.signed_out = True
+        self._frames.clear()
+        self.close()
 
     def close(self) -> None:
         """The socket is gone: `next` answers None."""
@@ -258,6 +266,13 @@ class Hub:
         self.shown.pop(person, None)
         self.changed.pop(person, None)
         self.complete_after.pop(person, None)
+
+    def sign_out(self, person: UUID) -> None:
+        """Close every socket of `person` as signed out, and forget what was shown to them."""
+        for connection in list(self.connections.get(person, ())):
+            connection.sign_out()
+        self._retained.pop(person, None)
+        self._forget(person)
 
     def close_all(self, detail: str) -> None:
         """Ask every client to reconnect elsewhere (graceful shutdown)."""

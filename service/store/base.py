@@ -229,7 +229,8 @@ class EventStore(Protocol):
     async def revoke_token(self, token_hash: bytes) -> None: ...
 
     async def delete_account(self, person_id: UUID) -> None:
-        """Erase an account: its row, its tokens and its recorded command results."""
+        """Erase an account: its tokens and recorded command results go, its row becomes a tombstone
+        (id only: no handle, name or password), so views can still say "a former member"."""
 
     # Data keys (service/crypto.py): wrapped by the master key, never in clear.
 

@@ -398,7 +398,12 @@ class PostgresStore:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute("DELETE FROM accord_tokens WHERE person_id = $1", person_id)
                 await conn.execute("DELETE FROM accord_commands WHERE starts_with(command_id, $1)", f"{person_id}:")
-                await conn.execute("DELETE FROM accord_accounts WHERE person_id = $1", person_id)
+                # A tombstone: nothing of theirs is left in it, but views can say "a former member".
+                await conn.execute(
+                    "UPDATE accord_accounts SET handle = 'erased:' || person_id, display_name = '', password_hash = ''"
+                    " WHERE person_id = $1",
+                    person_id,
+                )
         except CONNECTION_ERRORS as error:
             raise StoreUnavailable(str(error) or type(error).__name__) from error
 

@@ -21,10 +21,12 @@ from uuid import UUID
 
 import msgspec
 
+from domain.policy import FORMER_MEMBER
 from service.crypto import Keyring, Shredded, is_sealed, open_sealed
 
 from .base import Account, Appended, HandleTaken, NewEvent, StoredEvent
 from .follow import follow
+
 
 class _Person(msgspec.Struct, array_like=True):
     handle: str
@@ -127,7 +129,9 @@ class SealedStore:
         opened = {}
         for row in rows:
             key = keys.get(row.person_id)
-            if key is None:  # erased: the row goes with the key, and until then it names nobody
+            if key is None:
+                # Erased: the row is a tombstone (no handle, no password), its key destroyed.
+                opened[row.person_id] = Account(row.person_id, "", FORMER_MEMBER, "")
                 continue
             person = _PERSON_DECODE(open_sealed(key, row.person_id, base64.b64decode(row.display_name)))
             opened[row.person_id] = Account(row.person_id, person.handle, person.name, row.password_hash)

@@ -325,7 +325,12 @@ class SQLiteStore:
             try:
                 conn.execute("DELETE FROM accord_tokens WHERE person_id = ?", (str(person_id),))
                 conn.execute("DELETE FROM accord_commands WHERE substr(command_id, 1, 37) = ?", (f"{person_id}:",))
-                conn.execute("DELETE FROM accord_accounts WHERE person_id = ?", (str(person_id),))
+                # A tombstone: nothing of theirs is left in it, but views can say "a former member".
+                conn.execute(
+                    "UPDATE accord_accounts SET handle = 'erased:' || person_id, display_name = '', password_hash = ''"
+                    " WHERE person_id = ?",
+                    (str(person_id),),
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -118,4 +118,4 @@ def test_the_dump_check_sees_text_where_it_is_in_clear(tmp_path: Path) -> None:
         conn.execute("INSERT INTO t VALUES (?, ?)", ("mkclear1", b'{"text":"mkclear2"}'))
     dump = raw_dump(f"sqlite:///{db}")
     assert leaked(dump, {"a": "mkclear1", "b": "mkclear2"}) == ["a", "b"]
-    assert leaked(b"\\x" + "mkclear3".encode().hex().encode(), {"c": "mkclear3"}) == ["c"]
+    assert leaked(b"\\x" + b"mkclear3".hex().encode(), {"c": "mkclear3"}) == ["c"]

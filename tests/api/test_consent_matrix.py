@@ -306,6 +306,9 @@ ROUTES: dict[str, Route] = {
     "accept invitation": Route("POST", "/api/agreements/{A}/invitation/accept", scratch="A"),
     "decline invitation": Route("POST", "/api/agreements/{A}/invitation/decline", scratch="A"),
     "leave": Route("POST", "/api/agreements/{A}/leave", scratch="A"),
+    "ask to discard A": Route("POST", "/api/agreements/{A}/discard"),
+    "ask to discard D": Route("POST", "/api/agreements/{D}/discard", scratch="D"),
+    "withdraw discard of D": Route("DELETE", "/api/agreements/{D}/discard"),
     # Drafting routes, on A (in force, so refused to parties) and on D (drafting)
     "add clause to A": Route(
         "POST", "/api/agreements/{A}/clauses", 201, lambda ids: {"topic": "other", "text": mark("more")}
@@ -388,6 +391,7 @@ ROUTES: dict[str, Route] = {
 
 R, E = "R", "E"
 # Refusals by the domain, with their problem codes (authorization passed, the state forbids).
+NOT_ASKED = (409, "not_asked_to_discard")
 IN_FORCE, DONE, NOT_INVITED, NOT_AUTHOR, OWN_NOTE, NOT_CONSENTED, OWN_LINK, LINK_STATUS, INVALID = (
     (409, "in_force"),
     (409, "already_done"),
@@ -413,6 +417,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "accept invitation":       (NOT_INVITED, NOT_INVITED, E,           N4,  N4,  N4,  N4,  N4,          N4,      401),
     "decline invitation":      (NOT_INVITED, NOT_INVITED, E,           N4,  N4,  N4,  N4,  N4,          N4,      401),
     "leave":                   (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "ask to discard A":        (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "ask to discard D":        (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "withdraw discard of D":   (NOT_ASKED,   NOT_ASKED,   N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "add clause to A":         (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "edit clause of A":        (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "remove clause of A":      (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),

@@ -141,6 +141,13 @@ async def _me(api: Api) -> httpx.Response:
     return await send(api, "GET", "/api/me", await api.person())
 
 
+@scenario("DELETE", "/api/me")
+async def _delete_me(api: Api) -> httpx.Response:
+    from tests.api.conftest import PASSWORD
+
+    return await send(api, "DELETE", "/api/me", await api.person(), json={"password": PASSWORD})
+
+
 @scenario("POST", A)
 async def _create(api: Api) -> httpx.Response:
     return await send(api, "POST", A, await api.person(), json={"title": "Ours"})
@@ -194,6 +201,19 @@ async def _decline_invitation(api: Api) -> httpx.Response:
 async def _leave(api: Api) -> httpx.Response:
     _, ben, agreement_id = await api.pair()
     return await send(api, "POST", f"{A}/{agreement_id}/leave", ben)
+
+
+@scenario("POST", A + "/{agreement_id}/discard")
+async def _ask_to_discard(api: Api) -> httpx.Response:
+    _, ben, agreement_id = await api.pair()
+    return await send(api, "POST", f"{A}/{agreement_id}/discard", ben)
+
+
+@scenario("DELETE", A + "/{agreement_id}/discard")
+async def _withdraw_discard(api: Api) -> httpx.Response:
+    _, ben, agreement_id = await api.pair()
+    await send(api, "POST", f"{A}/{agreement_id}/discard", ben)
+    return await send(api, "DELETE", f"{A}/{agreement_id}/discard", ben)
 
 
 @scenario("POST", A + "/{agreement_id}/clauses")
@@ -597,7 +617,8 @@ async def test_the_idempotency_key_is_documented_on_commands_only_with_the_rule_
     ops = await operations(client)
     for (method, path), operation in ops.items():
         [key] = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"] or [None]
-        if method == "GET" or path.startswith(("/api/accounts", "/api/sessions", "/health")):
+        # Account routes take none: deleting an account ends the very token a repeat would carry.
+        if method == "GET" or path.startswith(("/api/accounts", "/api/sessions", "/health")) or path == "/api/me":
             assert key is None, (method, path)
         else:
             assert key is not None and key["required"] is False, (method, path)

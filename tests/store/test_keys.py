@@ -132,7 +132,7 @@ def _env_without_key(**extra: str) -> dict[str, str]:
 def test_serve_on_postgresql_refuses_to_start_without_or_with_a_wrong_master_key(new_pg_database: Any) -> None:
     dsn = new_pg_database()
     missing = subprocess.run(
-        [str(ACCORD), "serve", "--port", "0", "--database", dsn], env=_env_without_key(), capture_output=True, text=True, timeout=60
+        [str(ACCORD), "serve", "--port", "0", "--database", dsn], check=False, env=_env_without_key(), capture_output=True, text=True, timeout=60
     )
     assert missing.returncode == 2, missing.stderr
     assert "no master key: set ACCORD_MASTER_KEY" in missing.stderr
@@ -157,7 +157,7 @@ def test_serve_on_postgresql_refuses_to_start_without_or_with_a_wrong_master_key
 
     asyncio.run(make_a_key())
     refused = subprocess.run(
-        [str(ACCORD), "serve", "--port", "0", "--database", dsn], env=_env_without_key(ACCORD_MASTER_KEY=wrong),
+        [str(ACCORD), "serve", "--port", "0", "--database", dsn], check=False, env=_env_without_key(ACCORD_MASTER_KEY=wrong),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert refused.returncode == 2, refused.stderr
