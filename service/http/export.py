@@ -6,10 +6,6 @@ export, made once per request by the application (service/read/export.py).
 
 from __future__ import annotations
 
-import io
-import zipfile
-
-import msgspec
 from litestar import Controller, get
 from litestar.datastructures import ResponseHeader
 
@@ -18,36 +14,22 @@ from service.http.deps import AccordDep
 from service.http.responses import BEHIND, UNAUTHORIZED
 from service.read.export import Export
 from service.web import markdown
-
-JSON_NAME = "accord-export.json"
-MARKDOWN_NAME = "accord-export.md"
-ZIP_NAME = "accord-export.zip"
-MARKDOWN = "text/markdown"
-ZIP = "application/zip"
-
-encode = msgspec.json.Encoder().encode
-
-
-def bundle(export: Export) -> bytes:
-    """One zip holding `export.json` and `export.md`, dated when the export was made."""
-    when = export.exported_at.timetuple()[:6]
-    buffer = io.BytesIO()
-    # Stored, not deflated: the size then depends on the content alone, so a HEAD's
-    # Content-Length is the GET's.
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, content in (
-            ("export.json", msgspec.json.format(encode(export), indent=2)),
-            ("export.md", markdown.render(export).encode()),
-        ):
-            archive.writestr(zipfile.ZipInfo(name, date_time=when), content)
-    return buffer.getvalue()
+from service.web.download import (
+    JSON_NAME,
+    MARKDOWN,
+    MARKDOWN_NAME,
+    ZIP,
+    ZIP_NAME,
+    bundle,
+    disposition,
+)
 
 
 def _disposition(name: str) -> list[ResponseHeader]:
     return [
         ResponseHeader(
             name="Content-Disposition",
-            value=f'attachment; filename="{name}"',
+            value=disposition(name),
             description="A download, with the name to save it as",
         )
     ]
