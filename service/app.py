@@ -16,6 +16,7 @@ from service.http.deps import DEPENDENCIES
 from service.http.errors import HANDLERS, on_http
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
+from service.http.export import ExportController
 from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Metrics,
             AccountController,
             AgreementController,
+            ExportController,
             NetworkController,
             GrantController,
             live,

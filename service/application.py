@@ -26,6 +26,7 @@ from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
 from service.live.hub import Connection, Hub
+from service.read.export import Exports
 from service.read.follower import Follower, Projected
 from service.read.leader import Leader
 from service.read.models import ReadModels
@@ -120,6 +121,7 @@ class Accord:
         self.queries = Queries(
             store, self.mapper, self.commands, self.models, self.visibility, self.names, lambda: self._secret, now
         )
+        self.exports = Exports(self.queries, self.visibility, self.person, now)
         self.projected = Projected(
             self.reads, tuple(p.name for p in PROJECTIONS), settings.poll_interval, wakes=store
         )

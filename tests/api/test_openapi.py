@@ -148,6 +148,14 @@ async def _delete_me(api: Api) -> httpx.Response:
     return await send(api, "DELETE", "/api/me", await api.person(), json={"password": PASSWORD})
 
 
+for _export in ("/api/me/export", "/api/me/export.md", "/api/me/export.zip"):
+
+    @scenario("GET", _export)
+    async def _exported(api: Api, path: str = _export) -> httpx.Response:
+        ana, *_ = await in_force(api)
+        return await send(api, "GET", path, ana)
+
+
 @scenario("POST", A)
 async def _create(api: Api) -> httpx.Response:
     return await send(api, "POST", A, await api.person(), json={"title": "Ours"})

@@ -1,0 +1,61 @@
+"""The "Your data" page: what an export holds, and the downloads themselves.
+
+A download is the same export the API gives (service/http/export.py), asked
+for with the page's session cookie instead of a bearer token. It is a GET, so
+it needs no CSRF token: another site can at most make someone save their own
+data to their own machine, and never read it. The pages' security headers
+(the Content-Security-Policy among them) come with every download.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get
+from litestar.response import Template
+
+from service.http.deps import AccordDep
+from service.web import markdown
+from service.web.download import (
+    JSON_NAME,
+    MARKDOWN,
+    MARKDOWN_NAME,
+    ZIP,
+    ZIP_NAME,
+    bundle,
+    disposition,
+    encode,
+)
+from service.web.pages import ME, Me, render
+
+
+def _download(
+    content: bytes | str, media_type: str, name: str
+) -> Response[bytes | str]:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": disposition(name)},
+    )
+
+
+class ExportPages(Controller):
+    path = "/your-data"
+    dependencies = ME
+
+    @get("/")
+    async def page(self, request: Request, me: Me) -> Template:
+        return render(request, "your_data.html", {}, me=me)
+
+    @get("/export.zip")
+    async def as_zip(self, accord: AccordDep, me: Me) -> Response[bytes | str]:
+        export = await accord.exports.export(me.person_id)
+        return _download(bundle(export), ZIP, ZIP_NAME)
+
+    @get("/export.json")
+    async def as_json(self, accord: AccordDep, me: Me) -> Response[bytes | str]:
+        export = await accord.exports.export(me.person_id)
+        return _download(encode(export), "application/json", JSON_NAME)
+
+    @get("/export.md")
+    async def as_markdown(self, accord: AccordDep, me: Me) -> Response[bytes | str]:
+        export = await accord.exports.export(me.person_id)
+        return _download(markdown.render(export), MARKDOWN, MARKDOWN_NAME)
