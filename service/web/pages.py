@@ -500,6 +500,26 @@ class AgreementPages(Controller):
         )
         return see_other("/agreements") if response.status_code == 303 else response
 
+    @post("/discard")
+    async def discard(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        gone = False
+
+        async def action(form: Form) -> None:
+            nonlocal gone
+            outcome = await accord.agreements.ask_to_discard(me.person_id, agreement_id, form.key)
+            gone = getattr(outcome.body, "status", None) == "discarded"
+
+        response = await self._act(request, me, agreement_id, "discard", action, then="#discard-details")
+        return see_other("/agreements") if gone and response.status_code == 303 else response
+
+    @post("/discard/withdraw")
+    async def keep_draft(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        return await self._act(
+            request, me, agreement_id, "keep-draft",
+            lambda form: accord.agreements.withdraw_discard(me.person_id, agreement_id, form.key),
+            then="#discard-details",
+        )  # fmt: skip
+
     @post("/clauses")
     async def add_clause(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
         clause_id = uuid4()

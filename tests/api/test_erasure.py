@@ -180,6 +180,13 @@ async def test_a_deleted_account_leaves_a_former_member_and_nothing_of_them(
     for shown in seen:
         assert m["benname"] not in str(shown) and m["benhandle"] not in str(shown).casefold(), shown
     assert (await api.view(cid, theirs))["invitations"] == []
+    # Ana's export says who left as the pages do, and nothing of who he was.
+    exported = await api.call("GET", "/api/me/export", ana, 200)
+    (entry,) = [a for a in exported["agreements"] if a["agreement_id"] == ours]
+    assert entry["names"][ben.sid] == FORMER_MEMBER
+    assert m["benname"] not in str(exported) and m["benhandle"] not in str(exported).casefold()
+    markdown = (await client.get("/api/me/export.md", headers=ana.headers)).text
+    assert FORMER_MEMBER in markdown and m["benname"] not in markdown
     # Nor does the database, read with the master key: every stream, every account.
     async with opened(store_url) as store:
         every = await store.read_log(0, limit=100_000)
