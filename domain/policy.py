@@ -257,7 +257,7 @@ def person_ref(
     name = names.get(person)
     if isinstance(name, FormerMember):
         # Their id stays out too: it named someone who asked to be gone.
-        return PersonRef(key=pseudonym(person, viewer, secret).key, name=name)
+        return PersonRef(key=pseudonym(person, viewer, secret).key, name=str(name))  # plain text on the wire
     if name is not None and (identity or person == viewer or discloses(person, viewer, network)):
         return PersonRef(key=str(person), name=name, person_id=person)
     return pseudonym(person, viewer, secret)

@@ -116,7 +116,7 @@ def party_view(
         status=agreement.status,
         version=agreement.content_version,
         in_force_version=agreement.in_force_version,
-        parties=[PartyRef(p, names.get(p, "")) for p in agreement.parties],
+        parties=[PartyRef(p, str(names.get(p, ""))) for p in agreement.parties],
         invitations=[InvitationView(invitation_handles.get(i, "")) for i in agreement.invitees],
         consented=sorted(agreement.consents, key=str),
         discard_asked=sorted(agreement.discard_asks, key=str),
