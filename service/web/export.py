@@ -14,11 +14,8 @@ from litestar.response import Template
 
 from domain.errors import ValidationFailed
 from service.accounts import RateLimited
-from service.http.wire import DeleteAccount
-from service.web.forms import FormInvalid, Failed, decode, read_form
-from service.web.security import clear_session
-
 from service.http.deps import AccordDep
+from service.http.wire import DeleteAccount
 from service.web import markdown
 from service.web.download import (
     JSON_NAME,
@@ -30,7 +27,9 @@ from service.web.download import (
     disposition,
     encode,
 )
+from service.web.forms import Failed, FormInvalid, decode, read_form
 from service.web.pages import ME, Me, render
+from service.web.security import clear_session
 
 
 def _download(

@@ -91,8 +91,8 @@ async def test_rotating_the_master_key_while_people_write_loses_nothing(
     after.stop()
 
     # And the old key alone is refused, plainly.
-    refused = subprocess.run(
-        [str(ACCORD), "serve", "--port", "0", "--database", url],
+    refused = await asyncio.to_thread(
+        subprocess.run, [str(ACCORD), "serve", "--port", "0", "--database", url],
         env={**os.environ, "ACCORD_MASTER_KEY": old, "ACCORD_PREVIOUS_MASTER_KEYS": ""},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
