@@ -132,7 +132,7 @@ def load_master_keys(key: str, key_file: str, previous: str, *, embedded_beside:
             log.warning(
                 "made a master key at %s (mode 0600): without it the database's intimate text cannot be read;"
                 " back it up apart from the database",
-                path,
+                path.resolve(),
             )
         current = parse_master_key(path.read_text(), str(path))
     else:
