@@ -33,6 +33,7 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .postgres_security import SCHEMA as SECURITY_SCHEMA, PostgresSecurity
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
 _COLUMNS = "originator_id, originator_version, topic, state, notification_id"
 
 
-class PostgresStore:
+class PostgresStore(PostgresSecurity):
     kind = "postgresql"
 
     def __init__(
@@ -219,6 +220,7 @@ class PostgresStore:
                 # Serialise schema set-up across processes starting together.
                 await conn.execute("SELECT pg_advisory_xact_lock(7353917)")
                 await conn.execute(SCHEMA)
+                await conn.execute(SECURITY_SCHEMA)
         finally:
             await conn.close()
 

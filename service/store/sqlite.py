@@ -31,6 +31,7 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .sqlite_security import SCHEMA as SECURITY_SCHEMA, SQLiteSecurity
 
 T = TypeVar("T")
 
@@ -101,7 +102,7 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteSecurity):
     kind = "sqlite"
 
     def __init__(self, path: str, *, poll_interval: float = 1.0) -> None:
@@ -128,6 +129,7 @@ class SQLiteStore:
             # What is deleted (an erased account, a destroyed key) is overwritten, not left in free pages.
             conn.execute("PRAGMA secure_delete=ON")
             conn.executescript(SCHEMA)
+            conn.executescript(SECURITY_SCHEMA)
             return conn
 
         self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
