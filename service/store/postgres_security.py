@@ -40,7 +40,9 @@ CREATE TABLE IF NOT EXISTS accord_challenges (
     expires_at timestamptz NOT NULL);
 """
 
-_PASSKEY = "credential_id, person_id, public_key, sign_count, name, created_at, last_used_at"
+_PASSKEY = (
+    "credential_id, person_id, public_key, sign_count, name, created_at, last_used_at"
+)
 #: Session ids per notification: 17 bytes each keeps a payload far below NOTIFY's 8000.
 _PER_NOTICE = 400
 
@@ -66,7 +68,11 @@ class PostgresSecurity:
     _fetch: Callable[..., Any]
 
     async def start_session(
-        self, token_hash: bytes, person_id: UUID, created_at: datetime, expires_at: datetime
+        self,
+        token_hash: bytes,
+        person_id: UUID,
+        created_at: datetime,
+        expires_at: datetime,
     ) -> None:
         await self._fetch(
             "WITH t AS (INSERT INTO accord_tokens (token_hash, person_id, expires_at) VALUES ($1, $2, $4)"
@@ -78,7 +84,9 @@ class PostgresSecurity:
             expires_at,
         )
 
-    async def live_sessions(self, person_id: UUID, now: datetime) -> list[SessionRecord]:
+    async def live_sessions(
+        self, person_id: UUID, now: datetime
+    ) -> list[SessionRecord]:
         rows = await self._fetch(
             "SELECT t.token_hash, t.expires_at, s.created_at FROM accord_tokens t"
             " LEFT JOIN accord_sessions s ON s.token_hash = t.token_hash"
@@ -87,9 +95,14 @@ class PostgresSecurity:
             person_id,
             now,
         )
-        return [SessionRecord(token_hash=bytes(r[0]), expires_at=r[1], created_at=r[2]) for r in rows]
+        return [
+            SessionRecord(token_hash=bytes(r[0]), expires_at=r[1], created_at=r[2])
+            for r in rows
+        ]
 
-    async def end_sessions(self, person_id: UUID, token_hashes: Sequence[bytes] | None = None) -> list[bytes]:
+    async def end_sessions(
+        self, person_id: UUID, token_hashes: Sequence[bytes] | None = None
+    ) -> list[bytes]:
         if token_hashes is not None and not token_hashes:
             return []
         # One statement: the revocation and the notices to other processes commit together.
@@ -130,7 +143,9 @@ class PostgresSecurity:
 
     async def set_password_hash(self, person_id: UUID, password_hash: str) -> None:
         await self._fetch(
-            "UPDATE accord_accounts SET password_hash = $2 WHERE person_id = $1", person_id, password_hash
+            "UPDATE accord_accounts SET password_hash = $2 WHERE person_id = $1",
+            person_id,
+            password_hash,
         )
 
     async def add_passkey(self, passkey: Passkey) -> None:
@@ -153,7 +168,10 @@ class PostgresSecurity:
         return [_passkey(r) for r in rows]
 
     async def passkey(self, credential_id: bytes) -> Passkey | None:
-        rows = await self._fetch(f"SELECT {_PASSKEY} FROM accord_passkeys WHERE credential_id = $1", credential_id)
+        rows = await self._fetch(
+            f"SELECT {_PASSKEY} FROM accord_passkeys WHERE credential_id = $1",
+            credential_id,
+        )
         return _passkey(rows[0]) if rows else None
 
     async def remove_passkey(self, person_id: UUID, credential_id: bytes) -> bool:
@@ -164,7 +182,9 @@ class PostgresSecurity:
         )
         return bool(rows)
 
-    async def passkey_used(self, credential_id: bytes, sign_count: int, now: datetime) -> None:
+    async def passkey_used(
+        self, credential_id: bytes, sign_count: int, now: datetime
+    ) -> None:
         await self._fetch(
             "UPDATE accord_passkeys SET sign_count = $2, last_used_at = $3 WHERE credential_id = $1",
             credential_id,
@@ -174,7 +194,8 @@ class PostgresSecurity:
 
     async def passkey_required(self, person_id: UUID) -> bool:
         rows = await self._fetch(
-            "SELECT passkey_required FROM accord_second_factor WHERE person_id = $1", person_id
+            "SELECT passkey_required FROM accord_second_factor WHERE person_id = $1",
+            person_id,
         )
         return bool(rows and rows[0][0])
 
@@ -186,7 +207,9 @@ class PostgresSecurity:
             required,
         )
 
-    async def add_challenge(self, challenge_id: str, challenge: Challenge, now: datetime) -> None:
+    async def add_challenge(
+        self, challenge_id: str, challenge: Challenge, now: datetime
+    ) -> None:
         await self._fetch(
             "WITH gone AS (DELETE FROM accord_challenges WHERE expires_at <= $6)"
             " INSERT INTO accord_challenges (challenge_id, purpose, person_id, challenge, expires_at)"
@@ -199,7 +222,9 @@ class PostgresSecurity:
             now,
         )
 
-    async def take_challenge(self, challenge_id: str, now: datetime) -> Challenge | None:
+    async def take_challenge(
+        self, challenge_id: str, now: datetime
+    ) -> Challenge | None:
         rows = await self._fetch(
             "DELETE FROM accord_challenges WHERE challenge_id = $1"
             " RETURNING purpose, challenge, expires_at, person_id",
@@ -208,5 +233,9 @@ class PostgresSecurity:
         if not rows or rows[0][2] <= now:
             return None
         purpose, challenge, expires_at, person_id = rows[0]
-        return Challenge(purpose=purpose, challenge=bytes(challenge), expires_at=expires_at, person_id=person_id)
-
+        return Challenge(
+            purpose=purpose,
+            challenge=bytes(challenge),
+            expires_at=expires_at,
+            person_id=person_id,
+        )

@@ -61,14 +61,22 @@ class Challenge(msgspec.Struct, frozen=True):
 
 class AccountSecurityStore(Protocol):
     async def start_session(
-        self, token_hash: bytes, person_id: UUID, created_at: datetime, expires_at: datetime
+        self,
+        token_hash: bytes,
+        person_id: UUID,
+        created_at: datetime,
+        expires_at: datetime,
     ) -> None:
         """Record a new token and when it was made, together."""
 
-    async def live_sessions(self, person_id: UUID, now: datetime) -> list[SessionRecord]:
+    async def live_sessions(
+        self, person_id: UUID, now: datetime
+    ) -> list[SessionRecord]:
         """A person's sessions that are neither revoked nor expired, newest first."""
 
-    async def end_sessions(self, person_id: UUID, token_hashes: Sequence[bytes] | None = None) -> list[bytes]:
+    async def end_sessions(
+        self, person_id: UUID, token_hashes: Sequence[bytes] | None = None
+    ) -> list[bytes]:
         """Revoke the person's live tokens among `token_hashes` (all when None); the digests revoked.
 
         Other processes hear of it (`listen_sessions_ended`).
@@ -89,16 +97,22 @@ class AccountSecurityStore(Protocol):
     async def remove_passkey(self, person_id: UUID, credential_id: bytes) -> bool:
         """False when the person has no such passkey (someone else's is theirs alone)."""
 
-    async def passkey_used(self, credential_id: bytes, sign_count: int, now: datetime) -> None: ...
+    async def passkey_used(
+        self, credential_id: bytes, sign_count: int, now: datetime
+    ) -> None: ...
 
     async def passkey_required(self, person_id: UUID) -> bool: ...
 
     async def set_passkey_required(self, person_id: UUID, required: bool) -> None: ...
 
-    async def add_challenge(self, challenge_id: str, challenge: Challenge, now: datetime) -> None:
+    async def add_challenge(
+        self, challenge_id: str, challenge: Challenge, now: datetime
+    ) -> None:
         """Keep a challenge until it is taken or expires (expired ones are cleared as new ones come)."""
 
-    async def take_challenge(self, challenge_id: str, now: datetime) -> Challenge | None:
+    async def take_challenge(
+        self, challenge_id: str, now: datetime
+    ) -> Challenge | None:
         """The challenge, removed so it is used at most once; None if unknown, taken or expired."""
 
 

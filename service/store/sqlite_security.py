@@ -57,7 +57,9 @@ def _passkey(row: tuple) -> Passkey:
     )
 
 
-_PASSKEY = "credential_id, person_id, public_key, sign_count, name, created_at, last_used_at"
+_PASSKEY = (
+    "credential_id, person_id, public_key, sign_count, name, created_at, last_used_at"
+)
 
 
 class SQLiteSecurity:
@@ -67,7 +69,11 @@ class SQLiteSecurity:
     _run: Callable[..., Any]
 
     async def start_session(
-        self, token_hash: bytes, person_id: UUID, created_at: datetime, expires_at: datetime
+        self,
+        token_hash: bytes,
+        person_id: UUID,
+        created_at: datetime,
+        expires_at: datetime,
     ) -> None:
         def write(conn: sqlite3.Connection) -> None:
             with conn:
@@ -83,7 +89,9 @@ class SQLiteSecurity:
 
         await self._run(write)
 
-    async def live_sessions(self, person_id: UUID, now: datetime) -> list[SessionRecord]:
+    async def live_sessions(
+        self, person_id: UUID, now: datetime
+    ) -> list[SessionRecord]:
         rows = await self._query(
             "SELECT t.token_hash, t.expires_at, s.created_at FROM accord_tokens t"
             " LEFT JOIN accord_sessions s ON s.token_hash = t.token_hash"
@@ -92,11 +100,17 @@ class SQLiteSecurity:
             (str(person_id), _utc(now)),
         )
         return [
-            SessionRecord(token_hash=bytes(r[0]), expires_at=datetime.fromisoformat(r[1]), created_at=_moment(r[2]))
+            SessionRecord(
+                token_hash=bytes(r[0]),
+                expires_at=datetime.fromisoformat(r[1]),
+                created_at=_moment(r[2]),
+            )
             for r in rows
         ]
 
-    async def end_sessions(self, person_id: UUID, token_hashes: Sequence[bytes] | None = None) -> list[bytes]:
+    async def end_sessions(
+        self, person_id: UUID, token_hashes: Sequence[bytes] | None = None
+    ) -> list[bytes]:
         if token_hashes is None:
             rows = await self._query(
                 "UPDATE accord_tokens SET revoked = 1 WHERE person_id = ? AND NOT revoked RETURNING token_hash",
@@ -118,7 +132,8 @@ class SQLiteSecurity:
 
     async def set_password_hash(self, person_id: UUID, password_hash: str) -> None:
         await self._query(
-            "UPDATE accord_accounts SET password_hash = ? WHERE person_id = ?", (password_hash, str(person_id))
+            "UPDATE accord_accounts SET password_hash = ? WHERE person_id = ?",
+            (password_hash, str(person_id)),
         )
 
     async def add_passkey(self, passkey: Passkey) -> None:
@@ -143,7 +158,10 @@ class SQLiteSecurity:
         return [_passkey(r) for r in rows]
 
     async def passkey(self, credential_id: bytes) -> Passkey | None:
-        rows = await self._query(f"SELECT {_PASSKEY} FROM accord_passkeys WHERE credential_id = ?", (credential_id,))
+        rows = await self._query(
+            f"SELECT {_PASSKEY} FROM accord_passkeys WHERE credential_id = ?",
+            (credential_id,),
+        )
         return _passkey(rows[0]) if rows else None
 
     async def remove_passkey(self, person_id: UUID, credential_id: bytes) -> bool:
@@ -153,7 +171,9 @@ class SQLiteSecurity:
         )
         return bool(rows)
 
-    async def passkey_used(self, credential_id: bytes, sign_count: int, now: datetime) -> None:
+    async def passkey_used(
+        self, credential_id: bytes, sign_count: int, now: datetime
+    ) -> None:
         await self._query(
             "UPDATE accord_passkeys SET sign_count = ?, last_used_at = ? WHERE credential_id = ?",
             (sign_count, _utc(now), credential_id),
@@ -161,7 +181,8 @@ class SQLiteSecurity:
 
     async def passkey_required(self, person_id: UUID) -> bool:
         rows = await self._query(
-            "SELECT passkey_required FROM accord_second_factor WHERE person_id = ?", (str(person_id),)
+            "SELECT passkey_required FROM accord_second_factor WHERE person_id = ?",
+            (str(person_id),),
         )
         return bool(rows and rows[0][0])
 
@@ -172,11 +193,15 @@ class SQLiteSecurity:
             (str(person_id), int(required)),
         )
 
-    async def add_challenge(self, challenge_id: str, challenge: Challenge, now: datetime) -> None:
+    async def add_challenge(
+        self, challenge_id: str, challenge: Challenge, now: datetime
+    ) -> None:
         def write(conn: sqlite3.Connection) -> None:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute("DELETE FROM accord_challenges WHERE expires_at <= ?", (_utc(now),))
+                conn.execute(
+                    "DELETE FROM accord_challenges WHERE expires_at <= ?", (_utc(now),)
+                )
                 conn.execute(
                     "INSERT INTO accord_challenges (challenge_id, purpose, person_id, challenge, expires_at)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -191,7 +216,9 @@ class SQLiteSecurity:
 
         await self._run(write)
 
-    async def take_challenge(self, challenge_id: str, now: datetime) -> Challenge | None:
+    async def take_challenge(
+        self, challenge_id: str, now: datetime
+    ) -> Challenge | None:
         rows = await self._query(
             "DELETE FROM accord_challenges WHERE challenge_id = ?"
             " RETURNING purpose, challenge, expires_at, person_id",

@@ -23,7 +23,9 @@ def digest() -> bytes:
     return hashlib.sha256(secrets.token_bytes(32)).digest()
 
 
-async def test_a_started_session_authenticates_and_is_listed_with_when_it_began(store: EventStore) -> None:
+async def test_a_started_session_authenticates_and_is_listed_with_when_it_began(
+    store: EventStore,
+) -> None:
     person = await account(store)
     token = digest()
     await store.start_session(token, person, NOW, NOW + timedelta(days=30))
@@ -36,20 +38,33 @@ async def test_a_started_session_authenticates_and_is_listed_with_when_it_began(
     assert session.session_id == session_id(token) and len(session.session_id) == 16
 
 
-async def test_sessions_list_only_the_persons_live_ones_newest_first(store: EventStore) -> None:
+async def test_sessions_list_only_the_persons_live_ones_newest_first(
+    store: EventStore,
+) -> None:
     person, other = await account(store), await account(store)
     older, newer, expired, revoked, theirs = (digest() for _ in range(5))
-    await store.start_session(older, person, NOW - timedelta(hours=2), NOW + timedelta(days=1))
-    await store.start_session(newer, person, NOW - timedelta(hours=1), NOW + timedelta(days=1))
-    await store.start_session(expired, person, NOW - timedelta(days=2), NOW - timedelta(seconds=1))
+    await store.start_session(
+        older, person, NOW - timedelta(hours=2), NOW + timedelta(days=1)
+    )
+    await store.start_session(
+        newer, person, NOW - timedelta(hours=1), NOW + timedelta(days=1)
+    )
+    await store.start_session(
+        expired, person, NOW - timedelta(days=2), NOW - timedelta(seconds=1)
+    )
     await store.start_session(revoked, person, NOW, NOW + timedelta(days=1))
     await store.revoke_token(revoked)
     await store.start_session(theirs, other, NOW, NOW + timedelta(days=1))
 
-    assert [s.token_hash for s in await store.live_sessions(person, NOW)] == [newer, older]
+    assert [s.token_hash for s in await store.live_sessions(person, NOW)] == [
+        newer,
+        older,
+    ]
 
 
-async def test_a_token_from_before_sessions_were_recorded_is_listed_without_a_start(store: EventStore) -> None:
+async def test_a_token_from_before_sessions_were_recorded_is_listed_without_a_start(
+    store: EventStore,
+) -> None:
     person = await account(store)
     token = digest()
     await store.add_token(token, person, NOW + timedelta(days=1))
@@ -58,7 +73,9 @@ async def test_a_token_from_before_sessions_were_recorded_is_listed_without_a_st
     assert session.token_hash == token and session.created_at is None
 
 
-async def test_ending_sessions_revokes_only_the_persons_named_ones(store: EventStore) -> None:
+async def test_ending_sessions_revokes_only_the_persons_named_ones(
+    store: EventStore,
+) -> None:
     person, other = await account(store), await account(store)
     mine, kept, theirs = digest(), digest(), digest()
     for token, owner in ((mine, person), (kept, person), (theirs, other)):
@@ -105,7 +122,10 @@ def passkey(person: UUID, *, name: str = "phone", at: datetime = NOW) -> Passkey
 
 async def test_passkeys_are_kept_listed_used_and_removed(store: EventStore) -> None:
     person = await account(store)
-    phone, laptop = passkey(person), passkey(person, name="laptop", at=NOW + timedelta(minutes=1))
+    phone, laptop = (
+        passkey(person),
+        passkey(person, name="laptop", at=NOW + timedelta(minutes=1)),
+    )
     await store.add_passkey(laptop)
     await store.add_passkey(phone)
 
@@ -115,7 +135,11 @@ async def test_passkeys_are_kept_listed_used_and_removed(store: EventStore) -> N
 
     await store.passkey_used(phone.credential_id, 7, NOW + timedelta(hours=1))
     used = await store.passkey(phone.credential_id)
-    assert used is not None and used.sign_count == 7 and used.last_used_at == NOW + timedelta(hours=1)
+    assert (
+        used is not None
+        and used.sign_count == 7
+        and used.last_used_at == NOW + timedelta(hours=1)
+    )
 
     assert await store.remove_passkey(person, phone.credential_id) is True
     assert await store.remove_passkey(person, phone.credential_id) is False
@@ -131,7 +155,9 @@ async def test_nobody_removes_someone_elses_passkey(store: EventStore) -> None:
     assert await store.passkeys(person) == [theirs]
 
 
-async def test_the_second_factor_setting_is_off_until_turned_on(store: EventStore) -> None:
+async def test_the_second_factor_setting_is_off_until_turned_on(
+    store: EventStore,
+) -> None:
     person = await account(store)
     assert await store.passkey_required(person) is False
     await store.set_passkey_required(person, True)
@@ -142,7 +168,9 @@ async def test_the_second_factor_setting_is_off_until_turned_on(store: EventStor
 
 async def test_a_challenge_is_taken_once(store: EventStore) -> None:
     person = await account(store)
-    challenge = Challenge("register", secrets.token_bytes(32), NOW + timedelta(minutes=5), person)
+    challenge = Challenge(
+        "register", secrets.token_bytes(32), NOW + timedelta(minutes=5), person
+    )
     await store.add_challenge("c1", challenge, NOW)
 
     assert await store.take_challenge("c1", NOW) == challenge
@@ -150,14 +178,18 @@ async def test_a_challenge_is_taken_once(store: EventStore) -> None:
     assert await store.take_challenge("unknown", NOW) is None
 
 
-async def test_an_expired_challenge_is_never_taken_and_is_cleared(store: EventStore) -> None:
+async def test_an_expired_challenge_is_never_taken_and_is_cleared(
+    store: EventStore,
+) -> None:
     signless = Challenge("sign_in", secrets.token_bytes(32), NOW + timedelta(minutes=5))
     await store.add_challenge("old", signless, NOW)
     later = NOW + timedelta(minutes=5)
 
     assert await store.take_challenge("old", later) is None
     await store.add_challenge("fresh", signless, NOW)
-    await store.add_challenge("newer", Challenge("sign_in", b"x", later + timedelta(minutes=5)), later)
+    await store.add_challenge(
+        "newer", Challenge("sign_in", b"x", later + timedelta(minutes=5)), later
+    )
     # "fresh" expired when "newer" came, and was cleared then.
     assert await store.take_challenge("fresh", NOW) is None
     assert (await store.take_challenge("newer", later)) is not None
