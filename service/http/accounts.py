@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
 
 from service.http.auth import CALLER, Caller, bearer_token
 from service.http.deps import AccordDep
+from service.http.errors import problem
 from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, UNPROCESSABLE, _problem
 from service.http.security import SECOND_FACTOR_STEP, SecondFactorStep, relying_party
 from service.http.wire import DeleteAccount, Me, Register, Session, SignIn
@@ -47,16 +48,23 @@ class AccountController(Controller):
         "/sessions",
         summary="Sign in for a bearer token",
         status_code=201,
-        responses={**BAD_REQUEST, **UNAUTHORIZED, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY, **SECOND_FACTOR_STEP},
+        responses={**BAD_REQUEST, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY, **SECOND_FACTOR_STEP},
     )
     async def sign_in(self, request: Request, accord: AccordDep, data: JSONBody[SignIn]) -> Session:
         try:
             token, account, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
         except SecondFactorRequired as step:
             ceremony = await accord.security.begin_second_factor(step.account, relying_party(request, accord))
-            # The other answer, 202, is documented beside the errors (SECOND_FACTOR_STEP).
+            # Not signed in yet: a 401 whose `current` is the passkey step that gives the token.
             step_body = SecondFactorStep(challenge_id=ceremony.challenge_id, options=ceremony.options)
-            return Response(step_body, status_code=202)  # type: ignore[return-value]
+            return problem(  # type: ignore[return-value]
+                401,
+                "the password was right and this account also requires a passkey: answer `current.options` "
+                "with navigator.credentials.get() and send it with `current.challenge_id` to "
+                "POST /api/sessions/second-factor",
+                code="second_factor_required",
+                current=step_body,
+            )
         return Session(token=token, expires_at=expires_at, person=_me(account))
 
     @delete(

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta
 
@@ -28,6 +27,7 @@ from service.http.responses import (
     TOO_LARGE,
     UNAUTHORIZED,
     UNPROCESSABLE,
+    _problem,
 )
 from service.http.wire import Me, Password, Session, Strict
 from service.security import Ceremony, RelyingParty, encode_id
@@ -87,7 +87,10 @@ class CeremonyView(msgspec.Struct, frozen=True):
 
 
 class SecondFactorStep(msgspec.Struct, frozen=True):
-    """The password was right; answer this passkey challenge at /api/sessions/second-factor for a token."""
+    """The password was right; answer this passkey challenge at /api/sessions/second-factor for a token.
+
+    Sent as the `current` of a 401 problem (`second_factor_required`): not signed in yet.
+    """
 
     challenge_id: str
     options: dict[str, Any]
@@ -380,11 +383,11 @@ class PasskeySignInController(Controller):
         )
 
 
-#: How the password sign-in documents its other answer.
+#: How the password sign-in documents its 401s: a failure, or the second factor's step.
 SECOND_FACTOR_STEP = {
-    202: ResponseSpec(
-        data_container=SecondFactorStep,
-        description="The password was right and this account requires a passkey as well: answer the challenge "
-        "at POST /api/sessions/second-factor for the token",
+    401: _problem(
+        "Wrong handle or password (`sign_in_failed`); or the password was right and the account requires a "
+        "passkey as well (`second_factor_required`): then `current` is a SecondFactorStep, whose challenge "
+        "answered at POST /api/sessions/second-factor gives the token"
     )
 }

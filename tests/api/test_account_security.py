@@ -270,7 +270,7 @@ async def test_an_answer_from_another_origin_is_refused(
     )
 
 
-async def test_a_passkey_from_another_site_does_not_sign_in(
+async def test_a_forged_signature_does_not_sign_in(
     client: AsyncTestClient[Litestar],
 ) -> None:
     me = await Api(client).person()
@@ -334,9 +334,14 @@ async def test_with_a_second_factor_the_password_alone_gives_no_token(
     r = await client.post(
         "/api/sessions", json={"handle": me.handle, "password": PASSWORD}
     )
-    assert r.status_code == 202, r.text
-    step = r.json()
-    assert "token" not in step and step["second_factor"] == "passkey"
+    assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM), (
+        r.text
+    )
+    assert (
+        r.json()["type"].endswith("/second_factor_required") and "token" not in r.text
+    )
+    step = r.json()["current"]
+    assert step["second_factor"] == "passkey"
     assert [c["id"] for c in step["options"]["allowCredentials"]] == [
         passkey["passkey_id"]
     ]
@@ -373,7 +378,7 @@ async def test_a_second_factor_step_takes_only_that_accounts_passkey(
         await client.post(
             "/api/sessions", json={"handle": me.handle, "password": PASSWORD}
         )
-    ).json()
+    ).json()["current"]
     answer = theirs.get({**step["options"], "allowCredentials": []})
     r = await client.post(
         "/api/sessions/second-factor",
