@@ -178,7 +178,7 @@ class SecurityController(Controller):
     """The signed-in person's sessions, password, passkeys and second-factor setting."""
 
     path = "/api/me"
-    tags = ["account security"]
+    tags = ("account security",)
     dependencies = CALLER
 
     @get("/sessions", summary="My sessions", responses=SIGNED_IN)
@@ -322,7 +322,7 @@ class PasskeySignInController(Controller):
     """Signing in with a passkey, alone or as the second factor after a password."""
 
     path = "/api/sessions"
-    tags = ["accounts"]
+    tags = ("accounts",)
 
     @post(
         "/passkey/challenges",
