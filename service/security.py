@@ -45,6 +45,7 @@ from service.accounts import Accounts, SignInFailed, token_digest
 from service.store import EventStore
 from service.store.base import Account
 from service.store.security import Challenge, Passkey, SessionRecord
+from service.store.security import session_id as session_id_of
 
 REGISTER = "register"
 SIGN_IN = "sign_in"
@@ -136,7 +137,7 @@ class AccountSecurity:
 
     async def _end(self, person: UUID, token_hashes: list[bytes] | None) -> list[bytes]:
         ended = await self.store.end_sessions(person, token_hashes)
-        self.sessions_ended(SessionRecord(h, self.now()).session_id for h in ended)
+        self.sessions_ended(session_id_of(h) for h in ended)
         return ended
 
     # The password

@@ -33,7 +33,8 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
-from .postgres_security import SCHEMA as SECURITY_SCHEMA, PostgresSecurity
+from .postgres_security import SCHEMA as SECURITY_SCHEMA
+from .postgres_security import PostgresSecurity
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
-from .sqlite_security import SCHEMA as SECURITY_SCHEMA, SQLiteSecurity
+from .sqlite_security import SCHEMA as SECURITY_SCHEMA
+from .sqlite_security import SQLiteSecurity
 
 T = TypeVar("T")
 

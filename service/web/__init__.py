@@ -25,8 +25,8 @@ from service.store import StoreUnavailable
 from service.web import present
 from service.web.export import ExportPages
 from service.web.pages import CONTROLLERS, SignInRequired
-from service.web.security_pages import CONTROLLERS as SECURITY_CONTROLLERS
 from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
+from service.web.security_pages import CONTROLLERS as SECURITY_CONTROLLERS
 
 log = logging.getLogger(__name__)
 
