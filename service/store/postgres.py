@@ -33,6 +33,7 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .postgres_security import FORGET_PERSON
 from .postgres_security import SCHEMA as SECURITY_SCHEMA
 from .postgres_security import PostgresSecurity
 
@@ -399,6 +400,8 @@ class PostgresStore(PostgresSecurity):
     async def delete_account(self, person_id: UUID) -> None:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
+                for statement in FORGET_PERSON:
+                    await conn.execute(statement, person_id)
                 await conn.execute("DELETE FROM accord_tokens WHERE person_id = $1", person_id)
                 await conn.execute("DELETE FROM accord_commands WHERE starts_with(command_id, $1)", f"{person_id}:")
                 # A tombstone: nothing of theirs is left in it, but views can say "a former member".

@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS accord_challenges (
     expires_at timestamptz NOT NULL);
 """
 
+#: What deleting an account removes of its security (in delete_account's transaction).
+FORGET_PERSON = (
+    "DELETE FROM accord_passkeys WHERE person_id = $1",
+    "DELETE FROM accord_second_factor WHERE person_id = $1",
+    "DELETE FROM accord_challenges WHERE person_id = $1",
+)
+
 _PASSKEY = (
     "credential_id, person_id, public_key, sign_count, name, created_at, last_used_at"
 )

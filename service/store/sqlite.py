@@ -31,6 +31,7 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .sqlite_security import FORGET_PERSON
 from .sqlite_security import SCHEMA as SECURITY_SCHEMA
 from .sqlite_security import SQLiteSecurity
 
@@ -326,6 +327,8 @@ class SQLiteStore(SQLiteSecurity):
         def delete(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                for statement in FORGET_PERSON:
+                    conn.execute(statement, (str(person_id),))
                 conn.execute("DELETE FROM accord_tokens WHERE person_id = ?", (str(person_id),))
                 conn.execute("DELETE FROM accord_commands WHERE substr(command_id, 1, 37) = ?", (f"{person_id}:",))
                 # A tombstone: nothing of theirs is left in it, but views can say "a former member".

@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS accord_challenges (
     expires_at TEXT NOT NULL);
 """
 
+#: What deleting an account removes of its security (in delete_account's transaction, before its tokens go).
+FORGET_PERSON = (
+    "DELETE FROM accord_sessions WHERE token_hash IN (SELECT token_hash FROM accord_tokens WHERE person_id = ?)",
+    "DELETE FROM accord_passkeys WHERE person_id = ?",
+    "DELETE FROM accord_second_factor WHERE person_id = ?",
+    "DELETE FROM accord_challenges WHERE person_id = ?",
+)
+
 
 def _utc(moment: datetime) -> str:
     # ISO strings in UTC compare in time order (the same form sqlite.py writes).

@@ -305,6 +305,25 @@ async def test_a_stranger_cannot_remove_my_passkey(
     assert (await client.get("/api/me/passkeys", headers=me.headers)).json() == []
 
 
+async def test_a_deleted_accounts_passkey_signs_nobody_in(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    me = await Api(client).person()
+    key = SoftAuthenticator(ORIGIN)
+    await register_passkey(client, me, key)
+    r = await client.request(
+        "DELETE", "/api/me", json={"password": PASSWORD}, headers=me.headers
+    )
+    assert r.status_code == 204, r.text
+
+    ceremony = (await client.post("/api/sessions/passkey/challenges")).json()
+    body = {
+        "challenge_id": ceremony["challenge_id"],
+        "credential": key.get(ceremony["options"]),
+    }
+    assert (await client.post("/api/sessions/passkey", json=body)).status_code == 401
+
+
 # The second factor
 
 

@@ -494,7 +494,7 @@ async def test_the_matrix_covers_every_api_route_and_every_caller(client: AsyncT
     # Accounts and sessions are not about anyone else's data; /api/live is a websocket, tested elsewhere.
     # Account security (/api/me/..., passkey sign-in) is the caller's own: tests/api/test_account_security.py.
     outside = {"/api/accounts", "/api/sessions", "/api/sessions/current", "/api/me", "/api/live"}
-    own = ("/api/me/", "/api/sessions/")
+    own = ("/api/me/sessions", "/api/me/password", "/api/me/passkeys", "/api/me/second-factor", "/api/sessions/")
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", route.path))
         for route in client.app.routes
