@@ -33,6 +33,7 @@ from service.read.models import ReadModels
 from service.read.projector import PROJECTIONS, Projector
 from service.read.queries import Queries
 from service.scheduler import Scheduler
+from service.security import AccountSecurity, SecondFactorRequired
 from service.settings import Settings
 from service.store import EventStore, connect
 from service.store.base import Account
@@ -91,6 +92,14 @@ class Accord:
             token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         )
         self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
+        self.hub = Hub(retain=settings.live_retain)
+        self.security = AccountSecurity(
+            store,
+            self.accounts,
+            lambda: self.clock(),
+            self.hub.end_sessions,
+            challenge_ttl=timedelta(seconds=settings.passkey_challenge_seconds),
+        )
         self.command_limiter = RateLimiter(settings.command_rate_per_minute)
         #: Where views read documents and streams: a replica when one is set, else the primary.
         self.reads = (
@@ -99,7 +108,6 @@ class Accord:
             else store
         )
         self.models = ReadModels(self.reads, self.mapper, settings.cache_size)
-        self.hub = Hub(retain=settings.live_retain)
         self.names = Names(store, settings.cache_size)
         self._secret = settings.secret.encode()
         # Services read the time through this, so replacing `self.clock` reaches them all.
@@ -146,6 +154,8 @@ class Accord:
             asyncio.create_task(self.leader.run(), name="accord-leader"),
             asyncio.create_task(self.projected.listen(), name="accord-projected"),
             asyncio.create_task(self.follower.run(), name="accord-follower"),
+            # Sessions ended by other processes: their sockets here close at once.
+            asyncio.create_task(self.store.listen_sessions_ended(self.hub.end_sessions), name="accord-sessions"),
         ]
 
     async def stop(self) -> None:
@@ -205,14 +215,24 @@ class Accord:
         return await self.accounts.register(handle, display_name, password)
 
     async def sign_in(self, client: str, handle: str, password: str) -> tuple[str, Account, datetime]:
+        """A session; SecondFactorRequired when the account also asks for a passkey."""
         self.auth_limiter.check(client)
-        return await self.accounts.sign_in(handle, password, self.clock())
+        account = await self.accounts.check_password(handle, password)
+        if await self.store.passkey_required(account.person_id):
+            raise SecondFactorRequired(account)
+        token, expires_at = await self.accounts.issue(account.person_id, self.clock())
+        return token, account, expires_at
 
     async def authenticate(self, token: str) -> UUID:
         return await self.accounts.authenticate(token, self.clock())
 
     async def sign_out(self, token: str) -> None:
-        await self.accounts.sign_out(token)
+        """End this token's session, and close its open websockets."""
+        try:
+            person = await self.authenticate(token)
+        except SignInFailed:
+            return
+        await self.security.end_token(person, token)
 
     async def erase(self, client: str, person: UUID, password: str) -> None:
         """Delete an account (service/commands/erasure.py); a wrong password is a 422 on `password`."""

@@ -60,6 +60,18 @@ class Settings:
     previous_master_keys: str = field(default="", repr=False)
     """Earlier master keys, comma-separated, during a rotation: they still unwrap the keys `accord rotate-master-key` has not rewrapped yet."""
 
+    passkey_rp_id: str = ""
+    """The WebAuthn relying party id passkeys are made for: the site's domain (e.g. `accord.example`). Empty: the host name each request was made to, right for one site served under one name."""
+
+    passkey_origin: str = ""
+    """The exact origin the pages run on (e.g. `https://accord.example`), which passkey answers must come from. Empty: the request's own scheme and host (behind a proxy that rewrites them, set it)."""
+
+    passkey_rp_name: str = "Accord"
+    """The name a browser shows when it asks to make or use a passkey."""
+
+    passkey_challenge_seconds: int = 300
+    """How long a passkey challenge (registration, sign-in, second factor) may be answered; each is good once."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""

@@ -29,7 +29,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections import deque
-from collections.abc import Callable, KeysView, Mapping
+from collections.abc import Callable, Iterable, KeysView, Mapping
 from typing import NamedTuple
 from uuid import UUID
 
@@ -65,7 +65,7 @@ class Connection:
     is what bounds how many a process can keep open.
     """
 
-    __slots__ = ("person", "limit", "overflowed", "closed", "signed_out", "on_overflow", "_frames", "_waiter")
+    __slots__ = ("person", "limit", "overflowed", "closed", "signed_out", "session", "on_overflow", "_frames", "_waiter")
 
     def __init__(self, person: UUID, limit: int) -> None:
         self.person = person
@@ -73,8 +73,10 @@ class Connection:
         #: It fell behind: its frames are dropped and nothing more is queued.
         self.overflowed = False
         self.closed = False
-        #: Its sign-in ended (the account was deleted): the socket is closed with 4401.
+        #: Its session ended (signed out, a new password, the account deleted): closed with 4401.
         self.signed_out = False
+        #: The id of the session it was opened with (service/store/security.py).
+        self.session: str | None = None
         #: Called once when it falls behind: the sender stops, even mid-send.
         self.on_overflow: Callable[[], object] | None = None
         self._frames: list[bytes] = []
@@ -123,7 +125,7 @@ class Connection:
                 await self._waiter
             finally:
                 self._waiter = None
-        if self.overflowed or not self._frames:
+        if self.overflowed or self.signed_out or not self._frames:
             return None
         return self._frames.pop(0)
 
@@ -273,6 +275,14 @@ class Hub:
             connection.sign_out()
         self._retained.pop(person, None)
         self._forget(person)
+
+    def end_sessions(self, session_ids: Iterable[str]) -> int:
+        """Stop every socket opened with one of these sessions; how many there were."""
+        ended = set(session_ids)
+        stopped = [c for sockets in self.connections.values() for c in sockets if c.session in ended]
+        for connection in stopped:
+            connection.sign_out()
+        return len(stopped)
 
     def close_all(self, detail: str) -> None:
         """Ask every client to reconnect elsewhere (graceful shutdown)."""

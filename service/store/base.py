@@ -15,6 +15,8 @@ from uuid import UUID
 
 import msgspec
 
+from .security import AccountSecurityStore
+
 #: The events table's name: what the eventsourcing library's PostgreSQL
 #: recorder uses for an application named "Accord", so its tools read ours.
 EVENTS_TABLE = "accord_events"
@@ -126,7 +128,7 @@ class Leadership(Protocol):
     async def release(self) -> None: ...
 
 
-class EventStore(Protocol):
+class EventStore(AccountSecurityStore, Protocol):
     """The append-only event log."""
 
     kind: str

@@ -33,6 +33,9 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .postgres_security import FORGET_PERSON
+from .postgres_security import SCHEMA as SECURITY_SCHEMA
+from .postgres_security import PostgresSecurity
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +183,7 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
 _COLUMNS = "originator_id, originator_version, topic, state, notification_id"
 
 
-class PostgresStore:
+class PostgresStore(PostgresSecurity):
     kind = "postgresql"
 
     def __init__(
@@ -219,6 +222,7 @@ class PostgresStore:
                 # Serialise schema set-up across processes starting together.
                 await conn.execute("SELECT pg_advisory_xact_lock(7353917)")
                 await conn.execute(SCHEMA)
+                await conn.execute(SECURITY_SCHEMA)
         finally:
             await conn.close()
 
@@ -396,6 +400,8 @@ class PostgresStore:
     async def delete_account(self, person_id: UUID) -> None:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
+                for statement in FORGET_PERSON:
+                    await conn.execute(statement, person_id)
                 await conn.execute("DELETE FROM accord_tokens WHERE person_id = $1", person_id)
                 await conn.execute("DELETE FROM accord_commands WHERE starts_with(command_id, $1)", f"{person_id}:")
                 # A tombstone: nothing of theirs is left in it, but views can say "a former member".

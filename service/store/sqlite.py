@@ -31,6 +31,9 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .sqlite_security import FORGET_PERSON
+from .sqlite_security import SCHEMA as SECURITY_SCHEMA
+from .sqlite_security import SQLiteSecurity
 
 T = TypeVar("T")
 
@@ -101,7 +104,7 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteSecurity):
     kind = "sqlite"
 
     def __init__(self, path: str, *, poll_interval: float = 1.0) -> None:
@@ -128,6 +131,7 @@ class SQLiteStore:
             # What is deleted (an erased account, a destroyed key) is overwritten, not left in free pages.
             conn.execute("PRAGMA secure_delete=ON")
             conn.executescript(SCHEMA)
+            conn.executescript(SECURITY_SCHEMA)
             return conn
 
         self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
@@ -323,6 +327,8 @@ class SQLiteStore:
         def delete(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                for statement in FORGET_PERSON:
+                    conn.execute(statement, (str(person_id),))
                 conn.execute("DELETE FROM accord_tokens WHERE person_id = ?", (str(person_id),))
                 conn.execute("DELETE FROM accord_commands WHERE substr(command_id, 1, 37) = ?", (f"{person_id}:",))
                 # A tombstone: nothing of theirs is left in it, but views can say "a former member".

@@ -32,6 +32,7 @@ from service.application import Accord
 from service.commands import KeyReused
 from service.http.deps import AccordDep
 from service.http.errors import problem
+from service.http.security import relying_party
 from service.http.wire import (
     AddClause,
     CommentOn,
@@ -49,6 +50,7 @@ from service.http.wire import (
     SignIn,
     WriteRepairNote,
 )
+from service.security import SecondFactorRequired
 from service.store.base import Account, HandleTaken
 from service.views import AgreementSummary, AgreementView
 from service.web import present
@@ -173,6 +175,10 @@ class AccountPages(Controller):
         except (FormInvalid, SignInFailed, RateLimited) as error:
             refusal = _sign_in_refusal("sign-in", form, error)
             return render(request, "sign_in.html", {"next": _local(form.get("next"))}, me=None, failed=refusal)
+        except SecondFactorRequired as step:
+            # The password was right; the session comes only with the account's passkey.
+            ceremony = await accord.security.begin_second_factor(step.account, relying_party(request, accord))
+            return render(request, "second_factor.html", {"ceremony": ceremony, "next": _local(form.get("next"))}, me=None)
         response = see_other(_local(form.get("next")))
         set_session(response, request, token, expires_at)
         return response
