@@ -8,7 +8,7 @@ below N.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -165,9 +165,12 @@ class EventStore(AccountSecurityStore, Protocol):
         """One stream's events by version: after `gt`, up to `lte`."""
 
     async def read_log(
-        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
     ) -> list[StoredEvent]:
-        """The global log in position order, from just after `after`."""
+        """The global log in position order, from just after `after`.
+
+        `open_topics`: on a sealed log (service/store/sealed.py), the topics whose events are
+        opened; a clear store has nothing to open and ignores it."""
 
     async def max_position(self) -> int:
         """The highest position in the log; 0 when it is empty."""

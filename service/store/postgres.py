@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -102,6 +102,17 @@ CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_no_truncate
     BEFORE TRUNCATE ON {EVENTS_TABLE}
     FOR EACH STATEMENT EXECUTE FUNCTION accord_refuse_change();
 
+CREATE OR REPLACE FUNCTION accord_add_key(o uuid, w bytea, m bytea)
+RETURNS TABLE (wrapped bytea, master bytea)
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Committed without waiting for its own flush: whatever uses the key (an append, an
+    -- account) commits after it and waits for its flush, which flushes this one first (the
+    -- WAL is written in order). A key nothing used by a crash is simply never needed.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    INSERT INTO accord_keys (owner, wrapped, master) VALUES (o, w, m) ON CONFLICT (owner) DO NOTHING;
+    RETURN QUERY SELECT k.wrapped, k.master FROM accord_keys k WHERE k.owner = o;
+END $$;
 CREATE OR REPLACE FUNCTION accord_append(
     ids uuid[], versions bigint[], topics text[], states bytea[],
     cmd text, res bytea, lock_ms integer)
@@ -300,7 +311,7 @@ class PostgresStore(PostgresSecurity):
         return [_stored(r) for r in rows]
 
     async def read_log(
-        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
     ) -> list[StoredEvent]:
         if topics:
             rows = await self._fetch(
@@ -422,14 +433,7 @@ class PostgresStore(PostgresSecurity):
         return {row[0]: (bytes(row[1]), bytes(row[2])) for row in rows}
 
     async def add_data_key(self, owner: UUID, wrapped: bytes, master_id: bytes) -> tuple[bytes, bytes]:
-        rows = await self._fetch(
-            "WITH made AS (INSERT INTO accord_keys (owner, wrapped, master) VALUES ($1, $2, $3)"
-            " ON CONFLICT (owner) DO NOTHING RETURNING wrapped, master)"
-            " SELECT wrapped, master FROM made UNION ALL SELECT wrapped, master FROM accord_keys WHERE owner = $1",
-            owner,
-            wrapped,
-            master_id,
-        )
+        rows = await self._fetch("SELECT * FROM accord_add_key($1, $2, $3)", owner, wrapped, master_id)
         return bytes(rows[0][0]), bytes(rows[0][1])
 
     async def delete_data_keys(self, owners: Sequence[UUID]) -> None:

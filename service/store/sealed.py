@@ -14,8 +14,9 @@ yields it as a `SHREDDED` marker at its position, so readers keep their place.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -57,7 +58,8 @@ class SealedStore:
         sealed = []
         for event in events:
             if event.sealed:
-                state = await self.keys.seal(event.originator_id, event.state)
+                # A stream's first event makes its key (no lookup first: there is none yet).
+                state = await self.keys.seal(event.originator_id, event.state, new=event.originator_version == 1)
                 event = NewEvent(event.originator_id, event.originator_version, event.topic, state)
             sealed.append(event)
         if command_id is not None and result:
@@ -75,16 +77,20 @@ class SealedStore:
         result = await self.keys.open(_owner(command_id), appended.result)
         return Appended(positions=appended.positions, result=result, repeated=appended.repeated)
 
-    async def _open(self, events: list[StoredEvent]) -> tuple[list[StoredEvent], bool]:
-        """The events opened; and whether any could not be (its key is gone)."""
-        owners = {e.originator_id for e in events if is_sealed(e.state)}
-        if not owners:
+    async def _open(
+        self, events: list[StoredEvent], keys: dict[UUID, Any] | None = None, topics: Collection[str] | None = None
+    ) -> tuple[list[StoredEvent], bool]:
+        """The events opened (of `topics` only, if given: the rest stay sealed, unread); and whether
+        any could not be (its key is gone)."""
+        wanted = [e for e in events if is_sealed(e.state) and (topics is None or e.topic in topics)]
+        if not wanted:
             return events, False
-        keys = await self.keys.keys(owners)
+        if keys is None:
+            keys = await self.keys.keys({e.originator_id for e in wanted})
         opened = []
         shredded = False
         for e in events:
-            if is_sealed(e.state):
+            if is_sealed(e.state) and (topics is None or e.topic in topics):
                 key = keys.get(e.originator_id)
                 if key is None:
                     shredded = True
@@ -96,12 +102,18 @@ class SealedStore:
         return opened, shredded
 
     async def read_stream(self, originator_id: UUID, **kwargs: Any) -> list[StoredEvent]:
-        events, shredded = await self._open(await self.inner.read_stream(originator_id, **kwargs))
+        # The stream and its key at once: a key not cached costs no second round trip in turn.
+        stored, keys = await asyncio.gather(self.inner.read_stream(originator_id, **kwargs), self.keys.keys((originator_id,)))
+        events, shredded = await self._open(stored, keys)
         # A stream whose key is gone is gone: nobody may see it, and it cannot be folded.
         return [] if shredded else events
 
-    async def read_log(self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()) -> list[StoredEvent]:
-        events, _ = await self._open(await self.inner.read_log(after, limit=limit, topics=topics))
+    async def read_log(
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
+    ) -> list[StoredEvent]:
+        """`open_topics`: only events of these are opened (a projector decodes no others); the rest
+        come back as they rest, sealed, holding their places."""
+        events, _ = await self._open(await self.inner.read_log(after, limit=limit, topics=topics), topics=open_topics)
         return events
 
     # Accounts: the handle rests as a keyed digest (what sign-in looks up), and the handle and

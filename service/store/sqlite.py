@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -225,7 +225,7 @@ class SQLiteStore(SQLiteSecurity):
         return [_stored(r) for r in rows]
 
     async def read_log(
-        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
     ) -> list[StoredEvent]:
         if topics:
             marks = ",".join("?" * len(topics))

@@ -168,3 +168,14 @@ def test_serve_on_postgresql_refuses_to_start_without_or_with_a_wrong_master_key
 def test_new_master_key_prints_a_usable_key() -> None:
     out = subprocess.run([str(ACCORD), "new-master-key"], capture_output=True, text=True, check=True, timeout=60).stdout
     assert len(parse_master_key(out.strip(), "printed")) == 32
+
+
+async def test_the_log_opens_only_the_topics_asked_for(store: Any) -> None:
+    keys = Keyring(store, masters(new_master_key()))
+    sealed = SealedStore(store, keys)
+    owner = uuid.uuid4()
+    await sealed.append([NewEvent(owner, 1, "wanted", b'{"a":1}', sealed=True), NewEvent(owner, 2, "other", b'{"b":2}', sealed=True)])
+    first, second = await sealed.read_log(0, open_topics={"wanted"})
+    assert first.state == b'{"a":1}'
+    assert second.state[:1] == b"\x01" and b'"b"' not in second.state  # left as it rests: nobody decodes it
+    assert [e.state for e in await sealed.read_log(0)] == [b'{"a":1}', b'{"b":2}']
