@@ -210,22 +210,32 @@ class Keyring:
                 found[owner] = self._keep(owner, AESGCM(self._unwrap(owner, row)))
         return found
 
-    async def key(self, owner: UUID, *, create: bool = False, new: bool = False) -> AESGCM:
-        """`owner`'s key; `create`: made if it has none; `new`: made without looking first (a new
-        stream), unless another process made it meanwhile (then theirs)."""
-        key = None if new else (await self.keys((owner,))).get(owner)
+    async def key(self, owner: UUID, *, create: bool = False) -> AESGCM:
+        """`owner`'s key; with `create`, made if it has none."""
+        key = (await self.keys((owner,))).get(owner)
         if key is not None:
             return key
-        if not create and not new:
+        if not create:
             raise Shredded(owner)
         raw = AESGCM.generate_key(bit_length=256)
         row = await self.table.add_data_key(owner, self.masters.wrap(owner, raw), self.masters.current_id)
         # Someone may have made it first: theirs is the one.
         return self._keep(owner, AESGCM(self._unwrap(owner, row)))
 
-    async def seal(self, owner: UUID, data: bytes, *, new: bool = False) -> bytes:
-        key = self._cache.get(owner) if new else None
-        return seal(key or await self.key(owner, create=True, new=new), owner, data)
+    async def seal(self, owner: UUID, data: bytes) -> bytes:
+        return seal(await self.key(owner, create=True), owner, data)
+
+    def fresh(self, owner: UUID) -> tuple[AESGCM, tuple[UUID, bytes, bytes]]:
+        """A new key for a new stream, not yet kept anywhere: its cipher, and the row to store with
+        the stream's first events (in the same transaction). `keep` it once they are appended."""
+        raw = AESGCM.generate_key(bit_length=256)
+        return AESGCM(raw), (owner, self.masters.wrap(owner, raw), self.masters.current_id)
+
+    def cached(self, owner: UUID) -> AESGCM | None:
+        return self._cache.get(owner)
+
+    def keep(self, owner: UUID, key: AESGCM) -> None:
+        self._keep(owner, key)
 
     async def open(self, owner: UUID, data: bytes) -> bytes:
         return open_sealed(await self.key(owner), owner, data)

@@ -100,6 +100,10 @@ class ConflictError(StoreError):
         )
 
 
+class KeyExists(StoreError):
+    """An append brought a data key for an owner that has one already: nothing was appended."""
+
+
 class HandleTaken(StoreError):
     """An account with that handle exists already."""
 
@@ -145,8 +149,12 @@ class EventStore(AccountSecurityStore, Protocol):
         *,
         command_id: str | None = None,
         result: bytes = b"",
+        keys: Sequence[tuple[UUID, bytes, bytes]] = (),
     ) -> Appended:
         """Append `events` atomically, or raise ConflictError and append nothing.
+
+        `keys`: data keys (owner, wrapped, master id) made for new streams, kept in the same
+        transaction; KeyExists, and nothing appended, if an owner has one already.
 
         With a `command_id`, a repeat of that command (even after an unknown
         outcome) returns the first `Appended` and appends nothing. A command

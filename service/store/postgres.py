@@ -26,6 +26,7 @@ from .base import (
     Appended,
     ConflictError,
     HandleTaken,
+    KeyExists,
     NewEvent,
     ProjectionCommit,
     ProjectionMoved,
@@ -115,7 +116,8 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION accord_append(
     ids uuid[], versions bigint[], topics text[], states bytea[],
-    cmd text, res bytea, lock_ms integer)
+    cmd text, res bytea, lock_ms integer,
+    key_owners uuid[], key_wrapped bytea[], key_masters bytea[])
 RETURNS TABLE (positions bigint[], result bytea, repeated boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -133,6 +135,12 @@ BEGIN
         END IF;
     END IF;
     got := '{{}}';
+    IF cardinality(key_owners) > 0 THEN
+        -- New streams' data keys, with their first events: an owner that has one already
+        -- raises unique_violation on accord_keys_pkey and rolls all of it back.
+        INSERT INTO accord_keys (owner, wrapped, master)
+            SELECT * FROM unnest(key_owners, key_wrapped, key_masters);
+    END IF;
     IF cardinality(ids) > 0 THEN
         -- A clash with the primary key raises unique_violation and rolls all of it back.
         NOTIFY {EVENTS_TABLE};
@@ -254,10 +262,11 @@ class PostgresStore(PostgresSecurity):
         *,
         command_id: str | None = None,
         result: bytes = b"",
+        keys: Sequence[tuple[UUID, bytes, bytes]] = (),
     ) -> Appended:
         try:
             row = await self.pool.fetchrow(
-                "SELECT * FROM accord_append($1, $2, $3, $4, $5, $6, $7)",
+                "SELECT * FROM accord_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 [e.originator_id for e in events],
                 [e.originator_version for e in events],
                 [e.topic for e in events],
@@ -265,8 +274,13 @@ class PostgresStore(PostgresSecurity):
                 command_id,
                 result,
                 self.lock_timeout_ms,
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [k[2] for k in keys],
             )
         except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "accord_keys_pkey":
+                raise KeyExists from None
             if error.constraint_name == "accord_commands_pkey":
                 # Only reachable if a command row was written without the table lock.
                 raise StoreUnavailable("command recorded concurrently") from error

@@ -23,9 +23,9 @@ from uuid import UUID
 import msgspec
 
 from domain.policy import FORMER_MEMBER
-from service.crypto import Keyring, Shredded, is_sealed, open_sealed
+from service.crypto import Keyring, Shredded, is_sealed, open_sealed, seal
 
-from .base import Account, Appended, HandleTaken, NewEvent, StoredEvent
+from .base import Account, Appended, HandleTaken, KeyExists, NewEvent, StoredEvent
 from .follow import follow
 
 
@@ -55,17 +55,46 @@ class SealedStore:
         return getattr(self.inner, name)
 
     async def append(self, events: Sequence[NewEvent], *, command_id: str | None = None, result: bytes = b"") -> Appended:
-        sealed = []
+        for attempt in (1, 2):
+            sealed, made = await self._sealed(events, fresh_keys=attempt == 1)
+            if command_id is not None and result:
+                result_sealed = await self.keys.seal(_owner(command_id), result)
+            else:
+                result_sealed = result
+            try:
+                appended = await self.inner.append(
+                    sealed, command_id=command_id, result=result_sealed, keys=[row for _, row in made.values()]
+                )
+            except KeyExists:
+                continue  # a stream's key was made meanwhile (a retried command): seal with it instead
+            for owner, (key, _) in made.items():
+                self.keys.keep(owner, key)
+            return await self._opened_result(command_id, appended)
+        raise KeyExists
+
+    async def _sealed(
+        self, events: Sequence[NewEvent], *, fresh_keys: bool
+    ) -> tuple[list[NewEvent], dict[UUID, tuple[Any, tuple[UUID, bytes, bytes]]]]:
+        """Events as they will rest; and the keys made for new streams, to store with them.
+
+        A stream's first event brings its key, kept in the append's own transaction: no round
+        trip of its own, and no key without its stream.
+        """
+        made: dict[UUID, tuple[Any, tuple[UUID, bytes, bytes]]] = {}
+        out = []
         for event in events:
             if event.sealed:
-                # A stream's first event makes its key (no lookup first: there is none yet).
-                state = await self.keys.seal(event.originator_id, event.state, new=event.originator_version == 1)
-                event = NewEvent(event.originator_id, event.originator_version, event.topic, state)
-            sealed.append(event)
-        if command_id is not None and result:
-            result = await self.keys.seal(_owner(command_id), result)
-        appended = await self.inner.append(sealed, command_id=command_id, result=result)
-        return await self._opened_result(command_id, appended)
+                owner = event.originator_id
+                if owner in made:
+                    key = made[owner][0]
+                elif fresh_keys and event.originator_version == 1 and self.keys.cached(owner) is None:
+                    made[owner] = self.keys.fresh(owner)
+                    key = made[owner][0]
+                else:
+                    key = await self.keys.key(owner, create=True)
+                event = NewEvent(owner, event.originator_version, event.topic, seal(key, owner, event.state))
+            out.append(event)
+        return out, made
 
     async def recorded(self, command_id: str) -> Appended | None:
         appended = await self.inner.recorded(command_id)

@@ -24,6 +24,7 @@ from .base import (
     Appended,
     ConflictError,
     HandleTaken,
+    KeyExists,
     NewEvent,
     ProjectionCommit,
     ProjectionMoved,
@@ -150,6 +151,7 @@ class SQLiteStore(SQLiteSecurity):
         *,
         command_id: str | None = None,
         result: bytes = b"",
+        keys: Sequence[tuple[UUID, bytes, bytes]] = (),
     ) -> Appended:
         rows = [
             (str(e.originator_id), e.originator_version, e.topic, e.state) for e in events
@@ -170,6 +172,13 @@ class SQLiteStore(SQLiteSecurity):
                             result=bytes(seen[1]),
                             repeated=True,
                         )
+                for owner, wrapped, master in keys:
+                    try:
+                        conn.execute(
+                            "INSERT INTO accord_keys (owner, wrapped, master) VALUES (?, ?, ?)", (str(owner), wrapped, master)
+                        )
+                    except sqlite3.IntegrityError:
+                        raise KeyExists from None
                 positions = []
                 for row in rows:
                     try:

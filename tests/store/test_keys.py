@@ -22,7 +22,7 @@ from service.crypto import (
     new_master_key,
     parse_master_key,
 )
-from service.store.base import NewEvent
+from service.store.base import ConflictError, NewEvent
 from service.store.sealed import SHREDDED, SealedStore
 
 ACCORD = Path(sys.executable).with_name("accord")
@@ -179,3 +179,23 @@ async def test_the_log_opens_only_the_topics_asked_for(store: Any) -> None:
     assert first.state == b'{"a":1}'
     assert second.state[:1] == b"\x01" and b'"b"' not in second.state  # left as it rests: nobody decodes it
     assert [e.state for e in await sealed.read_log(0)] == [b'{"a":1}', b'{"b":2}']
+
+
+async def test_a_new_streams_key_rests_with_its_first_event_or_not_at_all(store: Any) -> None:
+    keys = Keyring(store, masters(new_master_key()))
+    sealed = SealedStore(store, keys)
+    owner, taken = uuid.uuid4(), uuid.uuid4()
+    await sealed.append([NewEvent(owner, 1, "t", b'{"n":1}', sealed=True)])
+    assert owner in await store.data_keys([owner])
+    # An append that fails (the version is taken) leaves no key behind.
+    await sealed.append([NewEvent(taken, 1, "t", b"{}")])
+    with pytest.raises(ConflictError):
+        await sealed.append([NewEvent(taken, 1, "t", b'{"n":2}', sealed=True)])
+    assert taken not in await store.data_keys([taken])
+    # A key made meanwhile (another process, a retried command) is the one used.
+    other = uuid.uuid4()
+    made_first = await keys.key(other, create=True)
+    elsewhere = SealedStore(store, Keyring(store, keys.masters))
+    await elsewhere.append([NewEvent(other, 1, "t", b'{"n":3}', sealed=True)])
+    (stored,) = await store.read_stream(other)
+    assert made_first.decrypt(stored.state[1:13], stored.state[13:], other.bytes) == b'{"n":3}'
