@@ -21,9 +21,19 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 
 from domain.policy import FORMER_MEMBER
-from service.crypto import Keyring, Shredded, is_sealed, open_sealed, seal
+from service.crypto import (
+    NONCE,
+    SEALED,
+    Keyring,
+    MasterKeyInvalid,
+    Shredded,
+    is_sealed,
+    open_sealed,
+    seal,
+)
 
 from .base import Account, Appended, HandleTaken, KeyExists, NewEvent, StoredEvent
 from .follow import follow
@@ -110,24 +120,33 @@ class SealedStore:
         self, events: list[StoredEvent], keys: dict[UUID, Any] | None = None, topics: Collection[str] | None = None
     ) -> tuple[list[StoredEvent], bool]:
         """The events opened (of `topics` only, if given: the rest stay sealed, unread); and whether
-        any could not be (its key is gone)."""
-        wanted = [e for e in events if is_sealed(e.state) and (topics is None or e.topic in topics)]
+        any could not be (its key is gone). Per event this is the cipher and little else: the
+        projector and every cache-cold read pass each event of the log through here."""
+        wanted = [i for i, e in enumerate(events) if e.state[:1] == SEALED and (topics is None or e.topic in topics)]
         if not wanted:
             return events, False
         if keys is None:
-            keys = await self.keys.keys({e.originator_id for e in wanted})
-        opened = []
+            keys = await self.keys.keys({events[i].originator_id for i in wanted})
+        opened = list(events)
         shredded = False
-        for e in events:
-            if is_sealed(e.state) and (topics is None or e.topic in topics):
-                key = keys.get(e.originator_id)
-                if key is None:
-                    shredded = True
-                    e = StoredEvent(e.originator_id, e.originator_version, SHREDDED, b"", e.position)
-                else:
-                    state = open_sealed(key, e.originator_id, e.state)
-                    e = StoredEvent(e.originator_id, e.originator_version, e.topic, state, e.position)
-            opened.append(e)
+        associated: dict[UUID, bytes] = {}
+        for i in wanted:
+            e = events[i]
+            owner = e.originator_id
+            key = keys.get(owner)
+            if key is None:
+                shredded = True
+                opened[i] = StoredEvent(owner, e.originator_version, SHREDDED, b"", e.position)
+                continue
+            data = associated.get(owner)
+            if data is None:
+                data = associated[owner] = owner.bytes
+            state = e.state
+            try:
+                plain = key.decrypt(state[1 : 1 + NONCE], state[1 + NONCE :], data)
+            except InvalidTag:
+                raise MasterKeyInvalid(f"a value sealed for {owner} does not open with its data key") from None
+            opened[i] = StoredEvent(owner, e.originator_version, e.topic, plain, e.position)
         return opened, shredded
 
     async def read_stream(self, originator_id: UUID, **kwargs: Any) -> list[StoredEvent]:
