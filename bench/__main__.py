@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from . import append, commands, live, rebuild, startup, views
+from . import append, commands, live, rebuild, sealing, startup, views
 from .harness import Context, Figure, load, machine, markdown, table
 from .pg import ENV_URL, LocalCluster, Server, find_bindir, wait_ready
 
@@ -25,6 +25,7 @@ SECTIONS: dict[str, Callable[[Context], Awaitable[list[Figure]]]] = {
     "live": live.run,
     "views": views.run,
     "startup": startup.run,
+    "sealing": sealing.run,
 }
 
 

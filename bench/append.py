@@ -27,8 +27,10 @@ import asyncpg
 from eventsourcing.persistence import StoredEvent as LibStoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
+from service.crypto import Keyring, MasterKeys
 from service.store.base import NewEvent
 from service.store.postgres import PostgresStore
+from service.store.sealed import SealedStore
 
 from .agreements import payload
 from .harness import Context, Figure, fsyncs
@@ -125,14 +127,21 @@ def timed_threads(writers: int, command: Callable[[int], object], seconds: float
     return sum(counts), time.perf_counter() - start
 
 
-async def accord(dsn: str, writers: int, size: int, seconds: float) -> tuple[int, float]:
+async def accord(
+    dsn: str, writers: int, size: int, seconds: float, *,
+    masters: MasterKeys | None = None, writer: type[Writer] = Writer,
+) -> tuple[int, float]:
+    """`PostgresStore.append`; with `masters`, through a `SealedStore` with the events marked `sealed` (bench/sealing.py)."""
     store = PostgresStore(dsn, min_pool=writers, max_pool=writers)
     await store.open()
-    ws = [Writer(size) for _ in range(writers)]
+    appender = store if masters is None else SealedStore(store, Keyring(store, masters))
+    sealed = masters is not None
+    ws = [writer(size) for _ in range(writers)]
 
     async def command(i: int) -> None:
         w = ws[i]
-        await store.append([NewEvent(w.id, v, w.topic, w.state) for v in w.versions()])
+        versions = w.versions()  # (before w.id: a writer may start a new stream per command)
+        await appender.append([NewEvent(w.id, v, w.topic, w.state, sealed) for v in versions])
 
     try:
         return await timed_async(writers, command, seconds)
@@ -179,6 +188,30 @@ async def raw(dsn: str, writers: int, size: int, seconds: float, *, function: bo
             await conn.close()
 
 
+Appender = Callable[[str, int, int], Awaitable[tuple[int, float]]]
+
+
+async def in_turn(
+    ctx: Context, appenders: dict[str, Appender], writers: int, size: int, rounds: int, seconds: float, disk: list,
+) -> dict[str, list]:
+    """`rounds` rounds of every appender in turn, each on a fresh database, and the disk timed after each
+    round (added to `disk`): per appender, [commands, seconds] summed over the rounds."""
+    done = {name: [0, 0.0] for name in appenders}
+    for _ in range(rounds):
+        for name, appender in appenders.items():
+            dsn = ctx.server.create_database("bench_append")
+            try:
+                commands, elapsed = await appender(dsn, writers, size)
+            finally:
+                ctx.server.drop_database(dsn)
+            done[name][0] += commands
+            done[name][1] += elapsed
+        syncs, elapsed = await asyncio.to_thread(fsyncs, ctx.scratch, seconds / 2)
+        disk[0] += syncs
+        disk[1] += elapsed
+    return done
+
+
 async def run(ctx: Context) -> list[Figure]:
     # The disk's fsync latency drifts by an order of magnitude within seconds
     # here, so each figure sums several short rounds taken in turn with the
@@ -194,19 +227,7 @@ async def run(ctx: Context) -> list[Figure]:
     figures: list[Figure] = []
     for size in (1, 10):
         for writers in (1, 8):
-            done = {name: [0, 0.0] for name in appenders}
-            for _ in range(rounds):
-                for name, appender in appenders.items():
-                    dsn = ctx.server.create_database("bench_append")
-                    try:
-                        commands, elapsed = await appender(dsn, writers, size)
-                    finally:
-                        ctx.server.drop_database(dsn)
-                    done[name][0] += commands
-                    done[name][1] += elapsed
-                syncs, elapsed = await asyncio.to_thread(fsyncs, ctx.scratch, seconds / 2)
-                disk[0] += syncs
-                disk[1] += elapsed
+            done = await in_turn(ctx, appenders, writers, size, rounds, seconds, disk)
             got: dict[str, Figure] = {}
             for name, (commands, elapsed) in done.items():
                 label = f"{name}, {size}-event commands, {writers} writer{'s' * (writers > 1)}"

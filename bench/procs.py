@@ -32,6 +32,8 @@ ACCORD_ENV = {
     "ACCORD_COMMAND_RATE_PER_MINUTE": "10000000",
     "ACCORD_AUTH_RATE_PER_MINUTE": "10000000",
     "ACCORD_SECRET": "bench",
+    # 32 bytes, URL-safe base64: the master key PostgreSQL servers need (bench only).
+    "ACCORD_MASTER_KEY": "YmVuY2gtb25seS1tYXN0ZXIta2V5LWZvci1hY2NvcmQ=",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

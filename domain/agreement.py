@@ -26,6 +26,7 @@ from domain.errors import (
     AlreadyInvolved,
     InForce,
     NotAParty,
+    NotAskedToDiscard,
     NotConsented,
     NotFound,
     NotInForce,
@@ -61,7 +62,7 @@ MIN_PARTIES_TO_RATIFY = 2
 
 ChangeKind = Literal["add", "edit", "remove"]
 ProposalStatus = Literal["open", "adopted", "declined", "withdrawn", "out_of_date"]
-AgreementStatus = Literal["drafting", "in_force", "closed"]
+AgreementStatus = Literal["drafting", "in_force", "closed", "discarded"]
 
 
 class Clause(msgspec.Struct, frozen=True):
@@ -168,7 +169,8 @@ def check_no_topic(where: str, change: ClauseChange) -> None:
 
 class Agreement(Aggregate):
     class Event(Aggregate.Event):
-        pass
+        #: Its text is intimate: encrypted at rest with this agreement's data key.
+        intimate = True
 
     class Created(Event, Aggregate.Created):
         title: str
@@ -189,6 +191,8 @@ class Agreement(Aggregate):
             agreement.consents = set()
             agreement.proposals = {}
             agreement.repair_notes = {}
+            #: Parties who asked to discard the draft; when every party has, it is discarded.
+            agreement.discard_asks = set()
 
     # Parties
 
@@ -386,9 +390,39 @@ class Agreement(Aggregate):
         def apply(self, agreement: Agreement) -> None:
             agreement.repair_notes[self.note_id].linked_proposals.append(self.proposal_id)
 
+    # Discarding a draft
+
+    class DiscardAsked(Event):
+        by: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.discard_asks = {*agreement.discard_asks, self.by}
+
+    class DiscardWithdrawn(Event):
+        by: UUID
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.discard_asks = agreement.discard_asks - {self.by}
+
+    class Discarded(Event):
+        """Every party asked: the draft is gone for everyone in it (and its data key is destroyed)."""
+
+        #: Everyone it is taken from: its parties and invitees then.
+        people: tuple[UUID, ...]
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.discarded = True
+            agreement.parties = []
+            agreement.invitees = []
+            agreement.consents = set()
+            agreement.discard_asks = set()
+            agreement._close_open_proposals()
+
     # State changes shared by several events
 
     def _on_parties_changed(self) -> None:
+        # Who asked to discard asked of the parties then: a change of parties starts that afresh.
+        self.discard_asks = set()
         self.consents.clear()
         self.in_force_version = None
         self._close_open_proposals()
@@ -404,6 +438,8 @@ class Agreement(Aggregate):
 
     @property
     def status(self) -> AgreementStatus:
+        if getattr(self, "discarded", False):
+            return "discarded"
         if not self.parties:
             return "closed"
         return "drafting" if self.in_force_version is None else "in_force"
@@ -438,6 +474,22 @@ class Agreement(Aggregate):
     def leave(self, person: UUID, now: datetime) -> None:
         self.check_is_party(person)
         self.trigger_event(self.PartyLeft, timestamp=now, by=person)
+
+    def ask_to_discard(self, by: UUID, now: datetime) -> None:
+        """A party asks to discard the draft; the last party to ask discards it (a sole party at once)."""
+        self.check_is_party(by)
+        self.check_drafting()
+        if by in self.discard_asks:
+            raise AlreadyDone("asked to discard", self.id, by)
+        self.trigger_event(self.DiscardAsked, timestamp=now, by=by)
+        if set(self.parties) <= self.discard_asks:
+            self.trigger_event(self.Discarded, timestamp=now, people=(*self.parties, *self.invitees))
+
+    def withdraw_discard(self, by: UUID, now: datetime) -> None:
+        self.check_is_party(by)
+        if by not in self.discard_asks:
+            raise NotAskedToDiscard(self.id, by)
+        self.trigger_event(self.DiscardWithdrawn, timestamp=now, by=by)
 
     def add_clause(self, by: UUID, clause_id: UUID, topic: str, text: str, now: datetime) -> None:
         self.check_is_party(by)

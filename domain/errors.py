@@ -161,6 +161,15 @@ class AlreadyDone(InvalidTransition):
         self.version = version
 
 
+class NotAskedToDiscard(InvalidTransition):
+    code = "not_asked_to_discard"
+
+    def __init__(self, agreement_id: UUID, person_id: UUID) -> None:
+        super().__init__(f"{person_id} has not asked to discard agreement {agreement_id}")
+        self.agreement_id = agreement_id
+        self.person_id = person_id
+
+
 class NotConsented(InvalidTransition):
     code = "not_consented"
 

@@ -48,7 +48,8 @@ def check_scopes(scopes: Sequence[str]) -> None:
 
 class SharingGrant(Aggregate):
     class Event(Aggregate.Event):
-        pass
+        #: Its text is intimate: encrypted at rest with this grant's data key.
+        intimate = True
 
     class Proposed(Event, Aggregate.Created):
         agreement_id: UUID

@@ -212,3 +212,27 @@ class Disclosures(Aggregate):
         self.trigger_event(
             self.DisclosureSet, timestamp=now, audience=audience, disclosed=disclosed
         )
+
+
+ERASURES_NAMESPACE = UUID("5d0f3c2e-7a41-4b9e-9c6d-2e8f1a7b4c31")
+
+
+class Erasure(Aggregate):
+    """The record that a person deleted their account: their id, when, and which agreements they
+    had just left (so those agreements' views are refreshed). Nothing that says who they were."""
+
+    class Created(Aggregate.Created):
+        person: UUID
+        agreements: tuple[UUID, ...]
+
+        def apply(self, erasure: Erasure) -> None:
+            erasure.person = self.person
+            erasure.agreements = self.agreements
+
+    @classmethod
+    def record(cls, person: UUID, agreements: tuple[UUID, ...], now: datetime) -> Erasure:
+        return cls._create(cls.Created, id=cls.id_for(person), timestamp=now, person=person, agreements=agreements)
+
+    @staticmethod
+    def id_for(person: UUID) -> UUID:
+        return uuid5(ERASURES_NAMESPACE, str(person))

@@ -235,6 +235,14 @@ def pseudonym(person: UUID, viewer: UUID, secret: bytes) -> PersonRef:
     return PersonRef(key=f"p-{tag[:16]}", name=f"Someone ({tag[:4].upper()})")
 
 
+class FormerMember(str):
+    """The name of someone who deleted their account: shown alike to everyone, never a pseudonym."""
+
+
+#: What views say in place of an erased person's name.
+FORMER_MEMBER = FormerMember("a former member")
+
+
 def person_ref(
     person: UUID,
     viewer: UUID,
@@ -247,6 +255,9 @@ def person_ref(
     """Named for themselves, for whom they disclose to, and when the caller passes `identity`
     (an access with the identity scope that covers this person); otherwise a pseudonym."""
     name = names.get(person)
+    if isinstance(name, FormerMember):
+        # Their id stays out too: it named someone who asked to be gone.
+        return PersonRef(key=pseudonym(person, viewer, secret).key, name=str(name))  # plain text on the wire
     if name is not None and (identity or person == viewer or discloses(person, viewer, network)):
         return PersonRef(key=str(person), name=name, person_id=person)
     return pseudonym(person, viewer, secret)

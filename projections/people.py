@@ -35,6 +35,7 @@ HANDLES = (
     Agreement.InvitationAccepted,
     Agreement.InvitationDeclined,
     Agreement.PartyLeft,
+    Agreement.Discarded,
     SharingGrant.Proposed,
     PartnerLink.Proposed,
 )
@@ -48,6 +49,8 @@ def keys(event: object) -> Iterable[str]:
             return (str(event.invitee),)
         case Agreement.InvitationAccepted() | Agreement.InvitationDeclined() | Agreement.PartyLeft():
             return (str(event.by),)
+        case Agreement.Discarded():
+            return tuple(str(person) for person in event.people)
         case SharingGrant.Proposed():
             return (str(event.audience),)
         case PartnerLink.Proposed():
@@ -66,7 +69,7 @@ def evolve(person: Person | None, event: object) -> Person | None:
             person.agreements = {**person.agreements, agreement_id: "invited"}
         case Agreement.InvitationAccepted():
             person.agreements = {**person.agreements, agreement_id: "party"}
-        case Agreement.InvitationDeclined() | Agreement.PartyLeft():
+        case Agreement.InvitationDeclined() | Agreement.PartyLeft() | Agreement.Discarded():
             person.agreements = {a: r for a, r in person.agreements.items() if a != agreement_id}
         case SharingGrant.Proposed() if event.agreement_id not in person.granted:
             person.granted = [*person.granted, event.agreement_id]

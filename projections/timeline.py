@@ -37,6 +37,9 @@ Kind = Literal[
     "repair_note",
     "acknowledged",
     "repair_note_linked",
+    "discard_asked",
+    "discard_withdrawn",
+    "discarded",
 ]
 
 Content = dict[UUID, Clause]
@@ -94,6 +97,9 @@ HANDLED_EVENTS: tuple[type[Agreement.Event], ...] = (
     Agreement.RepairNoteWritten,
     Agreement.RepairNoteAcknowledged,
     Agreement.RepairNoteLinked,
+    Agreement.DiscardAsked,
+    Agreement.DiscardWithdrawn,
+    Agreement.Discarded,
 )
 #: Event topics in the eventsourcing library's "module:qualname" form, for subscriptions.
 TOPICS = tuple(f"{cls.__module__}:{cls.__qualname__}" for cls in HANDLED_EVENTS)
@@ -304,6 +310,18 @@ def _repair_note_linked(state: Timeline, e: Agreement.RepairNoteLinked, position
     )
 
 
+def _discard_asked(state: Timeline, e: Agreement.DiscardAsked, position: int) -> Timeline:
+    return _next(state, e, position, "discard_asked", e.by, "asked to discard this draft")
+
+
+def _discard_withdrawn(state: Timeline, e: Agreement.DiscardWithdrawn, position: int) -> Timeline:
+    return _next(state, e, position, "discard_withdrawn", e.by, "no longer asks to discard this draft")
+
+
+def _discarded(state: Timeline, e: Agreement.Discarded, position: int) -> Timeline:
+    return _next(state, e, position, "discarded", None, "every party asked: the draft is discarded")
+
+
 Fold = Callable[[Timeline, Any, int], Timeline]
 
 #: Each handled event class's fold, in HANDLED_EVENTS' order.
@@ -315,6 +333,7 @@ _FOLDS: dict[type, Fold] = dict(
             _clause_added, _clause_edited, _clause_removed, _consented, _consent_withdrawn,
             _ratified, _proposed, _commented, _accepted, _declined,
             _withdrawn, _adopted, _repair_note, _acknowledged, _repair_note_linked,
+            _discard_asked, _discard_withdrawn, _discarded,
         ),
         strict=True,
     )

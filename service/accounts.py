@@ -73,6 +73,12 @@ class Accounts:
         return Account(account.person_id, handle.casefold(), display_name, password_hash)
 
     async def sign_in(self, handle: str, password: str, now: datetime) -> tuple[str, Account, datetime]:
+        account = await self.check_password(handle, password)
+        token, expires_at = await self.issue(account.person_id, now)
+        return token, account, expires_at
+
+    async def check_password(self, handle: str, password: str) -> Account:
+        """The account whose handle and password these are; SignInFailed otherwise."""
         account = await self.store.account_by_handle(handle)
         try:
             await asyncio.to_thread(
@@ -82,10 +88,24 @@ class Accounts:
             raise SignInFailed from None
         if account is None:
             raise SignInFailed
+        return account
+
+    async def issue(self, person_id: UUID, now: datetime) -> tuple[str, datetime]:
+        """A new session's token and when it expires."""
         token = secrets.token_urlsafe(32)
         expires_at = now + self.token_ttl
-        await self.store.add_token(token_digest(token), account.person_id, expires_at)
-        return token, account, expires_at
+        await self.store.start_session(token_digest(token), person_id, now, expires_at)
+        return token, expires_at
+
+    async def confirm_password(self, person_id: UUID, password: str) -> None:
+        """SignInFailed unless `password` is this person's (asked again before an account is deleted)."""
+        account = (await self.store.accounts_by_ids([person_id])).get(person_id)
+        try:
+            await asyncio.to_thread(self.hasher.verify, account.password_hash if account else self._decoy, password)
+        except (VerificationError, InvalidHashError):
+            raise SignInFailed from None
+        if account is None:
+            raise SignInFailed
 
     async def authenticate(self, token: str, now: datetime) -> UUID:
         person_id = await self.store.token_owner(token_digest(token), now)

@@ -14,7 +14,9 @@ from service.application import Accord
 from service.http.deps import DEPENDENCIES
 from service.http.errors import HANDLERS, on_http
 from service.http.accounts import AccountController
+from service.http.security import PasskeySignInController, SecurityController
 from service.http.agreements import AgreementController
+from service.http.export import ExportController
 from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
@@ -58,7 +60,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Readiness,
             Metrics,
             AccountController,
+            SecurityController,
+            PasskeySignInController,
             AgreementController,
+            ExportController,
             NetworkController,
             GrantController,
             live,

@@ -17,23 +17,28 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
-from domain.errors import NotFound
-from service.accounts import Accounts, RateLimiter
+from domain.errors import NotFound, ValidationFailed
+from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
+from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
+from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
 from service.live.hub import Connection, Hub
+from service.read.export import Exports
 from service.read.follower import Follower, Projected
 from service.read.leader import Leader
 from service.read.models import ReadModels
 from service.read.projector import PROJECTIONS, Projector
 from service.read.queries import Queries
 from service.scheduler import Scheduler
+from service.security import AccountSecurity, SecondFactorRequired
 from service.settings import Settings
 from service.store import EventStore, connect
 from service.store.base import Account
 from service.store.mapper import MsgspecMapper
+from service.store.sealed import SealedStore
 from service.visibility import Names, Visibility
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,9 @@ class Accord:
     def __init__(
         self, store: EventStore, settings: Settings, clock: Callable[[], datetime] = utcnow
     ) -> None:
+        #: Data keys for intimate text; the master key comes from settings (or, embedded, a file beside the database).
+        self.keys = Keyring(store, master_keys(settings, store), settings.cache_size)
+        store = SealedStore(store, self.keys)
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -84,31 +92,48 @@ class Accord:
             token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         )
         self.auth_limiter = RateLimiter(settings.auth_rate_per_minute)
+        self.hub = Hub(retain=settings.live_retain)
+        self.security = AccountSecurity(
+            store,
+            self.accounts,
+            lambda: self.clock(),
+            self.hub.end_sessions,
+            challenge_ttl=timedelta(seconds=settings.passkey_challenge_seconds),
+        )
         self.command_limiter = RateLimiter(settings.command_rate_per_minute)
         #: Where views read documents and streams: a replica when one is set, else the primary.
         self.reads = (
-            connect(settings.replica_database_url, poll_interval=settings.poll_interval, read_only=True)
+            SealedStore(connect(settings.replica_database_url, poll_interval=settings.poll_interval, read_only=True), self.keys)
             if settings.replica_database_url
             else store
         )
         self.models = ReadModels(self.reads, self.mapper, settings.cache_size)
-        self.hub = Hub(retain=settings.live_retain)
         self.names = Names(store, settings.cache_size)
         self._secret = settings.secret.encode()
         # Services read the time through this, so replacing `self.clock` reaches them all.
         now = lambda: self.clock()  # noqa: E731
-        self.visibility = Visibility(self.models, self.names, lambda: self._secret, now)
+        self.visibility = Visibility(self.models, self.names, lambda: self._secret, now, self.keys.open_text)
         # The use cases, one module per aggregate, and the reads: collaborators as parameters.
         self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
-        self.agreements = Agreements(self.commands, self.visibility, now, self._settled, self.network.person_for)
-        self.grants = Grants(self.commands, self.visibility, now, self._settled, self.network.person_for)
+        self.agreements = Agreements(
+            self.commands, self.visibility, now, self._settled, self.network.person_for, self.keys.destroy,
+            self.keys.seal_text,
+        )
+        self.grants = Grants(
+            self.commands, self.visibility, now, self._settled, self.network.person_for, self.keys.seal_text
+        )
+        self.erasures = Erasures(
+            store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
+            self.keys, now, self._settled,
+        )  # fmt: skip
         self.queries = Queries(
             store, self.mapper, self.commands, self.models, self.visibility, self.names, lambda: self._secret, now
         )
+        self.exports = Exports(self.queries, self.visibility, self.person, now)
         self.projected = Projected(
             self.reads, tuple(p.name for p in PROJECTIONS), settings.poll_interval, wakes=store
         )
-        self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected)
+        self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected, self.keys)
         self.projector = Projector(
             store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
@@ -121,12 +146,16 @@ class Accord:
         await self.store.open()
         if self.reads is not self.store:
             await self.reads.open()
+        # A master key that wrapped none of this database's keys is refused here, before anything is read.
+        await self.keys.check()
         if not self._secret:
             self._secret = await self.store.server_secret()
         self._tasks = [
             asyncio.create_task(self.leader.run(), name="accord-leader"),
             asyncio.create_task(self.projected.listen(), name="accord-projected"),
             asyncio.create_task(self.follower.run(), name="accord-follower"),
+            # Sessions ended by other processes: their sockets here close at once.
+            asyncio.create_task(self.store.listen_sessions_ended(self.hub.end_sessions), name="accord-sessions"),
         ]
 
     async def stop(self) -> None:
@@ -186,14 +215,32 @@ class Accord:
         return await self.accounts.register(handle, display_name, password)
 
     async def sign_in(self, client: str, handle: str, password: str) -> tuple[str, Account, datetime]:
+        """A session; SecondFactorRequired when the account also asks for a passkey."""
         self.auth_limiter.check(client)
-        return await self.accounts.sign_in(handle, password, self.clock())
+        account = await self.accounts.check_password(handle, password)
+        if await self.store.passkey_required(account.person_id):
+            raise SecondFactorRequired(account)
+        token, expires_at = await self.accounts.issue(account.person_id, self.clock())
+        return token, account, expires_at
 
     async def authenticate(self, token: str) -> UUID:
         return await self.accounts.authenticate(token, self.clock())
 
     async def sign_out(self, token: str) -> None:
-        await self.accounts.sign_out(token)
+        """End this token's session, and close its open websockets."""
+        try:
+            person = await self.authenticate(token)
+        except SignInFailed:
+            return
+        await self.security.end_token(person, token)
+
+    async def erase(self, client: str, person: UUID, password: str) -> None:
+        """Delete an account (service/commands/erasure.py); a wrong password is a 422 on `password`."""
+        self.auth_limiter.check(client)
+        try:
+            await self.erasures.erase(person, password)
+        except SignInFailed:
+            raise ValidationFailed("password", "is not this account's password") from None
 
     async def person(self, person_id: UUID) -> Account:
         found = await self.store.accounts_by_ids([person_id])

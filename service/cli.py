@@ -122,8 +122,13 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .serving import GracefulServer
 
+    import asyncio
+
+    from .maintenance import check_master_key
+
     settings = Settings.from_env(host=args.host, port=args.port, database_url=args.database)
     _configure_logging(args.log_level)
+    asyncio.run(check_master_key(settings))
     app = create_app(settings)
     # On stdout: stderr carries only JSON log lines, which log collectors (and the ops tests) parse.
     print(serving_line(settings), flush=True)
@@ -157,6 +162,17 @@ def _maintenance(args: argparse.Namespace, work: str) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     return _maintenance(args, "migrate")
+
+
+def _rotate_master_key(args: argparse.Namespace) -> int:
+    return _maintenance(args, "rotate_master_key")
+
+
+def _new_master_key(args: argparse.Namespace) -> int:
+    from .crypto import new_master_key
+
+    print(new_master_key())
+    return 0
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -258,6 +274,14 @@ def _add_maintenance(commands: argparse._SubParsersAction) -> None:
             "live ones, showing progress on stderr, and switch each in once it has caught up; running "
             "services keep answering meanwhile.",
         ),
+        (
+            "rotate-master-key",
+            _rotate_master_key,
+            "rewrap every data key under a new master key",
+            "Rewrap every data key under ACCORD_MASTER_KEY (the new one), opening each with it or one of "
+            "ACCORD_PREVIOUS_MASTER_KEYS (the old ones). No event is touched. Give running services both "
+            "settings first, so they read keys under either while this runs; then drop the old key.",
+        ),
     ):
         command = commands.add_parser(name, help=summary, description=description)
         command.add_argument("--database", metavar="URL", help=_setting_help("database_url"))
@@ -282,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_watch(commands)
     _add_maintenance(commands)
+    commands.add_parser(
+        "new-master-key",
+        help="print a new random master key",
+        description="Print a new random master key (32 bytes, URL-safe base64) for ACCORD_MASTER_KEY.",
+    ).set_defaults(run=_new_master_key)
     return parser
 
 
@@ -292,7 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         # Help, not a usage error, and exit 0: asking what accord does is not a mistake.
         parser.print_help()
         return 0
-    return args.run(args)
+    from .crypto import KeysError
+
+    try:
+        return args.run(args)
+    except KeysError as error:
+        # A missing or wrong master key: say so plainly, never a traceback (and never the key).
+        print(f"accord: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

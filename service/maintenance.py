@@ -1,4 +1,4 @@
-"""`accord migrate` and `accord rebuild`."""
+"""`accord migrate`, `accord rebuild` and the master key's commands."""
 
 from __future__ import annotations
 
@@ -8,11 +8,39 @@ import sys
 import time
 from typing import TextIO
 
+from service.crypto import Keyring, master_keys
 from service.read.projector import BUILDING, PROJECTIONS, Projector, building
 from service.settings import Settings
-from service.store import connect
+from service.store import EventStore, connect
 from service.store.base import ProjectionCommit
 from service.store.mapper import MsgspecMapper
+from service.store.sealed import SealedStore
+
+
+def keyring(settings: Settings, store: EventStore) -> Keyring:
+    return Keyring(store, master_keys(settings, store), settings.cache_size)
+
+
+async def check_master_key(settings: Settings) -> None:
+    """Raise a clear error (service.crypto.KeysError) unless the master key opens this database's keys."""
+    store = connect(settings.database_url)
+    await store.open()
+    try:
+        await keyring(settings, store).check()
+    finally:
+        await store.close()
+
+
+async def rotate_master_key(settings: Settings) -> int:
+    """Rewrap every data key under ACCORD_MASTER_KEY, opening each with it or ACCORD_PREVIOUS_MASTER_KEYS."""
+    store = connect(settings.database_url)
+    await store.open()
+    try:
+        done = await keyring(settings, store).rotate()
+    finally:
+        await store.close()
+    print(f"rewrapped {done} data keys under the current master key; no event was touched")
+    return 0
 
 
 async def migrate(settings: Settings) -> int:
@@ -38,8 +66,10 @@ async def rebuild(settings: Settings, names: list[str] | None = None, out: TextI
     if unknown := sorted(set(wanted) - known):
         print(f"no projection named {', '.join(unknown)}; projections: {', '.join(sorted(known))}", file=sys.stderr)
         return 2
-    store = connect(settings.database_url, poll_interval=settings.poll_interval)
-    await store.open()
+    raw = connect(settings.database_url, poll_interval=settings.poll_interval)
+    await raw.open()
+    # The projector reads events as services do: opened with their keys.
+    store = SealedStore(raw, keyring(settings, raw))
     leading: asyncio.Task[None] | None = None
     try:
         for name in wanted:

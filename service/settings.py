@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,27 @@ class Settings:
 
     live_retain: int = 1000
     """People without an open socket whose live history this process keeps, so they may resume with `since`."""
+
+    master_key: str = field(default="", repr=False)
+    """The master key that wraps every data key (32 bytes, URL-safe base64; `accord new-master-key` makes one). Never stored in the database. Required on PostgreSQL (or `master_key_file`); the embedded default makes `<database>.key` beside its file."""
+
+    master_key_file: str = ""
+    """A file holding the master key (a mounted secret), instead of `master_key`."""
+
+    previous_master_keys: str = field(default="", repr=False)
+    """Earlier master keys, comma-separated, during a rotation: they still unwrap the keys `accord rotate-master-key` has not rewrapped yet."""
+
+    passkey_rp_id: str = ""
+    """The WebAuthn relying party id passkeys are made for: the site's domain (e.g. `accord.example`). Empty: the host name each request was made to, right for one site served under one name."""
+
+    passkey_origin: str = ""
+    """The exact origin the pages run on (e.g. `https://accord.example`), which passkey answers must come from. Empty: the request's own scheme and host (behind a proxy that rewrites them, set it)."""
+
+    passkey_rp_name: str = "Accord"
+    """The name a browser shows when it asks to make or use a passkey."""
+
+    passkey_challenge_seconds: int = 300
+    """How long a passkey challenge (registration, sign-in, second factor) may be answered; each is good once."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

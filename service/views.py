@@ -60,6 +60,8 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
     parties: list[PartyRef]
     invitations: list[InvitationView]
     consented: list[UUID]
+    #: Parties who asked to discard this draft (when every party has, it is gone).
+    discard_asked: list[UUID]
     clauses: list[ClauseView]
     proposals: list[ProposalView]
     repair_notes: list[RepairNoteView]
@@ -69,7 +71,7 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
 class AgreementSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     agreement_id: UUID
     relation: str
-    """`party`, `invited`, `shared` (a metamour with a grant), or `former` (just left)."""
+    """`party`, `invited`, `shared` (a metamour with a grant), or `former` (just left, or discarded)."""
     title: str | None = None
     """Not for `shared`: a title can name people or say what hidden clauses say."""
     status: str | None = None
@@ -114,9 +116,10 @@ def party_view(
         status=agreement.status,
         version=agreement.content_version,
         in_force_version=agreement.in_force_version,
-        parties=[PartyRef(p, names.get(p, "")) for p in agreement.parties],
+        parties=[PartyRef(p, str(names.get(p, ""))) for p in agreement.parties],
         invitations=[InvitationView(invitation_handles.get(i, "")) for i in agreement.invitees],
         consented=sorted(agreement.consents, key=str),
+        discard_asked=sorted(agreement.discard_asks, key=str),
         clauses=clause_views(agreement.clauses),
         proposals=[_proposal_view(p) for p in agreement.proposals.values()],
         repair_notes=[_note_view(n) for n in agreement.repair_notes.values()],

@@ -8,7 +8,7 @@ demand; names from a bounded cache of display names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -73,7 +73,8 @@ def grants_key(agreement_id: UUID) -> str:
 class Names(Mapping[UUID, str]):
     """Display names by person, in a bounded cache; `load` before reading the ones a view needs.
 
-    Names never change once registered, so a cached one is never stale.
+    Names never change once registered, so a cached one is never stale, until an account is
+    deleted: every process then forgets it (the follower, on the `Erasure` event).
     """
 
     def __init__(self, store: EventStore, size: int) -> None:
@@ -85,6 +86,10 @@ class Names(Mapping[UUID, str]):
         if missing:
             for person, account in (await self.store.accounts_by_ids(missing)).items():
                 self._cache.put(person, account.display_name)
+
+    def forget(self, person: UUID) -> None:
+        """Their name changed (they deleted their account): read it afresh next time."""
+        self._cache.drop(person)
 
     def __getitem__(self, person: UUID) -> str:
         name = self._cache.get(person)
@@ -106,7 +111,10 @@ class Visibility:
         names: Names,
         secret: Callable[[], bytes],
         clock: Callable[[], datetime],
+        open_text: Callable[[UUID, str], Awaitable[str]],
     ) -> None:
+        #: Opens a handle sealed with its person's key (service/crypto.py): empty once they are erased.
+        self.open_text = open_text
         self.models = models
         self.names = names
         self.secret = secret
@@ -133,7 +141,8 @@ class Visibility:
 
     async def party_view(self, agreement: Agreement) -> AgreementView:
         await self.names.load(agreement.parties)
-        return party_view(agreement, self.names, agreement.invitation_handles)
+        handles = {i: await self.open_text(i, agreement.invitation_handles.get(i, "")) for i in agreement.invitees}
+        return party_view(agreement, self.names, handles)
 
     async def shared(self, viewer: UUID, agreement_id: UUID) -> policy.SharedView | None:
         fact = await self.models.agreement_fact(agreement_id)
@@ -176,7 +185,7 @@ class Visibility:
             grant_id=grant.id,
             agreement_id=grant.agreement_id,
             audience=self._ref(grant.audience, viewer, network),
-            audience_handle=grant.handle,
+            audience_handle=await self.open_text(grant.audience, grant.handle),
             scopes=tuple(grant.scopes),
             until=grant.until,
             no_reshare=grant.no_reshare,

@@ -30,6 +30,12 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 
+from tests.servers import TEST_MASTER_KEY
+
+# Every process the tests start (servers, the CLI) and every Settings read from the environment
+# shares one master key; a test of a missing or wrong key removes or replaces it itself.
+os.environ.setdefault("ACCORD_MASTER_KEY", TEST_MASTER_KEY)
+
 ENV_URL = "ACCORD_TEST_DATABASE_URL"
 ENV_REQUIRE = "ACCORD_REQUIRE_POSTGRES"
 

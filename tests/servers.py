@@ -44,12 +44,24 @@ ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 PASSWORD = "correct horse battery staple"
 
+#: The master key every test server and store shares (a PostgreSQL database refuses to start without one).
+TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LWZvci1hY2NvcmQtdGVzdHM="
+
+def sealed(store: object) -> object:
+    """`store` as the servers read it: sealed events opened with their keys under TEST_MASTER_KEY."""
+    from service.crypto import Keyring, MasterKeys, parse_master_key
+    from service.store.sealed import SealedStore
+
+    return SealedStore(store, Keyring(store, MasterKeys(parse_master_key(TEST_MASTER_KEY, "TEST_MASTER_KEY"))))  # type: ignore[arg-type]
+
+
 #: Settings for test servers: fast to sign up and sign in, no rate limits in the way, quick to follow the log.
 FAST_SETTINGS = {
     "ACCORD_PASSWORD_HASHING": "cheapest",
     "ACCORD_AUTH_RATE_PER_MINUTE": "100000",
     "ACCORD_COMMAND_RATE_PER_MINUTE": "100000",
     "ACCORD_POLL_INTERVAL": "0.2",
+    "ACCORD_MASTER_KEY": TEST_MASTER_KEY,
 }
 
 

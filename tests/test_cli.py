@@ -229,6 +229,6 @@ def test_the_serving_line_brackets_an_ipv6_host() -> None:
 
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs git and the checkout")
 def test_sqlite_companion_files_are_ignored() -> None:
-    names = ["accord.db", "accord.db-wal", "accord.db-shm", "accord.db-journal"]
+    names = ["accord.db", "accord.db-wal", "accord.db-shm", "accord.db-journal", "accord.db.key"]
     result = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.split() == names

@@ -26,7 +26,12 @@ class Agreements:
         clock: Callable[[], datetime],
         settled: Callable[[Outcome], Awaitable[Outcome]],
         person_for: Callable[[str], Awaitable[UUID]],
+        shred: Callable[[list[UUID]], Awaitable[None]],
+        seal_text: Callable[[UUID, str], Awaitable[str]],
     ) -> None:
+        self.seal_text = seal_text
+        #: Destroys data keys: an agreement nobody is in any more loses its text for good.
+        self.shred = shred
         self.commands = commands
         self.visibility = visibility
         self.clock = clock
@@ -58,9 +63,11 @@ class Agreements:
     def _render_for(self, caller: UUID) -> Callable[[Agreement], object]:
         async def render(agreement: Agreement) -> object:
             if policy.relation(caller, agreement.parties) != "party":
+                discarded = agreement.status == "discarded"
                 return AgreementSummary(
-                    agreement_id=agreement.id, title=agreement.title, relation="former"
-                )
+                    agreement_id=agreement.id, title=agreement.title, relation="former",
+                    status="discarded" if discarded else None,
+                )  # fmt: skip
             return await self._render(agreement)
 
         return render
@@ -84,11 +91,13 @@ class Agreements:
     ) -> Outcome:
         # An unknown handle is invited all the same, so the answer tells nothing.
         invitee = await self.person_for(handle)
+        # The handle is the invitee's: sealed with their key, so deleting their account erases it here too.
+        sealed = await self.seal_text(invitee, handle.casefold())
         return await self._on_agreement(
             caller,
             agreement_id,
             key,
-            lambda a: a.invite(caller, invitee, self.clock(), handle=handle.casefold()),
+            lambda a: a.invite(caller, invitee, self.clock(), handle=sealed),
         )
 
     async def accept_invitation(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
@@ -102,9 +111,33 @@ class Agreements:
         )
 
     async def leave(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
-        return await self._on_agreement(
-            caller, agreement_id, key, lambda a: a.leave(caller, self.clock())
-        )
+        return await self._ending(caller, agreement_id, key, lambda a: a.leave(caller, self.clock()))
+
+    async def ask_to_discard(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._ending(caller, agreement_id, key, lambda a: a.ask_to_discard(caller, self.clock()))
+
+    async def withdraw_discard(self, caller: UUID, agreement_id: UUID, key: CommandKey | None) -> Outcome:
+        return await self._on_agreement(caller, agreement_id, key, lambda a: a.withdraw_discard(caller, self.clock()))
+
+    async def _ending(
+        self, caller: UUID, agreement_id: UUID, key: CommandKey | None, command: Callable[[Agreement], None]
+    ) -> Outcome:
+        """A command that may leave the agreement with nobody in it: then its key is destroyed.
+
+        Only once the command is projected (`_on_agreement` returns settled), so the
+        projections have taken everyone out of it before its events become unreadable.
+        """
+        emptied = False
+
+        def run(agreement: Agreement) -> None:
+            nonlocal emptied
+            command(agreement)
+            emptied = not agreement.parties
+
+        outcome = await self._on_agreement(caller, agreement_id, key, run)
+        if emptied:
+            await self.shred([agreement_id])
+        return outcome
 
     async def add_clause(
         self,

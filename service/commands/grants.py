@@ -26,7 +26,9 @@ class Grants:
         clock: Callable[[], datetime],
         settle: Callable[[Outcome], Awaitable[Outcome]],
         person_for: Callable[[str], Awaitable[UUID]],
+        seal_text: Callable[[UUID, str], Awaitable[str]],
     ) -> None:
+        self.seal_text = seal_text
         self.commands = commands
         self.visibility = visibility
         self.clock = clock
@@ -75,6 +77,8 @@ class Grants:
         key: CommandKey | None,
     ) -> Outcome:
         audience = await self.person_for(audience_handle)
+        # The handle is the audience's: sealed with their key, so deleting their account erases it here too.
+        sealed = await self.seal_text(audience, audience_handle.casefold())
         grant_id = uuid4()
         return await self._on_grant(
             caller,
@@ -91,7 +95,7 @@ class Grants:
                 until,
                 no_reshare,
                 self.clock(),
-                handle=audience_handle.casefold(),
+                handle=sealed,
             ),
             creates=True,
         )

@@ -173,10 +173,7 @@ class CommandRunner:
                 raise
             pending = aggregate.collect_events()
             body = await render(aggregate)
-            events = [
-                NewEvent(s.originator_id, s.originator_version, s.topic, s.state)
-                for s in map(self.mapper.to_stored_event, pending)
-            ]
+            events = [self.to_new(e) for e in pending]
             result = b""
             if key is not None:
                 result = msgspec.json.encode(
@@ -201,6 +198,11 @@ class CommandRunner:
             self.appended += 1
             return Outcome(body=body, position=appended.last_position)
         raise Busy
+
+    def to_new(self, event: Any) -> NewEvent:
+        s = self.mapper.to_stored_event(event)
+        # Events that carry intimate text say so (`intimate` on their aggregate's Event class).
+        return NewEvent(s.originator_id, s.originator_version, s.topic, s.state, getattr(event, "intimate", False))
 
     async def repeated(self, key: CommandKey | None) -> Outcome | None:
         """A repeat whose first attempt is recorded: that attempt's body, as stored."""

@@ -8,8 +8,11 @@ from litestar.params import JSONBody
 
 from service.http.auth import CALLER, Caller, bearer_token
 from service.http.deps import AccordDep
-from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, _problem
-from service.http.wire import Me, Register, Session, SignIn
+from service.http.errors import problem
+from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, UNPROCESSABLE, _problem
+from service.http.security import SECOND_FACTOR_STEP, SecondFactorStep, relying_party
+from service.http.wire import DeleteAccount, Me, Register, Session, SignIn
+from service.security import SecondFactorRequired
 from service.store.base import Account
 
 
@@ -45,15 +48,28 @@ class AccountController(Controller):
         "/sessions",
         summary="Sign in for a bearer token",
         status_code=201,
-        responses={**BAD_REQUEST, **UNAUTHORIZED, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY},
+        responses={**BAD_REQUEST, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY, **SECOND_FACTOR_STEP},
     )
     async def sign_in(self, request: Request, accord: AccordDep, data: JSONBody[SignIn]) -> Session:
-        token, account, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
+        try:
+            token, account, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
+        except SecondFactorRequired as step:
+            ceremony = await accord.security.begin_second_factor(step.account, relying_party(request, accord))
+            # Not signed in yet: a 401 whose `current` is the passkey step that gives the token.
+            step_body = SecondFactorStep(challenge_id=ceremony.challenge_id, options=ceremony.options)
+            return problem(  # type: ignore[return-value]
+                401,
+                "the password was right and this account also requires a passkey: answer `current.options` "
+                "with navigator.credentials.get() and send it with `current.challenge_id` to "
+                "POST /api/sessions/second-factor",
+                code="second_factor_required",
+                current=step_body,
+            )
         return Session(token=token, expires_at=expires_at, person=_me(account))
 
     @delete(
         "/sessions/current",
-        summary="Sign out: revoke the token used",
+        summary="Sign out: revoke the token used (its open websockets close with 4401)",
         dependencies=CALLER,
         responses={**UNAUTHORIZED, **STORE_AWAY},
     )
@@ -65,3 +81,13 @@ class AccountController(Controller):
     @get("/me", summary="Who I am", dependencies=CALLER, responses={**UNAUTHORIZED, **BEHIND})
     async def me(self, accord: AccordDep, caller: Caller) -> Me:
         return _me(await accord.person(caller))
+
+    @delete(
+        "/me",
+        summary="Delete my account: asks for the password again; what remains is in the README's privacy section",
+        status_code=204,
+        dependencies=CALLER,
+        responses={**UNAUTHORIZED, **BAD_REQUEST, **UNPROCESSABLE, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY},
+    )
+    async def delete_me(self, request: Request, accord: AccordDep, caller: Caller, data: JSONBody[DeleteAccount]) -> None:
+        await accord.erase(_client(request), caller, data.password)

@@ -118,6 +118,28 @@ class AgreementController(Controller):
         return respond(await accord.agreements.leave(caller, agreement_id, key))
 
     @post(
+        "/{agreement_id:uuid}/discard",
+        summary="Ask to discard the draft; when every party has asked (a sole party at once), it is gone for everyone",
+        status_code=200,
+        responses=COMMAND,
+    )
+    async def ask_to_discard(
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
+    ) -> Response[AgreementView | AgreementSummary]:
+        return respond(await accord.agreements.ask_to_discard(caller, agreement_id, key))
+
+    @delete(
+        "/{agreement_id:uuid}/discard",
+        summary="No longer ask to discard the draft",
+        status_code=200,
+        responses=COMMAND,
+    )
+    async def withdraw_discard(
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId
+    ) -> Response[AgreementView]:
+        return respond(await accord.agreements.withdraw_discard(caller, agreement_id, key))
+
+    @post(
         "/{agreement_id:uuid}/clauses",
         summary="Add a clause to the draft",
         status_code=201,

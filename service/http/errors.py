@@ -22,6 +22,7 @@ from domain.errors import (
     InForce,
     LinkStatusForbids,
     NotAParty,
+    NotAskedToDiscard,
     NotConsented,
     NotFound,
     NotInForce,
@@ -163,6 +164,8 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"relation": exc.relation}
         case NotConsented():
             return {"version": exc.version, "consented": False}
+        case NotAskedToDiscard():
+            return {"id": exc.agreement_id, "asked_to_discard": False}
         case AlreadyDone():
             done = {"id": exc.thing_id, "done": exc.action}
             return done if exc.version is None else {**done, "version": exc.version}

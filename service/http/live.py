@@ -12,12 +12,13 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from service.accounts import SignInFailed
+from service.accounts import SignInFailed, token_digest
 from service.application import Accord
 from service.http.deps import AccordDep
 from service.live.frames import Auth, Error, Ping, Pong, Ready, Reconnect, decode_client, encode
 from service.live.hub import Connection
 from service.store import StoreError
+from service.store.security import session_id
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ CATCH_UP_WAIT = 10.0
 UNAVAILABLE = "the service is temporarily unavailable; reconnect with since"
 
 
-async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] | None:
+async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth, str] | None:
     """The first frame must be `auth`; a bad one is told why and the socket closed.
 
     A StoreError (the database cannot be reached) is raised: it is no fault of the client's.
@@ -68,7 +69,7 @@ async def _authenticate(socket: WebSocket, accord: Accord) -> tuple[UUID, Auth] 
     if person is None:
         await _refuse(socket, "unauthorized", "the token is unknown, expired or signed out")
         return None
-    return person, frame
+    return person, frame, token
 
 
 def _same_origin(socket: WebSocket) -> bool:
@@ -81,6 +82,16 @@ def _same_origin(socket: WebSocket) -> bool:
 async def _refuse(socket: WebSocket, code: str, detail: str) -> None:
     await socket.send_text(encode(Error(code=code, detail=detail)))
     await socket.close(code=CLOSE_UNAUTHORIZED, reason=code)
+
+
+async def _still_signed_in(accord: Accord, token: str) -> bool:
+    try:
+        await accord.authenticate(token)
+    except SignInFailed:
+        return False
+    except StoreError:
+        pass  # no session can end while the database is away, and the hub hears of any that does
+    return True
 
 
 async def _unavailable(socket: WebSocket, error: StoreError) -> None:
@@ -123,7 +134,7 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
         return
     if signed_in is None:
         return
-    person, auth = signed_in
+    person, auth, token = signed_in
     if not await accord.wait_until_tracking(CATCH_UP_WAIT):
         # Still catching up after a start: what it would send now would be empty.
         await socket.send_text(encode(Reconnect(detail="server is starting; reconnect with since")))
@@ -136,6 +147,9 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
     except StoreError as error:
         await _unavailable(socket, error)
         return
+    connection.session = session_id(token_digest(token))
+    if not await _still_signed_in(accord, token):
+        connection.sign_out()  # its session ended while it was connecting
     # This task sends; one more receives. (Each open socket's tasks, queues and events are
     # most of what it costs in memory, so there are no others.) When the socket goes,
     # the receiver's end stops the sending; when it falls behind, the hub interrupts the
@@ -154,7 +168,13 @@ async def live(socket: WebSocket, accord: AccordDep) -> None:
         except Exception:  # noqa: BLE001 - the socket went away mid-send: nothing to tell it
             pass
         connection.on_overflow = None
-        if connection.overflowed:
+        if connection.signed_out:
+            # Its session ended (signed out here, elsewhere, or by a new password): say so and close.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(GOODBYE_TIMEOUT):
+                    await socket.send_text(encode(Error(code="signed_out", detail="this session has ended")))
+                    await socket.close(code=CLOSE_UNAUTHORIZED, reason="signed out")
+        elif connection.overflowed:
             # Fell behind: stop sending, tell it once (if it reads at all), close.
             accord.hub.disconnect(connection)
             with contextlib.suppress(Exception):

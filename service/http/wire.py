@@ -83,6 +83,10 @@ class SignIn(Strict):
     password: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
+class DeleteAccount(Strict):
+    password: Annotated[str, Meta(min_length=1, max_length=200, description="Your password, asked again")]
+
+
 class Me(msgspec.Struct, frozen=True):
     person_id: UUID
     handle: str

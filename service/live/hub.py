@@ -29,7 +29,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections import deque
-from collections.abc import Callable, KeysView, Mapping
+from collections.abc import Callable, Iterable, KeysView, Mapping
 from typing import NamedTuple
 from uuid import UUID
 
@@ -65,7 +65,7 @@ class Connection:
     is what bounds how many a process can keep open.
     """
 
-    __slots__ = ("person", "limit", "overflowed", "closed", "on_overflow", "_frames", "_waiter")
+    __slots__ = ("person", "limit", "overflowed", "closed", "signed_out", "session", "on_overflow", "_frames", "_waiter")
 
     def __init__(self, person: UUID, limit: int) -> None:
         self.person = person
@@ -73,6 +73,10 @@ class Connection:
         #: It fell behind: its frames are dropped and nothing more is queued.
         self.overflowed = False
         self.closed = False
+        #: Its session ended (signed out, a new password, the account deleted): closed with 4401.
+        self.signed_out = False
+        #: The id of the session it was opened with (service/store/security.py).
+        self.session: str | None = None
         #: Called once when it falls behind: the sender stops, even mid-send.
         self.on_overflow: Callable[[], object] | None = None
         self._frames: list[bytes] = []
@@ -102,6 +106,12 @@ class Connection:
             self._frames.append(data)
             self._wake()
 
+    def sign_out(self) -> None:
+        """Nothing more is sent; the socket is closed as signed out."""
+        self.signed_out = True
+        self._frames.clear()
+        self.close()
+
     def close(self) -> None:
         """The socket is gone: `next` answers None."""
         self.closed = True
@@ -115,7 +125,7 @@ class Connection:
                 await self._waiter
             finally:
                 self._waiter = None
-        if self.overflowed or not self._frames:
+        if self.overflowed or self.signed_out or not self._frames:
             return None
         return self._frames.pop(0)
 
@@ -258,6 +268,21 @@ class Hub:
         self.shown.pop(person, None)
         self.changed.pop(person, None)
         self.complete_after.pop(person, None)
+
+    def sign_out(self, person: UUID) -> None:
+        """Close every socket of `person` as signed out, and forget what was shown to them."""
+        for connection in list(self.connections.get(person, ())):
+            connection.sign_out()
+        self._retained.pop(person, None)
+        self._forget(person)
+
+    def end_sessions(self, session_ids: Iterable[str]) -> int:
+        """Stop every socket opened with one of these sessions; how many there were."""
+        ended = set(session_ids)
+        stopped = [c for sockets in self.connections.values() for c in sockets if c.session in ended]
+        for connection in stopped:
+            connection.sign_out()
+        return len(stopped)
 
     def close_all(self, detail: str) -> None:
         """Ask every client to reconnect elsewhere (graceful shutdown)."""

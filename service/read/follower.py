@@ -22,14 +22,19 @@ from eventsourcing.domain import Aggregate
 
 from domain.agreement import Agreement
 from domain.grants import SharingGrant
-from domain.network import Disclosures, PartnerLink
+from domain.network import Disclosures, Erasure, PartnerLink
+from service.crypto import Keyring
 from service.live.hub import Connection, Hub
 from service.read.models import ReadModels
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
+from service.store.sealed import SHREDDED
 from service.visibility import Visibility, agreement_key, grants_key
 
 log = logging.getLogger(__name__)
+
+#: The stored topic of an erasure: decoded even when nobody is connected here (caches forget the person).
+ERASED = f"{Erasure.Created.__module__}:{Erasure.Created.__qualname__}"
 
 
 class Projected:
@@ -121,7 +126,9 @@ class Follower:
         visibility: Visibility,
         hub: Hub,
         projected: Projected,
+        keys: Keyring,
     ) -> None:
+        self.keys = keys
         self.store = store
         self.mapper = mapper
         self.models = models
@@ -161,8 +168,15 @@ class Follower:
     async def apply(self, stored: StoredEvent) -> None:
         async with self._pushing:
             self.models.position = stored.position
-            if self.hub.tracked or self.models.concerned(stored):
+            if stored.topic == SHREDDED:
+                # Its key is gone: the stream reads as absent now, and whoever was shown it is told so.
+                self.models.aggregates.drop(stored.originator_id)
+                if self.hub.tracked:
+                    await self._push_gone(stored.originator_id, stored.position)
+            elif self.hub.tracked or self.models.concerned(stored) or stored.topic == ERASED:
                 event = self.mapper.to_domain_event(stored)
+                if isinstance(event, Erasure.Created):
+                    self.forget(event.person)
                 self.models.apply(event, stored.position)
                 if self.hub.tracked:
                     await self._push(event, stored.position)
@@ -189,6 +203,17 @@ class Follower:
                 log.info("views unavailable; follower waiting for the database")
                 await asyncio.sleep(self.projected.poll_interval)
         self.hub.track(position, fresh)
+
+    def forget(self, person: UUID) -> None:
+        """A person deleted their account: nothing of theirs stays cached here, and their sockets close."""
+        self.keys.forget((person,))
+        self.visibility.names.forget(person)
+        self.hub.sign_out(person)
+
+    async def _push_gone(self, agreement_id: UUID, position: int) -> None:
+        keys = [agreement_key(agreement_id), grants_key(agreement_id)]
+        shown = [person for person in self.hub.tracked if self.hub.shown_keys(person) & set(keys)]
+        self.hub.track(position, {person: await self.visibility.views(person, keys) for person in shown})
 
     async def touched(self, event: Aggregate.Event, tracked: KeysView[UUID]) -> Touched:
         touched = Touched()
@@ -218,6 +243,13 @@ class Follower:
                 link = await self.models.aggregate(PartnerLink, event.originator_id)
                 if link is not None:
                     touched.network = await self.models.neighbourhood(link.people) & tracked
+            case Erasure.Created():
+                # They left everything before this: refresh what named them, for whoever is here.
+                for agreement_id in event.agreements:
+                    if (agreement := await self.models.agreement(agreement_id)) is not None:
+                        touched.agreements.add(agreement_id)
+                        touched.people |= set(agreement.parties) & tracked
+                touched.network = await self.models.neighbourhood((event.person,)) & tracked
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:

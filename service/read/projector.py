@@ -193,7 +193,7 @@ class Projector:
 
     async def _page(self, steps: list[Step], upto: int | None = None) -> bool:
         after = min(step.after for step in steps)
-        stored = await self.store.read_log(after, limit=PAGE)
+        stored = await self.store.read_log(after, limit=PAGE, open_topics=self.topics)
         if upto is not None:
             stored = [s for s in stored if s.position <= upto]
         self._full = len(stored) == PAGE

@@ -8,12 +8,14 @@ below N.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 import msgspec
+
+from .security import AccountSecurityStore
 
 #: The events table's name: what the eventsourcing library's PostgreSQL
 #: recorder uses for an application named "Accord", so its tools read ours.
@@ -27,6 +29,8 @@ class NewEvent(msgspec.Struct, frozen=True):
     originator_version: int
     topic: str
     state: bytes
+    #: Intimate: the state is encrypted with its stream's data key before it rests (service/store/sealed.py).
+    sealed: bool = False
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
@@ -96,6 +100,10 @@ class ConflictError(StoreError):
         )
 
 
+class KeyExists(StoreError):
+    """An append brought a data key for an owner that has one already: nothing was appended."""
+
+
 class HandleTaken(StoreError):
     """An account with that handle exists already."""
 
@@ -124,7 +132,7 @@ class Leadership(Protocol):
     async def release(self) -> None: ...
 
 
-class EventStore(Protocol):
+class EventStore(AccountSecurityStore, Protocol):
     """The append-only event log."""
 
     kind: str
@@ -141,8 +149,12 @@ class EventStore(Protocol):
         *,
         command_id: str | None = None,
         result: bytes = b"",
+        keys: Sequence[tuple[UUID, bytes, bytes]] = (),
     ) -> Appended:
         """Append `events` atomically, or raise ConflictError and append nothing.
+
+        `keys`: data keys (owner, wrapped, master id) made for new streams, kept in the same
+        transaction; KeyExists, and nothing appended, if an owner has one already.
 
         With a `command_id`, a repeat of that command (even after an unknown
         outcome) returns the first `Appended` and appends nothing. A command
@@ -161,9 +173,12 @@ class EventStore(Protocol):
         """One stream's events by version: after `gt`, up to `lte`."""
 
     async def read_log(
-        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
     ) -> list[StoredEvent]:
-        """The global log in position order, from just after `after`."""
+        """The global log in position order, from just after `after`.
+
+        `open_topics`: on a sealed log (service/store/sealed.py), the topics whose events are
+        opened; a clear store has nothing to open and ignores it."""
 
     async def max_position(self) -> int:
         """The highest position in the log; 0 when it is empty."""
@@ -225,3 +240,23 @@ class EventStore(Protocol):
         """The person a live token belongs to; None if unknown, revoked or expired."""
 
     async def revoke_token(self, token_hash: bytes) -> None: ...
+
+    async def delete_account(self, person_id: UUID) -> None:
+        """Erase an account: its tokens and recorded command results go, its row becomes a tombstone
+        (id only: no handle, name or password), so views can still say "a former member"."""
+
+    # Data keys (service/crypto.py): wrapped by the master key, never in clear.
+
+    async def data_keys(self, owners: Sequence[UUID]) -> dict[UUID, tuple[bytes, bytes]]:
+        """The wrapped keys of `owners` that exist, with the id of the master key that wrapped each."""
+
+    async def add_data_key(self, owner: UUID, wrapped: bytes, master_id: bytes) -> tuple[bytes, bytes]:
+        """Keep a new wrapped key unless `owner` has one; either way, the one kept."""
+
+    async def delete_data_keys(self, owners: Sequence[UUID]) -> None:
+        """Destroy keys: what they sealed can no longer be read (crypto-shredding)."""
+
+    async def all_data_keys(self) -> list[tuple[UUID, bytes, bytes]]: ...
+
+    async def rewrap_data_keys(self, rows: Sequence[tuple[UUID, bytes, bytes, bytes]]) -> int:
+        """(owner, old master id, new wrapped key, new master id): replace each still under its old master."""

@@ -112,3 +112,58 @@ class MsgspecMapper(Mapper[UUID]):
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
+
+
+class SealedMapper(MsgspecMapper):
+    """The mapper for the eventsourcing library's own tools on an Accord database with sealed events.
+
+    Give the library `MAPPER_TOPIC=service.store.mapper:SealedMapper`, and this
+    process `ACCORD_DATABASE_URL` (PostgreSQL) and `ACCORD_MASTER_KEY` (plus
+    `ACCORD_PREVIOUS_MASTER_KEYS` during a rotation): a sealed event's state is
+    opened with its stream's data key, read from `accord_keys` (psycopg,
+    synchronously, as the library works) and unwrapped with the master key.
+    Without the key, or after the key was destroyed, the event cannot be read.
+    """
+
+    def __init__(self, transcoder: Transcoder | None = None, compressor: Any = None, cipher: Any = None) -> None:
+        super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
+        import os
+
+        from service.crypto import load_master_keys
+
+        self._dsn = os.environ["ACCORD_DATABASE_URL"]
+        self._masters = load_master_keys(
+            os.environ.get("ACCORD_MASTER_KEY", ""),
+            os.environ.get("ACCORD_MASTER_KEY_FILE", ""),
+            os.environ.get("ACCORD_PREVIOUS_MASTER_KEYS", ""),
+            embedded_beside=None,
+        )
+        self._keys: dict[UUID, Any] = {}
+
+    def _key(self, owner: UUID) -> Any:
+        if owner not in self._keys:
+            import psycopg
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            from service.crypto import Shredded
+
+            with psycopg.connect(self._dsn) as conn:
+                row = conn.execute("SELECT wrapped, master FROM accord_keys WHERE owner = %s", (owner,)).fetchone()
+            if row is None:
+                raise Shredded(owner)
+            self._keys[owner] = AESGCM(self._masters.unwrap(owner, bytes(row[0]), bytes(row[1])))
+        return self._keys[owner]
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        from service.crypto import is_sealed, open_sealed
+
+        if is_sealed(stored_event.state):
+            owner = stored_event.originator_id
+            owner = owner if isinstance(owner, UUID) else UUID(str(owner))
+            stored_event = StoredEvent(
+                originator_id=stored_event.originator_id,
+                originator_version=stored_event.originator_version,
+                topic=stored_event.topic,
+                state=open_sealed(self._key(owner), owner, stored_event.state),
+            )
+        return super().to_domain_event(stored_event)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from .base import (
     Appended,
     ConflictError,
     HandleTaken,
+    KeyExists,
     NewEvent,
     ProjectionCommit,
     ProjectionMoved,
@@ -33,6 +34,9 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .postgres_security import FORGET_PERSON
+from .postgres_security import SCHEMA as SECURITY_SCHEMA
+from .postgres_security import PostgresSecurity
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,10 @@ CREATE TABLE IF NOT EXISTS accord_tokens (
     expires_at timestamptz NOT NULL,
     revoked boolean NOT NULL DEFAULT false);
 
+CREATE TABLE IF NOT EXISTS accord_keys (
+    owner uuid PRIMARY KEY,
+    wrapped bytea NOT NULL,
+    master bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS accord_projections (
     name text PRIMARY KEY,
     position bigint NOT NULL);
@@ -95,9 +103,21 @@ CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_no_truncate
     BEFORE TRUNCATE ON {EVENTS_TABLE}
     FOR EACH STATEMENT EXECUTE FUNCTION accord_refuse_change();
 
+CREATE OR REPLACE FUNCTION accord_add_key(o uuid, w bytea, m bytea)
+RETURNS TABLE (wrapped bytea, master bytea)
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Committed without waiting for its own flush: whatever uses the key (an append, an
+    -- account) commits after it and waits for its flush, which flushes this one first (the
+    -- WAL is written in order). A key nothing used by a crash is simply never needed.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    INSERT INTO accord_keys (owner, wrapped, master) VALUES (o, w, m) ON CONFLICT (owner) DO NOTHING;
+    RETURN QUERY SELECT k.wrapped, k.master FROM accord_keys k WHERE k.owner = o;
+END $$;
 CREATE OR REPLACE FUNCTION accord_append(
     ids uuid[], versions bigint[], topics text[], states bytea[],
-    cmd text, res bytea, lock_ms integer)
+    cmd text, res bytea, lock_ms integer,
+    key_owners uuid[], key_wrapped bytea[], key_masters bytea[])
 RETURNS TABLE (positions bigint[], result bytea, repeated boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -115,6 +135,12 @@ BEGIN
         END IF;
     END IF;
     got := '{{}}';
+    IF cardinality(key_owners) > 0 THEN
+        -- New streams' data keys, with their first events: an owner that has one already
+        -- raises unique_violation on accord_keys_pkey and rolls all of it back.
+        INSERT INTO accord_keys (owner, wrapped, master)
+            SELECT * FROM unnest(key_owners, key_wrapped, key_masters);
+    END IF;
     IF cardinality(ids) > 0 THEN
         -- A clash with the primary key raises unique_violation and rolls all of it back.
         NOTIFY {EVENTS_TABLE};
@@ -176,7 +202,7 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
 _COLUMNS = "originator_id, originator_version, topic, state, notification_id"
 
 
-class PostgresStore:
+class PostgresStore(PostgresSecurity):
     kind = "postgresql"
 
     def __init__(
@@ -220,6 +246,7 @@ class PostgresStore:
                 # Serialise schema set-up across processes starting together.
                 await conn.execute("SELECT pg_advisory_xact_lock(7353917)")
                 await conn.execute(SCHEMA)
+                await conn.execute(SECURITY_SCHEMA)
         finally:
             await conn.close()
 
@@ -245,10 +272,11 @@ class PostgresStore:
         *,
         command_id: str | None = None,
         result: bytes = b"",
+        keys: Sequence[tuple[UUID, bytes, bytes]] = (),
     ) -> Appended:
         try:
             row = await self.pool.fetchrow(
-                "SELECT * FROM accord_append($1, $2, $3, $4, $5, $6, $7)",
+                "SELECT * FROM accord_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 [e.originator_id for e in events],
                 [e.originator_version for e in events],
                 [e.topic for e in events],
@@ -256,8 +284,13 @@ class PostgresStore:
                 command_id,
                 result,
                 self.lock_timeout_ms,
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [k[2] for k in keys],
             )
         except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == "accord_keys_pkey":
+                raise KeyExists from None
             if error.constraint_name == "accord_commands_pkey":
                 # Only reachable if a command row was written without the table lock.
                 raise StoreUnavailable("command recorded concurrently") from error
@@ -305,7 +338,7 @@ class PostgresStore:
         return [_stored(r) for r in rows]
 
     async def read_log(
-        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
     ) -> list[StoredEvent]:
         if topics:
             rows = await self._fetch(
@@ -401,6 +434,52 @@ class PostgresStore:
         await self._fetch(
             "UPDATE accord_tokens SET revoked = true WHERE token_hash = $1", token_hash
         )
+
+    async def delete_account(self, person_id: UUID) -> None:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for statement in FORGET_PERSON:
+                    await conn.execute(statement, person_id)
+                await conn.execute("DELETE FROM accord_tokens WHERE person_id = $1", person_id)
+                await conn.execute("DELETE FROM accord_commands WHERE starts_with(command_id, $1)", f"{person_id}:")
+                # A tombstone: nothing of theirs is left in it, but views can say "a former member".
+                await conn.execute(
+                    "UPDATE accord_accounts SET handle = 'erased:' || person_id, display_name = '', password_hash = ''"
+                    " WHERE person_id = $1",
+                    person_id,
+                )
+        except CONNECTION_ERRORS as error:
+            raise StoreUnavailable(str(error) or type(error).__name__) from error
+
+    # Data keys, wrapped by the master key (service/crypto.py)
+
+    async def data_keys(self, owners: Sequence[UUID]) -> dict[UUID, tuple[bytes, bytes]]:
+        rows = await self._fetch(
+            "SELECT owner, wrapped, master FROM accord_keys WHERE owner = ANY($1::uuid[])", list(owners)
+        )
+        return {row[0]: (bytes(row[1]), bytes(row[2])) for row in rows}
+
+    async def add_data_key(self, owner: UUID, wrapped: bytes, master_id: bytes) -> tuple[bytes, bytes]:
+        rows = await self._fetch("SELECT * FROM accord_add_key($1, $2, $3)", owner, wrapped, master_id)
+        return bytes(rows[0][0]), bytes(rows[0][1])
+
+    async def delete_data_keys(self, owners: Sequence[UUID]) -> None:
+        await self._fetch("DELETE FROM accord_keys WHERE owner = ANY($1::uuid[])", list(owners))
+
+    async def all_data_keys(self) -> list[tuple[UUID, bytes, bytes]]:
+        rows = await self._fetch("SELECT owner, wrapped, master FROM accord_keys")
+        return [(row[0], bytes(row[1]), bytes(row[2])) for row in rows]
+
+    async def rewrap_data_keys(self, rows: Sequence[tuple[UUID, bytes, bytes, bytes]]) -> int:
+        if not rows:
+            return 0
+        done = await self._fetch(
+            "UPDATE accord_keys k SET wrapped = r.wrapped, master = r.master"
+            " FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[]) AS r(owner, old, wrapped, master)"
+            " WHERE k.owner = r.owner AND k.master = r.old RETURNING 1",
+            *(list(column) for column in zip(*rows)),
+        )
+        return len(done)
 
     # Projections
 

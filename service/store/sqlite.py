@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -24,6 +24,7 @@ from .base import (
     Appended,
     ConflictError,
     HandleTaken,
+    KeyExists,
     NewEvent,
     ProjectionCommit,
     ProjectionMoved,
@@ -31,6 +32,9 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
+from .sqlite_security import FORGET_PERSON
+from .sqlite_security import SCHEMA as SECURITY_SCHEMA
+from .sqlite_security import SQLiteSecurity
 
 T = TypeVar("T")
 
@@ -63,6 +67,10 @@ CREATE TABLE IF NOT EXISTS accord_commands (
     command_id TEXT PRIMARY KEY,
     positions TEXT NOT NULL,
     result BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS accord_keys (
+    owner TEXT PRIMARY KEY,
+    wrapped BLOB NOT NULL,
+    master BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS accord_projections (
     name TEXT PRIMARY KEY,
     position INTEGER NOT NULL);
@@ -97,7 +105,7 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteSecurity):
     kind = "sqlite"
 
     def __init__(self, path: str, *, poll_interval: float = 1.0) -> None:
@@ -121,7 +129,10 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
+            # What is deleted (an erased account, a destroyed key) is overwritten, not left in free pages.
+            conn.execute("PRAGMA secure_delete=ON")
             conn.executescript(SCHEMA)
+            conn.executescript(SECURITY_SCHEMA)
             return conn
 
         self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
@@ -140,6 +151,7 @@ class SQLiteStore:
         *,
         command_id: str | None = None,
         result: bytes = b"",
+        keys: Sequence[tuple[UUID, bytes, bytes]] = (),
     ) -> Appended:
         rows = [
             (str(e.originator_id), e.originator_version, e.topic, e.state) for e in events
@@ -160,6 +172,13 @@ class SQLiteStore:
                             result=bytes(seen[1]),
                             repeated=True,
                         )
+                for owner, wrapped, master in keys:
+                    try:
+                        conn.execute(
+                            "INSERT INTO accord_keys (owner, wrapped, master) VALUES (?, ?, ?)", (str(owner), wrapped, master)
+                        )
+                    except sqlite3.IntegrityError:
+                        raise KeyExists from None
                 positions = []
                 for row in rows:
                     try:
@@ -215,7 +234,7 @@ class SQLiteStore:
         return [_stored(r) for r in rows]
 
     async def read_log(
-        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = ()
+        self, after: int = 0, *, limit: int = 500, topics: Sequence[str] = (), open_topics: Collection[str] | None = None
     ) -> list[StoredEvent]:
         if topics:
             marks = ",".join("?" * len(topics))
@@ -312,6 +331,70 @@ class SQLiteStore:
 
     async def revoke_token(self, token_hash: bytes) -> None:
         await self._query("UPDATE accord_tokens SET revoked = 1 WHERE token_hash = ?", (token_hash,))
+
+    async def delete_account(self, person_id: UUID) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in FORGET_PERSON:
+                    conn.execute(statement, (str(person_id),))
+                conn.execute("DELETE FROM accord_tokens WHERE person_id = ?", (str(person_id),))
+                conn.execute("DELETE FROM accord_commands WHERE substr(command_id, 1, 37) = ?", (f"{person_id}:",))
+                # A tombstone: nothing of theirs is left in it, but views can say "a former member".
+                conn.execute(
+                    "UPDATE accord_accounts SET handle = 'erased:' || person_id, display_name = '', password_hash = ''"
+                    " WHERE person_id = ?",
+                    (str(person_id),),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        await self._run(delete)
+
+    # Data keys, wrapped by the master key (service/crypto.py)
+
+    async def data_keys(self, owners: Sequence[UUID]) -> dict[UUID, tuple[bytes, bytes]]:
+        found: dict[UUID, tuple[bytes, bytes]] = {}
+        owners = list(owners)
+        for start in range(0, len(owners), 500):  # SQLite's limit on parameters
+            chunk = tuple(str(o) for o in owners[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._query(f"SELECT owner, wrapped, master FROM accord_keys WHERE owner IN ({marks})", chunk)
+            found.update((UUID(owner), (bytes(wrapped), bytes(master))) for owner, wrapped, master in rows)
+        return found
+
+    async def add_data_key(self, owner: UUID, wrapped: bytes, master_id: bytes) -> tuple[bytes, bytes]:
+        def add(conn: sqlite3.Connection) -> tuple[bytes, bytes]:
+            conn.execute(
+                "INSERT INTO accord_keys (owner, wrapped, master) VALUES (?, ?, ?) ON CONFLICT (owner) DO NOTHING",
+                (str(owner), wrapped, master_id),
+            )
+            row = conn.execute("SELECT wrapped, master FROM accord_keys WHERE owner = ?", (str(owner),)).fetchone()
+            return bytes(row[0]), bytes(row[1])
+
+        return await self._run(add)
+
+    async def delete_data_keys(self, owners: Sequence[UUID]) -> None:
+        for owner in owners:
+            await self._query("DELETE FROM accord_keys WHERE owner = ?", (str(owner),))
+
+    async def all_data_keys(self) -> list[tuple[UUID, bytes, bytes]]:
+        rows = await self._query("SELECT owner, wrapped, master FROM accord_keys")
+        return [(UUID(owner), bytes(wrapped), bytes(master)) for owner, wrapped, master in rows]
+
+    async def rewrap_data_keys(self, rows: Sequence[tuple[UUID, bytes, bytes, bytes]]) -> int:
+        def rewrap(conn: sqlite3.Connection) -> int:
+            done = 0
+            for owner, old, wrapped, master in rows:
+                done += conn.execute(
+                    "UPDATE accord_keys SET wrapped = ?, master = ? WHERE owner = ? AND master = ?",
+                    (wrapped, master, str(owner), old),
+                ).rowcount
+            return done
+
+        return await self._run(rewrap)
 
     # Projections
 

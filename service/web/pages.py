@@ -32,6 +32,7 @@ from service.application import Accord
 from service.commands import KeyReused
 from service.http.deps import AccordDep
 from service.http.errors import problem
+from service.http.security import relying_party
 from service.http.wire import (
     AddClause,
     CommentOn,
@@ -49,6 +50,7 @@ from service.http.wire import (
     SignIn,
     WriteRepairNote,
 )
+from service.security import SecondFactorRequired
 from service.store.base import Account, HandleTaken
 from service.views import AgreementSummary, AgreementView
 from service.web import present
@@ -173,6 +175,10 @@ class AccountPages(Controller):
         except (FormInvalid, SignInFailed, RateLimited) as error:
             refusal = _sign_in_refusal("sign-in", form, error)
             return render(request, "sign_in.html", {"next": _local(form.get("next"))}, me=None, failed=refusal)
+        except SecondFactorRequired as step:
+            # The password was right; the session comes only with the account's passkey.
+            ceremony = await accord.security.begin_second_factor(step.account, relying_party(request, accord))
+            return render(request, "second_factor.html", {"ceremony": ceremony, "next": _local(form.get("next"))}, me=None)
         response = see_other(_local(form.get("next")))
         set_session(response, request, token, expires_at)
         return response
@@ -499,6 +505,26 @@ class AgreementPages(Controller):
             request, me, agreement_id, "leave", lambda form: accord.agreements.leave(me.person_id, agreement_id, form.key)
         )
         return see_other("/agreements") if response.status_code == 303 else response
+
+    @post("/discard")
+    async def discard(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        gone = False
+
+        async def action(form: Form) -> None:
+            nonlocal gone
+            outcome = await accord.agreements.ask_to_discard(me.person_id, agreement_id, form.key)
+            gone = getattr(outcome.body, "status", None) == "discarded"
+
+        response = await self._act(request, me, agreement_id, "discard", action, then="#discard-details")
+        return see_other("/agreements") if gone and response.status_code == 303 else response
+
+    @post("/discard/withdraw")
+    async def keep_draft(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        return await self._act(
+            request, me, agreement_id, "keep-draft",
+            lambda form: accord.agreements.withdraw_discard(me.person_id, agreement_id, form.key),
+            then="#discard-details",
+        )  # fmt: skip
 
     @post("/clauses")
     async def add_clause(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:

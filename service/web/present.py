@@ -17,7 +17,7 @@ import msgspec
 from domain.agreement import TOPICS
 from domain.errors import ValidationFailed
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES
-from domain.policy import SharedView
+from domain.policy import FORMER_MEMBER, SharedView
 from domain.policy import InvitationView, NetworkView, PersonRef
 from projections.diff import VersionDiff, diff_words
 from projections.timeline import Timeline
@@ -145,7 +145,7 @@ class Names:
             return "Accord"
         if person == self.me:
             return you
-        return self.names.get(person, "a former party")
+        return self.names.get(person, FORMER_MEMBER)
 
     def listing(self, people: Any, you: str = "you") -> str:
         return listing([self(p, you) for p in people])
@@ -226,6 +226,9 @@ def party_context(view: AgreementView, me: UUID, changed_by: Mapping[UUID, UUID]
         "proposals_by_id": {p.proposal_id: p for p in view.proposals},
         # Consent is to a version's clauses: a version without any has nothing to consent to.
         "can_consent": bool(view.clauses),
+        "i_asked_to_discard": me in view.discard_asked,
+        "asked_to_discard": [p.person_id for p in view.parties if p.person_id in view.discard_asked and p.person_id != me],
+        "not_asked_to_discard": [p.person_id for p in view.parties if p.person_id not in view.discard_asked and p.person_id != me],
     }
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+
+from tests.servers import TEST_MASTER_KEY
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -28,7 +30,9 @@ PROBLEM = "application/problem+json"
 
 
 def settings_for(store_url: str, **overrides: Any) -> Settings:
-    base = Settings(database_url=store_url, password_hashing="cheapest", auth_rate_per_minute=10000)
+    base = Settings(
+        database_url=store_url, password_hashing="cheapest", auth_rate_per_minute=10000, master_key=TEST_MASTER_KEY
+    )
     return replace(base, **overrides)
 
 

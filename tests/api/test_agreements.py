@@ -84,6 +84,7 @@ async def test_create_answers_201_with_the_party_view(api: Api) -> None:
         "parties": [person_ref(ana)],
         "invitations": [],
         "consented": [],
+        "discard_asked": [],
         "clauses": [],
         "proposals": [],
         "repair_notes": [],

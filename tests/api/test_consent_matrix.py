@@ -30,7 +30,10 @@ Each cell of `MATRIX` is one of:
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -306,6 +309,9 @@ ROUTES: dict[str, Route] = {
     "accept invitation": Route("POST", "/api/agreements/{A}/invitation/accept", scratch="A"),
     "decline invitation": Route("POST", "/api/agreements/{A}/invitation/decline", scratch="A"),
     "leave": Route("POST", "/api/agreements/{A}/leave", scratch="A"),
+    "ask to discard A": Route("POST", "/api/agreements/{A}/discard"),
+    "ask to discard D": Route("POST", "/api/agreements/{D}/discard", scratch="D"),
+    "withdraw discard of D": Route("DELETE", "/api/agreements/{D}/discard"),
     # Drafting routes, on A (in force, so refused to parties) and on D (drafting)
     "add clause to A": Route(
         "POST", "/api/agreements/{A}/clauses", 201, lambda ids: {"topic": "other", "text": mark("more")}
@@ -384,10 +390,15 @@ ROUTES: dict[str, Route] = {
     "end ended link": Route("POST", "/api/links/{L_jo_robin}/end"),
     "end live link": Route("POST", "/api/links/{L_jo_sam}/end", scratch="link"),
     "set disclosure": Route("PUT", "/api/disclosures/{sky_id}", body=lambda ids: {"disclosed": True}),
+    # Export my data
+    "export": Route("GET", "/api/me/export"),
+    "export as markdown": Route("GET", "/api/me/export.md"),
+    "export as zip": Route("GET", "/api/me/export.zip"),
 }
 
 R, E = "R", "E"
 # Refusals by the domain, with their problem codes (authorization passed, the state forbids).
+NOT_ASKED = (409, "not_asked_to_discard")
 IN_FORCE, DONE, NOT_INVITED, NOT_AUTHOR, OWN_NOTE, NOT_CONSENTED, OWN_LINK, LINK_STATUS, INVALID = (
     (409, "in_force"),
     (409, "already_done"),
@@ -413,6 +424,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "accept invitation":       (NOT_INVITED, NOT_INVITED, E,           N4,  N4,  N4,  N4,  N4,          N4,      401),
     "decline invitation":      (NOT_INVITED, NOT_INVITED, E,           N4,  N4,  N4,  N4,  N4,          N4,      401),
     "leave":                   (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "ask to discard A":        (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "ask to discard D":        (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "withdraw discard of D":   (NOT_ASKED,   NOT_ASKED,   N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "add clause to A":         (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "edit clause of A":        (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "remove clause of A":      (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
@@ -447,6 +461,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "end ended link":          (N4,          LINK_STATUS, N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
     "end live link":           (N4,          E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
     "set disclosure":          (E,           E,           E,           E,   E,   E,   E,   E,           INVALID, 401),
+    "export":                  (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "export as markdown":      (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "export as zip":           (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
 }
 # fmt: on
 
@@ -475,11 +492,13 @@ async def test_the_matrix_covers_every_api_route_and_every_caller(client: AsyncT
     assert all(len(row) == len(CALLERS) for row in MATRIX.values())
     covered = {(r.method, re.sub(r"\{[^}]+\}", "{}", r.path.split("?")[0])) for r in ROUTES.values()}
     # Accounts and sessions are not about anyone else's data; /api/live is a websocket, tested elsewhere.
+    # Account security (/api/me/..., passkey sign-in) is the caller's own: tests/api/test_account_security.py.
     outside = {"/api/accounts", "/api/sessions", "/api/sessions/current", "/api/me", "/api/live"}
+    own = ("/api/me/sessions", "/api/me/password", "/api/me/passkeys", "/api/me/second-factor", "/api/sessions/")
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", route.path))
         for route in client.app.routes
-        if route.path.startswith("/api/") and route.path not in outside
+        if route.path.startswith("/api/") and route.path not in outside and not route.path.startswith(own)
         for method in route.methods
         if method not in ("OPTIONS", "HEAD")
     }
@@ -697,6 +716,9 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
     spec = ROUTES[route]
     r = await w.client.get(spec.url(request_ids(w)), headers=w[caller].headers)
     assert r.status_code == 200, r.text
+    if route.startswith("export"):
+        await check_export(w, route, caller, r)
+        return
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
 
@@ -728,6 +750,61 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
         visible_ids = {c["clause_id"] for c in body.get("clauses", [])} if isinstance(body, dict) else set()
         for hidden in w.hidden_ids() - visible_ids:
             assert hidden not in r.text, (hidden, r.text)
+
+
+VIEWS = {"A": "view A", "D": "view D (drafting)"}
+
+
+async def check_export(w: World, route: str, caller: str, r: Any) -> None:
+    """An export, in any of its formats, is the caller's own reads put together, and nothing else.
+
+    Each part is compared with the answer this matrix expects of the read it
+    stands for; a party's timeline with the other party's (they see the same).
+    """
+    if route == "export as zip":
+        with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+            texts = [archive.read(name).decode() for name in ("export.json", "export.md")]
+    else:
+        texts = [r.text]
+    listed = expected_read(w, "list agreements", caller)
+    party = caller in ("mina", "jo")
+    if not party:
+        views = [expected_read(w, VIEWS[k], caller) for k in VIEWS if w.ids[k] in {s["agreement_id"] for s in listed}]
+        visible_ids = {c["clause_id"] for v in views for c in v.get("clauses", [])}
+        visible = visible_markers(w, "view A", caller) | visible_markers(w, "my invitation", caller)
+        for text in texts:
+            assert set(MARKER.findall(text)) <= visible, text
+            for hidden in w.hidden_ids() - visible_ids:
+                assert hidden not in text, (hidden, text)
+    if route == "export as markdown":
+        for summary in listed:
+            assert f"`{summary['agreement_id']}`" in texts[0]
+        return
+    export = json.loads(texts[0])
+    assert normalise_network(export["network"]) == expected_read(w, "network", caller)
+    assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
+    assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
+        (s["agreement_id"], s["relation"]) for s in listed
+    ]
+    for found in export["agreements"]:
+        key = "A" if found["agreement_id"] == w.ids["A"] else "D"
+        expected = {"party": None, "shared": None, "invitation": None}
+        match found["relation"]:
+            case "party":
+                expected["party"] = expected_read(w, VIEWS[key], caller)
+            case "shared":
+                expected["shared"] = expected_read(w, VIEWS[key], caller)
+            case "invited":
+                expected["invitation"] = expected_read(w, "my invitation", caller)
+        assert {k: found[k] for k in expected} == expected
+        if not party:
+            assert (found["timeline"], found["versions"], found["grants"], found["names"]) == (None, None, None, {})
+        elif key == "A":
+            other = w["mina" if caller == "jo" else "jo"]
+            assert found["timeline"] == await w.api.call("GET", f"/api/agreements/{w.ids['A']}/timeline", other, 200)
+            assert sorted(found["grants"], key=lambda g: g["grant_id"]) == expected_read(w, "list grants", caller)
+            [in_force] = [v for v in found["versions"] if v["version"] == 4]
+            assert in_force["clauses"] == expected_read(w, "version", caller)
 
 
 # --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
+from tests.authenticator import SoftAuthenticator
 
 SCHEMA = "/schema/openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -141,6 +142,21 @@ async def _me(api: Api) -> httpx.Response:
     return await send(api, "GET", "/api/me", await api.person())
 
 
+@scenario("DELETE", "/api/me")
+async def _delete_me(api: Api) -> httpx.Response:
+    from tests.api.conftest import PASSWORD
+
+    return await send(api, "DELETE", "/api/me", await api.person(), json={"password": PASSWORD})
+
+
+for _export in ("/api/me/export", "/api/me/export.md", "/api/me/export.zip"):
+
+    @scenario("GET", _export)
+    async def _exported(api: Api, path: str = _export) -> httpx.Response:
+        ana, *_ = await in_force(api)
+        return await send(api, "GET", path, ana)
+
+
 @scenario("POST", A)
 async def _create(api: Api) -> httpx.Response:
     return await send(api, "POST", A, await api.person(), json={"title": "Ours"})
@@ -194,6 +210,19 @@ async def _decline_invitation(api: Api) -> httpx.Response:
 async def _leave(api: Api) -> httpx.Response:
     _, ben, agreement_id = await api.pair()
     return await send(api, "POST", f"{A}/{agreement_id}/leave", ben)
+
+
+@scenario("POST", A + "/{agreement_id}/discard")
+async def _ask_to_discard(api: Api) -> httpx.Response:
+    _, ben, agreement_id = await api.pair()
+    return await send(api, "POST", f"{A}/{agreement_id}/discard", ben)
+
+
+@scenario("DELETE", A + "/{agreement_id}/discard")
+async def _withdraw_discard(api: Api) -> httpx.Response:
+    _, ben, agreement_id = await api.pair()
+    await send(api, "POST", f"{A}/{agreement_id}/discard", ben)
+    return await send(api, "DELETE", f"{A}/{agreement_id}/discard", ben)
 
 
 @scenario("POST", A + "/{agreement_id}/clauses")
@@ -381,6 +410,101 @@ async def _revoke_grant(api: Api) -> httpx.Response:
 async def _audience(api: Api) -> httpx.Response:
     ana, _, agreement_id, clause = await in_force(api)
     return await send(api, "GET", f"{A}/{agreement_id}/clauses/{clause['clause_id']}/audience", ana)
+
+
+# Account security: the caller's own sessions, password and passkeys (tests/api/test_account_security.py)
+
+ORIGIN = "http://testserver.local"
+
+
+async def with_passkey(api: Api) -> tuple[Person, SoftAuthenticator, str]:
+    """Someone with a registered passkey: (them, their authenticator, the passkey's id)."""
+    me, key = await api.person(), SoftAuthenticator(ORIGIN)
+    ceremony = (await send(api, "POST", "/api/me/passkeys/challenges", me)).json()
+    body = {"challenge_id": ceremony["challenge_id"], "credential": key.create(ceremony["options"])}
+    r = await send(api, "POST", "/api/me/passkeys", me, json=body)
+    return me, key, r.json()["passkey_id"]
+
+
+@scenario("GET", "/api/me/sessions")
+async def _sessions(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/me/sessions", await api.person())
+
+
+@scenario("DELETE", "/api/me/sessions/{session_id}")
+async def _end_session(api: Api) -> httpx.Response:
+    me = await api.person()
+    [session] = (await send(api, "GET", "/api/me/sessions", me)).json()
+    return await send(api, "DELETE", f"/api/me/sessions/{session['session_id']}", me)
+
+
+@scenario("DELETE", "/api/me/sessions")
+async def _sign_out_everywhere(api: Api) -> httpx.Response:
+    return await send(api, "DELETE", "/api/me/sessions", await api.person())
+
+
+@scenario("PUT", "/api/me/password")
+async def _change_password(api: Api) -> httpx.Response:
+    body = {"current_password": PASSWORD, "new_password": "another long passphrase"}
+    return await send(api, "PUT", "/api/me/password", await api.person(), json=body)
+
+
+@scenario("GET", "/api/me/passkeys")
+async def _passkeys(api: Api) -> httpx.Response:
+    me, _, _ = await with_passkey(api)
+    return await send(api, "GET", "/api/me/passkeys", me)
+
+
+@scenario("POST", "/api/me/passkeys/challenges")
+async def _passkey_challenge(api: Api) -> httpx.Response:
+    return await send(api, "POST", "/api/me/passkeys/challenges", await api.person())
+
+
+@scenario("POST", "/api/me/passkeys")
+async def _register_passkey(api: Api) -> httpx.Response:
+    me, key = await api.person(), SoftAuthenticator(ORIGIN)
+    ceremony = (await send(api, "POST", "/api/me/passkeys/challenges", me)).json()
+    body = {"challenge_id": ceremony["challenge_id"], "credential": key.create(ceremony["options"])}
+    return await send(api, "POST", "/api/me/passkeys", me, json=body)
+
+
+@scenario("DELETE", "/api/me/passkeys/{passkey_id}")
+async def _remove_passkey(api: Api) -> httpx.Response:
+    me, _, passkey_id = await with_passkey(api)
+    return await send(api, "DELETE", f"/api/me/passkeys/{passkey_id}", me)
+
+
+@scenario("GET", "/api/me/second-factor")
+async def _second_factor_setting(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/me/second-factor", await api.person())
+
+
+@scenario("PUT", "/api/me/second-factor")
+async def _require_passkey(api: Api) -> httpx.Response:
+    me, _, _ = await with_passkey(api)
+    return await send(api, "PUT", "/api/me/second-factor", me, json={"passkey_required": True})
+
+
+@scenario("POST", "/api/sessions/passkey/challenges")
+async def _passkey_sign_in_challenge(api: Api) -> httpx.Response:
+    return await send(api, "POST", "/api/sessions/passkey/challenges")
+
+
+@scenario("POST", "/api/sessions/passkey")
+async def _passkey_sign_in(api: Api) -> httpx.Response:
+    _, key, _ = await with_passkey(api)
+    ceremony = (await send(api, "POST", "/api/sessions/passkey/challenges")).json()
+    body = {"challenge_id": ceremony["challenge_id"], "credential": key.get(ceremony["options"])}
+    return await send(api, "POST", "/api/sessions/passkey", json=body)
+
+
+@scenario("POST", "/api/sessions/second-factor")
+async def _second_factor(api: Api) -> httpx.Response:
+    me, key, _ = await with_passkey(api)
+    await send(api, "PUT", "/api/me/second-factor", me, json={"passkey_required": True})
+    step = (await send(api, "POST", "/api/sessions", json={"handle": me.handle, "password": PASSWORD})).json()
+    body = {"challenge_id": step["current"]["challenge_id"], "credential": key.get(step["current"]["options"])}
+    return await send(api, "POST", "/api/sessions/second-factor", json=body)
 
 
 # --------------------------------------------------------------------------
@@ -597,7 +721,9 @@ async def test_the_idempotency_key_is_documented_on_commands_only_with_the_rule_
     ops = await operations(client)
     for (method, path), operation in ops.items():
         [key] = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"] or [None]
-        if method == "GET" or path.startswith(("/api/accounts", "/api/sessions", "/health")):
+        # Account routes take none: deleting an account ends the very token a repeat would carry;
+        # sessions and account security are kept beside the log, not commands on it.
+        if method == "GET" or path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) or path == "/api/me":
             assert key is None, (method, path)
         else:
             assert key is not None and key["required"] is False, (method, path)

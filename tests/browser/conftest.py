@@ -163,7 +163,7 @@ def sign_in(browser: Any, server: Server, who: Person, *, width: int = 1280, hei
     page.goto("/sign-in")
     page.get_by_label("Handle").fill(who.handle)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(re.compile(r"/agreements$"))
     return page
 

@@ -63,7 +63,7 @@ def sign_in_as(browser: Any, server: Server, handle: str, width: int = 1280) -> 
     page.goto("/")
     page.get_by_label("Handle").fill(handle)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/agreements")
     return page
 

@@ -766,7 +766,14 @@ def every_event(mina: UUID, jo: UUID, sam: UUID) -> list[Agreement.Event]:
     agreement.link_repair_note(jo, note_id, proposal_id, NOW)
     agreement.accept(jo, proposal_id, NOW)
     agreement.leave(jo, NOW)
-    return list(agreement.collect_events())
+    draft = Agreement.create("Dropped", mina, NOW)
+    draft.invite(mina, jo, NOW)
+    draft.accept_invitation(jo, NOW)
+    draft.ask_to_discard(mina, NOW)
+    draft.withdraw_discard(mina, NOW)
+    draft.ask_to_discard(mina, NOW)
+    draft.ask_to_discard(jo, NOW)
+    return [*agreement.collect_events(), *draft.collect_events()]
 
 
 def test_every_event_round_trips_through_msgspec_by_its_type_hints(mina, jo, sam):

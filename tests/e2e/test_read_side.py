@@ -23,7 +23,7 @@ from service.store import connect
 from service.store.mapper import MsgspecMapper
 from tests.e2e.conftest import SOON, Api, Live, Server, Servers, build_world, share_boundaries
 from tests.e2e.test_live_resume import append_noise
-from tests.servers import ROOT
+from tests.servers import ROOT, sealed
 
 pytestmark = pytest.mark.postgres
 
@@ -57,7 +57,7 @@ async def stored_projections(url: str) -> tuple[dict[str, int], dict[str, dict[s
 
 
 async def read_all(store: Any) -> list[tuple[int, Any]]:
-    mapper, events, after = MsgspecMapper(), [], 0
+    mapper, events, after, store = MsgspecMapper(), [], 0, sealed(store)
     while page := await store.read_log(after, limit=5000):
         events.extend((s.position, mapper.to_domain_event(s)) for s in page)
         after = page[-1].position

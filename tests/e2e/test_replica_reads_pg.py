@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,7 +116,7 @@ async def test_views_read_the_replica_once_it_has_replayed_what_they_need(
 
 def test_a_replica_url_is_refused_for_the_embedded_store(tmp_path: Path) -> None:
     result = subprocess.run(
-        ["accord", "serve", "--database", f"sqlite:///{tmp_path / 'a.db'}", "--port", "1"],
+        [str(Path(sys.executable).with_name("accord")), "serve", "--database", f"sqlite:///{tmp_path / 'a.db'}", "--port", "1"],
         env={**os.environ, "ACCORD_REPLICA_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"},
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

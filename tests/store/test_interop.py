@@ -154,7 +154,7 @@ def library_app(dsn: str, params: Callable[[str], dict[str, str]]) -> Accord:
         }
     )
     assert app.name == "Accord"
-    assert type(app.mapper) is MsgspecMapper
+    assert isinstance(app.mapper, MsgspecMapper)
     return app
 
 
@@ -521,3 +521,43 @@ class TestLibraryNonInterleavingSQLite(_AccordNonInterleavingCases):
 class TestLibraryNonInterleavingPostgres(_AccordNonInterleavingCases):
     __test__ = True
     kind = "postgresql"
+
+
+@pytest.mark.postgres
+async def test_sealed_agreement_loads_in_library_application_with_the_master_key(
+    new_pg_database: Callable[[], str], pg_params: Callable[[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accord's events rest sealed; the library, given SealedMapper and the master key, still loads them."""
+    from domain.agreement import Agreement
+    from service.crypto import Keyring, MasterKeys, parse_master_key
+    from service.store.sealed import SealedStore
+    from tests.servers import TEST_MASTER_KEY
+
+    dsn = new_pg_database()
+    raw = connect(dsn)
+    await raw.open()
+    keys = Keyring(raw, MasterKeys(parse_master_key(TEST_MASTER_KEY, "test")))
+    store = SealedStore(raw, keys)
+    monkeypatch.setenv("ACCORD_DATABASE_URL", dsn)
+    monkeypatch.setenv("ACCORD_MASTER_KEY", TEST_MASTER_KEY)
+    monkeypatch.setattr("tests.store.test_interop.MAPPER_TOPIC", "service.store.mapper:SealedMapper")
+    app = library_app(dsn, pg_params)
+    try:
+        now = datetime.now(timezone.utc)
+        ana = uuid4()
+        agreement = Agreement.create("mkSealedTitle", ana, now)
+        agreement.add_clause(ana, uuid4(), "boundaries", "mkSealedClause", now)
+        mapper = MsgspecMapper()
+        events = [
+            NewEvent(s.originator_id, s.originator_version, s.topic, s.state, sealed=True)
+            for s in map(mapper.to_stored_event, agreement.collect_events())
+        ]
+        await store.append(events)
+        assert all(b"mkSealed" not in e.state for e in await raw.read_stream(agreement.id))
+        loaded = app.repository.get(agreement.id)
+        assert isinstance(loaded, Agreement)
+        assert loaded.title == "mkSealedTitle"
+        assert [c.text for c in loaded.clauses.values()] == ["mkSealedClause"]
+    finally:
+        app.close()
+        await raw.close()

@@ -1,0 +1,119 @@
+"""Deleting an account: the person leaves everything, then their key and their account are destroyed.
+
+What they were in goes on for the others. They leave each agreement they are
+a party of (its text is the remaining parties' too, and stays with them; an
+agreement nobody is left in loses its key), decline the invitations addressed
+to them, withdraw the grants they proposed or consented to that are still
+pending, and end or answer their partner links. Then their sign-in tokens and
+recorded command results are deleted, their account becomes a tombstone (an
+id, nothing else), and their data key is destroyed, so their handle and name
+can never be read again, with or without the master key. Last, an `Erasure`
+event tells every process (to forget what it cached of them, close their
+sockets, and refresh the views that named them): everyone sees "a former
+member" from then on.
+
+Each step tolerates having been done already, so an erasure cut short can be
+asked for again until it completes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from uuid import UUID
+
+from domain.agreement import Agreement
+from domain.errors import AlreadyExists, DomainError
+from domain.network import Erasure, PartnerLink
+from service.accounts import Accounts
+from service.commands.agreements import Agreements
+from service.commands.grants import Grants
+from service.commands.network import Network
+from service.commands.runner import CommandRunner, Outcome
+from service.crypto import Keyring
+from service.read.models import ReadModels
+from service.store import EventStore
+
+log = logging.getLogger(__name__)
+
+
+class Erasures:
+    def __init__(
+        self,
+        store: EventStore,
+        commands: CommandRunner,
+        models: ReadModels,
+        accounts: Accounts,
+        agreements: Agreements,
+        grants: Grants,
+        network: Network,
+        keys: Keyring,
+        clock: Callable[[], datetime],
+        settled: Callable[[Outcome], Awaitable[Outcome]],
+    ) -> None:
+        self.store = store
+        self.commands = commands
+        self.models = models
+        self.accounts = accounts
+        self.agreements = agreements
+        self.grants = grants
+        self.network = network
+        self.keys = keys
+        self.clock = clock
+        self.settled = settled
+
+    async def erase(self, person: UUID, password: str) -> None:
+        await self.accounts.confirm_password(person, password)  # SignInFailed propagates
+        index = await self.models.person(person)
+        left = []
+        for agreement_id in list(index.agreements):
+            agreement = await self.commands.load_if_any(Agreement, agreement_id)
+            if agreement is None:
+                continue
+            if person in agreement.parties:
+                await self._end_pending_grants(person, agreement)
+                await _done(self.agreements.leave(person, agreement_id, None))
+                left.append(agreement_id)
+            elif person in agreement.invitees:
+                await _done(self.agreements.decline_invitation(person, agreement_id, None))
+        for link_id in index.links:
+            link = await self.commands.load_if_any(PartnerLink, link_id)
+            if link is None:
+                continue
+            if link.status == "live":
+                await _done(self.network.end_link(person, link_id, None))
+            elif link.status == "proposed":
+                answer = self.network.withdraw_link if link.proposer == person else self.network.decline_link
+                await _done(answer(person, link_id, None))
+        await self.store.delete_account(person)
+        await self.keys.destroy([person])
+
+        def record(_: Erasure | None) -> Erasure:
+            return Erasure.record(person, tuple(left), self.clock())
+
+        async def nothing(_: Erasure) -> None:
+            return None
+
+        try:
+            await self.settled(await self.commands.run(Erasure, Erasure.id_for(person), record, nothing, key=None, creates=True))
+        except AlreadyExists:
+            pass  # asked again after it completed
+        log.info("an account was deleted")
+
+    async def _end_pending_grants(self, person: UUID, agreement: Agreement) -> None:
+        for grant in await self.models.grants_for(agreement.id):
+            pending = not grant.is_revoked and not set(agreement.parties) <= set(grant.consents)
+            if pending and person in grant.consents:
+                await _done(self.grants.revoke_grant(person, agreement.id, grant.id, None))
+
+
+async def _done(step: Awaitable[object]) -> None:
+    """A step already taken (by an earlier, cut-short erasure, or by someone else meanwhile) is fine."""
+    try:
+        await step
+    except DomainError as error:
+        log.info("erasure step already done: %s", type(error).__name__)
+
+
+__all__ = ["Erasures"]

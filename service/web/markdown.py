@@ -1,0 +1,241 @@
+"""An export as Markdown: the same facts as its JSON, for people to read.
+
+Made from the `Export` alone (service/read/export.py), so it can say nothing
+the JSON does not hold. People's own words are escaped, so a clause that looks
+like Markdown or HTML reads as what was written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from uuid import UUID
+
+from domain.policy import InvitationView, NetworkView, SharedView
+from service.read.export import Export, ExportedAgreement
+from service.views import AgreementView
+from service.web import present
+
+#: Characters Markdown (or the HTML it allows) would act on anywhere in a line.
+_INLINE = re.compile(r"([\\`*_\[\]<>|&])")
+#: What Markdown would act on at the start of a line (a heading, a quote, a list, a rule).
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
+
+
+def text(words: str) -> str:
+    """Someone's words, on one line, shown as written."""
+    return _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", " ".join(words.split())))
+
+
+def quoted(words: str) -> str:
+    """Someone's words as a block quote, line by line."""
+    lines = [
+        _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", line.strip()))
+        for line in words.splitlines()
+    ]
+    return "\n".join(f"> {line}".rstrip() for line in lines or [""])
+
+
+def render(export: Export) -> str:
+    return "\n".join(_document(export)).rstrip() + "\n"
+
+
+def _document(export: Export) -> Iterator[str]:
+    me = export.account
+    yield f"# Accord: everything {text(me.display_name)} may see"
+    yield ""
+    yield (
+        f"Exported {present.when(export.exported_at)}. This is what Accord shows you, and nothing more: "
+        "agreements you are a party of or invited to, and what others chose to share with you. "
+        f"The same facts, for programs, are in `export.json` (format `{export.format}`)."
+    )
+    yield ""
+    yield "## Your account"
+    yield ""
+    yield f"- Display name: {text(me.display_name)}"
+    yield f"- Handle: `@{me.handle}`"
+    yield f"- Person id: `{me.person_id}`"
+    yield ""
+    yield from _network(export.network)
+    yield f"## Agreements ({len(export.agreements)})"
+    yield ""
+    if not export.agreements:
+        yield "None yet."
+        yield ""
+    for agreement in export.agreements:
+        yield from _agreement(agreement, me.person_id)
+
+
+def _network(network: NetworkView) -> Iterator[str]:
+    yield "## Your network"
+    yield ""
+    yield "### Your links"
+    yield ""
+    if not network.links:
+        yield "No partner links yet."
+    for link in network.links:
+        who = "you asked" if link.proposed_by_me else "they asked"
+        label = present.LINK_RELATIONS.get(link.status, link.status)
+        yield f"- {text(link.other.name)}: {label} ({who})"
+        for interval in link.intervals:
+            until = present.when(interval.ended_at) if interval.ended_at else "now"
+            yield f"  - partners from {present.when(interval.confirmed_at)} until {until}"
+    yield ""
+    if network.known_links:
+        yield "### Relationships shown to you"
+        yield ""
+        for known in network.known_links:
+            yield f"- {text(known.a.name)} and {text(known.b.name)} are partners"
+        yield ""
+
+
+def _agreement(exported: ExportedAgreement, me: UUID) -> Iterator[str]:
+    if exported.party is not None:
+        yield from _party(exported, exported.party, me)
+    elif exported.shared is not None:
+        yield from _shared(exported.shared)
+    elif exported.invitation is not None:
+        yield from _invited(exported.invitation)
+
+
+def _party(exported: ExportedAgreement, view: AgreementView, me: UUID) -> Iterator[str]:
+    names = present.Names(view.parties, me, exported.names)
+    yield f"### {text(view.title)}"
+    yield ""
+    yield "- You are a party."
+    yield f"- Agreement id: `{view.agreement_id}`"
+    state = present.STATUS_LABELS.get(view.status, view.status)
+    in_force = view.in_force_version
+    earlier = (
+        f" (version {in_force} in force)"
+        if in_force not in (None, view.version)
+        else ""
+    )
+    yield f"- Status: {state}, version {view.version}{earlier}"
+    yield f"- Parties: {text(names.listing([p.person_id for p in view.parties]))}"
+    if view.invitations:
+        yield f"- Invited: {', '.join(f'`@{i.handle}`' for i in view.invitations)}"
+    if view.consented:
+        yield f"- Consented to version {view.version}: {text(names.listing(view.consented))}"
+    yield ""
+    yield "#### Clauses"
+    yield ""
+    yield from _clauses(view.clauses, revisions=True)
+    if view.proposals:
+        yield "#### Renegotiations"
+        yield ""
+        for p in view.proposals:
+            yield f"- {text(names(p.proposer, 'You'))} proposed changes to version {p.base_version} ({p.status})"
+            yield f"  - Reason: {text(p.reason)}"
+            for change in p.changes:
+                topic = (
+                    f" on {present.topic_label(change.topic).lower()}"
+                    if change.topic
+                    else ""
+                )
+                words = f": {text(change.text)}" if change.text else ""
+                yield f"  - {change.kind}{topic} (clause `{change.clause_id}`){words}"
+            if p.accepted_by:
+                yield f"  - Accepted by {text(names.listing(p.accepted_by))}"
+            for comment in p.comments:
+                yield f"  - {text(names(comment.author, 'You'))}, {present.when(comment.written_at)}: {text(comment.text)}"
+        yield ""
+    if view.repair_notes:
+        yield "#### Repair notes"
+        yield ""
+        for n in view.repair_notes:
+            yield f"- By {text(names(n.author))}, about clause `{n.clause_id}`"
+            yield f"  - What happened: {text(n.what_happened)}"
+            yield f"  - Impact: {text(n.impact)}"
+            yield f"  - What I will do: {text(n.intentions)}"
+            if n.acknowledged_by:
+                yield f"  - Acknowledged by {text(names.listing(n.acknowledged_by))}"
+        yield ""
+    if exported.grants:
+        yield "#### Shared with metamours"
+        yield ""
+        for grant in exported.grants:
+            state_of = present.grant_state(grant, names, me)
+            scopes = ", ".join(present.scope_label(s).lower() for s in grant.scopes)
+            until = f", until {present.when(grant.until)}" if grant.until else ""
+            keep = ", not to be reshared" if grant.no_reshare else ""
+            yield f"- {text(grant.audience.name)} (`@{grant.audience_handle}`): {scopes}{until}{keep}"
+            said = f": {text(state_of['text'])}" if state_of["text"] else ""
+            yield f"  - {state_of['label']}{said}"
+        yield ""
+    if exported.versions:
+        yield "#### Versions"
+        yield ""
+        for version in exported.versions:
+            yield f"##### Version {version.version}"
+            yield ""
+            yield from _clauses(version.clauses, revisions=True)
+    if exported.timeline:
+        yield "#### Timeline"
+        yield ""
+        for entry in exported.timeline:
+            summary = text(entry.summary)
+            if entry.actor is None:
+                summary = summary[:1].upper() + summary[1:]
+            else:
+                summary = f"{text(names(entry.actor, 'You'))} {summary}"
+            subject = (
+                f" ({text(names(entry.subject))})" if entry.subject is not None else ""
+            )
+            said = f": {text(entry.text)}" if entry.text else ""
+            yield f"- {present.when(entry.at)}: {summary}{subject}{said}"
+        yield ""
+
+
+def _shared(view: SharedView) -> Iterator[str]:
+    yield f"### An agreement between {text(present.listing(sorted(p.name for p in view.parties)))}"
+    yield ""
+    yield "- Shared with you: every party chose to show you this part of it, and nothing else."
+    yield f"- Agreement id: `{view.agreement_id}`"
+    yield f"- They chose to show you {present.listing([present.scope_label(s, seen=True) for s in view.scopes])}."
+    if view.no_reshare:
+        yield "- Please keep this to yourself: they asked that it not be passed on."
+    yield ""
+    yield "#### Clauses"
+    yield ""
+    yield from _clauses(view.clauses, revisions=False)
+    if view.links:
+        refs = {p.key: p.name for p in view.parties}
+        yield "#### Relationships"
+        yield ""
+        for pair in view.links:
+            yield f"- {text(refs.get(pair.a, 'someone'))} and {text(refs.get(pair.b, 'someone'))} are partners"
+        yield ""
+    if view.history:
+        yield "#### How it changed"
+        yield ""
+        for h in view.history:
+            words = f": {text(h.text)}" if h.text else ""
+            yield f"- {present.when(h.at)}: {present.topic_label(h.topic)}, clause {h.change}{words}"
+        yield ""
+
+
+def _invited(invitation: InvitationView) -> Iterator[str]:
+    yield f"### {text(invitation.title)}"
+    yield ""
+    yield f"- You are invited, by {text(invitation.invited_by.name)}."
+    yield f"- Agreement id: `{invitation.agreement_id}`"
+    yield f"- Status: {present.STATUS_LABELS.get(invitation.status, invitation.status)}"
+    yield f"- Parties: {text(present.listing([p.name for p in invitation.parties]))}"
+    yield ""
+
+
+def _clauses(clauses: Iterable[object], *, revisions: bool) -> Iterator[str]:
+    groups = present.by_topic(list(clauses))
+    if not groups:
+        yield "No clauses."
+        yield ""
+    for topic, items in groups:
+        yield f"**{present.topic_label(topic)}**"
+        yield ""
+        for clause in items:
+            yield quoted(clause.text)  # type: ignore[attr-defined]
+            revision = f", revision {clause.revision}" if revisions else ""  # type: ignore[attr-defined]
+            yield ""
+            yield f"*Clause `{clause.clause_id}`{revision}*"  # type: ignore[attr-defined]
+            yield ""
