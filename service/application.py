@@ -116,7 +116,7 @@ class Accord:
         # The use cases, one module per aggregate, and the reads: collaborators as parameters.
         self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
         self.agreements = Agreements(
-            self.commands, self.visibility, now, self._settled, self.network.person_for, self.keys.destroy,
+            self.commands, self.visibility, now, self._settled, self.network.person_for, self._shred,
             self.keys.seal_text,
         )
         self.grants = Grants(
@@ -133,7 +133,9 @@ class Accord:
         self.projected = Projected(
             self.reads, tuple(p.name for p in PROJECTIONS), settings.poll_interval, wakes=store
         )
-        self.follower = Follower(store, self.mapper, self.models, self.visibility, self.hub, self.projected, self.keys)
+        self.follower = Follower(
+            store, self.mapper, self.models, self.visibility, self.hub, self.projected, self.keys, self.commands.forget
+        )
         self.projector = Projector(
             store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
@@ -202,6 +204,13 @@ class Accord:
     async def caught_up(self, position: int, timeout: float = 5.0) -> bool:
         """Wait until this process's reads include `position`; False on timeout."""
         return await self.follower.caught_up(position, timeout)
+
+    async def _shred(self, owners: list[UUID]) -> None:
+        """Destroy these data keys, and drop what this process kept of their streams."""
+        await self.keys.destroy(owners)
+        for owner in owners:
+            self.commands.forget(owner)
+            self.models.aggregates.drop(owner)
 
     async def _settled(self, outcome: Outcome) -> Outcome:
         # Read-your-writes in this process: lists reflect the command once it returns.

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from domain.errors import AlreadyExists, DomainError, NotFound
 from service.read.models import Cache
 from service.store import Appended, ConflictError, EventStore, NewEvent, StoredEvent, StoreUnavailable
+from service.crypto import Shredded
 from service.store.mapper import MsgspecMapper
 
 A = TypeVar("A", bound=Aggregate)
@@ -183,6 +184,10 @@ class CommandRunner:
                 appended = await self.store.append(
                     events, command_id=key.command_id if key else None, result=result
                 )
+            except Shredded:
+                # Its key was destroyed (discarded, or nobody left in it): it is gone.
+                self._streams.drop(aggregate_id)
+                raise NotFound(cls.__name__.lower(), aggregate_id) from None
             except ConflictError:
                 self._streams.drop(aggregate_id)
                 if creates:
@@ -198,6 +203,10 @@ class CommandRunner:
             self.appended += 1
             return Outcome(body=body, position=appended.last_position)
         raise Busy
+
+    def forget(self, aggregate_id: UUID) -> None:
+        """Drop this process's copy of a stream (its key was destroyed: nothing of it stays here)."""
+        self._streams.drop(aggregate_id)
 
     def to_new(self, event: Any) -> NewEvent:
         s = self.mapper.to_stored_event(event)

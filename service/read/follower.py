@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import KeysView
+from collections.abc import Callable, KeysView
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -127,7 +127,10 @@ class Follower:
         hub: Hub,
         projected: Projected,
         keys: Keyring,
+        forget_stream: Callable[[UUID], None] = lambda _: None,
     ) -> None:
+        #: Drops what else this process keeps of a stream whose key was destroyed (the commands' copy).
+        self.forget_stream = forget_stream
         self.keys = keys
         self.store = store
         self.mapper = mapper
@@ -171,6 +174,7 @@ class Follower:
             if stored.topic == SHREDDED:
                 # Its key is gone: the stream reads as absent now, and whoever was shown it is told so.
                 self.models.aggregates.drop(stored.originator_id)
+                self.forget_stream(stored.originator_id)
                 if self.hub.tracked:
                     await self._push_gone(stored.originator_id, stored.position)
             elif self.hub.tracked or self.models.concerned(stored) or stored.topic == ERASED:

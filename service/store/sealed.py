@@ -101,7 +101,8 @@ class SealedStore:
                     made[owner] = self.keys.fresh(owner)
                     key = made[owner][0]
                 else:
-                    key = await self.keys.key(owner, create=True)
+                    # Later events find their stream's key; none means the stream was shredded (Shredded).
+                    key = await self.keys.key(owner, create=event.originator_version == 1)
                 event = NewEvent(owner, event.originator_version, event.topic, seal(key, owner, event.state))
             out.append(event)
         return out, made

@@ -47,6 +47,9 @@ async def test_a_sole_party_discards_a_draft_at_once_and_its_key_is_destroyed(cl
     assert gone == {"agreement_id": agreement_id, "relation": "former", "title": "Just an idea", "status": "discarded"}
     for path in ("", "/timeline", "/versions/1", "/grants"):
         await api.call("GET", f"/api/agreements/{agreement_id}{path}", ana, 404)
+    # Nor can anything be added to it: no process decides on what it kept of the stream.
+    await api.call("POST", f"/api/agreements/{agreement_id}/clauses", ana, 404, json={"topic": "other", "text": "More."})
+    await api.call("POST", f"/api/agreements/{agreement_id}/discard", ana, 404)
     assert agreement_id not in [a["agreement_id"] for a in await api.call("GET", "/api/agreements", ana, 200)]
     assert not await has_key(store_url, agreement_id)
     # Its events keep their places in the log, unreadable by anyone now.
