@@ -63,6 +63,10 @@ PasskeyName = Annotated[
 ]
 
 
+
+#: What a passkey's answer to a challenge may get back, besides its token.
+ANSWERED = {**BAD_REQUEST, **UNAUTHORIZED, **TOO_LARGE, **UNPROCESSABLE, **RATE_LIMITED, **STORE_AWAY}
+
 class SessionView(msgspec.Struct, frozen=True):
     """One signed-in session. `session_id` names it here; it can never be used to sign in."""
 
@@ -340,14 +344,7 @@ class PasskeySignInController(Controller):
         "/passkey",
         summary="Sign in with a passkey for a bearer token",
         status_code=201,
-        responses={
-            **BAD_REQUEST,
-            **UNAUTHORIZED,
-            **TOO_LARGE,
-            **UNPROCESSABLE,
-            **RATE_LIMITED,
-            **STORE_AWAY,
-        },
+        responses=ANSWERED,
     )
     async def sign_in(
         self, request: Request, accord: AccordDep, data: JSONBody[AnswerChallenge]
@@ -363,14 +360,7 @@ class PasskeySignInController(Controller):
         "/second-factor",
         summary="Finish a password sign-in that asked for a passkey: a bearer token",
         status_code=201,
-        responses={
-            **BAD_REQUEST,
-            **UNAUTHORIZED,
-            **TOO_LARGE,
-            **UNPROCESSABLE,
-            **RATE_LIMITED,
-            **STORE_AWAY,
-        },
+        responses=ANSWERED,
     )
     async def second_factor(
         self, request: Request, accord: AccordDep, data: JSONBody[AnswerChallenge]

@@ -222,48 +222,28 @@ class PasskeySignInPages(Controller):
 
     @post("/passkey")
     async def with_passkey(self, request: Request, accord: AccordDep) -> Response[Any]:
-        form = await read_form(request, None)
-        try:
-            accord.auth_limiter.check(client(request))
-            token, _, expires_at = await accord.security.finish_sign_in(
-                form.get("challenge_id") or "",
-                _credential(form),
-                relying_party(request, accord),
-            )
-        except RateLimited as error:
-            return self._refused(
-                request,
-                form,
-                f"Too many attempts. Try again in {error.retry_after} seconds.",
-                429,
-            )
-        except (SignInFailed, ValidationFailed, FormInvalid, NotFound):
-            return self._refused(
-                request, form, "That passkey could not sign you in. Try again.", 401
-            )
-        return await self._signed_in(request, form, token, expires_at)
+        return await self._finish(
+            request, accord, accord.security.finish_sign_in, "That passkey could not sign you in. Try again."
+        )
 
     @post("/second-factor")
     async def second_factor(self, request: Request, accord: AccordDep) -> Response[Any]:
+        return await self._finish(
+            request, accord, accord.security.finish_second_factor, "Your passkey was not confirmed. Sign in again."
+        )
+
+    async def _finish(self, request: Request, accord: Accord, finish: Any, refusal: str) -> Response[Any]:
+        """A passkey's answer to a challenge, read from the form: signed in, or refused with `refusal`."""
         form = await read_form(request, None)
         try:
             accord.auth_limiter.check(client(request))
-            token, _, expires_at = await accord.security.finish_second_factor(
-                form.get("challenge_id") or "",
-                _credential(form),
-                relying_party(request, accord),
+            token, _, expires_at = await finish(
+                form.get("challenge_id") or "", _credential(form), relying_party(request, accord)
             )
         except RateLimited as error:
-            return self._refused(
-                request,
-                form,
-                f"Too many attempts. Try again in {error.retry_after} seconds.",
-                429,
-            )
+            return self._refused(request, form, f"Too many attempts. Try again in {error.retry_after} seconds.", 429)
         except (SignInFailed, ValidationFailed, FormInvalid, NotFound):
-            return self._refused(
-                request, form, "Your passkey was not confirmed. Sign in again.", 401
-            )
+            return self._refused(request, form, refusal, 401)
         return await self._signed_in(request, form, token, expires_at)
 
     @get(["/passkey", "/passkey/challenge", "/second-factor"])
