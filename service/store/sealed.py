@@ -101,11 +101,26 @@ class SealedStore:
                     made[owner] = self.keys.fresh(owner)
                     key = made[owner][0]
                 else:
-                    # Later events find their stream's key; none means the stream was shredded (Shredded).
-                    key = await self.keys.key(owner, create=event.originator_version == 1)
+                    key = await self._key_for_more(owner, event.originator_version)
                 event = NewEvent(owner, event.originator_version, event.topic, seal(key, owner, event.state))
             out.append(event)
         return out, made
+
+    async def _key_for_more(self, owner: UUID, version: int) -> Any:
+        """The key to seal a stream's event at `version` with. A stream whose events rest sealed and
+        whose key is gone was shredded: it takes no more (Shredded). One written in clear (before
+        its kind was sealed) is sealed from now on, with a key made for it."""
+        if version > 1:
+            found = (await self.keys.keys((owner,))).get(owner)
+            if found is not None:
+                return found
+            if await self._was_sealed(owner):
+                raise Shredded(owner)
+        return await self.keys.key(owner, create=True)
+
+    async def _was_sealed(self, owner: UUID) -> bool:
+        first = await self.inner.read_stream(owner, limit=1)
+        return bool(first) and is_sealed(first[0].state)
 
     async def recorded(self, command_id: str) -> Appended | None:
         appended = await self.inner.recorded(command_id)

@@ -199,3 +199,18 @@ async def test_a_new_streams_key_rests_with_its_first_event_or_not_at_all(store:
     await elsewhere.append([NewEvent(other, 1, "t", b'{"n":3}', sealed=True)])
     (stored,) = await store.read_stream(other)
     assert made_first.decrypt(stored.state[1:13], stored.state[13:], other.bytes) == b'{"n":3}'
+
+
+async def test_a_stream_written_in_clear_is_sealed_from_then_on_and_a_shredded_one_takes_nothing(store: Any) -> None:
+    keys = Keyring(store, masters(new_master_key()))
+    sealed = SealedStore(store, keys)
+    clear, gone = uuid.uuid4(), uuid.uuid4()
+    await store.append([NewEvent(clear, 1, "t", b'{"n":1}')])  # before its kind was sealed
+    await sealed.append([NewEvent(clear, 2, "t", b'{"n":2}', sealed=True)])
+    assert [e.state[:1] for e in await store.read_stream(clear)] == [b"{", b"\x01"]
+    assert [e.state for e in await sealed.read_stream(clear)] == [b'{"n":1}', b'{"n":2}']
+    await sealed.append([NewEvent(gone, 1, "t", b'{"n":1}', sealed=True)])
+    await keys.destroy([gone])
+    with pytest.raises(Shredded):
+        await SealedStore(store, Keyring(store, keys.masters)).append([NewEvent(gone, 2, "t", b'{"n":2}', sealed=True)])
+    assert gone not in await store.data_keys([gone])  # no key made again for it
