@@ -166,8 +166,14 @@ class SealedStore:
         return opened, shredded
 
     async def read_stream(self, originator_id: UUID, **kwargs: Any) -> list[StoredEvent]:
-        # The stream and its key at once: a key not cached costs no second round trip in turn.
-        stored, keys = await asyncio.gather(self.inner.read_stream(originator_id, **kwargs), self.keys.keys((originator_id,)))
+        key = self.keys.cached(originator_id)
+        if key is not None:
+            stored, keys = await self.inner.read_stream(originator_id, **kwargs), {originator_id: key}
+        else:
+            # The stream and its key at once: a key not cached costs no second round trip in turn.
+            stored, keys = await asyncio.gather(
+                self.inner.read_stream(originator_id, **kwargs), self.keys.keys((originator_id,))
+            )
         events, shredded = await self._open(stored, keys)
         # A stream whose key is gone is gone: nobody may see it, and it cannot be folded.
         return [] if shredded else events
