@@ -3,7 +3,7 @@
 `PUT /api/agreements/{a}/clauses/{c}` with `Authorization: Bearer <token>`
 and Accord's body (`{"text", "based_on_revision"}`) does what the simplest
 hand-written event-sourced command would: look the token's sha256 up in
-`accord_tokens` (the query of service/store/postgres.py `token_owner`), read
+`accord_tokens` (the query of service/store/postgres.py `token_owner_at`, without the log's last position), read
 the agreement's stream (`SELECT ... FROM accord_events WHERE originator_id=$1
 ORDER BY originator_version`, without decoding or folding it), and append one
 `ClauseEdited` record of the shape Accord stores at the next version through

@@ -3,7 +3,7 @@
 `GET /api/agreements/{id}` with `Authorization: Bearer <token>` does what the
 simplest hand-written service with a materialised view would: look the
 token's sha256 up in Accord's own `accord_tokens` table (the query of
-service/store/postgres.py `token_owner`), then fetch one row by primary key
+service/store/postgres.py `token_owner_at`, without the log's last position), then fetch one row by primary key
 from `bench_documents(key text primary key, doc bytea)`, the key being
 `<agreement id>:<person id>`, and answer its bytes as JSON. The documents are
 the views Accord itself answered the same people (bench/views.py stores them

@@ -108,10 +108,14 @@ class Accounts:
             raise SignInFailed
 
     async def authenticate(self, token: str, now: datetime) -> UUID:
-        person_id = await self.store.token_owner(token_digest(token), now)
-        if person_id is None:
+        return (await self.authenticate_at(token, now))[0]
+
+    async def authenticate_at(self, token: str, now: datetime) -> tuple[UUID, int]:
+        """The token's person, and the log's last position when it was checked (one round trip)."""
+        found = await self.store.token_owner_at(token_digest(token), now)
+        if found is None:
             raise SignInFailed
-        return person_id
+        return found
 
     async def sign_out(self, token: str) -> None:
         await self.store.revoke_token(token_digest(token))

@@ -235,6 +235,10 @@ class Accord:
     async def authenticate(self, token: str) -> UUID:
         return await self.accounts.authenticate(token, self.clock())
 
+    async def authenticate_at(self, token: str) -> tuple[UUID, int]:
+        """The token's person, and the log's last position as the token was checked."""
+        return await self.accounts.authenticate_at(token, self.clock())
+
     async def sign_out(self, token: str) -> None:
         """End this token's session, and close its open websockets."""
         try:

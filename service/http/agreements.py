@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain.agreement import ClauseChange
@@ -18,7 +18,7 @@ from domain.policy import SharedView
 from domain.policy import InvitationView
 from projections.diff import VersionDiff
 from projections.timeline import Entry
-from service.http.auth import CALLER, Caller
+from service.http.auth import CALLER, Caller, log_head
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
@@ -63,9 +63,9 @@ class AgreementController(Controller):
 
     @get("/{agreement_id:uuid}", summary="An agreement, as the caller may see it", responses=READ)
     async def view(
-        self, accord: AccordDep, caller: Caller, agreement_id: AgreementId
+        self, request: Request, accord: AccordDep, caller: Caller, agreement_id: AgreementId
     ) -> AgreementView | AgreementSummary | SharedView:
-        return await accord.queries.view_agreement(caller, agreement_id)
+        return await accord.queries.view_agreement(caller, agreement_id, known_head=log_head(request))
 
     @post(
         "/{agreement_id:uuid}/invitations",

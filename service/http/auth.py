@@ -29,11 +29,20 @@ async def provide_caller(request: Request, accord: AccordDep) -> UUID:
     if token is None:
         raise NotAuthorizedException("sign in first: send Authorization: Bearer <token>", headers=CHALLENGE)
     try:
-        return await accord.authenticate(token)
+        person, head = await accord.authenticate_at(token)
     except SignInFailed:
         raise NotAuthorizedException(
             "the token is unknown, expired or signed out", headers=CHALLENGE
         ) from None
+    # Everything at or below `head` had committed when the request was signed in: a read whose
+    # read models have reached it needs not ask the log for anything newer (service/read/queries.py).
+    request.state.log_head = head
+    return person
+
+
+def log_head(request: Request) -> int | None:
+    """The log's last position as this request's token was checked (None before sign-in)."""
+    return getattr(request.state, "log_head", None)
 
 
 #: The signed-in person, for handlers that declare it.

@@ -122,21 +122,29 @@ class ReadModels:
         loaded = self.aggregates.get(aggregate_id)
         if loaded is not None:
             return loaded if loaded.aggregate is not None else None
+        # Everything up to `before` had committed when the read began (positions are commit
+        # order), so the read holds all of it; what the follower took in while the read was in
+        # flight may be missing from it, so a read overtaken by the follower is not kept.
+        before = self.position
         aggregate: Any = None
         timeline: Timeline | None = None
         for stored in await self.store.read_stream(aggregate_id):
-            if stored.position > self.position:
+            if stored.position > before:
                 break  # appended since: the follower folds it in when it gets there
             event = self.mapper.to_domain_event(stored)
             aggregate = event.mutate(aggregate)
             if isinstance(aggregate, Agreement):
                 timeline = evolve_timeline(timeline or Timeline(), event, stored.position)
+        exact = self.position == before
         if aggregate is None:
-            # Remembered as absent (most people never set a disclosure): the first event of its stream drops this.
-            self.aggregates.put(aggregate_id, Loaded(None, None))
+            if exact:
+                # Remembered as absent (most people never set a disclosure): the first event of its stream drops this.
+                self.aggregates.put(aggregate_id, Loaded(None, None))
             return None
         loaded = Loaded(aggregate, timeline)
-        self.aggregates.put(aggregate_id, loaded)
+        if exact:
+            # From here on the follower keeps it current: it is exact at this position.
+            self.aggregates.put(aggregate_id, loaded)
         return loaded
 
     async def aggregate(self, cls: type[A], aggregate_id: UUID) -> A | None:

@@ -53,13 +53,15 @@ class Queries:
         return agreement
 
     async def view_agreement(
-        self, caller: UUID, agreement_id: UUID
+        self, caller: UUID, agreement_id: UUID, *, known_head: int | None = None
     ) -> AgreementView | AgreementSummary | SharedView:
         """A party's full view, an invitee's summary, a metamour's consented view, or 404.
 
         A party always sees the agreement's current state, on any process: the
-        cached one when the log holds nothing newer (one indexed lookup), else
-        its stream read afresh. A metamour's view is the read models' (as every
+        cached one when the log holds nothing newer, else its stream read afresh.
+        Nothing newer: the read models have reached `known_head` (the log's last
+        position when the request was signed in: the cached aggregate is exact at
+        the read models' position), or one indexed lookup says so. A metamour's view is the read models' (as every
         push is). Anyone else's read loads the stream too, so a stranger's 404
         costs the same whether or not the agreement exists. The one view
         function decides each.
@@ -68,7 +70,8 @@ class Queries:
         if cached is not None and policy.relation(caller, cached.parties, cached.invitees) is None:
             if (shared := await self.visibility.shared(caller, agreement_id)) is not None:
                 return shared
-        if cached is not None and not await self.store.read_stream(agreement_id, gt=cached.version, limit=1):
+        caught_up = known_head is not None and self.models.position >= known_head
+        if cached is not None and (caught_up or not await self.store.read_stream(agreement_id, gt=cached.version, limit=1)):
             current: Agreement | None = cached
         else:
             current = await self.commands.load_if_any(Agreement, agreement_id)

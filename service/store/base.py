@@ -236,8 +236,9 @@ class EventStore(AccountSecurityStore, Protocol):
 
     async def add_token(self, token_hash: bytes, person_id: UUID, expires_at: datetime) -> None: ...
 
-    async def token_owner(self, token_hash: bytes, now: datetime) -> UUID | None:
-        """The person a live token belongs to; None if unknown, revoked or expired."""
+    async def token_owner_at(self, token_hash: bytes, now: datetime) -> tuple[UUID, int] | None:
+        """The person a live token belongs to, with the log's last position as the token was checked
+        (everything at or below it had committed then); None if the token is unknown, revoked or expired."""
 
     async def revoke_token(self, token_hash: bytes) -> None: ...
 

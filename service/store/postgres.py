@@ -421,14 +421,14 @@ class PostgresStore(PostgresSecurity):
             expires_at,
         )
 
-    async def token_owner(self, token_hash: bytes, now: datetime) -> UUID | None:
+    async def token_owner_at(self, token_hash: bytes, now: datetime) -> tuple[UUID, int] | None:
         rows = await self._fetch(
-            "SELECT person_id FROM accord_tokens"
+            f"SELECT person_id, (SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}) FROM accord_tokens"
             " WHERE token_hash = $1 AND NOT revoked AND expires_at > $2",
             token_hash,
             now,
         )
-        return rows[0][0] if rows else None
+        return (rows[0][0], rows[0][1]) if rows else None
 
     async def revoke_token(self, token_hash: bytes) -> None:
         await self._fetch(

@@ -321,13 +321,13 @@ class SQLiteStore(SQLiteSecurity):
             (token_hash, str(person_id), _utc(expires_at)),
         )
 
-    async def token_owner(self, token_hash: bytes, now: datetime) -> UUID | None:
+    async def token_owner_at(self, token_hash: bytes, now: datetime) -> tuple[UUID, int] | None:
         rows = await self._query(
-            "SELECT person_id FROM accord_tokens"
+            f"SELECT person_id, (SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}) FROM accord_tokens"
             " WHERE token_hash = ? AND NOT revoked AND expires_at > ?",
             (token_hash, _utc(now)),
         )
-        return UUID(rows[0][0]) if rows else None
+        return (UUID(rows[0][0]), rows[0][1]) if rows else None
 
     async def revoke_token(self, token_hash: bytes) -> None:
         await self._query("UPDATE accord_tokens SET revoked = 1 WHERE token_hash = ?", (token_hash,))

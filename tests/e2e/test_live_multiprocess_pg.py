@@ -88,3 +88,18 @@ async def test_a_client_may_resume_on_the_other_process(two: tuple[Server, Serve
         [update] = resumed.catch_up
         assert update == on_a_steady.updates()[-1] == on_b_steady.updates()[-1]
         assert resumed.views == on_a_steady.views == on_b_steady.views
+
+
+async def test_a_party_reads_what_it_just_wrote_through_the_other_process(two: tuple[Server, Server]) -> None:
+    """No Accord-Position sent: a party's view is current on any process, whether its read models
+    have reached the log's end as the request was signed in, or the log is asked for anything newer."""
+    a, b = two
+    async with httpx.AsyncClient(base_url=a.url, timeout=15) as on_a, httpx.AsyncClient(base_url=b.url, timeout=15) as on_b:
+        api_a, api_b = Api(on_a), Api(on_b)
+        mina = await api_a.person("mina")
+        agreement_id = (await api_a.create(mina, "Ours"))["agreement_id"]
+        clause = await api_a.add_clause(mina, agreement_id, "boundaries", "version 0")
+        for i in range(1, 31):
+            clause = await api_a.edit_clause(mina, agreement_id, clause, f"version {i}")
+            seen = await api_b.view(mina, agreement_id)
+            assert [c["text"] for c in seen["clauses"]] == [f"version {i}"], i
