@@ -154,9 +154,10 @@ def is_sealed(data: bytes) -> bool:
     return data[:1] == SEALED
 
 
-def open_sealed(key: AESGCM, owner: UUID, data: bytes) -> bytes:
+def open_sealed(key: AESGCM, owner: UUID, data: bytes, associated: bytes | None = None) -> bytes:
+    """`associated`: `owner.bytes`, when the caller opens many of one owner's and made it once."""
     try:
-        return key.decrypt(data[1 : 1 + NONCE], data[1 + NONCE :], owner.bytes)
+        return key.decrypt(data[1 : 1 + NONCE], data[1 + NONCE :], owner.bytes if associated is None else associated)
     except InvalidTag:
         raise MasterKeyInvalid(f"a value sealed for {owner} does not open with its data key") from None
 
@@ -185,7 +186,7 @@ class Keyring:
         self._cache: OrderedDict[UUID, AESGCM] = OrderedDict()
         self._handles: bytes | None = None
 
-    def _keep(self, owner: UUID, key: AESGCM) -> AESGCM:
+    def keep(self, owner: UUID, key: AESGCM) -> AESGCM:
         self._cache[owner] = key
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -193,6 +194,17 @@ class Keyring:
 
     def _unwrap(self, owner: UUID, row: tuple[bytes, bytes]) -> bytes:
         return self.masters.unwrap(owner, *row)
+
+    def _new(self, owner: UUID) -> tuple[bytes, tuple[UUID, bytes, bytes]]:
+        """A new raw key for `owner`, and its row as it rests (wrapped by the current master key)."""
+        raw = AESGCM.generate_key(bit_length=256)
+        return raw, (owner, self.masters.wrap(owner, raw), self.masters.current_id)
+
+    async def _made(self, owner: UUID) -> bytes:
+        """`owner`'s raw key as stored, made now if it had none (someone may have made it first:
+        then theirs is the one)."""
+        _, row = self._new(owner)
+        return self._unwrap(owner, await self.table.add_data_key(*row))
 
     async def keys(self, owners: Iterable[UUID]) -> dict[UUID, AESGCM]:
         """The keys of `owners` that exist (a destroyed or never-made key is absent)."""
@@ -207,7 +219,7 @@ class Keyring:
                 found[owner] = key
         if missing:
             for owner, row in (await self.table.data_keys(missing)).items():
-                found[owner] = self._keep(owner, AESGCM(self._unwrap(owner, row)))
+                found[owner] = self.keep(owner, AESGCM(self._unwrap(owner, row)))
         return found
 
     async def key(self, owner: UUID, *, create: bool = False) -> AESGCM:
@@ -217,10 +229,7 @@ class Keyring:
             return key
         if not create:
             raise Shredded(owner)
-        raw = AESGCM.generate_key(bit_length=256)
-        row = await self.table.add_data_key(owner, self.masters.wrap(owner, raw), self.masters.current_id)
-        # Someone may have made it first: theirs is the one.
-        return self._keep(owner, AESGCM(self._unwrap(owner, row)))
+        return self.keep(owner, AESGCM(await self._made(owner)))
 
     async def seal(self, owner: UUID, data: bytes) -> bytes:
         return seal(await self.key(owner, create=True), owner, data)
@@ -228,14 +237,11 @@ class Keyring:
     def fresh(self, owner: UUID) -> tuple[AESGCM, tuple[UUID, bytes, bytes]]:
         """A new key for a new stream, not yet kept anywhere: its cipher, and the row to store with
         the stream's first events (in the same transaction). `keep` it once they are appended."""
-        raw = AESGCM.generate_key(bit_length=256)
-        return AESGCM(raw), (owner, self.masters.wrap(owner, raw), self.masters.current_id)
+        raw, row = self._new(owner)
+        return AESGCM(raw), row
 
     def cached(self, owner: UUID) -> AESGCM | None:
         return self._cache.get(owner)
-
-    def keep(self, owner: UUID, key: AESGCM) -> None:
-        self._keep(owner, key)
 
     async def open(self, owner: UUID, data: bytes) -> bytes:
         return open_sealed(await self.key(owner), owner, data)
@@ -268,11 +274,7 @@ class Keyring:
     async def handle_digest(self, handle: str) -> str:
         """A keyed digest of a handle: what the accounts table holds, so a dump names nobody."""
         if self._handles is None:
-            raw = await self.table.data_keys([HANDLES])
-            if HANDLES not in raw:
-                made = secrets.token_bytes(32)
-                raw = {HANDLES: await self.table.add_data_key(HANDLES, self.masters.wrap(HANDLES, made), self.masters.current_id)}
-            self._handles = self._unwrap(HANDLES, raw[HANDLES])
+            self._handles = await self._made(HANDLES)
         return hmac.new(self._handles, handle.casefold().encode(), hashlib.sha256).hexdigest()
 
     async def check(self) -> None:

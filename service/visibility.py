@@ -17,6 +17,7 @@ import msgspec
 from domain import policy
 from domain.agreement import Agreement
 from domain.grants import SharingGrant
+from projections.timeline import Entry
 from service.read.models import Cache, ReadModels
 from service.store import EventStore
 from service.views import AgreementSummary, AgreementView, party_view
@@ -223,6 +224,13 @@ class Visibility:
         network = await self.models.network_touching((viewer, person))
         await self.names.load((person, viewer))
         return self._ref(person, viewer, network)
+
+    async def others_named(self, viewer: UUID, entries: Iterable[Entry], parties: Iterable[UUID]) -> dict[UUID, str]:
+        """People a history mentions who are not parties now (someone invited, someone who left),
+        named as `viewer` may see them."""
+        now_in = set(parties)
+        mentioned = {p for e in entries for p in (e.actor, e.subject) if p is not None and p not in now_in}
+        return {person: (await self.ref(person, viewer)).name for person in sorted(mentioned, key=str)}
 
     def _ref(self, person: UUID, viewer: UUID, network: policy.Network) -> policy.PersonRef:
         """`discloses` looks only at links between the two, so any `network` holding every link

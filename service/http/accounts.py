@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
 
-from service.http.auth import CALLER, Caller, bearer_token
+from service.http.auth import CALLER, Caller, bearer_token, client
 from service.http.deps import AccordDep
 from service.http.errors import problem
-from service.http.responses import BAD_REQUEST, BEHIND, RATE_LIMITED, STORE_AWAY, TOO_LARGE, UNAUTHORIZED, UNPROCESSABLE, _problem
+from service.http.responses import (
+    BAD_REQUEST,
+    BEHIND,
+    RATE_LIMITED,
+    STORE_AWAY,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    UNPROCESSABLE,
+    _problem,
+)
 from service.http.security import SECOND_FACTOR_STEP, SecondFactorStep, relying_party
 from service.http.wire import DeleteAccount, Me, Register, Session, SignIn
 from service.security import SecondFactorRequired
@@ -18,10 +26,6 @@ from service.store.base import Account
 
 def _me(account: Account) -> Me:
     return Me(person_id=account.person_id, handle=account.handle, display_name=account.display_name)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class AccountController(Controller):
@@ -41,7 +45,7 @@ class AccountController(Controller):
         },
     )
     async def register(self, request: Request, accord: AccordDep, data: JSONBody[Register]) -> Me:
-        account = await accord.register(_client(request), data.handle, data.display_name, data.password)
+        account = await accord.register(client(request), data.handle, data.display_name, data.password)
         return _me(account)
 
     @post(
@@ -52,7 +56,7 @@ class AccountController(Controller):
     )
     async def sign_in(self, request: Request, accord: AccordDep, data: JSONBody[SignIn]) -> Session:
         try:
-            token, account, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
+            token, account, expires_at = await accord.sign_in(client(request), data.handle, data.password)
         except SecondFactorRequired as step:
             ceremony = await accord.security.begin_second_factor(step.account, relying_party(request, accord))
             # Not signed in yet: a 401 whose `current` is the passkey step that gives the token.
@@ -90,4 +94,4 @@ class AccountController(Controller):
         responses={**UNAUTHORIZED, **BAD_REQUEST, **UNPROCESSABLE, **TOO_LARGE, **RATE_LIMITED, **STORE_AWAY},
     )
     async def delete_me(self, request: Request, accord: AccordDep, caller: Caller, data: JSONBody[DeleteAccount]) -> None:
-        await accord.erase(_client(request), caller, data.password)
+        await accord.erase(client(request), caller, data.password)

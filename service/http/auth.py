@@ -14,6 +14,11 @@ from service.http.deps import AccordDep
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="accord"'}
 
 
+def client(request: Request) -> str:
+    """The calling address, as rate limits count it."""
+    return request.client.host if request.client else "unknown"
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

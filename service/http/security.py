@@ -17,7 +17,7 @@ from msgspec import Meta
 
 from service.accounts import token_digest
 from service.application import Accord
-from service.http.auth import CALLER, Caller, bearer_token
+from service.http.auth import CALLER, Caller, bearer_token, client
 from service.http.deps import AccordDep
 from service.http.responses import (
     BAD_REQUEST,
@@ -131,10 +131,6 @@ def relying_party(request: Request, accord: Accord) -> RelyingParty:
     origin = settings.passkey_origin or f"{request.url.scheme}://{request.url.netloc}"
     rp_id = settings.passkey_rp_id or urlsplit(origin).hostname or "localhost"
     return RelyingParty(id=rp_id, origin=origin, name=settings.passkey_rp_name)
-
-
-def client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def session_views(

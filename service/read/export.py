@@ -161,17 +161,7 @@ class Exports:
     async def _as_party(self, caller: UUID, view: AgreementView) -> ExportedAgreement:
         agreement_id = view.agreement_id
         timeline = await self.queries.timeline(caller, agreement_id)
-        parties = {party.person_id for party in view.parties}
-        mentioned = {
-            p
-            for e in timeline.entries
-            for p in (e.actor, e.subject)
-            if p is not None and p not in parties
-        }
-        names = {
-            person: (await self.visibility.ref(person, caller)).name
-            for person in sorted(mentioned, key=str)
-        }
+        names = await self.visibility.others_named(caller, timeline.entries, (p.person_id for p in view.parties))
         return _exported(
             agreement_id,
             "party",

@@ -21,14 +21,11 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from cryptography.exceptions import InvalidTag
 
 from domain.policy import FORMER_MEMBER
 from service.crypto import (
-    NONCE,
     SEALED,
     Keyring,
-    MasterKeyInvalid,
     Shredded,
     is_sealed,
     open_sealed,
@@ -157,11 +154,7 @@ class SealedStore:
             data = associated.get(owner)
             if data is None:
                 data = associated[owner] = owner.bytes
-            state = e.state
-            try:
-                plain = key.decrypt(state[1 : 1 + NONCE], state[1 + NONCE :], data)
-            except InvalidTag:
-                raise MasterKeyInvalid(f"a value sealed for {owner} does not open with its data key") from None
+            plain = open_sealed(key, owner, e.state, data)
             opened[i] = StoredEvent(owner, e.originator_version, e.topic, plain, e.position)
         return opened, shredded
 

@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from domain.errors import ValidationFailed
 from service.accounts import RateLimited
+from service.http.auth import client
 from service.http.deps import AccordDep
 from service.http.wire import DeleteAccount
 from service.web import markdown
@@ -27,7 +28,7 @@ from service.web.download import (
     disposition,
     encode,
 )
-from service.web.forms import Failed, FormInvalid, decode, read_form
+from service.web.forms import Failed, FormInvalid, decode, kept_values, read_form
 from service.web.pages import ME, Me, render
 from service.web.security import clear_session
 
@@ -56,10 +57,10 @@ class ExportPages(Controller):
         form = await read_form(request, me.person_id)
         try:
             data = decode(DeleteAccount, password=form.get("password"))
-            await accord.erase(request.client.host if request.client else "unknown", me.person_id, data.password)
+            await accord.erase(client(request), me.person_id, data.password)
         except (FormInvalid, ValidationFailed, RateLimited) as error:
             # The password is never sent back into the page.
-            kept = {"form_id": "delete-account", "values": {}, "lists": {}}
+            kept = {"form_id": "delete-account", "values": kept_values(form), "lists": {}}
             if isinstance(error, RateLimited):
                 failed = Failed(**kept, message=f"Too many attempts. Try again in {error.retry_after} seconds.", status=429)
             elif isinstance(error, FormInvalid):

@@ -148,8 +148,13 @@ MESSAGES = {
 }
 
 
+def kept_values(form: Form) -> dict[str, str]:
+    """What a refused form shows again: everything typed, but never a password."""
+    return {name: value for name, value in form.values.items() if "password" not in name}
+
+
 def failed(form_id: str, form: Form, error: Exception) -> Failed:
-    base = {"form_id": form_id, "values": form.values, "lists": form.lists}
+    base = {"form_id": form_id, "values": kept_values(form), "lists": form.lists}
     match error:
         case FormInvalid():
             return Failed(**base, errors=error.errors)

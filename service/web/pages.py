@@ -30,6 +30,7 @@ from domain.policy import SharedView
 from service.accounts import RateLimited, SignInFailed
 from service.application import Accord
 from service.commands import KeyReused
+from service.http.auth import client
 from service.http.deps import AccordDep
 from service.http.errors import problem
 from service.http.security import relying_party
@@ -54,7 +55,7 @@ from service.security import SecondFactorRequired
 from service.store.base import Account, HandleTaken
 from service.views import AgreementSummary, AgreementView
 from service.web import present
-from service.web.forms import Failed, Form, FormInvalid, decode, failed, read_form
+from service.web.forms import Failed, Form, FormInvalid, decode, failed, kept_values, read_form
 from service.web.graph import draw
 from service.web.security import SESSION_COOKIE, clear_session, csrf_token, ensure_presession, set_session
 
@@ -114,10 +115,6 @@ def see_other(path: str) -> Redirect:
     return Redirect(path=path, status_code=303)
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _local(path: str | None) -> str:
     """Only paths on this site: a `next` naming another site would be an open redirect."""
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
@@ -171,7 +168,7 @@ class AccountPages(Controller):
         form = await read_form(request, None)
         try:
             data = decode(SignIn, handle=form.get("handle"), password=form.get("password"))
-            token, _, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
+            token, _, expires_at = await accord.sign_in(client(request), data.handle, data.password)
         except (FormInvalid, SignInFailed, RateLimited) as error:
             refusal = _sign_in_refusal("sign-in", form, error)
             return render(request, "sign_in.html", {"next": _local(form.get("next"))}, me=None, failed=refusal)
@@ -197,8 +194,8 @@ class AccountPages(Controller):
                 display_name=form.get("display_name"),
                 password=form.get("password"),
             )
-            await accord.register(_client(request), data.handle, data.display_name, data.password)
-            token, _, expires_at = await accord.sign_in(_client(request), data.handle, data.password)
+            await accord.register(client(request), data.handle, data.display_name, data.password)
+            token, _, expires_at = await accord.sign_in(client(request), data.handle, data.password)
         except (FormInvalid, HandleTaken, RateLimited, SignInFailed) as error:
             refusal = _sign_in_refusal("sign-up", form, error)
             return render(request, "sign_up.html", {}, me=None, failed=refusal)
@@ -221,7 +218,7 @@ class AccountPages(Controller):
 
 def _sign_in_refusal(form_id: str, form: Form, error: Exception) -> Failed:
     # A password is never sent back into the page.
-    kept = {"form_id": form_id, "values": {k: v for k, v in form.values.items() if k != "password"}, "lists": {}}
+    kept = {"form_id": form_id, "values": kept_values(form), "lists": {}}
     match error:
         case FormInvalid():
             return Failed(**kept, errors=error.errors)
@@ -442,10 +439,7 @@ class AgreementPages(Controller):
         timeline = await accord.queries.timeline(me.person_id, agreement_id)
         old, new = present.default_versions(timeline, old, new)
         diff = await accord.queries.diff(me.person_id, agreement_id, old, new)
-        # People the history mentions who are not parties now, named as the policy names them for me.
-        parties = {p.person_id for p in view.parties}
-        mentioned = {p for e in timeline.entries for p in (e.actor, e.subject) if p is not None and p not in parties}
-        others = {person: (await accord.visibility.ref(person, me.person_id)).name for person in mentioned}
+        others = await accord.visibility.others_named(me.person_id, timeline.entries, (p.person_id for p in view.parties))
         context = {**present.timeline(view, timeline, diff, old, new, me.person_id, others), "position": position}
         return render(request, "timeline_live.html" if part == "live" else "timeline.html", context, me=me)
 

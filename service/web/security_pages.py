@@ -18,11 +18,11 @@ from litestar.response import Template
 from domain.errors import NotFound, ValidationFailed
 from service.accounts import RateLimited, SignInFailed
 from service.application import Accord
+from service.http.auth import client
 from service.http.deps import AccordDep
 from service.http.security import (
     ChangePassword,
     PasskeyName,
-    client,
     relying_party,
     session_views,
 )

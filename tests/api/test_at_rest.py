@@ -19,7 +19,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import PASSWORD, Api, Person
+from tests.api.conftest import Api, Person, register_and_sign_in
 from tests.conftest import find_pg_bindir
 
 
@@ -28,11 +28,9 @@ def marker(what: str) -> str:
 
 
 async def person(api: Api, handle: str, name: str) -> Person:
-    r = await api.client.post("/api/accounts", json={"handle": handle, "display_name": name, "password": PASSWORD})
-    assert r.status_code == 201, r.text
-    r = await api.client.post("/api/sessions", json={"handle": handle, "password": PASSWORD})
-    assert r.status_code == 201, r.text
-    return Person(uuid.UUID(r.json()["person"]["person_id"]), handle, name, {"Authorization": f"Bearer {r.json()['token']}"})
+    """Someone whose handle and name are markers."""
+    person_id, headers = await register_and_sign_in(api.client, handle, name)
+    return Person(person_id, handle, name, headers)
 
 
 async def plant(api: Api) -> tuple[dict[str, str], str]:
