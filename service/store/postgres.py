@@ -114,8 +114,8 @@ BEGIN
     INSERT INTO accord_keys (owner, wrapped, master) VALUES (o, w, m) ON CONFLICT (owner) DO NOTHING;
     RETURN QUERY SELECT k.wrapped, k.master FROM accord_keys k WHERE k.owner = o;
 END $$;
--- The append before it took new streams' keys (a database made by an earlier version has it).
-DROP FUNCTION IF EXISTS accord_append(uuid[], bigint[], text[], bytea[], text, bytea, integer);
+-- A database made by an earlier version keeps that version's seven-argument append beside this
+-- one, so its processes keep appending during a rolling deploy.
 CREATE OR REPLACE FUNCTION accord_append(
     ids uuid[], versions bigint[], topics text[], states bytea[],
     cmd text, res bytea, lock_ms integer,
