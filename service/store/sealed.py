@@ -34,6 +34,7 @@ from service.crypto import (
 
 from .base import Account, Appended, HandleTaken, KeyExists, NewEvent, StoredEvent
 from .follow import follow
+from .security import Passkey
 
 
 class _Person(msgspec.Struct, array_like=True):
@@ -211,6 +212,22 @@ class SealedStore:
             person = _PERSON_DECODE(open_sealed(key, row.person_id, base64.b64decode(row.display_name)))
             opened[row.person_id] = Account(row.person_id, person.handle, person.name, row.password_hash)
         return opened
+
+    # Passkeys: the name a person gives one ("Ana's phone") rests sealed with their key.
+
+    async def add_passkey(self, passkey: Passkey) -> None:
+        name = await self.keys.seal_text(passkey.person_id, passkey.name)
+        await self.inner.add_passkey(msgspec.structs.replace(passkey, name=name))
+
+    async def passkeys(self, person_id: UUID) -> list[Passkey]:
+        return [await self._named(p) for p in await self.inner.passkeys(person_id)]
+
+    async def passkey(self, credential_id: bytes) -> Passkey | None:
+        found = await self.inner.passkey(credential_id)
+        return None if found is None else await self._named(found)
+
+    async def _named(self, passkey: Passkey) -> Passkey:
+        return msgspec.structs.replace(passkey, name=await self.keys.open_text(passkey.person_id, passkey.name))
 
     def subscribe(self, after: int = 0) -> AsyncIterator[StoredEvent]:
         return follow(self, after, self.inner.listen, self.inner.poll_interval)

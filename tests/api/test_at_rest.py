@@ -3,7 +3,7 @@
 Every intimate field gets a marker of its own (display names, handles, a
 title, clause texts, a proposal's reason and text, a comment, a decline's
 reason, a repair note, a grant's audience handle, an idempotency record's
-rendered view). The views show each marker to who may see it (so the
+rendered view, a passkey's name). The views show each marker to who may see it (so the
 scenario really wrote them); then the whole database is dumped raw —
 `pg_dump` of every table on PostgreSQL, the file's bytes (WAL included) on
 SQLite — and searched for each marker, as text and as the hex a bytea dump
@@ -20,6 +20,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import Api, Person, register_and_sign_in
+from tests.api.test_account_security import ORIGIN, register_passkey
+from tests.authenticator import SoftAuthenticator
 from tests.conftest import find_pg_bindir
 
 
@@ -37,7 +39,7 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     """Every intimate field written with its own marker; the markers, and the agreement's id."""
     m = {k: marker(k) for k in (
         "anahandle", "ananame", "benhandle", "benname", "solhandle", "solname", "title", "clause", "edit",
-        "reason", "proposed", "comment", "declined", "happened", "impact", "intentions", "keyed",
+        "reason", "proposed", "comment", "declined", "happened", "impact", "intentions", "keyed", "passkey",
     )}  # fmt: skip
     ana = await person(api, m["anahandle"], m["ananame"])
     ben = await person(api, m["benhandle"], m["benname"])
@@ -70,11 +72,13 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     await api.link(ana, sol)
     grant = await api.call("POST", f"{base}/grants", ana, 201, json={"audience": sol.handle, "scopes": ["clauses:boundaries"]})
     await api.call("POST", f"{base}/grants/{grant['grant_id']}/consent", ben, 200)
+    await register_passkey(api.client, ana, SoftAuthenticator(ORIGIN), name=m["passkey"])
     # The scenario wrote what it says: every marker reaches someone who may see it.
     seen = str(await api.view(ana, agreement_id)) + str(await api.call("GET", f"{base}/timeline", ben, 200))
     seen += str(await api.call("GET", f"{base}/grants", ana, 200)) + str(await api.call("GET", "/api/me", sol, 200))
     seen += str(await api.call("GET", "/api/me", ana, 200)) + str(await api.call("GET", "/api/me", ben, 200))
     seen += str(await api.call("GET", f"{base}/versions/1", ana, 200))
+    seen += str(await api.call("GET", "/api/me/passkeys", ana, 200))
     assert not [k for k, v in m.items() if v not in seen and v.casefold() not in seen]
     return m, agreement_id
 
