@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -98,6 +98,8 @@ class Proposal:
     status: ProposalStatus = "open"
     accepted_by: set[UUID] = field(default_factory=set)
     comments: list[Comment] = field(default_factory=list)
+    #: When it was made: since when it waits for the other parties (domain/inbox.py).
+    proposed_at: datetime | None = None
 
     @property
     def is_out_of_date(self) -> bool:
@@ -114,6 +116,8 @@ class RepairNote:
     intentions: str
     acknowledged_by: set[UUID] = field(default_factory=set)
     linked_proposals: list[UUID] = field(default_factory=list)
+    #: When it was written: since when it waits to be acknowledged (domain/inbox.py).
+    written_at: datetime | None = None
 
 
 def apply_changes(
@@ -172,6 +176,15 @@ class Agreement(Aggregate):
         #: Its text is intimate: encrypted at rest with this agreement's data key.
         intimate = True
 
+        def mutate(self, aggregate: Any) -> Any:
+            # When its version or its parties last changed: since when a version waits for consent
+            # (`version_since`, read by domain/inbox.py). Derived state only; no event changes shape.
+            before = None if aggregate is None else (aggregate.content_version, tuple(aggregate.parties))
+            mutated = super().mutate(aggregate)
+            if mutated is not None and before != (mutated.content_version, tuple(mutated.parties)):
+                mutated.version_since = self.timestamp
+            return mutated
+
     class Created(Event, Aggregate.Created):
         title: str
         creator: UUID
@@ -206,6 +219,7 @@ class Agreement(Aggregate):
             agreement.invitees.append(self.invitee)
             agreement.invitation_handles[self.invitee] = self.handle
             agreement.inviters[self.invitee] = self.by
+            agreement.invited_at = {**getattr(agreement, "invited_at", {}), self.invitee: self.timestamp}
 
     class InvitationAccepted(Event):
         by: UUID
@@ -306,6 +320,7 @@ class Agreement(Aggregate):
                 changes=self.changes,
                 reason=self.reason,
                 accepted_by={self.by},
+                proposed_at=self.timestamp,
             )
 
     class Commented(Event):
@@ -373,6 +388,7 @@ class Agreement(Aggregate):
                 what_happened=self.what_happened,
                 impact=self.impact,
                 intentions=self.intentions,
+                written_at=self.timestamp,
             )
 
     class RepairNoteAcknowledged(Event):

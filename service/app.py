@@ -17,6 +17,7 @@ from service.http.accounts import AccountController
 from service.http.security import PasskeySignInController, SecurityController
 from service.http.agreements import AgreementController
 from service.http.export import ExportController
+from service.http.inbox import InboxController
 from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ExportController,
             NetworkController,
             GrantController,
+            InboxController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -25,6 +25,8 @@ from service.commands.agreements import Agreements
 from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
+from service.commands.reminders import EmailReminders
+from service.mail import Mailer
 from service.live.hub import Connection, Hub
 from service.read.export import Exports
 from service.read.follower import Follower, Projected
@@ -140,6 +142,16 @@ class Accord:
             store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
         self.scheduler = Scheduler(store, self.commands, now, settings.poll_interval)
+        self.mailer = Mailer(settings.smtp_url, settings.mail_from)
+        self.reminders = EmailReminders(
+            store, self.commands, self.visibility, self.mailer, now, self._settled, self.keys.seal_text,
+            self.keys.open_text,
+            base_url=settings.base_url or f"http://{settings.host}:{settings.port}",
+            delay=timedelta(seconds=settings.reminder_delay_seconds),
+            interval=timedelta(seconds=settings.reminder_interval_seconds),
+            confirm_for=timedelta(seconds=settings.email_confirm_seconds),
+        )  # fmt: skip
+        self.scheduler.also(self.reminders.remind_due, settings.reminder_scan_seconds)
         self.leader = Leader(store, (self.projector.run, self.scheduler.run), settings.poll_interval)
         self.lag = Lag(store, lambda: self.follower.position)
         self._tasks: list[asyncio.Task[None]] = []

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -39,6 +40,12 @@ class Scheduler:
         self.commands = commands
         self.clock = clock
         self.poll_interval = poll_interval
+        #: Other time-driven work (`also`): each with how often it runs and when it last did.
+        self._also: list[tuple[Callable[[datetime], Awaitable[object]], float, list[float]]] = []
+
+    def also(self, fire: Callable[[datetime], Awaitable[object]], every: float) -> None:
+        """Run `fire(now)` from the scheduler too, at most every `every` seconds (email reminders)."""
+        self._also.append((fire, every, [float("-inf")]))
 
     async def run(self, lost: asyncio.Event) -> None:
         while not lost.is_set():
@@ -52,6 +59,10 @@ class Scheduler:
         now = self.clock()
         for key, _ in await self.store.due_documents(lapses.PROJECTION.name, now):
             await self._lapse(UUID(key), now)
+        for fire, every, last in self._also:
+            if time.monotonic() - last[0] >= every:
+                last[0] = time.monotonic()
+                await fire(now)
 
     async def _lapse(self, grant_id: UUID, now: datetime) -> None:
         def lapsed(grant: SharingGrant | None) -> SharingGrant:

@@ -72,6 +72,27 @@ class Settings:
     passkey_challenge_seconds: int = 300
     """How long a passkey challenge (registration, sign-in, second factor) may be answered; each is good once."""
 
+    smtp_url: str = field(default="", repr=False)
+    """The mail server email reminders go through: `smtp://user:password@host:587` (STARTTLS when the server offers it), `smtps://...` (TLS from the start) or `smtp+plain://...` (never encrypted; a local relay or tests). Empty: email is off, and the app says so."""
+
+    mail_from: str = "accord@localhost"
+    """The From address of reminder and confirmation emails."""
+
+    base_url: str = ""
+    """The address people open Accord at (e.g. `https://accord.example`), for the links in emails. Empty: `http://<host>:<port>`."""
+
+    reminder_delay_seconds: int = 900
+    """How long something waits in a person's inbox before an email may remind them of it: what is answered sooner sends nothing."""
+
+    reminder_interval_seconds: int = 6 * 3600
+    """The least time between two reminders to one person; what falls due meanwhile waits for the next one."""
+
+    reminder_scan_seconds: float = 60.0
+    """How often the scheduler looks for reminders that are due."""
+
+    email_confirm_seconds: int = 48 * 3600
+    """How long the link that confirms an email address stays good."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""

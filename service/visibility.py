@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain import policy
+from domain import inbox, policy
 from domain.agreement import Agreement
 from domain.grants import SharingGrant
 from projections.timeline import Entry
@@ -25,6 +25,8 @@ from service.views import AgreementSummary, AgreementView, party_view
 NETWORK = "network"
 AGREEMENT = "agreement:"
 GRANTS = "grants:"
+#: The hub key of a person's inbox (`Visibility.inbox`).
+INBOX = "inbox"
 
 
 class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +71,13 @@ def agreement_key(agreement_id: UUID) -> str:
 
 def grants_key(agreement_id: UUID) -> str:
     return f"{GRANTS}{agreement_id}"
+
+
+class InboxView(msgspec.Struct, frozen=True, kw_only=True):
+    """What waits for one person, oldest first: GET /api/me/inbox and the `inbox` push alike."""
+
+    count: int
+    items: list[inbox.InboxItem]
 
 
 class Names(Mapping[UUID, str]):
@@ -237,12 +246,25 @@ class Visibility:
         of `viewer` (with the disclosures) answers alike."""
         return policy.person_ref(person, viewer, network, self.names, self.secret())
 
+    async def inbox(self, viewer: UUID) -> InboxView:
+        """What waits for `viewer`: the items of each kind (domain/inbox.py) over the agreements they
+        are a party of or invited to; a grant's audience is asked nothing."""
+        found: list[inbox.InboxItem] = []
+        for agreement_id in sorted(await self.models.involved(viewer), key=str):
+            agreement = await self.models.agreement(agreement_id)
+            if agreement is not None and policy.relation(viewer, agreement.parties, agreement.invitees) is not None:
+                found.extend(inbox.items(viewer, agreement))
+        items = inbox.ordered(found)
+        return InboxView(count=len(items), items=items)
+
     # Every view of one person, encoded for the hub
 
     async def view(self, viewer: UUID, key: str) -> bytes | None:
         found: object
         if key == NETWORK:
             found = await self.network(viewer)
+        elif key == INBOX:
+            found = await self.inbox(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         else:
@@ -252,7 +274,7 @@ class Visibility:
     async def keys(self, person: UUID) -> set[str]:
         """Every key `person` may have a view of: their network, and each agreement they are involved in."""
         involved = await self.models.involved(person)
-        return {NETWORK, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved)}
+        return {NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved)}
 
     async def views(self, person: UUID, keys: Iterable[str]) -> dict[str, bytes | None]:
         return {key: await self.view(person, key) for key in keys}

@@ -29,7 +29,7 @@ from service.read.models import ReadModels
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
-from service.visibility import Visibility, agreement_key, grants_key
+from service.visibility import INBOX, Visibility, agreement_key, grants_key
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,8 @@ class Follower:
                 fresh: dict[UUID, dict[str, bytes | None]] = {}
                 keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
                 for person in touched.people:
-                    fresh[person] = await self.visibility.views(person, keys)
+                    # Their inbox is built from their agreements: it may have changed with them.
+                    fresh[person] = await self.visibility.views(person, [*keys, INBOX])
                 for person in touched.network:
                     every = await self.visibility.keys(person) | self.hub.shown_keys(person)
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, every))

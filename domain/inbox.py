@@ -1,0 +1,123 @@
+"""What waits for a person: the rules of the inbox, pure.
+
+Each kind of item is one function of (viewer, agreement) yielding the items of
+that kind; `KINDS` lists them, and `items` runs them all. The service builds a
+person's inbox from the agreements they are involved in, through the one view
+function (service/visibility.py `Visibility.inbox`).
+
+Adding a kind (due reviews, check-ins) is one function here appended to
+`KINDS` (or, for things that do not live on an agreement, one more source in
+`Visibility.inbox`), and its name in `KIND_NAMES` so people may choose to be
+reminded of it. An item's `key` names the thing and the version of it that
+waits: a reminder is sent once per key (service/reminders.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from domain.agreement import Agreement
+
+
+class InboxItem(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    """One of `KIND_NAMES`."""
+    thing_id: UUID
+    """The invitation's, version's or review's agreement, the proposal, the repair note, ..."""
+    agreement_id: UUID | None
+    """The agreement it belongs to, if any."""
+    link: str
+    """Where it is answered in the web app."""
+    since: datetime
+    """When it began waiting for this person."""
+    title: str
+    """The agreement's title, which the person may see: for the page, never for an email."""
+    key: str
+    """What waits, exactly (the thing and its version): one reminder per key."""
+
+
+ItemRule = Callable[[UUID, Agreement], Iterable[InboxItem]]
+
+#: Every kind a person may be reminded of, with what the choice reads as on the page.
+KIND_NAMES: dict[str, str] = {
+    "invitation": "Invitations",
+    "consent": "Versions to consent to",
+    "proposal": "Proposals",
+    "repair_note": "Repair notes to acknowledge",
+}
+
+
+def _item(kind: str, thing_id: UUID, agreement: Agreement, link: str, since: datetime | None, version: object) -> InboxItem:
+    return InboxItem(
+        kind=kind,
+        thing_id=thing_id,
+        agreement_id=agreement.id,
+        link=link,
+        since=since or agreement.created_on,
+        title=agreement.title,
+        key=f"{kind}:{thing_id}:{version}",
+    )
+
+
+def invitation(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
+    """They were invited and have not answered."""
+    if viewer in agreement.invitees:
+        since = getattr(agreement, "invited_at", {}).get(viewer)
+        yield _item("invitation", agreement.id, agreement, f"/agreements/{agreement.id}", since, int(since.timestamp()) if since else 0)
+
+
+def consent(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
+    """A draft with clauses whose current version they, a party, have not consented to."""
+    if (
+        agreement.status == "drafting"
+        and agreement.clauses
+        and viewer in agreement.parties
+        and viewer not in agreement.consents
+    ):
+        since = getattr(agreement, "version_since", None)
+        # The version and who is in it: a change of parties asks for consent afresh.
+        version = f"{agreement.content_version}.{len(agreement.parties)}"
+        yield _item("consent", agreement.id, agreement, f"/agreements/{agreement.id}#consent", since, version)
+
+
+def proposal(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
+    """An open proposal of the agreement they, a party, have not accepted."""
+    if viewer not in agreement.parties:
+        return
+    for p in agreement.proposals.values():
+        if p.status == "open" and viewer not in p.accepted_by:
+            link = f"/agreements/{agreement.id}#proposal-{p.proposal_id}"
+            yield _item("proposal", p.proposal_id, agreement, link, p.proposed_at, 1)
+
+
+def repair_note(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
+    """A repair note someone else wrote that they, a party, have not acknowledged."""
+    if viewer not in agreement.parties:
+        return
+    for n in agreement.repair_notes.values():
+        if n.author != viewer and viewer not in n.acknowledged_by:
+            link = f"/agreements/{agreement.id}#note-{n.note_id}"
+            yield _item("repair_note", n.note_id, agreement, link, n.written_at, 1)
+
+
+#: The rules over one agreement, in the order a page lists their kinds.
+KINDS: list[ItemRule] = [invitation, consent, proposal, repair_note]
+
+
+def items(viewer: UUID, agreement: Agreement, rules: Iterable[ItemRule] = KINDS) -> list[InboxItem]:
+    return [item for rule in rules for item in rule(viewer, agreement)]
+
+
+def ordered(found: Iterable[InboxItem]) -> list[InboxItem]:
+    """Oldest waiting first; ties by kind and id, so the order is stable."""
+    return sorted(found, key=lambda i: (i.since, i.kind, str(i.thing_id)))
+
+
+def due(found: Iterable[InboxItem], kinds: Iterable[str], reminded: Iterable[str], by: datetime) -> list[InboxItem]:
+    """What a reminder may be sent for now: of a chosen kind, waiting since `by` or before, not reminded yet."""
+    chosen, done = set(kinds), set(reminded)
+    return [i for i in found if i.kind in chosen and i.key not in done and i.since <= by]
