@@ -80,6 +80,8 @@ async def provide_me(request: Request, accord: AccordDep) -> Account:
         raise SignInRequired from None
     # An error page shown for this request keeps the signed-in navigation.
     request.state.me = me
+    # The navigation's count of what waits (kept current by static/live.js's `inbox` key).
+    request.state.inbox_count = (await accord.visibility.inbox(me.person_id)).count
     return me
 
 
@@ -103,6 +105,7 @@ def render(
             "csrf": csrf_token(request),
             "forms": present.FormState(failed),
             "new_key": lambda: uuid4().hex,
+            "inbox_count": request.state.get("inbox_count"),
         },
         status_code=failed.status if failed else 200,
     )

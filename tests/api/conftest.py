@@ -24,6 +24,7 @@ from litestar.testing import AsyncTestClient
 from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
+from tests import mailbox
 
 PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"
@@ -31,7 +32,9 @@ PROBLEM = "application/problem+json"
 
 def settings_for(store_url: str, **overrides: Any) -> Settings:
     base = Settings(
-        database_url=store_url, password_hashing="cheapest", auth_rate_per_minute=10000, master_key=TEST_MASTER_KEY
+        database_url=store_url, password_hashing="cheapest", auth_rate_per_minute=10000, master_key=TEST_MASTER_KEY,
+        # A real SMTP server (tests/mailbox.py): email reminders are on, and what is sent can be read.
+        smtp_url=mailbox.shared().url,
     )
     return replace(base, **overrides)
 

@@ -18,11 +18,14 @@
   });
 
   const root = document.getElementById("live");
-  if (!root) return;
-  const source = root.dataset.liveSrc;
-  const keys = (root.dataset.liveKeys || "*").split(" ");
+  // The count of what waits, in the navigation of every signed-in page (the `inbox` key's view).
+  const counter = document.getElementById("inbox-count");
+  if (!root && !counter) return;
+  const source = root ? root.dataset.liveSrc : null;
+  const keys = root ? (root.dataset.liveKeys || "*").split(" ") : [];
   const status = document.getElementById("live-status");
-  let position = Number(root.dataset.position || 0);
+  // A page without a live part resumes from nothing: the first frame brings its count afresh.
+  let position = root ? Number(root.dataset.position || 0) : null;
   let socket = null;
   let attempts = 0;
   let fetching = false;
@@ -31,6 +34,14 @@
   let quiet = null;
 
   const concerns = (key) => keys.includes("*") || keys.includes(key);
+
+  function count(view) {
+    if (!counter || !view || typeof view.count !== "number") return;
+    counter.textContent = String(view.count);
+    counter.dataset.count = String(view.count);
+    counter.setAttribute("aria-label", `${view.count} waiting`);
+    counter.hidden = view.count === 0;
+  }
 
   // The notice floats over the bottom of the window. A live page keeps room free at its end
   // (accord.css), so scrolled to the bottom nothing, the footer included, is under it; a
@@ -77,15 +88,17 @@
         break;
       case "update":
         position = frame.position;
-        if (frame.changes.some((change) => concerns(change.key))) refresh();
+        frame.changes.forEach((change) => { if (change.key === "inbox") count(change.view); });
+        if (root && frame.changes.some((change) => concerns(change.key))) refresh();
         break;
       case "resync":
         // Everything is sent again (the page was older than the server's memory): render afresh.
         position = frame.position;
-        refresh();
+        frame.views.forEach((view) => { if (view.key === "inbox") count(view.view); });
+        if (root) refresh();
         break;
       case "synced":
-        position = Math.max(position, frame.position);
+        position = Math.max(position || 0, frame.position);
         document.documentElement.dataset.live = "synced";
         break;
       case "reconnect":

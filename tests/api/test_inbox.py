@@ -1,0 +1,136 @@
+"""The inbox (GET /api/me/inbox) and email reminders (/api/me/email...): each person's own.
+
+What waits is worked out by the one view function from the agreements a person
+is a party of or invited to; an address is confirmed by the link sent to a real
+SMTP server (tests/mailbox.py), and nobody else can see or change it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests import mailbox
+from tests.api.conftest import Api, Person, assert_problem
+
+
+def kinds(inbox: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(item["kind"], item["thing_id"]) for item in inbox["items"]]
+
+
+async def inbox_of(api: Api, who: Person) -> dict[str, Any]:
+    found = await api.call("GET", "/api/me/inbox", who, 200)
+    assert found["count"] == len(found["items"])
+    return found
+
+
+async def test_the_inbox_lists_what_waits_and_forgets_what_is_answered(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    ana, ben = await api.person("ana"), await api.person("ben")
+    agreement_id = (await api.create(ana, "Our weekends"))["agreement_id"]
+    assert await inbox_of(api, ben) == {"count": 0, "items": []}
+
+    await api.invite(ana, agreement_id, ben.handle)
+    invited = await inbox_of(api, ben)
+    assert kinds(invited) == [("invitation", agreement_id)]
+    item = invited["items"][0]
+    assert item["title"] == "Our weekends" and item["link"] == f"/agreements/{agreement_id}"
+    assert item["agreement_id"] == agreement_id and item["since"]
+
+    await api.accept_invitation(ben, agreement_id)
+    assert kinds(await inbox_of(api, ben)) == []  # nothing to consent to yet: no clauses
+    await api.add_clause(ana, agreement_id, "We keep Sundays for each other.")
+    # Both parties have the new version to consent to.
+    assert kinds(await inbox_of(api, ana)) == [("consent", agreement_id)]
+    assert kinds(await inbox_of(api, ben)) == [("consent", agreement_id)]
+    version = (await api.view(ana, agreement_id))["version"]
+    await api.consent(ana, agreement_id, version)
+    assert kinds(await inbox_of(api, ana)) == []
+    await api.consent(ben, agreement_id, version)
+    assert kinds(await inbox_of(api, ben)) == []
+
+    # In force: a proposal waits for the other party, a repair note for whoever did not write it.
+    clause_id = (await api.view(ana, agreement_id))["clauses"][0]["clause_id"]
+    proposal_id, _ = await api.propose(ana, agreement_id, [{"kind": "edit", "clause_id": clause_id, "text": "Sundays, mostly."}])
+    assert kinds(await inbox_of(api, ana)) == []
+    assert kinds(await inbox_of(api, ben)) == [("proposal", proposal_id)]
+    note = {"clause_id": clause_id, "what_happened": "x", "impact": "y", "intentions": "z"}
+    written = await api.call("POST", f"/api/agreements/{agreement_id}/repair-notes", ben, 201, json=note)
+    note_id = written["repair_notes"][-1]["note_id"]
+    assert kinds(await inbox_of(api, ana)) == [("repair_note", note_id)]
+    await api.call("POST", f"/api/agreements/{agreement_id}/repair-notes/{note_id}/acknowledge", ana, 200)
+    assert kinds(await inbox_of(api, ana)) == []
+
+    # A stranger's inbox holds nothing of it.
+    assert await inbox_of(api, await api.person("cy")) == {"count": 0, "items": []}
+
+
+async def test_an_address_is_confirmed_by_its_link_and_is_nobody_elses(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    ana, ben = await api.person("ana"), await api.person("ben")
+    address = f"{ana.handle}@example.org"
+    start = await api.call("GET", "/api/me/email", ana, 200)
+    assert start["email_on"] is True and start["address"] is None and start["confirmed"] is False
+
+    added = await api.call("PUT", "/api/me/email", ana, 200, json={"address": address}, headers={"Idempotency-Key": "a1"})
+    assert added["address"] == address and added["confirmed"] is False
+    # A repeat of the same request sends nothing more.
+    await api.call("PUT", "/api/me/email", ana, 200, json={"address": address}, headers={"Idempotency-Key": "a1"})
+    [message] = mailbox.shared().wait_for(address)
+    text = mailbox.body(message)
+    assert ana.name not in text and ana.handle not in text.replace(address, "")
+    token = mailbox.confirm_token(message)
+
+    # Nobody else sees it, or can confirm it with the token.
+    assert (await api.call("GET", "/api/me/email", ben, 200))["address"] is None
+    r = await client.post("/api/me/email/confirm", json={"token": token}, headers=ben.headers)
+    assert_problem(r, 422)
+    r = await client.post("/api/me/email/confirm", json={"token": "wrong"}, headers=ana.headers)
+    body = assert_problem(r, 422)
+    assert body["errors"][0]["field"] == "token"
+
+    confirmed = await api.call("POST", "/api/me/email/confirm", ana, 200, json={"token": token})
+    assert confirmed["confirmed"] is True
+    # Single use.
+    assert_problem(await client.post("/api/me/email/confirm", json={"token": token}, headers=ana.headers), 409)
+
+    chosen = await api.call("PUT", "/api/me/email/kinds", ana, 200, json={"kinds": ["proposal", "invitation"]})
+    assert chosen["kinds"] == ["invitation", "proposal"]
+    r = await client.put("/api/me/email/kinds", json={"kinds": ["gossip"]}, headers=ana.headers)
+    assert assert_problem(r, 422)["errors"][0]["field"] == "kinds"
+
+    removed = await api.call("DELETE", "/api/me/email", ana, 200)
+    assert removed["address"] is None and removed["confirmed"] is False
+
+
+async def test_bad_addresses_are_refused_naming_the_field_and_append_nothing(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    ana = await api.person("ana")
+    before = await api.position()
+    for bad in ("no-at-sign", "a@b", "two@one.org, three@two.org", "x" * 250 + "@example.org"):
+        r = await client.put("/api/me/email", json={"address": bad}, headers=ana.headers)
+        assert r.status_code in (400, 422), r.text
+        assert "address" in r.text
+    assert await api.position() == before
+
+
+async def test_email_routes_are_for_the_signed_in_only(client: AsyncTestClient[Litestar]) -> None:
+    for method, path in (
+        ("GET", "/api/me/inbox"), ("GET", "/api/me/email"), ("PUT", "/api/me/email"),
+        ("POST", "/api/me/email/confirm"), ("PUT", "/api/me/email/kinds"), ("DELETE", "/api/me/email"),
+    ):  # fmt: skip
+        r = await client.request(method, path, json={} if method in ("PUT", "POST") else None)
+        assert_problem(r, 401)
+
+
+async def test_without_smtp_email_is_off_and_says_so(make_client: Any) -> None:
+    async with make_client(smtp_url="") as off:
+        api = Api(off)
+        ana = await api.person("ana")
+        settings = await api.call("GET", "/api/me/email", ana, 200)
+        assert settings["email_on"] is False
+        r = await off.put("/api/me/email", json={"address": "ana@example.org"}, headers=ana.headers)
+        body = assert_problem(r, 422)
+        assert "ACCORD_SMTP_URL" in body["errors"][0]["rule"]
