@@ -394,6 +394,8 @@ ROUTES: dict[str, Route] = {
     "export": Route("GET", "/api/me/export"),
     "export as markdown": Route("GET", "/api/me/export.md"),
     "export as zip": Route("GET", "/api/me/export.zip"),
+    # What waits for me
+    "inbox": Route("GET", "/api/me/inbox"),
 }
 
 R, E = "R", "E"
@@ -464,6 +466,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "export":                  (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "export as markdown":      (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "export as zip":           (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "inbox":                   (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
 }
 # fmt: on
 
@@ -495,6 +498,8 @@ async def test_the_matrix_covers_every_api_route_and_every_caller(client: AsyncT
     # Account security (/api/me/..., passkey sign-in) is the caller's own: tests/api/test_account_security.py.
     outside = {"/api/accounts", "/api/sessions", "/api/sessions/current", "/api/me", "/api/live"}
     own = ("/api/me/sessions", "/api/me/password", "/api/me/passkeys", "/api/me/second-factor", "/api/sessions/")
+    # Email reminders are the caller's own address and choices: tests/api/test_inbox.py.
+    own += ("/api/me/email",)
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", route.path))
         for route in client.app.routes
@@ -696,6 +701,14 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return sorted(views, key=lambda v: v["grant_id"])
         case "network":
             return {"me": named(viewer), "links": own_links(w, caller), "known_links": []}
+        case "inbox":
+            # Jo's proposal waits for Mina; Mina's repair note and draft D for Jo; A's invitation for Lee.
+            waiting = {
+                "mina": [("proposal", "P1", "A")],
+                "jo": [("repair_note", "N", "A"), ("consent", "D", "D")],
+                "lee": [("invitation", "A", "A")],
+            }.get(caller, [])
+            return sorted((kind, w.ids[thing], w.ids[agreement]) for kind, thing, agreement in waiting)
     raise AssertionError(f"no expectation for {route}")
 
 
@@ -705,7 +718,7 @@ def visible_markers(w: World, route: str, caller: str) -> set[str]:
         return {marker(w.texts["S2"])}
     if route in ("view A", "list agreements") and caller == "alex":
         return {marker(w.texts["C"])}
-    if caller == "lee" and route in ("view A", "my invitation", "list agreements"):
+    if caller == "lee" and route in ("view A", "my invitation", "list agreements", "inbox"):
         return {marker(w.texts["title_a"])}  # an invitee sees the title, nothing else
     return set()
 
@@ -742,6 +755,9 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
         body = normalise_network(body)
     if route == "list grants":
         body = sorted(body, key=lambda g: g["grant_id"])  # the service's order is not specified
+    if route == "inbox":
+        assert body["count"] == len(body["items"])
+        body = sorted((i["kind"], i["thing_id"], i["agreement_id"]) for i in body["items"])
     assert body == expected_read(w, route, caller)
 
     if caller not in ("mina", "jo"):

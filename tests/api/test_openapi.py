@@ -27,6 +27,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
+from tests import mailbox
 from tests.authenticator import SoftAuthenticator
 
 SCHEMA = "/schema/openapi.json"
@@ -507,6 +508,55 @@ async def _second_factor(api: Api) -> httpx.Response:
     return await send(api, "POST", "/api/sessions/second-factor", json=body)
 
 
+# The inbox and email reminders (tests/api/test_inbox.py)
+
+
+async def with_address(api: Api, confirmed: bool = False) -> Person:
+    me = await api.person("mail")
+    address = f"{me.handle}@example.org"
+    await send(api, "PUT", "/api/me/email", me, json={"address": address})
+    if confirmed:
+        [message] = mailbox.shared().wait_for(address)
+        await send(api, "POST", "/api/me/email/confirm", me, json={"token": mailbox.confirm_token(message)})
+    return me
+
+
+@scenario("GET", "/api/me/inbox")
+async def _inbox(api: Api) -> httpx.Response:
+    ana, ben, agreement_id, _ = await drafting(api)
+    return await send(api, "GET", "/api/me/inbox", ben)
+
+
+@scenario("GET", "/api/me/email")
+async def _email(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/me/email", await with_address(api))
+
+
+@scenario("PUT", "/api/me/email")
+async def _set_address(api: Api) -> httpx.Response:
+    me = await api.person("mail")
+    return await send(api, "PUT", "/api/me/email", me, json={"address": f"{me.handle}@example.org"})
+
+
+@scenario("POST", "/api/me/email/confirm")
+async def _confirm_address(api: Api) -> httpx.Response:
+    me = await api.person("mail")
+    address = f"{me.handle}@example.org"
+    await send(api, "PUT", "/api/me/email", me, json={"address": address})
+    [message] = mailbox.shared().wait_for(address)
+    return await send(api, "POST", "/api/me/email/confirm", me, json={"token": mailbox.confirm_token(message)})
+
+
+@scenario("PUT", "/api/me/email/kinds")
+async def _choose_kinds(api: Api) -> httpx.Response:
+    return await send(api, "PUT", "/api/me/email/kinds", await with_address(api), json={"kinds": ["invitation"]})
+
+
+@scenario("DELETE", "/api/me/email")
+async def _remove_address(api: Api) -> httpx.Response:
+    return await send(api, "DELETE", "/api/me/email", await with_address(api, confirmed=True))
+
+
 # --------------------------------------------------------------------------
 # Success statuses
 # --------------------------------------------------------------------------
@@ -723,7 +773,9 @@ async def test_the_idempotency_key_is_documented_on_commands_only_with_the_rule_
         [key] = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"] or [None]
         # Account routes take none: deleting an account ends the very token a repeat would carry;
         # sessions and account security are kept beside the log, not commands on it.
-        if method == "GET" or path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) or path == "/api/me":
+        # Email reminders (/api/me/email...) are commands on the log like any other: they take one.
+        account = path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) and not path.startswith("/api/me/email")
+        if method == "GET" or account or path == "/api/me":
             assert key is None, (method, path)
         else:
             assert key is not None and key["required"] is False, (method, path)
