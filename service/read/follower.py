@@ -218,7 +218,8 @@ class Follower:
     async def _push_gone(self, agreement_id: UUID, position: int) -> None:
         keys = [agreement_key(agreement_id), grants_key(agreement_id)]
         shown = [person for person in self.hub.tracked if self.hub.shown_keys(person) & set(keys)]
-        self.hub.track(position, {person: await self.visibility.views(person, keys) for person in shown})
+        # What waited for them there is gone from their inbox too.
+        self.hub.track(position, {person: await self.visibility.views(person, [*keys, INBOX]) for person in shown})
 
     async def touched(self, event: Aggregate.Event, tracked: KeysView[UUID]) -> Touched:
         touched = Touched()
