@@ -40,6 +40,7 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     m = {k: marker(k) for k in (
         "anahandle", "ananame", "benhandle", "benname", "solhandle", "solname", "title", "clause", "edit",
         "reason", "proposed", "comment", "declined", "happened", "impact", "intentions", "keyed", "passkey",
+        "email",
     )}  # fmt: skip
     ana = await person(api, m["anahandle"], m["ananame"])
     ben = await person(api, m["benhandle"], m["benname"])
@@ -73,12 +74,15 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     grant = await api.call("POST", f"{base}/grants", ana, 201, json={"audience": sol.handle, "scopes": ["clauses:boundaries"]})
     await api.call("POST", f"{base}/grants/{grant['grant_id']}/consent", ben, 200)
     await register_passkey(api.client, ana, SoftAuthenticator(ORIGIN), name=m["passkey"])
+    # A reminder address rests sealed with its person's key, like a handle.
+    await api.call("PUT", "/api/me/email", ana, 200, json={"address": f"{m['email']}@example.org"})
     # The scenario wrote what it says: every marker reaches someone who may see it.
     seen = str(await api.view(ana, agreement_id)) + str(await api.call("GET", f"{base}/timeline", ben, 200))
     seen += str(await api.call("GET", f"{base}/grants", ana, 200)) + str(await api.call("GET", "/api/me", sol, 200))
     seen += str(await api.call("GET", "/api/me", ana, 200)) + str(await api.call("GET", "/api/me", ben, 200))
     seen += str(await api.call("GET", f"{base}/versions/1", ana, 200))
     seen += str(await api.call("GET", "/api/me/passkeys", ana, 200))
+    seen += str(await api.call("GET", "/api/me/email", ana, 200))
     assert not [k for k, v in m.items() if v not in seen and v.casefold() not in seen]
     return m, agreement_id
 
