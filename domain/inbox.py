@@ -79,8 +79,8 @@ def consent(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
         and viewer not in agreement.consents
     ):
         since = getattr(agreement, "version_since", None)
-        # The version and who is in it: a change of parties asks for consent afresh.
-        version = f"{agreement.content_version}.{len(agreement.parties)}"
+        # When the version or who is in it last changed: either asks for consent afresh.
+        version = f"{agreement.content_version}.{int(since.timestamp() * 1e6) if since else 0}"
         yield _item("consent", agreement.id, agreement, f"/agreements/{agreement.id}#consent", since, version)
 
 

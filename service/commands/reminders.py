@@ -30,7 +30,7 @@ from domain import inbox
 from domain.errors import DomainError, ValidationFailed
 from domain.reminders import Reminders, check_address
 from projections import reminders as reminding
-from service.commands.runner import CommandKey, CommandRunner, Outcome
+from service.commands.runner import Busy, CommandKey, CommandRunner, Outcome
 from service.mail import CONFIRM_SUBJECT, REMINDER_SUBJECT, MailFailed, Mailer, confirm_text, reminder_text
 from service.store import EventStore
 from service.visibility import Visibility
@@ -170,8 +170,9 @@ class EmailReminders:
             person = reminding.PROJECTION.decode(data).person
             try:
                 sent += await self._remind(person, now)
-            except DomainError as error:
-                log.info("reminder not due: %s", type(error).__name__)
+            except (DomainError, Busy) as error:
+                # Someone else's command got there first, or it is no longer due: the next scan looks again.
+                log.info("reminder not sent now: %s", type(error).__name__)
         return sent
 
     async def _remind(self, person: UUID, now: datetime) -> int:

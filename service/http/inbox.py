@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import JSONBody
 from msgspec import Meta
 
 from domain.reminders import MAX_ADDRESS
 from service.commands.reminders import EmailSettings
-from service.http.auth import CALLER, Caller
+from service.http.auth import CALLER, Caller, client
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
@@ -55,8 +55,10 @@ class InboxController(Controller):
         responses=COMMAND,
     )
     async def set_address(
-        self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[SetAddress]
+        self, request: Request, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[SetAddress]
     ) -> Response[EmailSettings]:
+        # Each sends a message to an address someone typed: limited like sign-in, per client address.
+        accord.auth_limiter.check(client(request))
         return respond(await accord.reminders.add_address(caller, data.address, key))
 
     @post("/email/confirm", summary="Confirm my reminder address with the token from its link", status_code=200, responses=COMMAND)

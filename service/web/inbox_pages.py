@@ -9,20 +9,21 @@ server sends no email.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
-from typing import Annotated
 
 from domain.inbox import KIND_NAMES
 from service.application import Accord
+from service.http.auth import client
 from service.http.deps import AccordDep
 from service.http.inbox import ChooseKinds, ConfirmAddress, SetAddress
 from service.store.base import Account
 from service.web.forms import Failed, Form, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Me, render, see_other
+from service.web.pages import ME, REFUSALS, Me, SignInRequired, provide_me, render, see_other
 
 EMAIL_PAGE = "/account/email"
 
@@ -85,15 +86,24 @@ class EmailPages(Controller):
 
     @get("/confirm")
     async def confirm_page(
-        self, request: Request, me: Me, token: Annotated[str, QueryParameter(max_length=200)] = ""
-    ) -> Template:
-        """The link from the email: a button to confirm (a GET changes nothing)."""
+        self, request: Request, accord: AccordDep, token: Annotated[str, QueryParameter(max_length=200)] = ""
+    ) -> Response[Any]:
+        """The link from the email: a button to confirm (a GET changes nothing).
+
+        Signed out, the link leads through sign-in and back here with its token (the
+        navigation's own redirect keeps only the path)."""
+        try:
+            me = await provide_me(request, accord)
+        except SignInRequired:
+            return see_other(f"/sign-in?next={quote(f'{EMAIL_PAGE}/confirm?token={token}', safe='')}")
         return await self._page(request, me, token=token)
 
     @post("/address")
     async def set_address(self, request: Request, accord: AccordDep, me: Me) -> Response[Any]:
         async def action(form: Form) -> None:
             data = decode(SetAddress, address=form.get("address"))
+            # Each sends a message to an address someone typed: limited like sign-in.
+            accord.auth_limiter.check(client(request))
             await accord.reminders.add_address(me.person_id, data.address, form.key)
 
         return await self._act(request, me, "address", action)

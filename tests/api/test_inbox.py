@@ -134,3 +134,13 @@ async def test_without_smtp_email_is_off_and_says_so(make_client: Any) -> None:
         r = await off.put("/api/me/email", json={"address": "ana@example.org"}, headers=ana.headers)
         body = assert_problem(r, 422)
         assert "ACCORD_SMTP_URL" in body["errors"][0]["rule"]
+
+
+async def test_a_confirmation_link_opened_signed_out_comes_back_with_its_token_after_sign_in(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    r = await client.get("/account/email/confirm?token=abc_DEF-1", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/sign-in?next=%2Faccount%2Femail%2Fconfirm%3Ftoken%3Dabc_DEF-1"
+    page = await client.get(r.headers["location"])
+    assert 'value="/account/email/confirm?token=abc_DEF-1"' in page.text
