@@ -40,7 +40,7 @@ class Ready(Frame, tag="ready"):
 
 
 class Change(msgspec.Struct, frozen=True, omit_defaults=True):
-    """The new view of one thing (`key`: `agreement:<id>`, `network`), or its removal.
+    """The new view of one thing (`key`: `agreement:<id>`, `grants:<id>`, `network`, `inbox`), or its removal.
 
     After `removed`, nothing more about that thing is sent unless it becomes
     visible again.
