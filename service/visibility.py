@@ -129,6 +129,9 @@ class Visibility:
         self.names = names
         self.secret = secret
         self.clock = clock
+        #: What else waits for a person, beyond their agreements (check-ins, ...): each gives the
+        #: items of its kinds for one viewer, through the policy like everything here (`inbox`).
+        self.inbox_sources: list[Callable[[UUID], Awaitable[Iterable[inbox.InboxItem]]]] = []
 
     # One thing, for one person
 
@@ -254,6 +257,8 @@ class Visibility:
             agreement = await self.models.agreement(agreement_id)
             if agreement is not None and policy.relation(viewer, agreement.parties, agreement.invitees) is not None:
                 found.extend(inbox.items(viewer, agreement))
+        for source in self.inbox_sources:
+            found.extend(await source(viewer))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 
