@@ -5,10 +5,12 @@ that kind; `KINDS` lists them, and `items` runs them all. The service builds a
 person's inbox from the agreements they are involved in, through the one view
 function (service/visibility.py `Visibility.inbox`).
 
-Adding a kind (due reviews, check-ins) is one function here appended to
-`KINDS` (or, for things that do not live on an agreement, one more source in
-`Visibility.inbox`), and its name in `KIND_NAMES` so people may choose to be
-reminded of it. An item's `key` names the thing and the version of it that
+Adding a kind is one function here appended to `KINDS` when it lives on an
+agreement (a due review), or, when it does not (a check-in), one source
+appended to `Visibility.inbox_sources` (service/visibility.py, wired in
+service/application.py); either way its name in `KIND_NAMES`, so people may
+choose to be reminded of it, and its wording in service/web/inbox_pages.py
+`KIND_LABELS`. An item's `key` names the thing and the version of it that
 waits: a reminder is sent once per key (service/reminders.py).
 """
 
