@@ -144,3 +144,4 @@ async def test_a_confirmation_link_opened_signed_out_comes_back_with_its_token_a
     assert r.headers["location"] == "/sign-in?next=%2Faccount%2Femail%2Fconfirm%3Ftoken%3Dabc_DEF-1"
     page = await client.get(r.headers["location"])
     assert 'value="/account/email/confirm?token=abc_DEF-1"' in page.text
+
