@@ -14,9 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from domain.checkins import CheckIn
 from domain.errors import DomainError
 from domain.grants import SharingGrant
-from projections import lapses
+from projections import checkins, lapses
 from service.commands import CommandKey, CommandRunner
 from service.store import EventStore, StoreError
 
@@ -52,6 +53,8 @@ class Scheduler:
         now = self.clock()
         for key, _ in await self.store.due_documents(lapses.PROJECTION.name, now):
             await self._lapse(UUID(key), now)
+        for key, data in await self.store.due_documents(checkins.DUE.name, now):
+            await self._miss(UUID(key), checkins.DUE.decode(data).index, now)
 
     async def _lapse(self, grant_id: UUID, now: datetime) -> None:
         def lapsed(grant: SharingGrant | None) -> SharingGrant:
@@ -64,3 +67,18 @@ class Scheduler:
             await self.commands.run(SharingGrant, grant_id, lapsed, _nothing, key=key)
         except DomainError as error:
             log.info("grant lapse not due: %s", type(error).__name__)
+
+    async def _miss(self, check_in_id: UUID, index: int, now: datetime) -> None:
+        """The open occurrence `index` passed its grace without a plan: `Missed`, once (its own command id)."""
+
+        def missed(check_in: CheckIn | None) -> CheckIn:
+            assert check_in is not None
+            check_in.miss(index, now)
+            return check_in
+
+        key = CommandKey(caller=check_in_id, key=f"missed:{index}", fingerprint="missed")
+        try:
+            await self.commands.run(CheckIn, check_in_id, missed, _nothing, key=key)
+        except DomainError as error:
+            log.info("check-in occurrence not due: %s", type(error).__name__)
+
