@@ -165,3 +165,4 @@ async def test_an_action_point_opens_a_renegotiation_linked_both_ways(client: As
     again = await api.call("POST", path, theo, 201, json=body, headers={"Idempotency-Key": "ap-1"})
     assert again == linked
     assert_problem(await client.post(path, json=body, headers=mina.headers), 409)
+
