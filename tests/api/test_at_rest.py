@@ -40,6 +40,7 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     m = {k: marker(k) for k in (
         "anahandle", "ananame", "benhandle", "benname", "solhandle", "solname", "title", "clause", "edit",
         "reason", "proposed", "comment", "declined", "happened", "impact", "intentions", "keyed", "passkey",
+        "ciprompt", "cianswer", "ciplan", "ciaction", "cimoved",
     )}  # fmt: skip
     ana = await person(api, m["anahandle"], m["ananame"])
     ben = await person(api, m["benhandle"], m["benname"])
@@ -73,12 +74,23 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     grant = await api.call("POST", f"{base}/grants", ana, 201, json={"audience": sol.handle, "scopes": ["clauses:boundaries"]})
     await api.call("POST", f"{base}/grants/{grant['grant_id']}/consent", ben, 200)
     await register_passkey(api.client, ana, SoftAuthenticator(ORIGIN), name=m["passkey"])
+    # A check-in among the agreement's parties: prompts, answers, a move's reason, a plan, an action point.
+    cadence = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
+    check_in = (await api.call("POST", "/api/check-ins", ana, 201, json={
+        **cadence, "agreement_id": agreement_id, "prompts": [m["ciprompt"]],
+    }))["check_in_id"]  # fmt: skip
+    occurrence = f"/api/check-ins/{check_in}/occurrences/0"
+    await api.call("PUT", f"{occurrence}/preparation", ben, 200, json={"answers": [m["cianswer"]]})
+    await api.call("POST", f"{occurrence}/share", ben, 200)
+    await api.call("POST", f"{occurrence}/move", ana, 200, json={"to": "2030-01-02T18:00:00Z", "reason": m["cimoved"]})
+    await api.call("POST", f"{occurrence}/close", ana, 200, json={"plan": m["ciplan"], "action_points": [m["ciaction"]]})
     # The scenario wrote what it says: every marker reaches someone who may see it.
     seen = str(await api.view(ana, agreement_id)) + str(await api.call("GET", f"{base}/timeline", ben, 200))
     seen += str(await api.call("GET", f"{base}/grants", ana, 200)) + str(await api.call("GET", "/api/me", sol, 200))
     seen += str(await api.call("GET", "/api/me", ana, 200)) + str(await api.call("GET", "/api/me", ben, 200))
     seen += str(await api.call("GET", f"{base}/versions/1", ana, 200))
     seen += str(await api.call("GET", "/api/me/passkeys", ana, 200))
+    seen += str(await api.call("GET", f"/api/check-ins/{check_in}", ana, 200))
     assert not [k for k, v in m.items() if v not in seen and v.casefold() not in seen]
     return m, agreement_id
 
