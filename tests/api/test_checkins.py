@@ -166,3 +166,21 @@ async def test_an_action_point_opens_a_renegotiation_linked_both_ways(client: As
     assert again == linked
     assert_problem(await client.post(path, json=body, headers=mina.headers), 409)
 
+
+
+async def test_the_export_holds_my_check_ins_and_nobody_elses_preparation(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo, view = await partners(api)
+    path = f"{C}/{view['check_in_id']}/occurrences/0"
+    await api.call("PUT", f"{path}/preparation", mina, 200, json={"answers": ["minas-own-words", ""]})
+    await api.call("PUT", f"{path}/preparation", theo, 200, json={"answers": ["theos-shared-words", ""]})
+    await api.call("POST", f"{path}/share", theo, 200)
+    for who, present, absent in ((mina, "minas-own-words", None), (theo, "theos-shared-words", "minas-own-words")):
+        exported = await api.call("GET", "/api/me/export", who, 200)
+        assert exported["check_ins"] == [await api.call("GET", f"{C}/{view['check_in_id']}", who, 200)]
+        md = (await client.get("/api/me/export.md", headers=who.headers)).text
+        assert present in md and "theos-shared-words" in md
+        if absent:
+            assert absent not in str(exported) and absent not in md
+    sam = await api.person("sam")
+    assert (await api.call("GET", "/api/me/export", sam, 200))["check_ins"] == []
