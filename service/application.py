@@ -127,7 +127,7 @@ class Accord:
         self.check_in_reads = CheckInReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
-            self.keys, now, self._settled,
+            self.keys, now, self._settled, self._shred,
         )  # fmt: skip
         self.queries = Queries(
             store, self.mapper, self.commands, self.models, self.visibility, self.names, lambda: self._secret, now

@@ -205,3 +205,19 @@ async def test_deleting_twice_is_refused_once_signed_out(client: AsyncTestClient
     ana: Person = await api.person("ana")
     await api.call("DELETE", "/api/me", ana, 204, json={"password": PASSWORD})
     await api.call("DELETE", "/api/me", ana, 401, json={"password": PASSWORD})
+
+
+async def test_a_deleted_account_takes_its_check_ins_between_partners_with_it(
+    client: AsyncTestClient[Litestar], store_url: str
+) -> None:
+    api = Api(client)
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    cadence = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
+    check_in = (await api.call("POST", "/api/check-ins", ana, 201, json={**cadence, "partner_id": ben.sid}))["check_in_id"]
+    assert await has_key(store_url, check_in)
+
+    await api.call("DELETE", "/api/me", ben, 204, json={"password": PASSWORD})
+
+    await api.call("GET", f"/api/check-ins/{check_in}", ana, 404)
+    assert not await has_key(store_url, check_in)
