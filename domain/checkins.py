@@ -147,6 +147,7 @@ class CheckIn(Aggregate):
             check_in.occurrences = {}
             check_in.open_index = None
             check_in.proposals = {}
+            check_in.stopped_because = None
 
     class PromptsChanged(Event):
         by: UUID
@@ -266,6 +267,16 @@ class CheckIn(Aggregate):
             check_in.status = "ended"
             check_in.status_by = self.by
 
+    class Stopped(Event):
+        """What it stood on is gone (the partners' link ended; fewer than two parties of its agreement
+        still take part): the scheduler records the end when the open occurrence falls due."""
+
+        reason: str
+
+        def apply(self, check_in: CheckIn) -> None:
+            check_in.status = "ended"
+            check_in.stopped_because = self.reason
+
     # Commands
 
     @classmethod
@@ -384,6 +395,12 @@ class CheckIn(Aggregate):
             raise OccurrenceNotDue(self.id, index)
         self.trigger_event(self.Missed, timestamp=now, index=index)
         self._open_next(now, after_index=index)
+
+    def stop(self, index: int, reason: str, now: datetime) -> None:
+        """The scheduler's, instead of `miss`, once too few people take part."""
+        if not self.is_due_to_miss(index, now):
+            raise OccurrenceNotDue(self.id, index)
+        self.trigger_event(self.Stopped, timestamp=now, reason=reason)
 
     def is_due_to_miss(self, index: int, now: datetime) -> bool:
         return (

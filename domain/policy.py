@@ -892,6 +892,8 @@ class CheckInView(msgspec.Struct, frozen=True, kw_only=True):
     open_index: int | None
     #: Newest first.
     occurrences: tuple[OccurrenceView, ...]
+    #: Why it ended by itself, if it did: `link_ended`, or `too_few_participants`.
+    stopped_because: str | None = None
 
 
 def view_check_in(
@@ -953,4 +955,5 @@ def view_check_in(
         occurrences=tuple(
             occurrence_view(o) for o in sorted(check_in.occurrences.values(), key=lambda o: -o.index)
         ),
+        stopped_because=check_in.stopped_because,
     )

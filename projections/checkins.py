@@ -57,6 +57,7 @@ DUE_HANDLES = (
     CheckIn.Paused,
     CheckIn.Resumed,
     CheckIn.Ended,
+    CheckIn.Stopped,
 )
 
 
@@ -79,7 +80,7 @@ def _due_evolve(document: Due | None, event: object) -> Due | None:
             return msgspec.structs.replace(document, paused=True)
         case CheckIn.Resumed() if document is not None:
             return msgspec.structs.replace(document, paused=False)
-        case CheckIn.Ended():
+        case CheckIn.Ended() | CheckIn.Stopped():
             return None
     return document
 

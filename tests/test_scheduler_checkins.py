@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from domain.cadence import Cadence
+from domain.cadence import Cadence, starts_at
 from domain.checkins import GRACE, CheckIn
+from domain.network import PartnerLink
 from projections import checkins
 from service.commands import CommandRunner
 from service.read.projector import PROJECTIONS, Projector
@@ -27,13 +28,27 @@ async def _nothing(_: object) -> dict[str, str]:
     return {}
 
 
+async def live_link(runner: CommandRunner, a: UUID, b: UUID) -> UUID:
+    link_id = PartnerLink.id_for(a, b)
+    await runner.run(PartnerLink, link_id, lambda _: PartnerLink.propose(a, b, NOW - timedelta(days=1)), _nothing, key=None, creates=True)
+
+    def confirm(link: PartnerLink | None) -> PartnerLink:
+        assert link is not None
+        link.confirm(b, NOW - timedelta(days=1))
+        return link
+
+    await runner.run(PartnerLink, link_id, confirm, _nothing, key=None)
+    return link_id
+
+
 async def test_a_missed_occurrence_is_marked_once(store, store_url: str) -> None:  # noqa: ANN001
     mapper = MsgspecMapper()
     mina, theo, check_in_id = uuid4(), uuid4(), uuid4()
+    link_id = await live_link(CommandRunner(store, mapper), mina, theo)
     await CommandRunner(store, mapper).run(
         CheckIn,
         check_in_id,
-        lambda _: CheckIn.start(check_in_id, mina, (mina, theo), CADENCE, None, NOW, link_id=uuid4()),
+        lambda _: CheckIn.start(check_in_id, mina, (mina, theo), CADENCE, None, NOW, link_id=link_id),
         _nothing,
         key=None,
         creates=True,
@@ -75,3 +90,35 @@ async def test_a_missed_occurrence_is_marked_once(store, store_url: str) -> None
         pass
     [(_, data)] = await store.due_documents(checkins.DUE.name, datetime(2100, 1, 1, tzinfo=UTC))
     assert checkins.DUE.decode(data).index == 1
+
+
+async def test_a_series_whose_link_ended_stops_instead_of_missing(store) -> None:  # noqa: ANN001
+    mapper = MsgspecMapper()
+    runner = CommandRunner(store, mapper)
+    mina, theo, check_in_id = uuid4(), uuid4(), uuid4()
+    link_id = await live_link(runner, mina, theo)
+    await runner.run(
+        CheckIn, check_in_id,
+        lambda _: CheckIn.start(check_in_id, mina, (mina, theo), CADENCE, None, NOW, link_id=link_id),
+        _nothing, key=None, creates=True,
+    )  # fmt: skip
+
+    def end(link: PartnerLink | None) -> PartnerLink:
+        assert link is not None
+        link.end(theo, NOW)
+        return link
+
+    await runner.run(PartnerLink, link_id, end, _nothing, key=None)
+    projector = Projector(store, mapper, PROJECTIONS, 0.05)
+    while await projector.step():
+        pass
+    later = starts_at(CADENCE, 0) + GRACE
+    for _ in range(2):
+        await Scheduler(store, CommandRunner(store, mapper), lambda: later, 0.05).fire_due()
+        while await projector.step():
+            pass
+    events = [mapper.to_domain_event(s) for s in await store.read_stream(check_in_id)]
+    assert [type(e) for e in events] == [CheckIn.Started, CheckIn.OccurrenceOpened, CheckIn.Stopped]
+    assert events[-1].reason == "link_ended"
+    assert await store.due_documents(checkins.DUE.name, datetime(2100, 1, 1, tzinfo=UTC)) == []
+

@@ -233,6 +233,17 @@ def test_pausing_and_ending_need_nobody_elses_permission() -> None:
         check_in.resume(p.theo, later)
 
 
+def test_a_series_whose_basis_is_gone_stops_when_its_occurrence_falls_due() -> None:
+    p = Pair()
+    check_in = p.start()
+    with pytest.raises(OccurrenceNotDue):
+        check_in.stop(0, "link_ended", NOW)
+    check_in.stop(0, "link_ended", starts_at(TUESDAYS, 0) + GRACE)
+    assert then(check_in) == [(CheckIn.Stopped, {"reason": "link_ended"})]
+    assert (check_in.status, check_in.stopped_because) == ("ended", "link_ended")
+    assert not check_in.is_due_to_miss(0, starts_at(TUESDAYS, 0) + GRACE)
+
+
 def test_someone_else_is_told_it_does_not_exist() -> None:
     p = Pair()
     check_in = p.start()
@@ -300,6 +311,9 @@ def test_every_event_round_trips() -> None:
     check_in.resume(p.mina, NOW)
     check_in.end(p.mina, NOW)
     events = check_in.collect_events()
+    other = CheckIn.start(uuid4(), p.mina, (p.mina, p.theo), TUESDAYS, None, NOW, link_id=uuid4())
+    other.stop(0, "link_ended", starts_at(TUESDAYS, 0) + GRACE)
+    events += other.collect_events()
     assert {type(e).__name__ for e in events} == {
         name for name, value in vars(CheckIn).items() if isinstance(value, type) and issubclass(value, CheckIn.Event)
     } - {"Event", "Created"}
