@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID, uuid5
 
@@ -58,6 +58,9 @@ MAX_REASON = 500
 MAX_PARTICIPANTS = 20
 #: How long after its start an occurrence may still be closed before it counts as missed.
 GRACE = timedelta(days=2)
+#: A series starts from a date at most this far back, or this far ahead.
+MAX_START_BEFORE = timedelta(days=366)
+MAX_START_AHEAD = timedelta(days=5 * 366)
 #: Never change: every action point's proposal id is derived from it.
 PROPOSALS_NAMESPACE = UUID("3b7f4d2a-9c1e-4a85-b6d3-0e2f8a1c5d47")
 
@@ -113,6 +116,12 @@ def check_prompts(prompts: Sequence[str]) -> None:
         raise ValidationFailed("prompts", f"at most {MAX_PROMPTS} prompts")
     for i, prompt in enumerate(prompts):
         check_text(f"prompts[{i}]", prompt, MAX_PROMPT)
+
+
+def check_starts_on(starts_on: date, now: datetime) -> None:
+    today = now.date()
+    if not today - MAX_START_BEFORE <= starts_on <= today + MAX_START_AHEAD:
+        raise ValidationFailed("starts_on", "must be within a year before today and five years after")
 
 
 def proposal_id_for(check_in_id: UUID, action_point_id: UUID) -> UUID:
@@ -301,6 +310,7 @@ class CheckIn(Aggregate):
         if len(participants) > MAX_PARTICIPANTS:
             raise ValidationFailed("participants", f"at most {MAX_PARTICIPANTS} participants")
         check_cadence(cadence)
+        check_starts_on(cadence.starts_on, now)
         prompts = tuple(DEFAULT_PROMPTS if prompts is None else prompts)
         check_prompts(prompts)
         check_in = cls._create(

@@ -19,6 +19,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests import checkins
 from tests.api.conftest import Api, Person, register_and_sign_in
 from tests.api.test_account_security import ORIGIN, register_passkey
 from tests.authenticator import SoftAuthenticator
@@ -75,14 +76,13 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     await api.call("POST", f"{base}/grants/{grant['grant_id']}/consent", ben, 200)
     await register_passkey(api.client, ana, SoftAuthenticator(ORIGIN), name=m["passkey"])
     # A check-in among the agreement's parties: prompts, answers, a move's reason, a plan, an action point.
-    cadence = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
     check_in = (await api.call("POST", "/api/check-ins", ana, 201, json={
-        **cadence, "agreement_id": agreement_id, "prompts": [m["ciprompt"]],
+        **checkins.weekly(), "agreement_id": agreement_id, "prompts": [m["ciprompt"]],
     }))["check_in_id"]  # fmt: skip
     occurrence = f"/api/check-ins/{check_in}/occurrences/0"
     await api.call("PUT", f"{occurrence}/preparation", ben, 200, json={"answers": [m["cianswer"]]})
     await api.call("POST", f"{occurrence}/share", ben, 200)
-    await api.call("POST", f"{occurrence}/move", ana, 200, json={"to": "2030-01-02T18:00:00Z", "reason": m["cimoved"]})
+    await api.call("POST", f"{occurrence}/move", ana, 200, json={"to": checkins.LATER, "reason": m["cimoved"]})
     await api.call("POST", f"{occurrence}/close", ana, 200, json={"plan": m["ciplan"], "action_points": [m["ciaction"]]})
     # The scenario wrote what it says: every marker reaches someone who may see it.
     seen = str(await api.view(ana, agreement_id)) + str(await api.call("GET", f"{base}/timeline", ben, 200))

@@ -44,6 +44,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from domain import policy
+from tests import checkins
 from tests.api.conftest import (
     MARKER,
     PROBLEM,
@@ -267,8 +268,7 @@ async def check_in_scratch(
     """A weekly check-in among the parties of `agreement_id` (Mina and Jo): its first occurrence
     closed with a plan and one action point, and Mina's unshared answers to the open one."""
     api, mina = w.api, w["mina"]
-    cadence = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
-    view = await api.call("POST", "/api/check-ins", mina, 201, json={**cadence, "agreement_id": agreement_id})
+    view = await api.call("POST", "/api/check-ins", mina, 201, json=checkins.weekly(agreement_id=agreement_id))
     k = view["check_in_id"]
     body = {"plan": plan or mark("plan"), "action_points": [action_point or mark("point")]}
     view = await api.call("POST", f"/api/check-ins/{k}/occurrences/0/close", mina, 200, json=body)
@@ -428,7 +428,7 @@ ROUTES: dict[str, Route] = {
     "set disclosure": Route("PUT", "/api/disclosures/{sky_id}", body=lambda ids: {"disclosed": True}),
     # Check-ins
     "list check-ins": Route("GET", "/api/check-ins"),
-    "start check-in": Route("POST", "/api/check-ins", 201, lambda ids: {**CADENCE, "agreement_id": ids["A"]}, "A"),
+    "start check-in": Route("POST", "/api/check-ins", 201, lambda ids: checkins.weekly(agreement_id=ids["A"]), "A"),
     "view check-in": Route("GET", "/api/check-ins/{K}"),
     "change check-in prompts": Route(
         "PUT", "/api/check-ins/{K}/prompts", body=lambda ids: {"prompts": [mark("how are we")]}, scratch="K"
@@ -449,7 +449,7 @@ ROUTES: dict[str, Route] = {
     "move occurrence": Route(
         "POST",
         "/api/check-ins/{K}/occurrences/{KI}/move",
-        body=lambda ids: {"to": "2031-01-01T18:00:00+00:00", "reason": mark("away")},
+        body=lambda ids: {"to": checkins.LATER, "reason": mark("away")},
         scratch="K",
     ),
     "skip occurrence": Route(
@@ -484,7 +484,6 @@ IN_FORCE, DONE, NOT_INVITED, NOT_AUTHOR, OWN_NOTE, NOT_CONSENTED, OWN_LINK, LINK
 )
 N4 = 404
 CHECK_IN_ON = (409, "check_in_status_forbids")
-CADENCE = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
 
 # fmt: off
 #                               mina         jo           lee          sam  ira  alex kai  robin        sky      anon

@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.policy import FORMER_MEMBER
 from service.store import connect
+from tests import checkins
 from tests.api.conftest import PASSWORD, Api, Person
 from tests.api.test_at_rest import leaked, marker, person, raw_dump
 from tests.servers import sealed
@@ -213,8 +214,7 @@ async def test_a_deleted_account_takes_its_check_ins_between_partners_with_it(
     api = Api(client)
     ana, ben = await api.person("ana"), await api.person("ben")
     await api.link(ana, ben)
-    cadence = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
-    check_in = (await api.call("POST", "/api/check-ins", ana, 201, json={**cadence, "partner_id": ben.sid}))["check_in_id"]
+    check_in = (await api.call("POST", "/api/check-ins", ana, 201, json=checkins.weekly(partner_id=ben.sid)))["check_in_id"]
     assert await has_key(store_url, check_in)
 
     await api.call("DELETE", "/api/me", ben, 204, json={"password": PASSWORD})

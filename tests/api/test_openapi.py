@@ -26,6 +26,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from tests import checkins
 from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
 from tests.authenticator import SoftAuthenticator
 
@@ -412,7 +413,7 @@ CI = "/api/check-ins"
 
 
 def _cadence(**more: Any) -> dict[str, Any]:
-    return {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01", **more}
+    return checkins.weekly(**more)
 
 
 async def check_in(api: Api) -> tuple[Person, Person, str]:
@@ -499,7 +500,7 @@ async def _close(api: Api) -> httpx.Response:
 @scenario("POST", CI + "/{check_in_id}/occurrences/{index}/move")
 async def _move(api: Api) -> httpx.Response:
     ana, _, check_in_id = await check_in(api)
-    body = {"to": "2030-01-02T18:00:00+00:00", "reason": "travel"}
+    body = {"to": checkins.LATER, "reason": "travel"}
     return await send(api, "POST", f"{CI}/{check_in_id}/occurrences/0/move", ana, json=body)
 
 

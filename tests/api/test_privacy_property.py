@@ -46,6 +46,7 @@ from litestar.testing import AsyncTestClient
 from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
+from tests import checkins
 from tests.api.conftest import MARKER, PASSWORD, mark, marker, unique_handle, wait_until_ready
 
 UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -460,7 +461,7 @@ async def build_check_in(w: World, pair: tuple[int, int], shares: bool, closes: 
     a, b = pair
     if w.link(a, b).status != "live":
         return
-    cadence = {"kind": "weekly", "weekday": 2, "at": "20:00", "time_zone": "America/New_York", "starts_on": "2030-03-01"}
+    cadence = checkins.weekly(weekday=2, at="20:00", time_zone="America/New_York")
     view = await w.call("POST", "/api/check-ins", a, 201, json={**cadence, "partner_id": str(w.people[b].id)})
     m = CheckInModel(view["check_in_id"], (a, b), w.step)
     w.check_ins.append(m)

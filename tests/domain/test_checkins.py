@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.cadence import Cadence, check_cadence, first_after, local_date, starts_at
 from domain.checkins import DEFAULT_PROMPTS, GRACE, ActionPoint, CheckIn, proposal_id_for
@@ -318,3 +321,49 @@ def test_every_event_round_trips() -> None:
         name for name, value in vars(CheckIn).items() if isinstance(value, type) and issubclass(value, CheckIn.Event)
     } - {"Event", "Created"}
     assert_round_trips(events)
+
+
+def test_a_series_starts_within_a_year_back_and_five_ahead() -> None:
+    p = Pair()
+    for starts_on in (date(2025, 10, 1), date(2031, 12, 1), date(1, 1, 1), date(9999, 12, 31)):
+        with pytest.raises(ValidationFailed) as refused:
+            CheckIn.start(uuid4(), p.mina, (p.mina, p.theo), weekly(starts_on=starts_on), None, NOW, link_id=uuid4())
+        assert refused.value.field == "starts_on"
+
+
+@given(
+    starts_on=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    weekday=st.integers(0, 6),
+    every=st.integers(1, 12),
+    at=st.sampled_from(["00:00", "01:30", "02:30", "07:45", "12:00", "19:00", "23:59"]),
+    time_zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]),
+    index=st.integers(0, 200),
+)
+def test_every_weekly_occurrence_falls_on_its_weekday_at_its_local_time(
+    starts_on: date, weekday: int, every: int, at: str, time_zone: str, index: int
+) -> None:
+    cadence = Cadence(kind="weekly", weekday=weekday, every=every, at=at, time_zone=time_zone, starts_on=starts_on)
+    local = starts_at(cadence, index).astimezone(ZoneInfo(time_zone))
+    assert local.date() == local_date(cadence, index) and local.weekday() == weekday
+    assert local_date(cadence, index) >= starts_on
+    assert (local_date(cadence, index) - local_date(cadence, 0)).days == 7 * every * index
+    # The wall clock shows the time asked for, except on a day a change skipped it (then later, by the gap).
+    hour, minute = map(int, at.split(":"))
+    shown = local.hour * 60 + local.minute
+    assert shown == hour * 60 + minute or 0 < shown - (hour * 60 + minute) <= 60
+
+
+@given(
+    starts_on=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    day=st.integers(1, 31),
+    every=st.integers(1, 12),
+    index=st.integers(0, 100),
+)
+def test_every_monthly_occurrence_falls_on_its_day_or_the_months_last(starts_on: date, day: int, every: int, index: int) -> None:
+    cadence = Cadence(kind="monthly", day=day, every=every, at="10:00", time_zone="Europe/Berlin", starts_on=starts_on)
+    found = local_date(cadence, index)
+    last = calendar.monthrange(found.year, found.month)[1]
+    assert found.day == min(day, last)
+    assert found >= starts_on
+    first = local_date(cadence, 0)
+    assert (found.year * 12 + found.month) - (first.year * 12 + first.month) == every * index

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 
+from tests import checkins
 from tests.e2e.conftest import Api, Live, Server, build_world
 
-CADENCE = {"kind": "weekly", "weekday": 1, "at": "19:00", "time_zone": "Europe/Berlin", "starts_on": "2030-01-01"}
 
 
 async def test_participants_see_shared_answers_live_and_nobody_else_sees_anything(server: Server, api: Api) -> None:
     world = await build_world(api)
     mina, jo, sam = [await Live.open(server, who) for who in (world.mina, world.jo, world.sam)]
 
-    started = await api.call("POST", "/api/check-ins", world.mina, 201, json={**CADENCE, "partner_id": world.jo.id})
+    started = await api.call("POST", "/api/check-ins", world.mina, 201, json=checkins.weekly(partner_id=world.jo.id))
     key = f"checkin:{started['check_in_id']}"
     path = f"/api/check-ins/{started['check_in_id']}"
     for live, who in ((mina, world.mina), (jo, world.jo)):
