@@ -7,9 +7,9 @@ opens when the series starts, and each next one when the one before ends
 (closed with a plan, skipped, or missed), so there is always one to prepare
 for. Every participant prepares privately (a draft only they see), then shares
 it; any participant closes the occurrence with a plan and action points. An
-action point can become a renegotiation of an agreement all participants are
-parties of: the proposal is recorded here, and the agreement's `Proposed`
-names this check-in.
+action point can become a renegotiation of an agreement whose parties are
+the people taking part: the proposal is recorded here, and the agreement's
+`Proposed` names this check-in.
 
 An occurrence not closed within `GRACE` of its start is marked missed by the
 scheduler: a fact, not a fault, and nobody's name is on it. Pausing or ending
@@ -499,8 +499,11 @@ class CheckIn(Aggregate):
             raise OccurrenceNotOpen(self.id, index, self.open_index)
         return self.occurrences[index]
 
-    def check_all_parties(self, agreement_id: UUID, parties: Collection[UUID]) -> None:
-        """An action point becomes a renegotiation only of an agreement every participant is a party of:
-        otherwise the proposal would tell some participant of an agreement they may not know of."""
-        if not set(self.participants) <= set(parties):
+    def check_same_people(
+        self, agreement_id: UUID, parties: Collection[UUID], participants: Collection[UUID]
+    ) -> None:
+        """An action point becomes a renegotiation only of an agreement whose parties are the people
+        taking part now: a participant who is not a party would learn of the agreement from the
+        check-in, and a party who is not a participant of the check-in from the agreement's timeline."""
+        if set(parties) != set(participants):
             raise NotFound("agreement", agreement_id)

@@ -158,18 +158,18 @@ class CheckIns:
     ) -> Outcome:
         """Open a renegotiation of `agreement_id` with the action point as its reason, and link the two.
 
-        Only an agreement every participant is a party of: the proposal shows in the check-in, so it must
-        not tell a participant of an agreement they are not in. The proposal's id is derived from the
+        Only an agreement whose parties are exactly the people taking part (see `check_same_people`). The proposal's id is derived from the
         action point, so a repeat (or a retry after a failure between the two appends) finds the first.
         """
         check_in = await self.models.aggregate(CheckIn, check_in_id)
-        if check_in is None or caller not in await self.visibility.check_in_participants(check_in):
+        participants = set() if check_in is None else await self.visibility.check_in_participants(check_in)
+        if check_in is None or caller not in participants:
             raise NotFound("check_in", check_in_id)
         _, point = check_in.action_point(action_point_id)
         agreement = await self.models.agreement(agreement_id)
         if agreement is None:
             raise NotFound("agreement", agreement_id)
-        check_in.check_all_parties(agreement_id, agreement.parties)
+        check_in.check_same_people(agreement_id, agreement.parties, participants)
         proposal_id = proposal_id_for(check_in_id, action_point_id)
         if proposal_id not in agreement.proposals:
             await self.agreements.propose(

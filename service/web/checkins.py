@@ -148,7 +148,7 @@ class CheckInPages(Controller):
         return render(request, template, context, me=me, failed=failed_form)
 
     async def _targets(self, accord: Accord, person: UUID, view: CheckInView) -> list[tuple[AgreementView, Any]]:
-        """Clauses an action point may propose to change: of agreements in force the caller is a party of."""
+        """Clauses an action point may propose to change: of agreements in force whose parties are the participants."""
         ids = [view.agreement_id] if view.agreement_id else [
             s.agreement_id for s in await accord.queries.my_agreements(person) if s.relation == "party"
         ]
@@ -158,7 +158,10 @@ class CheckInPages(Controller):
                 agreement = await accord.queries.view_agreement(person, agreement_id)
             except NotFound:
                 continue
-            if isinstance(agreement, AgreementView) and agreement.status == "in_force":
+            same_people = isinstance(agreement, AgreementView) and {p.person_id for p in agreement.parties} == {
+                p.person_id for p in view.participants
+            }
+            if same_people and agreement.status == "in_force":
                 found += [(agreement, clause) for clause in agreement.clauses]
         return found
 

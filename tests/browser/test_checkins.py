@@ -19,6 +19,8 @@ THEO_PRIVATE = "I missed you on Thursday"
 def test_two_partners_prepare_privately_share_and_agree_a_plan(browser: Any, server: Server, api: Api) -> None:
     mina, theo = api.person("Mina"), api.person("Theo")
     api.link(mina, theo)
+    agreement_id, (clause_id,) = api.agreement(mina, theo, "Mina & Theo", [("scheduling", "Every other weekend.")])
+    api.ratify(agreement_id, mina, theo)
     mina_page, theo_page = sign_in(browser, server, mina), sign_in(browser, server, theo)
 
     # Mina starts a weekly check-in with Theo, with two prompts.
@@ -68,6 +70,20 @@ def test_two_partners_prepare_privately_share_and_agree_a_plan(browser: Any, ser
     expect(past).to_contain_text("Dinner on Friday, phones away")
     expect(past).to_contain_text("Talk about overnights")
     expect(past).to_contain_text("plan agreed")
+
+    # The action point becomes a renegotiation of their agreement, linked both ways.
+    open_live(mina_page)
+    point = past.locator("li", has_text="Talk about overnights")
+    point.locator("summary", has_text="Propose this as a change").click()
+    point.get_by_label("Clause to change").select_option(value=f"{agreement_id}:{clause_id}")
+    point.get_by_label("New text").fill("Every other weekend, and an overnight midweek when we both can.")
+    point.get_by_role("button", name="Propose").click()
+    expect(mina_page.locator("article.occurrence-closed")).to_contain_text("proposed as a change")
+    mina_page.get_by_role("link", name="proposed as a change").click()
+    expect(mina_page.locator(".proposal.status-open")).to_contain_text("Talk about overnights")
+    mina_page.goto(f"/agreements/{agreement_id}/timeline")
+    mina_page.get_by_role("link", name="the check-in").click()
+    expect(mina_page.locator("h1")).to_contain_text("Check-in with Theo")
 
     # A metamour never sees any of it.
     sam = api.person("Sam")

@@ -267,8 +267,10 @@ def test_an_action_point_becomes_a_proposal_once() -> None:
     check_in.collect_events()
     agreement_id = uuid4()
     with pytest.raises(NotFound):
-        check_in.check_all_parties(agreement_id, (p.mina, p.sam))  # Theo is not a party of it
-    check_in.check_all_parties(agreement_id, (p.mina, p.theo, p.sam))
+        check_in.check_same_people(agreement_id, (p.mina, p.sam), (p.mina, p.theo))  # Theo is not a party of it
+    with pytest.raises(NotFound):
+        check_in.check_same_people(agreement_id, (p.mina, p.theo, p.sam), (p.mina, p.theo))  # Sam would learn of it
+    check_in.check_same_people(agreement_id, (p.theo, p.mina), (p.mina, p.theo))
     proposal_id = proposal_id_for(check_in.id, point.action_point_id)
     check_in.record_proposal(p.theo, point.action_point_id, agreement_id, proposal_id, NOW)
     assert then(check_in) == [
