@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -84,8 +84,9 @@ class CheckInPages(Controller):
             "weekdays": WEEKDAYS,
             "default_prompts": "\n".join(DEFAULT_PROMPTS),
             "today": date.today().isoformat(),
+            # Chosen with the form, so sending it twice starts one series and lands on it.
+            "new_check_in_id": uuid4(),
             "position": position,
-            "local_when": local_when,
         }
         return render(request, "checkins.html", context, me=me, failed=failed_form)
 
@@ -111,19 +112,19 @@ class CheckInPages(Controller):
                 partner_id=basis if kind == "partner" else None,
                 agreement_id=basis if kind == "agreement" else None,
                 prompts=lines(form.get("prompts")) or None,
+                check_in_id=form.get("check_in_id"),
             )
             cadence = Cadence(
                 kind=data.kind, at=data.at, time_zone=data.time_zone, starts_on=data.starts_on,
                 every=data.every, weekday=data.weekday, day=data.day,
             )  # fmt: skip
-            outcome = await accord.check_ins.start(
+            check_in_id = data.check_in_id or uuid4()
+            await accord.check_ins.start(
                 me.person_id, cadence, data.prompts, form.key,
-                partner_id=data.partner_id, agreement_id=data.agreement_id,
+                partner_id=data.partner_id, agreement_id=data.agreement_id, check_in_id=check_in_id,
             )  # fmt: skip
         except REFUSALS as error:
             return await self._list(request, me, failed("start", form, error))
-        view = outcome.body
-        check_in_id = view.check_in_id if isinstance(view, CheckInView) else view["check_in_id"]
         return see_other(f"/check-ins/{check_in_id}")
 
     # One series

@@ -65,6 +65,15 @@
     }
   }
 
+  // A new series starts in this browser's own time zone unless the person names another.
+  const zone = document.querySelector("form[data-time-zone-form] input[name=time_zone]");
+  if (zone && zone.value === zone.defaultValue && zone.value === "UTC") {
+    try {
+      const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (here) zone.value = here;
+    } catch (error) { /* keep UTC */ }
+  }
+
   document.addEventListener("input", (event) => {
     if (!event.target.closest || !event.target.closest("form[data-autosave]")) return;
     window.clearTimeout(timer);
