@@ -142,6 +142,7 @@ class CheckInPages(Controller):
             "cadence": cadence_words(view.cadence),
             "when": lambda moment: local_when(moment, view.cadence.time_zone),
             "status_words": STATUS_WORDS,
+            "now": accord.clock(),
             "position": position,
             "targets": await self._targets(accord, me.person_id, view),
         }
