@@ -18,7 +18,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from domain.agreement import ClauseChange
-from domain.cadence import Cadence, zone
+from domain.cadence import Cadence, starts_at, zone
 from domain.checkins import DEFAULT_PROMPTS
 from domain.errors import NotFound
 from domain.policy import CheckInView
@@ -143,6 +143,10 @@ class CheckInPages(Controller):
             "when": lambda moment: local_when(moment, view.cadence.time_zone),
             "status_words": STATUS_WORDS,
             "now": accord.clock(),
+            # The cadence's next few dates after the open one (each opens when the one before it ends).
+            "upcoming": [starts_at(view.cadence, i) for i in range(view.open_index + 1, view.open_index + 4)]
+            if view.open_index is not None and view.status == "active"
+            else [],
             "position": position,
             "targets": await self._targets(accord, me.person_id, view),
         }
