@@ -104,8 +104,7 @@ def starts_at(cadence: Cadence, index: int) -> datetime:
     tz = zone(cadence.time_zone)
     local = datetime.combine(local_date(cadence, index), time(hour, minute), tzinfo=tz)
     # fold=0: a repeated time is the first of the two; a skipped one converts past the gap.
-    moment = local.astimezone(timezone.utc)
-    return moment
+    return local.astimezone(timezone.utc)
 
 
 def first_after(cadence: Cadence, moment: datetime, after_index: int = -1) -> int:
