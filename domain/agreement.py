@@ -311,6 +311,8 @@ class Agreement(Aggregate):
         base_version: int
         changes: tuple[ClauseChange, ...]
         reason: str
+        #: The check-in whose action point this renegotiation came from (a default, so older events decode).
+        check_in_id: UUID | None = None
 
         def apply(self, agreement: Agreement) -> None:
             agreement.proposals[self.proposal_id] = Proposal(
@@ -582,6 +584,7 @@ class Agreement(Aggregate):
         changes: Sequence[ClauseChange],
         reason: str,
         now: datetime,
+        check_in_id: UUID | None = None,
     ) -> None:
         self.check_is_party(by)
         base_version = self.check_in_force()
@@ -597,6 +600,7 @@ class Agreement(Aggregate):
             base_version=base_version,
             changes=tuple(changes),
             reason=reason,
+            check_in_id=check_in_id,
         )
 
     def comment(

@@ -289,3 +289,39 @@ class GrantNotDue(InvalidTransition):
     def __init__(self, grant_id: UUID) -> None:
         super().__init__(f"grant {grant_id} is not due to lapse")
         self.grant_id = grant_id
+
+
+class CheckInStatusForbids(InvalidTransition):
+    """The check-in series is paused or ended (or already running), so the command cannot happen."""
+
+    code = "check_in_status_forbids"
+
+    def __init__(self, check_in_id: UUID, status: str, action: str) -> None:
+        super().__init__(f"check-in {check_in_id} is {status}, so it cannot be {action}")
+        self.check_in_id = check_in_id
+        self.status = status
+        self.action = action
+
+
+class OccurrenceNotOpen(InvalidTransition):
+    """Only the occurrence open now takes preparation, sharing, a plan, a move or a skip."""
+
+    code = "occurrence_not_open"
+
+    def __init__(self, check_in_id: UUID, index: int, open_index: int | None) -> None:
+        super().__init__(f"occurrence {index} of check-in {check_in_id} is not the one open now")
+        self.check_in_id = check_in_id
+        self.index = index
+        #: The occurrence open now, if any.
+        self.open_index = open_index
+
+
+class OccurrenceNotDue(InvalidTransition):
+    """An occurrence counts as missed only once its grace period has passed without a plan."""
+
+    code = "occurrence_not_due"
+
+    def __init__(self, check_in_id: UUID, index: int) -> None:
+        super().__init__(f"occurrence {index} of check-in {check_in_id} is not due to be marked missed")
+        self.check_in_id = check_in_id
+        self.index = index

@@ -41,6 +41,8 @@ from uuid import UUID
 import msgspec
 
 from domain.agreement import Clause
+from domain.cadence import Cadence
+from domain.checkins import CheckIn, Occurrence
 from domain.errors import NotFound
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES, SharingGrant, clauses_scope
 from domain.network import Interval, LinkStatus, PartnerLink
@@ -806,4 +808,152 @@ def view_network(
         me=ref(viewer),
         links=mine,
         known_links=tuple(sorted(known, key=lambda k: (k.a.key, k.b.key))),
+    )
+
+
+# Check-ins
+
+
+class CheckInBasis(msgspec.Struct, frozen=True, kw_only=True):
+    """What a check-in series stands on now: its partner link, or its agreement's parties."""
+
+    link: LinkFact | None = None
+    agreement_parties: tuple[UUID, ...] = ()
+
+
+def check_in_participants(check_in: CheckIn, basis: CheckInBasis) -> frozenset[UUID]:
+    """Who takes part in a check-in now; everyone else is told it does not exist.
+
+    Between partners: both, while their link has been live without a break since
+    the series started; once it ends, neither (a mended link is a new start, and
+    takes a new series), so nothing of it stays on show to either. Among an
+    agreement's parties: those of its participants who are still parties; one
+    who leaves stops seeing it, and the others keep what was shared with them.
+    """
+    if check_in.link_id is not None:
+        since = basis.link.live_since if basis.link is not None else None
+        if since is None or since > check_in.started_at:
+            return frozenset()
+        return frozenset(check_in.participants)
+    parties = set(basis.agreement_parties)
+    return frozenset(p for p in check_in.participants if p in parties)
+
+
+def check_in_access(viewer: UUID, check_in: CheckIn, basis: CheckInBasis) -> bool:
+    """THE decision for a check-in: a participant sees it; nobody else, not even that it exists."""
+    return viewer in check_in_participants(check_in, basis)
+
+
+class SharedAnswersView(msgspec.Struct, frozen=True, kw_only=True):
+    person: PersonRef
+    answers: tuple[str, ...]
+    shared_at: datetime
+
+
+class ActionPointView(msgspec.Struct, frozen=True, kw_only=True):
+    action_point_id: UUID
+    text: str
+    #: The renegotiation it opened, once someone proposed it.
+    agreement_id: UUID | None = None
+    proposal_id: UUID | None = None
+
+
+class OccurrenceView(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    starts_at: datetime
+    #: Where the cadence put it, before any move.
+    scheduled_at: datetime
+    #: `open` (being prepared for), `closed` (a plan was agreed), `skipped`, or `missed`.
+    status: str
+    prompts: tuple[str, ...]
+    #: The viewer's own answers, shared or not: nobody else's unshared ones are ever here.
+    my_answers: tuple[str, ...]
+    i_shared: bool
+    #: What the participants have shared, the viewer's own included.
+    shared: tuple[SharedAnswersView, ...]
+    plan: str | None
+    closed_by: PersonRef | None
+    action_points: tuple[ActionPointView, ...]
+    moved_reason: str | None
+    skipped_reason: str | None
+    skipped_by: PersonRef | None
+
+
+class CheckInView(msgspec.Struct, frozen=True, kw_only=True):
+    check_in_id: UUID
+    #: `active`, `paused` or `ended`; `status_by` started, paused, resumed or ended it last.
+    status: str
+    status_by: PersonRef
+    participants: tuple[PersonRef, ...]
+    link_id: UUID | None
+    agreement_id: UUID | None
+    cadence: Cadence
+    prompts: tuple[str, ...]
+    open_index: int | None
+    #: Newest first.
+    occurrences: tuple[OccurrenceView, ...]
+    #: Why it ended by itself, if it did: `link_ended`, or `too_few_participants`.
+    stopped_because: str | None = None
+
+
+def view_check_in(
+    viewer: UUID,
+    check_in: CheckIn,
+    basis: CheckInBasis,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> CheckInView | None:
+    """A check-in as a participant sees it, or None (404). Each participant's unshared
+    preparation is left out for everyone but its author."""
+    if not check_in_access(viewer, check_in, basis):
+        return None
+
+    def ref(person: UUID) -> PersonRef:
+        # Taking part in a check-in together is an introduction, as writing an agreement is.
+        return person_ref(person, viewer, network, names, secret, identity=True)
+
+    def occurrence_view(o: Occurrence) -> OccurrenceView:
+        return OccurrenceView(
+            index=o.index,
+            starts_at=o.starts_at,
+            scheduled_at=o.scheduled_at,
+            status=o.status,
+            prompts=o.prompts,
+            my_answers=o.answers.get(viewer, ("",) * len(o.prompts)),
+            i_shared=viewer in o.shared,
+            shared=tuple(
+                SharedAnswersView(person=ref(person), answers=o.answers.get(person, ()), shared_at=at)
+                for person, at in sorted(o.shared.items(), key=lambda item: item[1])
+            ),
+            plan=o.plan,
+            closed_by=None if o.closed_by is None else ref(o.closed_by),
+            action_points=tuple(
+                ActionPointView(
+                    action_point_id=point.action_point_id,
+                    text=point.text,
+                    agreement_id=link.agreement_id if (link := check_in.proposals.get(point.action_point_id)) else None,
+                    proposal_id=link.proposal_id if link else None,
+                )
+                for point in o.action_points
+            ),
+            moved_reason=o.moved_reason,
+            skipped_reason=o.skipped_reason,
+            skipped_by=None if o.skipped_by is None else ref(o.skipped_by),
+        )
+
+    return CheckInView(
+        check_in_id=check_in.id,
+        status=check_in.status,
+        status_by=ref(check_in.status_by),
+        participants=tuple(sorted((ref(p) for p in check_in_participants(check_in, basis)), key=lambda r: r.key)),
+        link_id=check_in.link_id,
+        agreement_id=check_in.agreement_id,
+        cadence=check_in.cadence,
+        prompts=check_in.prompts,
+        open_index=check_in.open_index,
+        occurrences=tuple(
+            occurrence_view(o) for o in sorted(check_in.occurrences.values(), key=lambda o: -o.index)
+        ),
+        stopped_because=check_in.stopped_because,
     )

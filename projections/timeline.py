@@ -61,6 +61,8 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     subject: UUID | None = None
     #: The actor's own words: a reason, a comment, what happened.
     text: str | None = None
+    #: A proposal made from a check-in's action point: that check-in.
+    check_in_id: UUID | None = None
 
 
 class Timeline(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -252,11 +254,16 @@ def _ratified(state: Timeline, e: Agreement.Ratified, position: int) -> Timeline
 
 def _proposed(state: Timeline, e: Agreement.Proposed, position: int) -> Timeline:
     changes = f"{len(e.changes)} change{'s' if len(e.changes) > 1 else ''}"
-    return _next(
+    state = _next(
         state, e, position, "proposed", e.by, f"proposed {changes} to version {e.base_version}",
         clauses=_touched(_content(state), e.changes), proposal_id=e.proposal_id, text=e.reason,
         proposals={**state.proposals, e.proposal_id: e.changes},
     )
+    if e.check_in_id is None:
+        return state
+    *before, entry = state.entries
+    entry = msgspec.structs.replace(entry, check_in_id=e.check_in_id, summary=f"{entry.summary}, from a check-in")
+    return msgspec.structs.replace(state, entries=(*before, entry))
 
 
 def _commented(state: Timeline, e: Agreement.Commented, position: int) -> Timeline:

@@ -16,6 +16,7 @@ from service.http.errors import HANDLERS, on_http
 from service.http.accounts import AccountController
 from service.http.security import PasskeySignInController, SecurityController
 from service.http.agreements import AgreementController
+from service.http.checkins import CheckInController
 from service.http.export import ExportController
 from service.http.inbox import InboxController
 from service.http.methods import head_and_allow
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NetworkController,
             GrantController,
             InboxController,
+            CheckInController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from domain.agreement import ClauseChange
+from domain.cadence import Cadence, starts_at, zone
 from domain.network import PartnerLink
 from service.application import Accord
 from service.settings import Settings
@@ -39,7 +41,7 @@ class Person:
 
 PEOPLE = (
     Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam; Jules's metamour"),
-    Person("theo", "Theo", "Mina's partner; has proposed a renegotiation of their agreement"),
+    Person("theo", "Theo", "Mina's partner; has proposed a renegotiation of their agreement; a weekly check-in with Mina"),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
     Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
 )
@@ -64,6 +66,24 @@ MINA_AND_THEO = {
     "scheduling": "Every other weekend together, Friday evening to Sunday lunch.",
     "check_ins": "A short message on days we don't see each other, with no pressure to reply at length.",
 }
+
+BERLIN = "Europe/Berlin"
+MINA_ANSWERS = (
+    "Our long walk on Sunday, and that you asked about my exams.",
+    "I felt rushed on Wednesday; we only had an hour.",
+    "A calm evening before my exam on Friday.",
+    "Dinner on Thursday, phones away.",
+    "",
+)
+THEO_ANSWERS = (
+    "Cooking together on Saturday.",
+    "The new job's hours: I cancelled on you once and hated it.",
+    "To know early which weekends you're free.",
+    "Dinner on Thursday.",
+    "The weeknight dinners I proposed for our agreement.",
+)
+CHECK_IN_PLAN = "Dinner on Thursday with phones away; Theo sends his shifts by Sunday evening."
+CHECK_IN_ACTIONS = ("Decide about weeknight dinners in our agreement", "Theo shares his shift plan every Sunday")
 
 SAM_AND_JULES = {
     "boundaries": "No sleepovers on work nights.",
@@ -104,9 +124,15 @@ async def _register(accord: Accord, person: Person) -> Person:
 
 
 async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: Person) -> None:
-    for a, b in ((mina, theo), (mina, sam), (sam, jules)):
-        await accord.network.propose_link(a.id, b.handle, None)
-        await accord.network.confirm_link(b.id, PartnerLink.id_for(a.id, b.id), None)
+    # Partners for a while already: since before last week's check-in (see `_check_in`).
+    real = accord.clock
+    accord.clock = lambda: real() - timedelta(days=10)
+    try:
+        for a, b in ((mina, theo), (mina, sam), (sam, jules)):
+            await accord.network.propose_link(a.id, b.handle, None)
+            await accord.network.confirm_link(b.id, PartnerLink.id_for(a.id, b.id), None)
+    finally:
+        accord.clock = real
 
     # Mina and Sam: drafted together, in force, a repair note, two clauses shared with Jules.
     ours, clauses = await _agreement(accord, "Mina & Sam", mina, sam, MINA_AND_SAM)
@@ -166,6 +192,31 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
         jules.id, theirs_too, mina.handle, ["identity", "relationship", "clauses:metamour_contact"], None, False, None
     )
     await accord.grants.consent_to_grant(sam.id, theirs_too, shown.body.grant_id, None)
+
+    await _check_in(accord, mina, theo)
+
+
+async def _check_in(accord: Accord, mina: Person, theo: Person) -> None:
+    """Mina and Theo's weekly check-in: last week's, prepared, shared and closed with a plan
+    (made with the clock set back to then), and tomorrow's, open for preparation."""
+    real = accord.clock
+    today = real().astimezone(zone(BERLIN)).date()
+    # Tomorrow's weekday, so one happened six days ago and the next is tomorrow evening.
+    last_week = today - timedelta(days=6)
+    cadence = Cadence(kind="weekly", weekday=last_week.weekday(), at="19:00", time_zone=BERLIN, starts_on=last_week)
+    then = starts_at(cadence, 0)
+    try:
+        accord.clock = lambda: then - timedelta(days=2)
+        started = await accord.check_ins.start(mina.id, cadence, None, None, partner_id=theo.id)
+        check_in_id = started.body.check_in_id
+        for who, answers in ((mina, MINA_ANSWERS), (theo, THEO_ANSWERS)):
+            await accord.check_ins.prepare(who.id, check_in_id, 0, answers, None)
+            await accord.check_ins.share(who.id, check_in_id, 0, None)
+        accord.clock = lambda: then + timedelta(hours=1)
+        await accord.check_ins.close(theo.id, check_in_id, 0, CHECK_IN_PLAN, CHECK_IN_ACTIONS, None)
+    finally:
+        accord.clock = real
+    await accord.check_ins.prepare(mina.id, check_in_id, 1, ("Sunday's breakfast", "", "", "", ""), None)
 
 
 async def _agreement(

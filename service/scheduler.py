@@ -15,10 +15,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
+from domain import policy
+from domain.agreement import Agreement
+from domain.checkins import CheckIn
+from domain.network import PartnerLink
 from domain.errors import DomainError
 from domain.grants import SharingGrant
-from projections import lapses
+from projections import checkins, lapses
 from service.commands import CommandKey, CommandRunner
+from service.read.models import link_fact
 from service.store import EventStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,8 @@ class Scheduler:
         now = self.clock()
         for key, _ in await self.store.due_documents(lapses.PROJECTION.name, now):
             await self._lapse(UUID(key), now)
+        for key, data in await self.store.due_documents(checkins.DUE.name, now):
+            await self._miss(UUID(key), checkins.DUE.decode(data).index, now)
         for fire, every, last in self._also:
             if time.monotonic() - last[0] >= every:
                 last[0] = time.monotonic()
@@ -75,3 +82,37 @@ class Scheduler:
             await self.commands.run(SharingGrant, grant_id, lapsed, _nothing, key=key)
         except DomainError as error:
             log.info("grant lapse not due: %s", type(error).__name__)
+
+    async def _miss(self, check_in_id: UUID, index: int, now: datetime) -> None:
+        """The open occurrence `index` passed its grace without a plan: `Missed`, once (its own command id);
+        or `Stopped`, once, when fewer than two people take part any more."""
+        stopped = await self._stopped_because(check_in_id)
+
+        def missed(check_in: CheckIn | None) -> CheckIn:
+            assert check_in is not None
+            if stopped is None:
+                check_in.miss(index, now)
+            else:
+                check_in.stop(index, stopped, now)
+            return check_in
+
+        what = "missed" if stopped is None else "stopped"
+        key = CommandKey(caller=check_in_id, key=f"{what}:{index}", fingerprint=what)
+        try:
+            await self.commands.run(CheckIn, check_in_id, missed, _nothing, key=key)
+        except DomainError as error:
+            log.info("check-in occurrence not due: %s", type(error).__name__)
+
+    async def _stopped_because(self, check_in_id: UUID) -> str | None:
+        """Why the series can go on no longer (read from the log, as the policy reads it), or None."""
+        check_in = await self.commands.load_if_any(CheckIn, check_in_id)
+        if check_in is None:
+            return None
+        if check_in.link_id is not None:
+            link = await self.commands.load_if_any(PartnerLink, check_in.link_id)
+            basis = policy.CheckInBasis(link=None if link is None else link_fact(link))
+            return None if policy.check_in_participants(check_in, basis) else "link_ended"
+        agreement = None if check_in.agreement_id is None else await self.commands.load_if_any(Agreement, check_in.agreement_id)
+        basis = policy.CheckInBasis(agreement_parties=() if agreement is None else tuple(agreement.parties))
+        return None if len(policy.check_in_participants(check_in, basis)) >= 2 else "too_few_participants"
+

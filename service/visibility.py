@@ -16,9 +16,11 @@ import msgspec
 
 from domain import inbox, policy
 from domain.agreement import Agreement
+from domain.checkins import CheckIn
+from domain.network import PartnerLink
 from domain.grants import SharingGrant
 from projections.timeline import Entry
-from service.read.models import Cache, ReadModels
+from service.read.models import Cache, ReadModels, link_fact
 from service.store import EventStore
 from service.views import AgreementSummary, AgreementView, party_view
 
@@ -27,6 +29,7 @@ AGREEMENT = "agreement:"
 GRANTS = "grants:"
 #: The hub key of a person's inbox (`Visibility.inbox`).
 INBOX = "inbox"
+CHECK_IN = "checkin:"
 
 
 class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +81,21 @@ class InboxView(msgspec.Struct, frozen=True, kw_only=True):
 
     count: int
     items: list[inbox.InboxItem]
+def check_in_key(check_in_id: UUID) -> str:
+    return f"{CHECK_IN}{check_in_id}"
+
+
+class CheckInSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One of my check-ins in a list: with whom, how it stands, and the occurrence open now."""
+
+    check_in_id: UUID
+    status: str
+    participants: tuple[policy.PersonRef, ...]
+    agreement_id: UUID | None
+    open_index: int | None
+    next_starts_at: datetime | None
+    #: Whether I have shared my answers to the open occurrence.
+    i_shared: bool
 
 
 class Names(Mapping[UUID, str]):
@@ -272,6 +290,8 @@ class Visibility:
             found = await self.inbox(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
+        elif key.startswith(CHECK_IN):
+            found = await self.check_in(viewer, UUID(key.removeprefix(CHECK_IN)))
         else:
             found = await self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
         return None if found is None else encode_view(found)
@@ -279,7 +299,8 @@ class Visibility:
     async def keys(self, person: UUID) -> set[str]:
         """Every key `person` may have a view of: their network, and each agreement they are involved in."""
         involved = await self.models.involved(person)
-        return {NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved)}
+        check_ins = {check_in_key(c) for c in await self.models.check_ins_of(person)}
+        return {NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins}
 
     async def views(self, person: UUID, keys: Iterable[str]) -> dict[str, bytes | None]:
         return {key: await self.view(person, key) for key in keys}
@@ -288,3 +309,52 @@ class Visibility:
         """What `person` may see now, by key."""
         views = await self.views(person, await self.keys(person))
         return {key: view for key, view in views.items() if view is not None}
+
+    # Check-ins (a method group of `Visibility`, kept together)
+    async def check_in_basis(self, check_in: CheckIn) -> policy.CheckInBasis:
+        """What the series stands on now, read from the log: its link, or its agreement's parties."""
+        if check_in.link_id is not None:
+            link = await self.models.aggregate(PartnerLink, check_in.link_id)
+            return policy.CheckInBasis(link=None if link is None else link_fact(link))
+        agreement = None if check_in.agreement_id is None else await self.models.agreement(check_in.agreement_id)
+        return policy.CheckInBasis(agreement_parties=() if agreement is None else tuple(agreement.parties))
+
+    async def check_in_participants(self, check_in: CheckIn) -> frozenset[UUID]:
+        return policy.check_in_participants(check_in, await self.check_in_basis(check_in))
+
+    async def check_in(
+        self, viewer: UUID, check_in_id: UUID, current: CheckIn | None = None
+    ) -> policy.CheckInView | None:
+        """What `viewer` may see of a check-in, or None (404: not even that it exists).
+
+        `current`: the series as just read from its stream, when the caller has it."""
+        check_in = current or await self.models.aggregate(CheckIn, check_in_id)
+        if check_in is None:
+            return None
+        basis = await self.check_in_basis(check_in)
+        if not policy.check_in_access(viewer, check_in, basis):
+            return None
+        people = {*check_in.participants}
+        network = await self.models.network_touching((viewer, *people))
+        await self.names.load(people)
+        return policy.view_check_in(viewer, check_in, basis, network, self.names, self.secret())
+
+    async def my_check_ins(self, viewer: UUID) -> list[CheckInSummary]:
+        found = []
+        for check_in_id in await self.models.check_ins_of(viewer):
+            view = await self.check_in(viewer, check_in_id)
+            if view is None:
+                continue
+            current = next((o for o in view.occurrences if o.index == view.open_index), None)
+            found.append(
+                CheckInSummary(
+                    check_in_id=view.check_in_id,
+                    status=view.status,
+                    participants=view.participants,
+                    agreement_id=view.agreement_id,
+                    open_index=view.open_index,
+                    next_starts_at=None if current is None else current.starts_at,
+                    i_shared=current is not None and current.i_shared,
+                )
+            )
+        return sorted(found, key=lambda s: (s.status != "active", str(s.check_in_id)))

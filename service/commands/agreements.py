@@ -207,13 +207,14 @@ class Agreements:
         reason: str,
         key: CommandKey | None,
         proposal_id: UUID | None = None,
+        check_in_id: UUID | None = None,
     ) -> Outcome:
         new_id = proposal_id or uuid4()
         return await self._on_agreement(
             caller,
             agreement_id,
             key,
-            lambda a: a.propose(caller, new_id, changes, reason, self.clock()),
+            lambda a: a.propose(caller, new_id, changes, reason, self.clock(), check_in_id=check_in_id),
         )
 
     async def comment(

@@ -4,7 +4,8 @@ What they were in goes on for the others. They leave each agreement they are
 a party of (its text is the remaining parties' too, and stays with them; an
 agreement nobody is left in loses its key), decline the invitations addressed
 to them, withdraw the grants they proposed or consented to that are still
-pending, and end or answer their partner links. Then their sign-in tokens and
+pending, and end or answer their partner links (a check-in between partners,
+seen by nobody once the link has ended, loses its key). Then their sign-in tokens and
 recorded command results are deleted, their account becomes a tombstone (an
 id, nothing else), and their data key is destroyed, so their handle and name
 can never be read again, with or without the master key. Last, an `Erasure`
@@ -24,6 +25,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.agreement import Agreement
+from domain.checkins import CheckIn
 from domain.errors import AlreadyExists, DomainError
 from domain.network import Erasure, PartnerLink
 from service.accounts import Accounts
@@ -51,7 +53,10 @@ class Erasures:
         keys: Keyring,
         clock: Callable[[], datetime],
         settled: Callable[[Outcome], Awaitable[Outcome]],
+        shred: Callable[[list[UUID]], Awaitable[None]] | None = None,
     ) -> None:
+        #: Destroys data keys (and what this process kept of their streams): a check-in between partners.
+        self.shred = shred
         self.store = store
         self.commands = commands
         self.models = models
@@ -77,6 +82,7 @@ class Erasures:
                 left.append(agreement_id)
             elif person in agreement.invitees:
                 await _done(self.agreements.decline_invitation(person, agreement_id, None))
+        between_partners = await self._end_check_ins_between_partners(person)
         for link_id in index.links:
             link = await self.commands.load_if_any(PartnerLink, link_id)
             if link is None:
@@ -86,6 +92,9 @@ class Erasures:
             elif link.status == "proposed":
                 answer = self.network.withdraw_link if link.proposer == person else self.network.decline_link
                 await _done(answer(person, link_id, None))
+        if between_partners and self.shred is not None:
+            # Seen by nobody once the link has ended: its text goes with them.
+            await self.shred(between_partners)
         await self.store.delete_account(person)
         await self.keys.destroy([person])
 
@@ -100,6 +109,27 @@ class Erasures:
         except AlreadyExists:
             pass  # asked again after it completed
         log.info("an account was deleted")
+
+    async def _end_check_ins_between_partners(self, person: UUID) -> list[UUID]:
+        """End (so nothing more falls due) each check-in series between this person and a partner; their ids."""
+        found = []
+        for check_in_id in await self.models.check_ins_of(person):
+            check_in = await self.commands.load_if_any(CheckIn, check_in_id)
+            if check_in is None or check_in.link_id is None:
+                continue
+            found.append(check_in_id)
+            if check_in.status != "ended":
+
+                def end(current: CheckIn | None) -> CheckIn:
+                    assert current is not None
+                    current.end(person, self.clock())
+                    return current
+
+                async def nothing(_: CheckIn) -> None:
+                    return None
+
+                await _done(self.commands.run(CheckIn, check_in_id, end, nothing, key=None))
+        return found
 
     async def _end_pending_grants(self, person: UUID, agreement: Agreement) -> None:
         for grant in await self.models.grants_for(agreement.id):

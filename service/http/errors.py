@@ -15,6 +15,7 @@ from domain.errors import (
     AlreadyDone,
     AlreadyExists,
     AlreadyInvolved,
+    CheckInStatusForbids,
     DomainError,
     GrantLapsed,
     GrantNotDue,
@@ -29,6 +30,8 @@ from domain.errors import (
     NotInLink,
     NotInvited,
     NotTheAuthor,
+    OccurrenceNotDue,
+    OccurrenceNotOpen,
     OwnProposal,
     OwnRepairNote,
     ProposalClosed,
@@ -185,6 +188,12 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"grant_id": exc.grant_id, "lapsed": True, "until": exc.until}
         case GrantNotDue():
             return {"grant_id": exc.grant_id, "lapsed": False}
+        case CheckInStatusForbids():
+            return {"check_in_id": exc.check_in_id, "status": exc.status}
+        case OccurrenceNotOpen():
+            return {"check_in_id": exc.check_in_id, "index": exc.index, "open_index": exc.open_index}
+        case OccurrenceNotDue():
+            return {"check_in_id": exc.check_in_id, "index": exc.index, "missed": False}
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,6 +14,7 @@ from litestar.typing import FieldDefinition
 from msgspec import Meta
 
 from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, TOPICS
+from domain.checkins import MAX_ACTION_POINT, MAX_ACTION_POINTS, MAX_ANSWER, MAX_PLAN, MAX_PROMPT, MAX_PROMPTS, MAX_REASON
 
 Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE)]
 ClauseText = Annotated[str, Meta(min_length=1, max_length=MAX_CLAUSE_TEXT)]
@@ -177,3 +178,53 @@ class ProposeGrant(Strict):
     scopes: Annotated[list[Scope], Meta(min_length=1, max_length=12)]
     until: datetime | None = None
     no_reshare: bool = False
+
+
+# Check-ins
+
+Prompt = Annotated[str, Meta(min_length=1, max_length=MAX_PROMPT)]
+Answer = Annotated[str, Meta(max_length=MAX_ANSWER)]
+Reason = Annotated[str, Meta(min_length=1, max_length=MAX_REASON)]
+
+
+class StartCheckIn(Strict):
+    """Either `partner_id` (a live partner) or `agreement_id` (its parties take part)."""
+
+    kind: Literal["weekly", "monthly"]
+    at: Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local time, HH:MM")]
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64, description="an IANA time zone, like Europe/Berlin")]
+    starts_on: date
+    every: Annotated[int, Meta(ge=1, le=12)] = 1
+    weekday: Annotated[int, Meta(ge=0, le=6, description="0 Monday .. 6 Sunday (weekly)")] | None = None
+    day: Annotated[int, Meta(ge=1, le=31, description="day of the month (monthly); a shorter month uses its last day")] | None = None
+    partner_id: UUID | None = None
+    agreement_id: UUID | None = None
+    prompts: Annotated[list[Prompt], Meta(min_length=1, max_length=MAX_PROMPTS)] | None = None
+    check_in_id: UUID | None = None
+
+
+class ChangePrompts(Strict):
+    prompts: Annotated[list[Prompt], Meta(min_length=1, max_length=MAX_PROMPTS)]
+
+
+class Prepare(Strict):
+    answers: Annotated[list[Answer], Meta(max_length=MAX_PROMPTS)]
+
+
+class CloseOccurrence(Strict):
+    plan: Annotated[str, Meta(min_length=1, max_length=MAX_PLAN)]
+    action_points: Annotated[list[Annotated[str, Meta(min_length=1, max_length=MAX_ACTION_POINT)]], Meta(max_length=MAX_ACTION_POINTS)] = []
+
+
+class MoveOccurrence(Strict):
+    to: datetime
+    reason: Reason
+
+
+class SkipOccurrence(Strict):
+    reason: Reason
+
+
+class ProposeFromActionPoint(Strict):
+    agreement_id: UUID
+    changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]

@@ -20,7 +20,7 @@ import msgspec
 from msgspec import Meta
 
 from domain.errors import NotFound
-from domain.policy import InvitationView, NetworkView, SharedView
+from domain.policy import CheckInView, InvitationView, NetworkView, SharedView
 from projections.timeline import Entry
 from service.http.wire import Me
 from service.read.queries import Queries
@@ -104,6 +104,10 @@ class Export(msgspec.Struct, frozen=True, kw_only=True):
         list[ExportedAgreement],
         _doc("Every agreement I may see, by id; one I may not see is not here at all"),
     ]
+    check_ins: Annotated[
+        list[CheckInView],
+        _doc("Every check-in I take part in, exactly `GET /api/check-ins/{id}` (my own preparation included)"),
+    ] = []
 
 
 class Exports:
@@ -138,6 +142,11 @@ class Exports:
             ),
             network=await self.queries.network(caller),
             agreements=agreements,
+            check_ins=[
+                view
+                for summary in await self.visibility.my_check_ins(caller)
+                if (view := await self.visibility.check_in(caller, summary.check_in_id)) is not None
+            ],
         )
 
     async def _agreement(

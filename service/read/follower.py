@@ -21,6 +21,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.agreement import Agreement
+from domain.checkins import CheckIn
 from domain.grants import SharingGrant
 from domain.network import Disclosures, Erasure, PartnerLink
 from service.crypto import Keyring
@@ -29,7 +30,7 @@ from service.read.models import ReadModels
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
-from service.visibility import INBOX, Visibility, agreement_key, grants_key
+from service.visibility import INBOX, Visibility, agreement_key, check_in_key, grants_key
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,12 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network")
+    __slots__ = ("agreements", "people", "network", "check_ins")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
+        #: Check-in series whose views `people` get afresh (with the agreements').
+        self.check_ins: set[UUID] = set()
         #: People whose views of `agreements` may have changed.
         self.people: set[UUID] = set()
         #: People all of whose views may have changed (their network, and what it lets them see).
@@ -196,6 +199,7 @@ class Follower:
                 touched = await self.touched(event, self.hub.tracked)
                 fresh: dict[UUID, dict[str, bytes | None]] = {}
                 keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
+                keys += [check_in_key(c) for c in touched.check_ins]
                 for person in touched.people:
                     # Their inbox is built from their agreements: it may have changed with them.
                     fresh[person] = await self.visibility.views(person, [*keys, INBOX])
@@ -237,6 +241,14 @@ class Follower:
                 touched.people = (people | audiences) & tracked
                 # Who is in it decides which links `relationship` shows its audiences.
                 touched.network = audiences & tracked
+                if isinstance(event, Agreement.PartyLeft):
+                    # Whoever leaves stops taking part in the agreement's check-ins: all their views afresh.
+                    touched.network |= {event.by} & tracked
+            case CheckIn.Event():
+                check_in = await self.models.aggregate(CheckIn, event.originator_id)
+                if check_in is not None:
+                    touched.check_ins.add(check_in.id)
+                    touched.people = set(check_in.participants) & tracked
             case SharingGrant.Event():
                 grant = await self.models.aggregate(SharingGrant, event.originator_id)
                 agreement = None if grant is None else await self.models.agreement(grant.agreement_id)

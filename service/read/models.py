@@ -24,6 +24,7 @@ from domain.grants import SharingGrant
 from domain.network import Disclosures, PartnerLink
 from domain.policy import AgreementFact, GrantFact, LinkFact, Network, grant_fact, in_force_history
 from projections import agreement_grants, people
+from projections import checkins
 from projections.projection import Projection
 from projections.timeline import Timeline
 from projections.timeline import evolve as evolve_timeline
@@ -37,6 +38,7 @@ T = TypeVar("T")
 
 #: The projections views read, besides the aggregates' own streams.
 INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION)
+INDEXES += (checkins.CHECK_INS,)
 INDEX_TOPICS = frozenset(get_topic(cls) for p in INDEXES for cls in p.handles)
 
 
@@ -183,6 +185,10 @@ class ReadModels:
     async def links_of(self, person: UUID) -> list[PartnerLink]:
         found = [await self.aggregate(PartnerLink, link_id) for link_id in (await self.person(person)).links]
         return [link for link in found if link is not None]
+
+    async def check_ins_of(self, person: UUID) -> list[UUID]:
+        """Check-in series `person` was started with (whether they still take part is the policy's)."""
+        return list((await self._document(checkins.CHECK_INS, str(person))).check_ins)
 
     async def involved(self, person: UUID) -> set[UUID]:
         """Agreements `person` is a party of, invited to, or named as a grant's audience in."""

@@ -30,6 +30,7 @@ from eventsourcing.utils import get_topic
 
 from projections import agreement_grants, lapses, people
 from projections import reminders as reminding
+from projections import checkins
 from projections.projection import Projection
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.base import Document, ProjectionCommit, ProjectionMoved
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 PROJECTIONS: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION)
 #: People with a confirmed address for email reminders (the scheduler's).
 PROJECTIONS += (reminding.PROJECTION,)
+#: Check-ins: whose they are (an index views read) and when each open occurrence counts as missed.
+PROJECTIONS += (checkins.CHECK_INS, checkins.DUE)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

@@ -145,6 +145,8 @@ MESSAGES = {
     "grant_lapsed": "This grant has ended.",
     "not_found": "That is no longer there.",
     "not_a_party": "That is no longer there.",
+    "check_in_status_forbids": "This check-in is paused or has ended.",
+    "occurrence_not_open": "This check-in has moved on to the next one; the page shows it now.",
 }
 
 

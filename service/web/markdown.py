@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from uuid import UUID
 
-from domain.policy import InvitationView, NetworkView, SharedView
+from domain.policy import CheckInView, InvitationView, NetworkView, SharedView
 from service.read.export import Export, ExportedAgreement
 from service.views import AgreementView
 from service.web import present
@@ -64,6 +64,11 @@ def _document(export: Export) -> Iterator[str]:
         yield ""
     for agreement in export.agreements:
         yield from _agreement(agreement, me.person_id)
+    if export.check_ins:
+        yield f"## Check-ins ({len(export.check_ins)})"
+        yield ""
+    for check_in in export.check_ins:
+        yield from _check_in(check_in, me.person_id)
 
 
 def _network(network: NetworkView) -> Iterator[str]:
@@ -239,3 +244,45 @@ def _clauses(clauses: Iterable[object], *, revisions: bool) -> Iterator[str]:
             yield ""
             yield f"*Clause `{clause.clause_id}`{revision}*"  # type: ignore[attr-defined]
             yield ""
+
+
+def _check_in(view: CheckInView, me: UUID) -> Iterator[str]:
+    others = [p.name for p in view.participants if p.person_id != me]
+    yield f"### With {text(', '.join(others))} (`{view.check_in_id}`)"
+    yield ""
+    cadence = view.cadence
+    on = f"weekday {cadence.weekday}" if cadence.kind == "weekly" else f"day {cadence.day}"
+    yield f"{cadence.kind.capitalize()} on {on} at {cadence.at} ({cadence.time_zone}), every {cadence.every}; {view.status}."
+    yield ""
+    for o in view.occurrences:
+        yield f"#### {present.when(o.starts_at)}: {o.status}"
+        yield ""
+        for reason, label in ((o.moved_reason, "Moved"), (o.skipped_reason, "Skipped")):
+            if reason:
+                yield f"{label}: {text(reason)}"
+                yield ""
+        mine = [(prompt, answer) for prompt, answer in zip(o.prompts, o.my_answers, strict=False) if answer]
+        if mine and not o.i_shared:
+            yield "Your preparation (not shared):"
+            yield ""
+            for prompt, answer in mine:
+                yield f"- {text(prompt)}: {text(answer)}"
+            yield ""
+        for shared in o.shared:
+            yield f"Shared by {text(shared.person.name)}:"
+            yield ""
+            for prompt, answer in zip(o.prompts, shared.answers, strict=False):
+                if answer:
+                    yield f"- {text(prompt)}: {text(answer)}"
+            yield ""
+        if o.plan:
+            yield "Plan:"
+            yield ""
+            yield quoted(o.plan)
+            yield ""
+        for point in o.action_points:
+            linked = f" (proposed as a change: `{point.proposal_id}`)" if point.proposal_id else ""
+            yield f"- Action point: {text(point.text)}{linked}"
+        if o.action_points:
+            yield ""
+

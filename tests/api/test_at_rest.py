@@ -19,6 +19,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests import checkins
 from tests.api.conftest import Api, Person, register_and_sign_in
 from tests.api.test_account_security import ORIGIN, register_passkey
 from tests.authenticator import SoftAuthenticator
@@ -41,6 +42,7 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
         "anahandle", "ananame", "benhandle", "benname", "solhandle", "solname", "title", "clause", "edit",
         "reason", "proposed", "comment", "declined", "happened", "impact", "intentions", "keyed", "passkey",
         "email",
+        "ciprompt", "cianswer", "ciplan", "ciaction", "cimoved",
     )}  # fmt: skip
     ana = await person(api, m["anahandle"], m["ananame"])
     ben = await person(api, m["benhandle"], m["benname"])
@@ -76,6 +78,15 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     await register_passkey(api.client, ana, SoftAuthenticator(ORIGIN), name=m["passkey"])
     # A reminder address rests sealed with its person's key, like a handle.
     await api.call("PUT", "/api/me/email", ana, 200, json={"address": f"{m['email']}@example.org"})
+    # A check-in among the agreement's parties: prompts, answers, a move's reason, a plan, an action point.
+    check_in = (await api.call("POST", "/api/check-ins", ana, 201, json={
+        **checkins.weekly(), "agreement_id": agreement_id, "prompts": [m["ciprompt"]],
+    }))["check_in_id"]  # fmt: skip
+    occurrence = f"/api/check-ins/{check_in}/occurrences/0"
+    await api.call("PUT", f"{occurrence}/preparation", ben, 200, json={"answers": [m["cianswer"]]})
+    await api.call("POST", f"{occurrence}/share", ben, 200)
+    await api.call("POST", f"{occurrence}/move", ana, 200, json={"to": checkins.LATER, "reason": m["cimoved"]})
+    await api.call("POST", f"{occurrence}/close", ana, 200, json={"plan": m["ciplan"], "action_points": [m["ciaction"]]})
     # The scenario wrote what it says: every marker reaches someone who may see it.
     seen = str(await api.view(ana, agreement_id)) + str(await api.call("GET", f"{base}/timeline", ben, 200))
     seen += str(await api.call("GET", f"{base}/grants", ana, 200)) + str(await api.call("GET", "/api/me", sol, 200))
@@ -83,6 +94,7 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     seen += str(await api.call("GET", f"{base}/versions/1", ana, 200))
     seen += str(await api.call("GET", "/api/me/passkeys", ana, 200))
     seen += str(await api.call("GET", "/api/me/email", ana, 200))
+    seen += str(await api.call("GET", f"/api/check-ins/{check_in}", ana, 200))
     assert not [k for k, v in m.items() if v not in seen and v.casefold() not in seen]
     return m, agreement_id
 

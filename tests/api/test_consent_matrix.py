@@ -44,6 +44,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from domain import policy
+from tests import checkins
 from tests.api.conftest import (
     MARKER,
     PROBLEM,
@@ -102,6 +103,9 @@ class World:
     texts: dict[str, str] = field(default_factory=dict)
     party_view_a: dict[str, Any] = field(default_factory=dict)
     party_view_d: dict[str, Any] = field(default_factory=dict)
+    #: Check-in K as each participant reads it, and their lists of check-ins.
+    check_in_views: dict[str, Any] = field(default_factory=dict)
+    check_in_lists: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -115,7 +119,7 @@ class World:
 
     def hidden_ids(self) -> set[str]:
         """Ids a non-party never needs: clauses, proposals, notes, grants."""
-        keys = ("S", "C", "P", "DS", "P0", "P1", "N", *(k for k in self.ids if k.startswith("G_")))
+        keys = ("S", "C", "P", "DS", "P0", "P1", "N", "K", "AP", *(k for k in self.ids if k.startswith("G_")))
         return {self.ids[k] for k in keys if k in self.ids}
 
 
@@ -240,7 +244,39 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     # Robin stops being anyone's metamour.
     ended = await api.call("POST", f"/api/links/{ids['L_jo_robin']}/end", jo, 200)
     assert ended == {"link_id": ids["L_jo_robin"], "status": "ended", "proposed_by_me": True}
+
+    # Check-in K among A's parties: occurrence one closed with a plan and an action point;
+    # in the open one Mina has prepared without sharing, Jo has shared.
+    t.update(K_plan=mark("walks on Sunday"), K_ap=mark("talk about overnights"), K_mina=mark("mina alone"), K_jo=mark("jo shared"))
+    ids |= await check_in_scratch(w, a, plan=t["K_plan"], action_point=t["K_ap"], mina_says=t["K_mina"])
+    answers = {"answers": [t["K_jo"], "", "", "", ""]}
+    await api.call("PUT", f"/api/check-ins/{ids['K']}/occurrences/{ids['KI']}/preparation", jo, 200, json=answers)
+    await api.call("POST", f"/api/check-ins/{ids['K']}/occurrences/{ids['KI']}/share", jo, 200)
+    for name in ("mina", "jo"):
+        w.check_in_views[name] = await api.call("GET", f"/api/check-ins/{ids['K']}", w[name], 200)
+        w.check_in_lists[name] = await api.call("GET", "/api/check-ins", w[name], 200)
+    # Mina's preparation is hers alone until she shares it.
+    assert marker(t["K_mina"]) in str(w.check_in_views["mina"])
+    assert marker(t["K_mina"]) not in str(w.check_in_views["jo"]) + str(w.check_in_lists["jo"])
+    assert marker(t["K_jo"]) in str(w.check_in_views["mina"])
     return w
+
+
+async def check_in_scratch(
+    w: World, agreement_id: str, *, plan: str = "", action_point: str = "", mina_says: str = ""
+) -> dict[str, str]:
+    """A weekly check-in among the parties of `agreement_id` (Mina and Jo): its first occurrence
+    closed with a plan and one action point, and Mina's unshared answers to the open one."""
+    api, mina = w.api, w["mina"]
+    view = await api.call("POST", "/api/check-ins", mina, 201, json=checkins.weekly(agreement_id=agreement_id))
+    k = view["check_in_id"]
+    body = {"plan": plan or mark("plan"), "action_points": [action_point or mark("point")]}
+    view = await api.call("POST", f"/api/check-ins/{k}/occurrences/0/close", mina, 200, json=body)
+    index = str(view["open_index"])
+    answers = {"answers": [mina_says or mark("mine"), "", "", "", ""]}
+    await api.call("PUT", f"/api/check-ins/{k}/occurrences/{index}/preparation", mina, 200, json=answers)
+    point = view["occurrences"][-1]["action_points"][0]["action_point_id"]
+    return {"K": k, "KI": index, "AP": point}
 
 
 _WORLDS: dict[tuple[int, str], tuple[AsyncTestClient[Litestar], World]] = {}
@@ -390,6 +426,42 @@ ROUTES: dict[str, Route] = {
     "end ended link": Route("POST", "/api/links/{L_jo_robin}/end"),
     "end live link": Route("POST", "/api/links/{L_jo_sam}/end", scratch="link"),
     "set disclosure": Route("PUT", "/api/disclosures/{sky_id}", body=lambda ids: {"disclosed": True}),
+    # Check-ins
+    "list check-ins": Route("GET", "/api/check-ins"),
+    "start check-in": Route("POST", "/api/check-ins", 201, lambda ids: checkins.weekly(agreement_id=ids["A"]), "A"),
+    "view check-in": Route("GET", "/api/check-ins/{K}"),
+    "change check-in prompts": Route(
+        "PUT", "/api/check-ins/{K}/prompts", body=lambda ids: {"prompts": [mark("how are we")]}, scratch="K"
+    ),
+    "pause check-in": Route("POST", "/api/check-ins/{K}/pause", scratch="K"),
+    "resume check-in": Route("POST", "/api/check-ins/{K}/resume"),
+    "end check-in": Route("POST", "/api/check-ins/{K}/end", scratch="K"),
+    "prepare": Route(
+        "PUT",
+        "/api/check-ins/{K}/occurrences/{KI}/preparation",
+        body=lambda ids: {"answers": [mark("draft"), "", "", "", ""]},
+        scratch="K",
+    ),
+    "share": Route("POST", "/api/check-ins/{K}/occurrences/{KI}/share", scratch="K"),
+    "close occurrence": Route(
+        "POST", "/api/check-ins/{K}/occurrences/{KI}/close", body=lambda ids: {"plan": mark("plan")}, scratch="K"
+    ),
+    "move occurrence": Route(
+        "POST",
+        "/api/check-ins/{K}/occurrences/{KI}/move",
+        body=lambda ids: {"to": checkins.LATER, "reason": mark("away")},
+        scratch="K",
+    ),
+    "skip occurrence": Route(
+        "POST", "/api/check-ins/{K}/occurrences/{KI}/skip", body=lambda ids: {"reason": mark("ill")}, scratch="K"
+    ),
+    "action point to proposal": Route(
+        "POST",
+        "/api/check-ins/{K}/action-points/{AP}/proposal",
+        201,
+        lambda ids: {"agreement_id": ids["A"], "changes": edit_s(ids)["changes"]},
+        "K",
+    ),
     # Export my data
     "export": Route("GET", "/api/me/export"),
     "export as markdown": Route("GET", "/api/me/export.md"),
@@ -413,6 +485,7 @@ IN_FORCE, DONE, NOT_INVITED, NOT_AUTHOR, OWN_NOTE, NOT_CONSENTED, OWN_LINK, LINK
     (422, "validation_failed"),
 )
 N4 = 404
+CHECK_IN_ON = (409, "check_in_status_forbids")
 
 # fmt: off
 #                               mina         jo           lee          sam  ira  alex kai  robin        sky      anon
@@ -462,6 +535,19 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "withdraw link":           (N4,          LINK_STATUS, N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
     "end ended link":          (N4,          LINK_STATUS, N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
     "end live link":           (N4,          E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "list check-ins":          (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "start check-in":          (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "view check-in":           (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "change check-in prompts": (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "pause check-in":          (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "resume check-in":         (CHECK_IN_ON, CHECK_IN_ON, N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "end check-in":            (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "prepare":                 (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "share":                   (E,           DONE,        N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "close occurrence":        (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "move occurrence":         (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "skip occurrence":         (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "action point to proposal": (E,          E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "set disclosure":          (E,           E,           E,           E,   E,   E,   E,   E,           INVALID, 401),
     "export":                  (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "export as markdown":      (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
@@ -709,6 +795,10 @@ def expected_read(w: World, route: str, caller: str) -> Any:
                 "lee": [("invitation", "A", "A")],
             }.get(caller, [])
             return sorted((kind, w.ids[thing], w.ids[agreement]) for kind, thing, agreement in waiting)
+        case "list check-ins":
+            return w.check_in_lists.get(caller, [])
+        case "view check-in":
+            return w.check_in_views[caller]
     raise AssertionError(f"no expectation for {route}")
 
 
@@ -954,6 +1044,9 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
             ids |= await scratch_drafting(w)
         case "link":
             ids |= await scratch_live_link(w)
+        case "K":
+            ids |= await scratch_in_force(w)
+            ids |= await check_in_scratch(w, ids["A"])
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text

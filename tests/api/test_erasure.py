@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.policy import FORMER_MEMBER
 from service.store import connect
+from tests import checkins
 from tests.api.conftest import PASSWORD, Api, Person
 from tests.api.test_at_rest import leaked, marker, person, raw_dump
 from tests.servers import sealed
@@ -205,3 +206,18 @@ async def test_deleting_twice_is_refused_once_signed_out(client: AsyncTestClient
     ana: Person = await api.person("ana")
     await api.call("DELETE", "/api/me", ana, 204, json={"password": PASSWORD})
     await api.call("DELETE", "/api/me", ana, 401, json={"password": PASSWORD})
+
+
+async def test_a_deleted_account_takes_its_check_ins_between_partners_with_it(
+    client: AsyncTestClient[Litestar], store_url: str
+) -> None:
+    api = Api(client)
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    check_in = (await api.call("POST", "/api/check-ins", ana, 201, json=checkins.weekly(partner_id=ben.sid)))["check_in_id"]
+    assert await has_key(store_url, check_in)
+
+    await api.call("DELETE", "/api/me", ben, 204, json={"password": PASSWORD})
+
+    await api.call("GET", f"/api/check-ins/{check_in}", ana, 404)
+    assert not await has_key(store_url, check_in)

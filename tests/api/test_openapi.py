@@ -26,6 +26,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from tests import checkins
 from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
 from tests import mailbox
 from tests.authenticator import SoftAuthenticator
@@ -405,6 +406,116 @@ async def _consent_to_grant(api: Api) -> httpx.Response:
 async def _revoke_grant(api: Api) -> httpx.Response:
     _, ben, agreement_id, grant_id = await grant(api)
     return await send(api, "POST", f"{A}/{agreement_id}/grants/{grant_id}/revoke", ben)
+
+
+# Check-ins
+
+CI = "/api/check-ins"
+
+
+def _cadence(**more: Any) -> dict[str, Any]:
+    return checkins.weekly(**more)
+
+
+async def check_in(api: Api) -> tuple[Person, Person, str]:
+    """A weekly check-in between two partners: (ana, ben, check_in_id); occurrence 0 is open."""
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    view = await api.call("POST", CI, ana, 201, json=_cadence(partner_id=ben.sid))
+    return ana, ben, view["check_in_id"]
+
+
+async def closed_check_in(api: Api) -> tuple[Person, Person, str, str, str, str]:
+    """A check-in among an agreement's parties (in force), occurrence 0 closed with one action point:
+    (ana, ben, check_in_id, action_point_id, agreement_id, clause_id)."""
+    ana, ben, agreement_id, clause = await in_force(api)
+    view = await api.call("POST", CI, ana, 201, json=_cadence(agreement_id=agreement_id))
+    body = {"plan": "Walks", "action_points": ["Mondays instead"]}
+    view = await api.call("POST", f"{CI}/{view['check_in_id']}/occurrences/0/close", ana, 200, json=body)
+    point = view["occurrences"][-1]["action_points"][0]["action_point_id"]
+    return ana, ben, view["check_in_id"], point, agreement_id, clause["clause_id"]
+
+
+@scenario("POST", CI)
+async def _start_check_in(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    return await send(api, "POST", CI, ana, json=_cadence(partner_id=ben.sid))
+
+
+@scenario("GET", CI)
+async def _my_check_ins(api: Api) -> httpx.Response:
+    ana, _, _ = await check_in(api)
+    return await send(api, "GET", CI, ana)
+
+
+@scenario("GET", CI + "/{check_in_id}")
+async def _view_check_in(api: Api) -> httpx.Response:
+    _, ben, check_in_id = await check_in(api)
+    return await send(api, "GET", f"{CI}/{check_in_id}", ben)
+
+
+@scenario("PUT", CI + "/{check_in_id}/prompts")
+async def _check_in_prompts(api: Api) -> httpx.Response:
+    _, ben, check_in_id = await check_in(api)
+    return await send(api, "PUT", f"{CI}/{check_in_id}/prompts", ben, json={"prompts": ["How are we?"]})
+
+
+for _verb in ("pause", "end"):
+
+    @scenario("POST", CI + "/{check_in_id}/" + _verb)
+    async def _check_in_status(api: Api, verb: str = _verb) -> httpx.Response:
+        _, ben, check_in_id = await check_in(api)
+        return await send(api, "POST", f"{CI}/{check_in_id}/{verb}", ben)
+
+
+@scenario("POST", CI + "/{check_in_id}/resume")
+async def _resume_check_in(api: Api) -> httpx.Response:
+    ana, ben, check_in_id = await check_in(api)
+    await api.call("POST", f"{CI}/{check_in_id}/pause", ana, 200)
+    return await send(api, "POST", f"{CI}/{check_in_id}/resume", ben)
+
+
+@scenario("PUT", CI + "/{check_in_id}/occurrences/{index}/preparation")
+async def _prepare(api: Api) -> httpx.Response:
+    ana, _, check_in_id = await check_in(api)
+    body = {"answers": ["a walk", "", "", "", ""]}
+    return await send(api, "PUT", f"{CI}/{check_in_id}/occurrences/0/preparation", ana, json=body)
+
+
+@scenario("POST", CI + "/{check_in_id}/occurrences/{index}/share")
+async def _share(api: Api) -> httpx.Response:
+    ana, _, check_in_id = await check_in(api)
+    body = {"answers": ["a walk", "", "", "", ""]}
+    await api.call("PUT", f"{CI}/{check_in_id}/occurrences/0/preparation", ana, 200, json=body)
+    return await send(api, "POST", f"{CI}/{check_in_id}/occurrences/0/share", ana)
+
+
+@scenario("POST", CI + "/{check_in_id}/occurrences/{index}/close")
+async def _close(api: Api) -> httpx.Response:
+    ana, _, check_in_id = await check_in(api)
+    body = {"plan": "Walks on Sunday", "action_points": ["Ask about Friday"]}
+    return await send(api, "POST", f"{CI}/{check_in_id}/occurrences/0/close", ana, json=body)
+
+
+@scenario("POST", CI + "/{check_in_id}/occurrences/{index}/move")
+async def _move(api: Api) -> httpx.Response:
+    ana, _, check_in_id = await check_in(api)
+    body = {"to": checkins.LATER, "reason": "travel"}
+    return await send(api, "POST", f"{CI}/{check_in_id}/occurrences/0/move", ana, json=body)
+
+
+@scenario("POST", CI + "/{check_in_id}/occurrences/{index}/skip")
+async def _skip(api: Api) -> httpx.Response:
+    ana, _, check_in_id = await check_in(api)
+    return await send(api, "POST", f"{CI}/{check_in_id}/occurrences/0/skip", ana, json={"reason": "ill"})
+
+
+@scenario("POST", CI + "/{check_in_id}/action-points/{action_point_id}/proposal")
+async def _action_point_proposal(api: Api) -> httpx.Response:
+    _, ben, check_in_id, point, agreement_id, clause_id = await closed_check_in(api)
+    body = {"agreement_id": agreement_id, "changes": [{"kind": "edit", "clause_id": clause_id, "text": "Mondays."}]}
+    return await send(api, "POST", f"{CI}/{check_in_id}/action-points/{point}/proposal", ben, json=body)
 
 
 @scenario("GET", A + "/{agreement_id}/clauses/{clause_id}/audience")

@@ -46,6 +46,7 @@ from litestar.testing import AsyncTestClient
 from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
+from tests import checkins
 from tests.api.conftest import MARKER, PASSWORD, mark, marker, unique_handle, wait_until_ready
 
 UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -119,6 +120,8 @@ class Plan:
     agreements: tuple[AgreementPlan, ...]
     grants: tuple[GrantPlan, ...]
     late_links: tuple[tuple[tuple[int, int], str], ...]
+    #: Check-ins between two people (started only if their link is live then): (pair, the second shares, closed).
+    check_ins: tuple[tuple[tuple[int, int], bool, bool], ...] = ()
 
 
 def often(draw: st.DrawFn, weight: int = 4) -> bool:
@@ -193,7 +196,8 @@ def plans(draw: st.DrawFn) -> Plan:
             )
         )
     late = draw(st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(("end", "relink", "link"))), max_size=3))
-    return Plan(size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late))
+    check_ins = draw(st.lists(st.tuples(st.sampled_from(list(early) or pairs), st.booleans(), st.booleans()), max_size=2))
+    return Plan(size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins))
 
 
 # --------------------------------------------------------------------------
@@ -248,12 +252,22 @@ class GrantModel:
 
 
 @dataclass
+class CheckInModel:
+    check_in_id: str
+    pair: tuple[int, int]
+    started: int  # the step that started it
+    private: dict[int, str] = field(default_factory=dict)  # person -> marker only they may see
+    shared: set[str] = field(default_factory=set)  # markers both may see
+
+
+@dataclass
 class World:
     client: AsyncTestClient[Litestar]
     people: list[Person] = field(default_factory=list)
     links: dict[tuple[int, int], LinkModel] = field(default_factory=dict)
     agreements: list[AgreementModel] = field(default_factory=list)
     grants: list[GrantModel] = field(default_factory=list)
+    check_ins: list[CheckInModel] = field(default_factory=list)
     step: int = 0
 
     def tick(self) -> int:
@@ -441,6 +455,37 @@ async def join_late(w: World, index: int, plan: AgreementPlan, grants: list[tupl
             g.consents[joiner] = w.step
 
 
+async def build_check_in(w: World, pair: tuple[int, int], shares: bool, closes: bool) -> None:
+    """A weekly check-in between two live partners: the first prepares without sharing, the second
+    (maybe) shares, and (maybe) they close it with a plan."""
+    a, b = pair
+    if w.link(a, b).status != "live":
+        return
+    cadence = checkins.weekly(weekday=2, at="20:00", time_zone="America/New_York")
+    view = await w.call("POST", "/api/check-ins", a, 201, json={**cadence, "partner_id": str(w.people[b].id)})
+    m = CheckInModel(view["check_in_id"], (a, b), w.step)
+    w.check_ins.append(m)
+    base = f"/api/check-ins/{m.check_in_id}/occurrences/0"
+    for person, share in ((a, False), (b, shares)):
+        text = mark("answer")
+        await w.call("PUT", f"{base}/preparation", person, 200, json={"answers": [text, "", "", "", ""]})
+        if share:
+            await w.call("POST", f"{base}/share", person, 200)
+            m.shared.add(marker(text))
+        else:
+            m.private[person] = marker(text)
+    if closes:
+        plan, point = mark("plan"), mark("point")
+        await w.call("POST", f"{base}/close", b, 200, json={"plan": plan, "action_points": [point]})
+        m.shared |= {marker(plan), marker(point)}
+
+
+def takes_part(w: World, viewer: int, m: CheckInModel) -> bool:
+    """A participant of a check-in between partners: while their link has been live, unbroken, since it started."""
+    link = w.link(*m.pair)
+    return viewer in m.pair and link.status == "live" and link.live_since is not None and link.live_since <= m.started
+
+
 async def run(w: World, plan: Plan) -> None:
     for i in range(plan.size):
         await register(w, i)
@@ -456,6 +501,8 @@ async def run(w: World, plan: Plan) -> None:
             made.append((gplan, w.grants[-1]))
     for index, agreement in enumerate(plan.agreements):
         await join_late(w, index, agreement, made)
+    for pair, shares, closes in plan.check_ins:
+        await build_check_in(w, pair, shares, closes)
     for (a, b), op in plan.late_links:
         await late_link(w, a, b, op)
     for gplan, g in made:
@@ -528,6 +575,10 @@ def allowed(w: World, viewer: int) -> set[str]:
             shown += [c for c in m.ratified if c.topic in topics]
         for c in shown:
             ok |= {marker(c.text), c.clause_id}
+    for m in w.check_ins:
+        if takes_part(w, viewer, m):
+            ok |= m.shared | {m.check_in_id}
+            ok |= {text for author, text in m.private.items() if author == viewer}
     # Names, and the person ids that go with them: an over-approximation of who may know whom.
     for other, person in enumerate(w.people):
         knows = (
@@ -550,6 +601,8 @@ def secrets(w: World) -> set[str]:
     found |= {g.grant_id for g in w.grants}
     for m in w.agreements:
         found |= m.party_only | {c.clause_id for c in m.ratified} | set(m.clauses) | {m.agreement_id}
+    for c in w.check_ins:
+        found |= c.shared | set(c.private.values()) | {c.check_in_id}
     return found
 
 
@@ -560,7 +613,8 @@ def secrets(w: World) -> set[str]:
 
 async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     """Everything `viewer` gets from every read route: (path, status, body)."""
-    paths = ["/api/agreements", "/api/network"]
+    paths = ["/api/agreements", "/api/network", "/api/check-ins"]
+    paths += [f"/api/check-ins/{m.check_in_id}" for m in w.check_ins]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -591,3 +645,6 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for index, m in enumerate(w.agreements):
                 if path == f"/api/agreements/{m.agreement_id}" and not sees(w, viewer, index):
                     assert status == 404, f"P{viewer} sees {path}: {body}"
+            for c in w.check_ins:
+                if path == f"/api/check-ins/{c.check_in_id}":
+                    assert (status == 200) == takes_part(w, viewer, c), f"P{viewer} got {status} for {path}: {body}"

@@ -129,3 +129,20 @@ def test_a_tour_of_the_demo(browser: Any, demo_server: Server) -> None:
     expect(phone.locator(".proposal.status-open")).to_contain_text("Waiting for Mina")
     phone.locator(".proposal.status-open").scroll_into_view_if_needed()
     screenshot(phone, "demo-phone", full_page=False)
+
+    # Mina and Theo's weekly check-in: last week's plan, and tomorrow's to prepare for.
+    mina.get_by_role("link", name="Check-ins").click()
+    mina.get_by_role("link", name="With Theo").click()
+    settle(mina)
+    expect(mina.locator("article.occurrence-closed")).to_contain_text("Dinner on Thursday with phones away")
+    expect(mina.get_by_label("What felt good")).to_have_value("Sunday's breakfast")
+    screenshot(mina, "demo-check-in")
+    phone.get_by_role("link", name="Check-ins").click()
+    phone.get_by_role("link", name="With Mina").click()
+    settle(phone)
+    # Mina's preparation for tomorrow is hers alone.
+    expect(phone.get_by_label("What felt good")).to_have_value("")
+    assert "Sunday's breakfast" not in phone.content()
+    screenshot(phone, "demo-check-in-phone", full_page=False)
+    jules.get_by_role("link", name="Check-ins").click()
+    expect(jules.locator("#mine-h + .empty")).to_be_visible()

@@ -480,6 +480,7 @@ def test_a_proposal_records_its_base_version_and_its_proposer_accepts(mina, jo):
                 "base_version": 1,
                 "changes": changes,
                 "reason": "I started seeing someone.",
+                "check_in_id": None,
             },
         )
     ]

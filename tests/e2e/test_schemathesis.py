@@ -30,6 +30,7 @@ from schemathesis import Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from domain.network import PartnerLink
+from tests import checkins
 from tests.e2e.conftest import Server
 from tests.servers import PASSWORD
 
@@ -128,6 +129,10 @@ class World:
         # The metamour really sees the shared clause: the run starts from a grant that holds.
         shared = self.call("GET", path, sam[2], 200)
         assert [c["clause_id"] for c in shared["clauses"]] == [clause_id], shared
+        # A check-in between Mina and Jo: the first occurrence closed with an action point, the next one open.
+        check_in = self.call("POST", "/api/check-ins", mina[2], 201, json=checkins.weekly(partner_id=jo[0]))
+        body = {"plan": "walks", "action_points": ["Talk about Sundays"]}
+        check_in = self.call("POST", f"/api/check-ins/{check_in['check_in_id']}/occurrences/0/close", mina[2], 200, json=body)
         me, link_id = (mina, links["mina-jo"]) if who == "party" else (sam, links["jo-sam"])
         return Caller(
             url=str(self.http.base_url).rstrip("/"),
@@ -141,6 +146,9 @@ class World:
                 "grant_id": grant["grant_id"],
                 "link_id": link_id,
                 "audience_id": jo[0],
+                "check_in_id": check_in["check_in_id"],
+                "index": str(check_in["open_index"]),
+                "action_point_id": check_in["occurrences"][-1]["action_points"][0]["action_point_id"],
             },
             spare_agreement=self.agreement(jo, me, "Spare"),
         )

@@ -369,3 +369,34 @@ def test_current_version_is_recorded_and_not_upcast(mapper: MsgspecMapper) -> No
     Vow.SpokenV3.upcasts.clear()
     assert mapper.to_domain_event(mapper.to_stored_event(v3)) == v3
     assert Vow.SpokenV3.upcasts == []
+
+
+def test_every_check_in_event_round_trips(mapper: MsgspecMapper) -> None:
+    """The check-in's events keep their types through the mapper: a cadence (with its date), answers,
+    action points, moments and ids."""
+    from datetime import date
+
+    from domain.cadence import Cadence, starts_at
+    from domain.checkins import GRACE, ActionPoint, CheckIn
+
+    now = datetime(2026, 10, 12, 9, tzinfo=timezone.utc)
+    cadence = Cadence(kind="weekly", weekday=1, at="19:00", time_zone="Europe/Berlin", starts_on=date(2026, 10, 12))
+    mina, theo = uuid4(), uuid4()
+    check_in = CheckIn.start(uuid4(), mina, (mina, theo), cadence, None, now, agreement_id=uuid4())
+    check_in.prepare(mina, 0, ("a", "", "c", "", "e"), now)
+    check_in.share(mina, 0, now)
+    check_in.move(theo, 0, now + timedelta(days=2), "late train", now)
+    point = ActionPoint(uuid4(), "talk about overnights")
+    check_in.close(theo, 0, "dinner", [point], now)
+    check_in.record_proposal(theo, point.action_point_id, uuid4(), uuid4(), now)
+    check_in.change_prompts(mina, ["one"], now)
+    check_in.skip(mina, 1, "away", now)
+    check_in.miss(2, starts_at(cadence, 2) + GRACE)
+    check_in.pause(mina, now)
+    check_in.resume(theo, now)
+    check_in.stop(check_in.open_index, "too_few_participants", starts_at(cadence, check_in.open_index) + GRACE)
+    events = check_in.collect_events()
+    assert len({type(e) for e in events}) == 13
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
