@@ -5,24 +5,24 @@ that kind; `KINDS` lists them, and `items` runs them all. The service builds a
 person's inbox from the agreements they are involved in, through the one view
 function (service/visibility.py `Visibility.inbox`).
 
-Adding a kind is one function here appended to `KINDS` when it lives on an
-agreement (a due review), or, when it does not (a check-in), one source
-appended to `Visibility.inbox_sources` (service/visibility.py, wired in
-service/application.py); either way its name in `KIND_NAMES`, so people may
-choose to be reminded of it, and its wording in service/web/inbox_pages.py
-`KIND_LABELS`. An item's `key` names the thing and the version of it that
+Adding a kind is one function here: appended to `KINDS` when it lives on an
+agreement (a due review); over a thing's view from the policy otherwise (a
+check-in, `check_in`, which `Visibility.inbox` calls). Either way its name goes
+in `KIND_NAMES`, so people may choose to be reminded of it, and its wording in
+service/web/inbox_pages.py `KIND_LABELS`. An item's `key` names the thing and the version of it that
 waits: a reminder is sent once per key (service/reminders.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
 
 from domain.agreement import Agreement
+from domain.policy import CheckInView
 
 
 class InboxItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +50,11 @@ KIND_NAMES: dict[str, str] = {
     "consent": "Versions to consent to",
     "proposal": "Proposals",
     "repair_note": "Repair notes to acknowledge",
+    "check_in": "Check-ins to prepare for",
 }
+
+#: A check-in waits for its participants' preparation from this long before it starts.
+PREPARE_AHEAD = timedelta(days=1)
 
 
 def _item(kind: str, thing_id: UUID, agreement: Agreement, link: str, since: datetime | None, version: object) -> InboxItem:
@@ -108,6 +112,29 @@ def repair_note(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
 
 #: The rules over one agreement, in the order a page lists their kinds.
 KINDS: list[ItemRule] = [invitation, consent, proposal, repair_note]
+
+
+def check_in(viewer: UUID, view: CheckInView) -> Iterator[InboxItem]:
+    """An active series' open occurrence the viewer has not shared their answers for.
+
+    `view` is what the policy lets the viewer see of it (so they take part). It is
+    listed from when it opens (upcoming ones too, at their own place in the order)
+    and counts as waiting, for a reminder, from `PREPARE_AHEAD` before it starts.
+    """
+    if view.status != "active":
+        return
+    for occurrence in view.occurrences:
+        if occurrence.index == view.open_index and not occurrence.i_shared:
+            with_whom = ", ".join(p.name for p in view.participants if p.person_id != viewer)
+            yield InboxItem(
+                kind="check_in",
+                thing_id=view.check_in_id,
+                agreement_id=view.agreement_id,
+                link=f"/check-ins/{view.check_in_id}",
+                since=occurrence.starts_at - PREPARE_AHEAD,
+                title=f"with {with_whom}" if with_whom else "",
+                key=f"check_in:{view.check_in_id}:{occurrence.index}:{occurrence.starts_at.isoformat()}",
+            )
 
 
 def items(viewer: UUID, agreement: Agreement, rules: Iterable[ItemRule] = KINDS) -> list[InboxItem]:

@@ -17,8 +17,8 @@ import msgspec
 from domain import inbox, policy
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
-from domain.network import PartnerLink
 from domain.grants import SharingGrant
+from domain.network import PartnerLink
 from projections.timeline import Entry
 from service.read.models import Cache, ReadModels, link_fact
 from service.store import EventStore
@@ -147,9 +147,6 @@ class Visibility:
         self.names = names
         self.secret = secret
         self.clock = clock
-        #: What else waits for a person, beyond their agreements (check-ins, ...): each gives the
-        #: items of its kinds for one viewer, through the policy like everything here (`inbox`).
-        self.inbox_sources: list[Callable[[UUID], Awaitable[Iterable[inbox.InboxItem]]]] = []
 
     # One thing, for one person
 
@@ -275,8 +272,9 @@ class Visibility:
             agreement = await self.models.agreement(agreement_id)
             if agreement is not None and policy.relation(viewer, agreement.parties, agreement.invitees) is not None:
                 found.extend(inbox.items(viewer, agreement))
-        for source in self.inbox_sources:
-            found.extend(await source(viewer))
+        for check_in_id in await self.models.check_ins_of(viewer):
+            if (view := await self.check_in(viewer, check_in_id)) is not None:
+                found.extend(inbox.check_in(viewer, view))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 

@@ -145,3 +145,37 @@ async def test_a_confirmation_link_opened_signed_out_comes_back_with_its_token_a
     page = await client.get(r.headers["location"])
     assert 'value="/account/email/confirm?token=abc_DEF-1"' in page.text
 
+
+
+async def test_an_open_check_in_waits_for_each_participant_until_they_share(client: AsyncTestClient[Litestar]) -> None:
+    from tests.api.test_checkins import C, partners
+
+    api = Api(client)
+    mina, theo, view = await partners(api)
+    check_in = view["check_in_id"]
+    [occurrence] = view["occurrences"]
+    for who, other in ((mina, "theo"), (theo, "mina")):
+        [item] = (await inbox_of(api, who))["items"]
+        assert (item["kind"], item["thing_id"], item["link"]) == ("check_in", check_in, f"/check-ins/{check_in}")
+        # Named as the participant sees the other; waiting, for a reminder, from a day before it starts.
+        assert item["title"].startswith("with ") and other in item["title"].lower()
+        assert item["since"] < occurrence["starts_at"]
+    # Preparing is not sharing: it still waits; once shared, it waits for the other only.
+    path = f"{C}/{check_in}/occurrences/0"
+    await api.call("PUT", f"{path}/preparation", mina, 200, json={"answers": ["a walk", ""]})
+    assert kinds(await inbox_of(api, mina)) == [("check_in", check_in)]
+    await api.call("POST", f"{path}/share", mina, 200)
+    assert kinds(await inbox_of(api, mina)) == []
+    assert kinds(await inbox_of(api, theo)) == [("check_in", check_in)]
+    # Closed with a plan, the next occurrence opens and waits for both again, under a new key.
+    closed = await api.call("POST", f"{path}/close", theo, 200, json={"plan": "Dinner", "action_points": []})
+    items = (await inbox_of(api, mina))["items"]
+    assert [(i["kind"], i["thing_id"]) for i in items] == [("check_in", check_in)]
+    assert items[0]["key"].startswith(f"check_in:{check_in}:{closed['open_index']}:")
+    # Paused, nothing waits; a partner of Theo's who is not in it, and a stranger, never see it.
+    await api.call("POST", f"{C}/{check_in}/pause", theo, 200)
+    assert kinds(await inbox_of(api, mina)) == [] and kinds(await inbox_of(api, theo)) == []
+    sam = await api.person("sam")
+    await api.link(theo, sam)
+    await api.call("POST", f"{C}/{check_in}/resume", mina, 200)
+    assert kinds(await inbox_of(api, sam)) == []
