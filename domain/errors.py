@@ -289,3 +289,24 @@ class GrantNotDue(InvalidTransition):
     def __init__(self, grant_id: UUID) -> None:
         super().__init__(f"grant {grant_id} is not due to lapse")
         self.grant_id = grant_id
+
+
+class NotDue(InvalidTransition):
+    """Only a clause due for review is reaffirmed: its revisit date has come and nobody changed it since."""
+
+    code = "not_due_for_review"
+
+    def __init__(self, agreement_id: UUID, clause_id: UUID) -> None:
+        super().__init__(f"clause {clause_id} of agreement {agreement_id} is not due for review")
+        self.agreement_id = agreement_id
+        self.clause_id = clause_id
+
+
+class NothingDue(InvalidTransition):
+    """The scheduler found nothing of the agreement due: no review, no lapse."""
+
+    code = "nothing_due"
+
+    def __init__(self, agreement_id: UUID) -> None:
+        super().__init__(f"nothing of agreement {agreement_id} is due")
+        self.agreement_id = agreement_id

@@ -24,7 +24,9 @@ from domain.errors import (
     NotAParty,
     NotAskedToDiscard,
     NotConsented,
+    NotDue,
     NotFound,
+    NothingDue,
     NotInForce,
     NotInLink,
     NotInvited,
@@ -185,6 +187,10 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"grant_id": exc.grant_id, "lapsed": True, "until": exc.until}
         case GrantNotDue():
             return {"grant_id": exc.grant_id, "lapsed": False}
+        case NotDue():
+            return {"clause_id": exc.clause_id, "due_for_review": False}
+        case NothingDue():
+            return {"id": exc.agreement_id, "due": False}
     return None
 
 

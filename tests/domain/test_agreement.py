@@ -773,7 +773,25 @@ def every_event(mina: UUID, jo: UUID, sam: UUID) -> list[Agreement.Event]:
     draft.withdraw_discard(mina, NOW)
     draft.ask_to_discard(mina, NOW)
     draft.ask_to_discard(jo, NOW)
-    return [*agreement.collect_events(), *draft.collect_events()]
+    return [*agreement.collect_events(), *draft.collect_events(), *revisited(mina, jo)]
+
+
+def revisited(mina: UUID, jo: UUID) -> list[Agreement.Event]:
+    """The events of revisit dates, reviews and an end date."""
+    agreement = Agreement.create("For a season", mina, NOW)
+    agreement.invite(mina, jo, NOW)
+    agreement.accept_invitation(jo, NOW)
+    clause_id = uuid4()
+    agreement.add_clause(mina, clause_id, "check_ins", "We talk on Sundays.", NOW)
+    agreement.set_revisit_date(mina, clause_id, LATER.date(), NOW)
+    agreement.set_end_date(jo, (LATER + timedelta(days=30)).date(), NOW)
+    agreement.consent(mina, agreement.content_version, NOW)
+    agreement.consent(jo, agreement.content_version, NOW)
+    agreement.fall_due(LATER)
+    agreement.reaffirm(mina, clause_id, 1, None, LATER)
+    agreement.reaffirm(jo, clause_id, 1, None, LATER)
+    agreement.fall_due(LATER + timedelta(days=30))
+    return list(agreement.collect_events())
 
 
 def test_every_event_round_trips_through_msgspec_by_its_type_hints(mina, jo, sam):
