@@ -40,6 +40,12 @@ Kind = Literal[
     "discard_asked",
     "discard_withdrawn",
     "discarded",
+    "revisit_date_set",
+    "end_date_set",
+    "due_for_review",
+    "reaffirmed",
+    "review_settled",
+    "lapsed",
 ]
 
 Content = dict[UUID, Clause]
@@ -100,6 +106,12 @@ HANDLED_EVENTS: tuple[type[Agreement.Event], ...] = (
     Agreement.DiscardAsked,
     Agreement.DiscardWithdrawn,
     Agreement.Discarded,
+    Agreement.RevisitDateSet,
+    Agreement.EndDateSet,
+    Agreement.ReviewDue,
+    Agreement.Reaffirmed,
+    Agreement.ReviewSettled,
+    Agreement.Lapsed,
 )
 #: Event topics in the eventsourcing library's "module:qualname" form, for subscriptions.
 TOPICS = tuple(f"{cls.__module__}:{cls.__qualname__}" for cls in HANDLED_EVENTS)
@@ -322,6 +334,57 @@ def _discarded(state: Timeline, e: Agreement.Discarded, position: int) -> Timeli
     return _next(state, e, position, "discarded", None, "every party asked: the draft is discarded")
 
 
+def _revisit_date_set(state: Timeline, e: Agreement.RevisitDateSet, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    what = f"set its revisit date to {e.revisit_on.isoformat()}" if e.revisit_on else "cleared its revisit date"
+    # The content is the same, at a new version: the date is part of what the parties consent to.
+    return _next(
+        state, e, position, "revisit_date_set", e.by, f"{what} (a clause on {_label(clause.topic)})",
+        clauses=(clause,), **_with_version(state, e.version, _content(state)),
+    )
+
+
+def _end_date_set(state: Timeline, e: Agreement.EndDateSet, position: int) -> Timeline:
+    what = f"made it temporary, in force until {e.until.isoformat()}" if e.until else "made it open-ended"
+    return _next(state, e, position, "end_date_set", e.by, what, **_with_version(state, e.version, _content(state)))
+
+
+def _review_due(state: Timeline, e: Agreement.ReviewDue, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    return _next(
+        state, e, position, "due_for_review", None,
+        f"a clause on {_label(clause.topic)} is due for review (revisit date {e.revisit_on.isoformat()})",
+        clauses=(clause,),
+    )
+
+
+def _reaffirmed(state: Timeline, e: Agreement.Reaffirmed, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    after = f", next revisit {e.next_revisit_on.isoformat()}" if e.next_revisit_on else ""
+    return _next(
+        state, e, position, "reaffirmed", e.by, f"reaffirmed a clause on {_label(clause.topic)}{after}",
+        clauses=(clause,),
+    )
+
+
+def _review_settled(state: Timeline, e: Agreement.ReviewSettled, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    after = f"; next revisit {e.next_revisit_on.isoformat()}" if e.next_revisit_on else ""
+    return _next(
+        state, e, position, "review_settled", None,
+        f"every party reaffirmed a clause on {_label(clause.topic)}{after}",
+        clauses=(clause,),
+    )
+
+
+def _lapsed(state: Timeline, e: Agreement.Lapsed, position: int) -> Timeline:
+    return _next(
+        state, e, position, "lapsed", None,
+        f"lapsed at its end date ({e.until.isoformat()}); nothing is in force",
+        in_force_version=None,
+    )
+
+
 Fold = Callable[[Timeline, Any, int], Timeline]
 
 #: Each handled event class's fold, in HANDLED_EVENTS' order.
@@ -334,6 +397,7 @@ _FOLDS: dict[type, Fold] = dict(
             _ratified, _proposed, _commented, _accepted, _declined,
             _withdrawn, _adopted, _repair_note, _acknowledged, _repair_note_linked,
             _discard_asked, _discard_withdrawn, _discarded,
+            _revisit_date_set, _end_date_set, _review_due, _reaffirmed, _review_settled, _lapsed,
         ),
         strict=True,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -134,12 +134,33 @@ class Change(Strict):
     clause_id: UUID | None = None
     topic: Topic | None = None
     text: ClauseText | None = None
+    #: The clause's revisit date once the change is adopted (add or edit; none if left out).
+    revisit_on: date | None = None
 
 
 class Propose(Strict):
     changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]
     reason: Note
     proposal_id: UUID | None = None
+
+
+class SetRevisitDate(Strict):
+    """A draft clause's revisit date (a later day than today, UTC); null clears it."""
+
+    revisit_on: date | None
+
+
+class SetEndDate(Strict):
+    """The draft's end date: in force until that day begins (UTC); null makes it open-ended."""
+
+    until: date | None
+
+
+class Reaffirm(Strict):
+    """Keep a clause due for review as it is, at the revision read, with a next revisit date or none."""
+
+    revision: Revision
+    next_revisit_on: date | None = None
 
 
 class CommentOn(Strict):

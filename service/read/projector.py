@@ -28,7 +28,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from projections import agreement_grants, lapses, people
+from projections import agreement_grants, lapses, people, reviews
 from projections.projection import Projection
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.base import Document, ProjectionCommit, ProjectionMoved
@@ -37,7 +37,9 @@ from service.store.mapper import MsgspecMapper
 log = logging.getLogger(__name__)
 
 #: Every persisted projection, projected together.
-PROJECTIONS: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION)
+PROJECTIONS: tuple[Projection[Any], ...] = (
+    people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION, reviews.PROJECTION
+)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

@@ -1,0 +1,181 @@
+"""Revisit dates and temporary agreements through the API: due reviews, reaffirmation, lapses, the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.api.conftest import Api, Person, assert_problem
+
+A = "/api/agreements"
+
+
+def tomorrow() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+
+
+async def reaffirm(api: Api, who: Person, agreement_id: str, clause_id: str, expect: int = 200, **body: Any) -> Any:
+    body = {"revision": 1, **body}
+    return await api.call("POST", f"{A}/{agreement_id}/clauses/{clause_id}/reaffirm", who, expect, json=body)
+
+
+async def kinds(api: Api, who: Person, agreement_id: str) -> list[str]:
+    return [e["kind"] for e in await api.call("GET", f"{A}/{agreement_id}/timeline", who, 200)]
+
+
+async def test_a_revisit_date_is_set_while_drafting_and_consented_to(api: Api) -> None:
+    ana, ben, agreement_id = await api.pair()
+    clause_id = (await api.add_clause(ana, agreement_id, "We check in on Sundays."))["clause_id"]
+    await api.consent(ana, agreement_id, 1)
+
+    view = await api.set_revisit_date(ben, agreement_id, clause_id, tomorrow())
+
+    assert view["revisits"] == [{"clause_id": clause_id, "revisit_on": tomorrow()}]
+    # Part of what the parties consent to: a new version, and Ana's consent is to the old one.
+    assert (view["version"], view["consented"]) == (2, [])
+    assert "revisit_date_set" in await kinds(api, ana, agreement_id)
+    cleared = await api.set_revisit_date(ana, agreement_id, clause_id, None)
+    assert cleared["revisits"] == []
+
+
+async def test_a_date_that_is_not_later_than_today_is_refused_and_appends_nothing(api: Api) -> None:
+    ana, _, agreement_id = await api.pair()
+    clause_id = (await api.add_clause(ana, agreement_id, "We check in on Sundays."))["clause_id"]
+    before = await api.position()
+    today = datetime.now(UTC).date().isoformat()
+    r = await api.client.put(
+        f"{A}/{agreement_id}/clauses/{clause_id}/revisit", json={"revisit_on": today}, headers=ana.headers
+    )
+    body = assert_problem(r, 422, code="validation_failed")
+    assert body["errors"] == [{"field": "revisit_on", "rule": "must be a later date than today (UTC)"}]
+    r = await api.client.put(f"{A}/{agreement_id}/end-date", json={"until": "someday"}, headers=ana.headers)
+    assert r.status_code in (400, 422) and r.headers["content-type"].startswith("application/problem+json")
+    assert await api.position() == before
+
+
+async def test_a_due_review_is_reaffirmed_by_every_party(api: Api) -> None:
+    ana, ben, agreement_id, clause_id = await api.due_for_review()
+    view = await api.view(ben, agreement_id)
+    [review] = view["due_reviews"]
+    assert (review["clause_id"], review["revision"], review["reaffirmed_by"]) == (clause_id, 1, [])
+
+    headers = ana.with_key("reaffirm-1")
+    path = f"{A}/{agreement_id}/clauses/{clause_id}/reaffirm"
+    first = await api.client.post(path, json={"revision": 1}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["due_reviews"][0]["reaffirmed_by"] == [ana.sid]
+    # The same key again: the first answer, nothing appended.
+    position = await api.position()
+    again = await api.client.post(path, json={"revision": 1}, headers=headers)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert await api.position() == position
+    assert_problem(await api.client.post(path, json={"revision": 1}, headers=ana.headers), 409, code="already_done")
+
+    settled = await reaffirm(api, ben, agreement_id, clause_id)
+
+    assert (settled["due_reviews"], settled["revisits"], settled["status"]) == ([], [], "in_force")
+    found = await kinds(api, ana, agreement_id)
+    assert found[-4:] == ["due_for_review", "reaffirmed", "reaffirmed", "review_settled"]
+
+
+async def test_a_next_revisit_date_needs_everyone_to_name_it(api: Api) -> None:
+    ana, ben, agreement_id, clause_id = await api.due_for_review()
+    later = (datetime.now(UTC) + timedelta(days=90)).date().isoformat()
+    await reaffirm(api, ana, agreement_id, clause_id)
+    named = await reaffirm(api, ben, agreement_id, clause_id, next_revisit_on=later)
+    # Ben named another next date than Ana: the review waits for Ana to reaffirm with it.
+    assert named["due_reviews"][0]["reaffirmed_by"] == [ben.sid]
+    settled = await reaffirm(api, ana, agreement_id, clause_id, next_revisit_on=later)
+    assert settled["due_reviews"] == []
+    assert settled["revisits"] == [{"clause_id": clause_id, "revisit_on": later}]
+
+
+async def test_only_a_due_clause_is_reaffirmed(api: Api) -> None:
+    ana, ben, agreement_id = await api.pair()
+    clause_id = (await api.add_clause(ana, agreement_id, "We check in on Sundays."))["clause_id"]
+    await api.ratify(ana, ben, agreement_id)
+    before = await api.position()
+    r = await api.client.post(f"{A}/{agreement_id}/clauses/{clause_id}/reaffirm", json={"revision": 1}, headers=ana.headers)
+    body = assert_problem(r, 409, code="not_due_for_review")
+    assert body["current"] == {"clause_id": clause_id, "due_for_review": False}
+    assert await api.position() == before
+
+
+async def test_a_renegotiation_of_a_due_clause_ends_its_review(api: Api) -> None:
+    ana, ben, agreement_id, clause_id = await api.due_for_review()
+    later = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
+    change = {"kind": "edit", "clause_id": clause_id, "text": "We check in every other Sunday.", "revisit_on": later}
+    proposal_id, _ = await api.propose(ben, agreement_id, [change], reason="Weekly is a lot.")
+    adopted = await api.call("POST", f"{A}/{agreement_id}/proposals/{proposal_id}/accept", ana, 200)
+    assert adopted["due_reviews"] == []
+    assert adopted["revisits"] == [{"clause_id": clause_id, "revisit_on": later}]
+    await reaffirm(api, ana, agreement_id, clause_id, 409, revision=2)
+
+
+async def test_a_temporary_agreement_lapses_at_its_end_date(api: Api) -> None:
+    ana, ben, agreement_id = await api.pair()
+    await api.add_clause(ana, agreement_id, "Only this summer.")
+    view = await api.call("PUT", f"{A}/{agreement_id}/end-date", ben, 200, json={"until": tomorrow()})
+    assert view["until"] == tomorrow()
+    await api.ratify(ana, ben, agreement_id)
+
+    accord = api.client.app.state.accord
+    real = accord.clock
+    end = datetime.fromisoformat(tomorrow()).replace(tzinfo=UTC)
+    accord.clock = lambda: end
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while (view := await api.view(ana, agreement_id))["status"] != "lapsed":
+            assert asyncio.get_running_loop().time() < deadline, "it never lapsed"
+            await asyncio.sleep(0.05)
+        assert view["in_force_version"] is None
+        assert (await kinds(api, ben, agreement_id))[-1] == "lapsed"
+        # Renewing is drafting again: a version that would lapse at once takes no consent.
+        r = await api.client.post(f"{A}/{agreement_id}/consents", json={"version": view["version"]}, headers=ana.headers)
+        assert assert_problem(r, 422)["errors"][0]["field"] == "until"
+    finally:
+        accord.clock = real
+    renewed = await api.call("PUT", f"{A}/{agreement_id}/end-date", ana, 200, json={"until": None})
+    assert renewed["status"] == "lapsed"
+    assert (await api.ratify(ana, ben, agreement_id))["status"] == "in_force"
+
+
+async def test_each_due_time_fires_once_across_two_apps_and_a_restart(
+    api: Api, make_client: Callable[..., AsyncTestClient[Litestar]]
+) -> None:
+    ana, ben, agreement_id = await api.pair()
+    clause_id = (await api.add_clause(ana, agreement_id, "We check in on Sundays."))["clause_id"]
+    await api.set_revisit_date(ana, agreement_id, clause_id, tomorrow())
+    await api.ratify(ana, ben, agreement_id)
+    due = datetime.fromisoformat(tomorrow()).replace(tzinfo=UTC) + timedelta(minutes=5)
+    first = api.client.app.state.accord
+
+    async with make_client() as other_client:
+        second = other_client.app.state.accord
+        real = first.clock
+        first.clock = second.clock = lambda: due
+        try:
+            # Both schedulers, at once and again: one store, two users of it.
+            await asyncio.gather(*(s.scheduler.fire_due() for s in (first, second, first, second)))
+            deadline = asyncio.get_running_loop().time() + 10
+            while not (await api.view(ana, agreement_id))["due_reviews"]:
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+        finally:
+            first.clock = real
+    assert (await kinds(api, ana, agreement_id)).count("due_for_review") == 1
+
+    # A restarted process at the same time finds nothing more to fire.
+    position = await api.position()
+    async with make_client() as restarted_client:
+        restarted = restarted_client.app.state.accord
+        restarted.clock = lambda: due
+        assert await restarted.wait_until_tracking(10)
+        await restarted.scheduler.fire_due()
+    assert await api.position() == position
+    assert (await kinds(api, ana, agreement_id)).count("due_for_review") == 1
