@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
-from tests.api.conftest import Api, Person, assert_problem
+from service.application import Accord
+from service.store import connect
+from tests.api.conftest import Api, Person, assert_problem, settings_for
 
 A = "/api/agreements"
 
@@ -145,37 +144,46 @@ async def test_a_temporary_agreement_lapses_at_its_end_date(api: Api) -> None:
     assert (await api.ratify(ana, ben, agreement_id))["status"] == "in_force"
 
 
-async def test_each_due_time_fires_once_across_two_apps_and_a_restart(
-    api: Api, make_client: Callable[..., AsyncTestClient[Litestar]]
-) -> None:
+async def test_each_due_time_fires_once_across_two_processes_and_a_restart(api: Api, store_url: str) -> None:
     ana, ben, agreement_id = await api.pair()
     clause_id = (await api.add_clause(ana, agreement_id, "We check in on Sundays."))["clause_id"]
     await api.set_revisit_date(ana, agreement_id, clause_id, tomorrow())
     await api.ratify(ana, ben, agreement_id)
     due = datetime.fromisoformat(tomorrow()).replace(tzinfo=UTC) + timedelta(minutes=5)
-    first = api.client.app.state.accord
 
-    async with make_client() as other_client:
-        second = other_client.app.state.accord
-        real = first.clock
-        first.clock = second.clock = lambda: due
-        try:
-            # Both schedulers, at once and again: one store, two users of it.
-            await asyncio.gather(*(s.scheduler.fire_due() for s in (first, second, first, second)))
-            deadline = asyncio.get_running_loop().time() + 10
-            while not (await api.view(ana, agreement_id))["due_reviews"]:
-                assert asyncio.get_running_loop().time() < deadline
-                await asyncio.sleep(0.05)
-        finally:
-            first.clock = real
+    def process() -> Accord:
+        """Another service process on the same log, its clock at the revisit date."""
+        settings = settings_for(store_url)
+        return Accord(connect(store_url, poll_interval=settings.poll_interval), settings, clock=lambda: due)
+
+    first, second = process(), process()
+    await first.start()
+    await second.start()
+    try:
+        # Both schedulers, at once and again, beside their own loops: one store, two users of it.
+        await asyncio.gather(*(p.scheduler.fire_due() for p in (first, second, first, second)))
+        await wait_for(lambda: api.view(ana, agreement_id), lambda view: bool(view["due_reviews"]))
+    finally:
+        await first.stop()
+        await second.stop()
     assert (await kinds(api, ana, agreement_id)).count("due_for_review") == 1
 
     # A restarted process at the same time finds nothing more to fire.
     position = await api.position()
-    async with make_client() as restarted_client:
-        restarted = restarted_client.app.state.accord
-        restarted.clock = lambda: due
+    restarted = process()
+    await restarted.start()
+    try:
         assert await restarted.wait_until_tracking(10)
         await restarted.scheduler.fire_due()
+    finally:
+        await restarted.stop()
     assert await api.position() == position
     assert (await kinds(api, ana, agreement_id)).count("due_for_review") == 1
+
+
+async def wait_for(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], timeout: float = 10) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done(found := await read()):
+        assert asyncio.get_running_loop().time() < deadline, f"still {found}"
+        await asyncio.sleep(0.05)
+    return found
