@@ -13,7 +13,7 @@ the live script can ask the websocket for everything after it, without a gap.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -46,6 +46,7 @@ from service.http.wire import (
     Propose,
     ProposeGrant,
     ProposeLink,
+    Reaffirm,
     Register,
     SetDisclosure,
     SignIn,
@@ -392,6 +393,8 @@ class AgreementPages(Controller):
         else:
             kind, context = present.agreement(view, me.person_id)
         template = f"{kind}_live.html" if live else f"{kind}.html"
+        # `?review=<clause id>`: the renegotiation form opened for a clause due for review.
+        context = {**context, "review": request.query_params.get("review")}
         return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
     async def _sharing(
@@ -577,7 +580,7 @@ class AgreementPages(Controller):
                 await accord.agreements.propose(
                     me.person_id,
                     agreement_id,
-                    [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text) for c in data.changes],
+                    [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text, c.revisit_on) for c in data.changes],
                     data.reason,
                     form.key,
                 )
@@ -656,6 +659,39 @@ class AgreementPages(Controller):
 
         return await self._act(request, me, agreement_id, f"link-note-{note_id}", action, then=f"#note-{note_id}")
 
+    # Revisit dates, end dates, reviews
+
+    @post("/clauses/{clause_id:uuid}/revisit")
+    async def set_revisit_date(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, clause_id: Id
+    ) -> Response[Any]:
+        async def action(form: Form) -> None:
+            revisit_on = _day(form, "revisit_on")
+            await accord.agreements.set_revisit_date(me.person_id, agreement_id, clause_id, revisit_on, form.key)
+
+        return await self._act(request, me, agreement_id, f"revisit-{clause_id}", action, then=f"#clause-{clause_id}")
+
+    @post("/end-date")
+    async def set_end_date(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        async def action(form: Form) -> None:
+            await accord.agreements.set_end_date(me.person_id, agreement_id, _day(form, "until"), form.key)
+
+        return await self._act(request, me, agreement_id, "end-date", action, then="#consent")
+
+    @post("/clauses/{clause_id:uuid}/reaffirm")
+    async def reaffirm(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, clause_id: Id
+    ) -> Response[Any]:
+        async def action(form: Form) -> None:
+            data = decode(
+                Reaffirm, revision=form.get("revision"), next_revisit_on=form.get("next_revisit_on") or None
+            )
+            await accord.agreements.reaffirm(
+                me.person_id, agreement_id, clause_id, data.revision, data.next_revisit_on, form.key
+            )
+
+        return await self._act(request, me, agreement_id, f"reaffirm-{clause_id}", action, then=f"#clause-{clause_id}")
+
     # Sharing
 
     @post("/grants")
@@ -705,6 +741,17 @@ class AgreementPages(Controller):
         if clause_id is not None and template.endswith("{clause_id}"):
             return await self._page(request, me, agreement_id, reloaded_edit=(clause_id, revision))
         return await self._page(request, me, agreement_id, present.reloaded())
+
+
+def _day(form: Form, name: str) -> date | None:
+    """A date field; left empty, no date (it clears one)."""
+    value = form.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FormInvalid({name: "must be a date"}) from None
 
 
 def _end_of_day(value: str | None) -> datetime | None:
