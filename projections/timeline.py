@@ -112,6 +112,7 @@ HANDLED_EVENTS: tuple[type[Agreement.Event], ...] = (
     Agreement.Reaffirmed,
     Agreement.ReviewSettled,
     Agreement.Lapsed,
+    Agreement.DatesScheduled,
 )
 #: Event topics in the eventsourcing library's "module:qualname" form, for subscriptions.
 TOPICS = tuple(f"{cls.__module__}:{cls.__qualname__}" for cls in HANDLED_EVENTS)
@@ -385,6 +386,11 @@ def _lapsed(state: Timeline, e: Agreement.Lapsed, position: int) -> Timeline:
     )
 
 
+def _dates_scheduled(state: Timeline, e: Agreement.DatesScheduled, position: int) -> Timeline:
+    # The scheduler's bookkeeping after a ratification, which has its own entry.
+    return _replace(state, position=position)
+
+
 Fold = Callable[[Timeline, Any, int], Timeline]
 
 #: Each handled event class's fold, in HANDLED_EVENTS' order.
@@ -398,6 +404,7 @@ _FOLDS: dict[type, Fold] = dict(
             _withdrawn, _adopted, _repair_note, _acknowledged, _repair_note_linked,
             _discard_asked, _discard_withdrawn, _discarded,
             _revisit_date_set, _end_date_set, _review_due, _reaffirmed, _review_settled, _lapsed,
+            _dates_scheduled,
         ),
         strict=True,
     )
