@@ -88,6 +88,9 @@ async def test_create_answers_201_with_the_party_view(api: Api) -> None:
         "clauses": [],
         "proposals": [],
         "repair_notes": [],
+        "revisits": [],
+        "due_reviews": [],
+        "until": None,
         "view": "party",
     }
     # One event, at the position the response names.
@@ -659,8 +662,9 @@ async def test_propose_comment_accept_adopts_the_next_version(api: Api) -> None:
         "status": "open",
         "changes": [
             {"kind": "edit", "clause_id": clause["clause_id"], "topic": None,
-             "text": "Overnight dates on Fridays are fine."},
-            {"kind": "add", "clause_id": new_clause, "topic": "check_ins", "text": "Monthly check-in."},
+             "text": "Overnight dates on Fridays are fine.", "revisit_on": None},
+            {"kind": "add", "clause_id": new_clause, "topic": "check_ins", "text": "Monthly check-in.",
+             "revisit_on": None},
         ],
         "accepted_by": [ben.sid],
         "comments": [],
