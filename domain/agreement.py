@@ -94,6 +94,12 @@ class ClauseChange(msgspec.Struct, frozen=True):
     revisit_on: date | None = None
 
 
+class EndDateChange(msgspec.Struct, frozen=True):
+    """A renegotiation's change of the agreement's end date: `until` None makes it open-ended."""
+
+    until: date | None
+
+
 class Revisit(msgspec.Struct, frozen=True):
     clause_id: UUID
     on: date
@@ -129,6 +135,7 @@ class Proposal:
     status: ProposalStatus = "open"
     accepted_by: set[UUID] = field(default_factory=set)
     comments: list[Comment] = field(default_factory=list)
+    end_date: EndDateChange | None = None
 
     @property
     def is_out_of_date(self) -> bool:
@@ -444,6 +451,8 @@ class Agreement(Aggregate):
         base_version: int
         changes: tuple[ClauseChange, ...]
         reason: str
+        #: A change of the end date too (None: the end date stays as it is).
+        end_date: EndDateChange | None = None
 
         def apply(self, agreement: Agreement) -> None:
             agreement.proposals[self.proposal_id] = Proposal(
@@ -453,6 +462,7 @@ class Agreement(Aggregate):
                 changes=self.changes,
                 reason=self.reason,
                 accepted_by={self.by},
+                end_date=self.end_date,
             )
 
     class Commented(Event):
@@ -501,6 +511,8 @@ class Agreement(Aggregate):
                 # An adopted change answers a due review of its clause, and sets its revisit date.
                 agreement.due_reviews.pop(change.clause_id, None)
                 agreement._set_revisit(change.clause_id, None if change.kind == "remove" else change.revisit_on)
+            if adopted.end_date is not None:
+                agreement.end_date = adopted.end_date.until
             agreement.used_clause_ids.update(change.clause_id for change in adopted.changes)
             agreement._on_content_changed(self.version)
             # Accepting the proposal was consent to the version it makes.
@@ -811,13 +823,17 @@ class Agreement(Aggregate):
         changes: Sequence[ClauseChange],
         reason: str,
         now: datetime,
+        end_date: EndDateChange | None = None,
     ) -> None:
         self.check_is_party(by)
         base_version = self.check_in_force()
         if proposal_id in self.proposals:
             raise AlreadyExists("proposal", proposal_id)
         check_text("reason", reason, MAX_NOTE)
-        self.check_changes(changes, now)
+        if end_date is None or changes:
+            self.check_changes(changes, now)
+        if end_date is not None:
+            self.check_end_date_change(end_date, now)
         self.trigger_event(
             self.Proposed,
             timestamp=now,
@@ -826,6 +842,7 @@ class Agreement(Aggregate):
             base_version=base_version,
             changes=tuple(changes),
             reason=reason,
+            end_date=end_date,
         )
 
     def comment(
@@ -985,6 +1002,11 @@ class Agreement(Aggregate):
     def check_revision(self, clause: Clause, based_on_revision: int) -> None:
         if based_on_revision != clause.revision:
             raise StaleRevision(clause.clause_id, based_on_revision, clause.revision, clause.text)
+
+    def check_end_date_change(self, change: EndDateChange, now: datetime) -> None:
+        check_ahead("end_date.until", change.until, now)
+        if change.until == self.end_date:
+            raise ValidationFailed("end_date.until", "is the agreement's end date already")
 
     def check_due(self, clause_id: UUID) -> DueReview:
         try:

@@ -264,7 +264,8 @@ def _ratified(state: Timeline, e: Agreement.Ratified, position: int) -> Timeline
 
 
 def _proposed(state: Timeline, e: Agreement.Proposed, position: int) -> Timeline:
-    changes = f"{len(e.changes)} change{'s' if len(e.changes) > 1 else ''}"
+    count = len(e.changes) + (e.end_date is not None)
+    changes = f"{count} change{'s' if count > 1 else ''}"
     return _next(
         state, e, position, "proposed", e.by, f"proposed {changes} to version {e.base_version}",
         clauses=_touched(_content(state), e.changes), proposal_id=e.proposal_id, text=e.reason,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.agreement import Agreement, Clause, ClauseChange, Comment, DueReview, Proposal, RepairNote
+from domain.agreement import Agreement, Clause, ClauseChange, Comment, DueReview, EndDateChange, Proposal, RepairNote
 
 
 class PartyRef(msgspec.Struct, frozen=True):
@@ -33,6 +33,8 @@ class ProposalView(msgspec.Struct, frozen=True):
     changes: list[ChangeView]
     accepted_by: list[UUID]
     comments: list[CommentView]
+    #: A change of the end date, if the renegotiation makes one.
+    end_date: EndDateChange | None = None
 
 
 class RepairNoteView(msgspec.Struct, frozen=True):
@@ -113,6 +115,7 @@ def _proposal_view(p: Proposal) -> ProposalView:
         changes=list(p.changes),
         accepted_by=sorted(p.accepted_by, key=str),
         comments=list(p.comments),
+        end_date=p.end_date,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from domain import policy
-from domain.agreement import Agreement, ClauseChange
+from domain.agreement import Agreement, ClauseChange, EndDateChange
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.views import AgreementSummary, AgreementView
 from service.visibility import Visibility
@@ -207,13 +207,14 @@ class Agreements:
         reason: str,
         key: CommandKey | None,
         proposal_id: UUID | None = None,
+        end_date: EndDateChange | None = None,
     ) -> Outcome:
         new_id = proposal_id or uuid4()
         return await self._on_agreement(
             caller,
             agreement_id,
             key,
-            lambda a: a.propose(caller, new_id, changes, reason, self.clock()),
+            lambda a: a.propose(caller, new_id, changes, reason, self.clock(), end_date),
         )
 
     async def comment(

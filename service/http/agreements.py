@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from domain.agreement import ClauseChange
+from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import ValidationFailed
 from domain.policy import SharedView
 from domain.policy import InvitationView
@@ -222,7 +222,10 @@ class AgreementController(Controller):
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Propose]
     ) -> Response[AgreementView]:
         changes = [_change(i, c) for i, c in enumerate(data.changes)]
-        outcome = await accord.agreements.propose(caller, agreement_id, changes, data.reason, key, data.proposal_id)
+        end_date = None if data.end_date is None else EndDateChange(data.end_date.until)
+        outcome = await accord.agreements.propose(
+            caller, agreement_id, changes, data.reason, key, data.proposal_id, end_date
+        )
         return respond(outcome)
 
     @post(

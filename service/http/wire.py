@@ -138,22 +138,25 @@ class Change(Strict):
     revisit_on: date | None = None
 
 
+class SetEndDate(Strict):
+    """The draft's end date: in force until that day begins (UTC); null makes it open-ended."""
+
+    until: date | None
+
+
 class Propose(Strict):
-    changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]
+    #: May be empty when the renegotiation changes the end date only.
+    changes: Annotated[list[Change], Meta(max_length=50)]
     reason: Note
     proposal_id: UUID | None = None
+    #: A change of the end date: `{"until": "YYYY-MM-DD"}`, or `{"until": null}` for open-ended.
+    end_date: SetEndDate | None = None
 
 
 class SetRevisitDate(Strict):
     """A draft clause's revisit date (a later day than today, UTC); null clears it."""
 
     revisit_on: date | None
-
-
-class SetEndDate(Strict):
-    """The draft's end date: in force until that day begins (UTC); null makes it open-ended."""
-
-    until: date | None
 
 
 class Reaffirm(Strict):

@@ -23,7 +23,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from domain.agreement import ClauseChange
+from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import DomainError, NotFound
 from domain.grants import SCOPES
 from domain.policy import SharedView
@@ -576,13 +576,15 @@ class AgreementPages(Controller):
             view = await self._as_party(accord, me, agreement_id)
             changes, fields = present.proposed_changes(form, view)
             with present.errors_named(fields):
-                data = decode(Propose, changes=changes, reason=form.get("reason"))
+                end_date = present.proposed_end_date(form, view)
+                data = decode(Propose, changes=changes, reason=form.get("reason"), end_date=end_date)
                 await accord.agreements.propose(
                     me.person_id,
                     agreement_id,
                     [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text, c.revisit_on) for c in data.changes],
                     data.reason,
                     form.key,
+                    end_date=None if data.end_date is None else EndDateChange(data.end_date.until),
                 )
 
         return await self._act(request, me, agreement_id, "propose", action, then="#proposals")

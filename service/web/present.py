@@ -504,6 +504,14 @@ def proposed_changes(form: Form, view: AgreementView) -> tuple[list[dict[str, An
     return changes, fields
 
 
+def proposed_end_date(form: Form, view: AgreementView) -> dict[str, Any] | None:
+    """The renegotiation form's end date, as a change when it differs from the agreement's (empty: open-ended)."""
+    value = form.get("new_until")
+    if value is None or value == _iso(view.until):
+        return None
+    return {"until": value or None}
+
+
 @contextlib.contextmanager
 def errors_named(fields: Mapping[int, str]) -> Iterator[None]:
     """Errors about `changes[i].x` are shown beside the form field change `i` came from."""
@@ -511,6 +519,8 @@ def errors_named(fields: Mapping[int, str]) -> Iterator[None]:
     def rename(field: str) -> str:
         if field == "changes":
             return "form"
+        if field.startswith("end_date"):
+            return "new_until"
         if field.startswith("changes[") and "]" in field:
             index, _, rest = field.removeprefix("changes[").partition("]")
             if index.isdigit() and int(index) in fields:

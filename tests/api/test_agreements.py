@@ -668,6 +668,7 @@ async def test_propose_comment_accept_adopts_the_next_version(api: Api) -> None:
         ],
         "accepted_by": [ben.sid],
         "comments": [],
+        "end_date": None,
     }
     # The version in force is untouched while the proposal is open.
     assert r.json()["in_force_version"] == 1
@@ -779,7 +780,8 @@ async def test_propose_refusals(api: Api) -> None:
     await api.ratify(ana, ben, agreement_id)
 
     cases: list[tuple[dict[str, Any], int, str]] = [
-        ({"changes": [], "reason": "r"}, 400, "changes"),
+        # Empty is well formed (a renegotiation may change only the end date), but changes nothing.
+        ({"changes": [], "reason": "r"}, 422, "changes"),
         ({"changes": [edit], "reason": ""}, 400, "reason"),
         ({"changes": [{**edit, "kind": "rename"}], "reason": "r"}, 400, "changes[0].kind"),
         ({"changes": [{"kind": "add", "topic": "hobbies", "text": "x"}], "reason": "r"}, 400, "changes[0].topic"),

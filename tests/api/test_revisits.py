@@ -196,3 +196,22 @@ async def wait_for(read: Callable[[], Awaitable[Any]], done: Callable[[Any], boo
         assert asyncio.get_running_loop().time() < deadline, f"still {found}"
         await asyncio.sleep(0.05)
     return found
+
+
+async def test_a_renegotiation_extends_a_temporary_agreement(api: Api) -> None:
+    ana, ben, agreement_id = await api.pair()
+    await api.add_clause(ana, agreement_id, "Only this summer.")
+    await api.call("PUT", f"{A}/{agreement_id}/end-date", ben, 200, json={"until": tomorrow()})
+    await api.ratify(ana, ben, agreement_id)
+    later = (datetime.now(UTC) + timedelta(days=120)).date().isoformat()
+
+    body = {"changes": [], "reason": "One more season.", "end_date": {"until": later}}
+    proposed = await api.call("POST", f"{A}/{agreement_id}/proposals", ben, 201, json=body)
+    assert proposed["proposals"][0]["end_date"] == {"until": later}
+    adopted = await api.call(
+        "POST", f"{A}/{agreement_id}/proposals/{proposed['proposals'][0]['proposal_id']}/accept", ana, 200
+    )
+    assert (adopted["status"], adopted["until"], adopted["in_force_version"]) == ("in_force", later, 3)
+    # Open-ended from here on needs everyone again.
+    body = {"changes": [], "reason": "Let's not end it.", "end_date": {"until": None}}
+    assert (await api.call("POST", f"{A}/{agreement_id}/proposals", ana, 201, json=body))["until"] == later

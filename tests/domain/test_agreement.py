@@ -13,6 +13,7 @@ from domain.agreement import (
     MAX_PARTIES,
     Agreement,
     ClauseChange,
+    EndDateChange,
 )
 from domain.errors import (
     AlreadyDone,
@@ -480,6 +481,7 @@ def test_a_proposal_records_its_base_version_and_its_proposer_accepts(mina, jo):
                 "base_version": 1,
                 "changes": changes,
                 "reason": "I started seeing someone.",
+                "end_date": None,
             },
         )
     ]
@@ -790,6 +792,7 @@ def revisited(mina: UUID, jo: UUID) -> list[Agreement.Event]:
     agreement.fall_due(LATER)
     agreement.reaffirm(mina, clause_id, 1, None, LATER)
     agreement.reaffirm(jo, clause_id, 1, None, LATER)
+    agreement.propose(mina, uuid4(), (), "Longer.", LATER, end_date=EndDateChange((LATER + timedelta(days=60)).date()))
     agreement.fall_due(LATER + timedelta(days=30))
     return list(agreement.collect_events())
 

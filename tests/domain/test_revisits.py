@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.agreement import Agreement, ClauseChange, Revisit
+from domain.agreement import Agreement, ClauseChange, EndDateChange, Revisit
 from domain.errors import AlreadyDone, InForce, NotDue, NothingDue, ValidationFailed
 from tests.domain.spec import then
 
@@ -246,3 +246,33 @@ def test_a_lapsed_agreement_is_renewed_by_consent_to_a_new_end_date(mina, jo):
     agreement.set_end_date(jo, None, after)
     ratify(agreement, mina, jo, now=after)
     assert agreement.status == "in_force" and agreement.end_date is None
+
+
+# A renegotiation changes the end date
+
+
+def test_a_renegotiation_extends_a_temporary_agreement(mina, jo):
+    agreement, _ = drafting(mina, jo)
+    agreement.set_end_date(mina, END, NOW)
+    ratify(agreement, mina, jo)
+    agreement.collect_events()
+    longer = EndDateChange(date(2026, 3, 1))
+    proposal_id = uuid4()
+
+    agreement.propose(jo, proposal_id, (), "One more season.", NOW, end_date=longer)
+    agreement.accept(mina, proposal_id, NOW)
+
+    assert agreement.end_date == date(2026, 3, 1) and agreement.status == "in_force"
+    assert then(agreement)[-1] == (Agreement.DatesScheduled, {"revisits": (), "until": date(2026, 3, 1)})
+
+
+def test_a_renegotiation_changes_something(mina, jo):
+    agreement, _ = drafting(mina, jo)
+    agreement.set_end_date(mina, END, NOW)
+    ratify(agreement, mina, jo)
+    with pytest.raises(ValidationFailed) as error:
+        agreement.propose(jo, uuid4(), (), "Nothing.", NOW)
+    assert error.value.field == "changes"
+    with pytest.raises(ValidationFailed) as error:
+        agreement.propose(jo, uuid4(), (), "The same.", NOW, end_date=EndDateChange(END))
+    assert error.value.field == "end_date.until"
