@@ -1,21 +1,25 @@
-"""A due review, reaffirmed by both partners in real Chromium, on `accord demo`'s Mina and Theo.
+"""Revisit dates and temporary agreements in real Chromium.
+
+A due review, reaffirmed by both partners, on `accord demo`'s Mina and Theo:
 
 Their check-in clause's revisit date passed a month ago (the demo made the
 agreement two months back): both see it due for review; Mina reaffirms it, and
 Theo's open page shows that at once; Theo reaffirms it too, and the review is
-settled on both pages, and in the timeline.
+settled on both pages, and in the timeline. And on a fresh pair: a revisit
+date and an end date set while drafting, and the end date renegotiated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from service.demo import MINA_AND_THEO
-from tests.browser.conftest import Server, open_live, not_reloaded, screenshot, start_server
+from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in, start_server
 from tests.browser.test_demo import demo, settle, sign_in_as
 
 try:
@@ -78,3 +82,34 @@ def test_a_due_review_is_reaffirmed_by_both_partners(browser: Any, demo_server: 
     expect(theo.locator(".timeline")).to_contain_text("Every party reaffirmed a clause on check ins")
     expect(theo.locator(".timeline")).to_contain_text("is due for review")
 
+
+
+def test_dates_are_set_while_drafting_and_an_end_date_is_renegotiated(browser: Any, server: Server, api: Api) -> None:
+    ana, ben = api.person("Ana"), api.person("Ben")
+    agreement_id, [clause_id] = api.agreement(ana, ben, "For the summer", [("check_ins", "A call every Sunday.")])
+    today = datetime.now(UTC).date()
+    revisit_on, until, longer = (today + timedelta(days=d) for d in (30, 90, 180))
+
+    page = sign_in(browser, server, ana)
+    open_live(page, f"/agreements/{agreement_id}")
+    page.locator(f"#clause-{clause_id} summary").click()
+    page.locator(f"#revisit-{clause_id}").get_by_label("Revisit date").fill(revisit_on.isoformat())
+    page.get_by_role("button", name="Set revisit date").click()
+    expect(page.locator(f"#clause-{clause_id} .revisit-on")).to_have_text(f"Revisit on {revisit_on.isoformat()}")
+    page.get_by_label("In force until (optional)").fill(until.isoformat())
+    page.get_by_role("button", name="Set end date").click()
+    expect(page.locator("#consent")).to_contain_text("Version 3 is the current draft")
+
+    api.ratify(agreement_id, ana, ben)
+    open_live(page, f"/agreements/{agreement_id}")
+    expect(page.locator("#consent")).to_contain_text(f"in force until {until.isoformat()}")
+
+    # Extending it is a renegotiation, accepted by everyone.
+    page.locator("#propose-details summary").click()
+    page.get_by_label("Why? What has changed for you").fill("One more season.")
+    page.get_by_label("In force until", exact=True).fill(longer.isoformat())
+    page.get_by_role("button", name="Propose", exact=True).click()
+    expect(page.locator(".proposal.status-open")).to_contain_text(f"In force until {longer.isoformat()}")
+    proposal_id = api.view(ana, agreement_id)["proposals"][0]["proposal_id"]
+    api.call("POST", f"/api/agreements/{agreement_id}/proposals/{proposal_id}/accept", ben, 200)
+    expect(page.locator("#consent")).to_contain_text(f"in force until {longer.isoformat()}")
