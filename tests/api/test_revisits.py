@@ -215,3 +215,13 @@ async def test_a_renegotiation_extends_a_temporary_agreement(api: Api) -> None:
     # Open-ended from here on needs everyone again.
     body = {"changes": [], "reason": "Let's not end it.", "end_date": {"until": None}}
     assert (await api.call("POST", f"{A}/{agreement_id}/proposals", ana, 201, json=body))["until"] == later
+
+
+async def test_my_export_says_which_clauses_are_due_for_review(api: Api) -> None:
+    ana, _, agreement_id, clause_id = await api.due_for_review()
+    r = await api.client.get("/api/me/export.md", headers=ana.headers)
+    assert r.status_code == 200, r.text
+    assert f"Clause `{clause_id}` is due for review" in r.text
+    exported = await api.call("GET", "/api/me/export", ana, 200)
+    [mine] = [a for a in exported["agreements"] if a["agreement_id"] == agreement_id]
+    assert [review["clause_id"] for review in mine["party"]["due_reviews"]] == [clause_id]
