@@ -41,7 +41,11 @@ class Person:
 
 PEOPLE = (
     Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam; Jules's metamour"),
-    Person("theo", "Theo", "Mina's partner; has proposed a renegotiation of their agreement"),
+    Person(
+        "theo",
+        "Theo",
+        "Mina's partner; has proposed a renegotiation of their agreement, whose check-in clause is due for review",
+    ),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
     Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
 )

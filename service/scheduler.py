@@ -1,7 +1,8 @@
 """Time-driven events: what falls due is appended to the log by the leading process.
 
 Due times come from the projections (`lapses`: grants whose end date has not
-been recorded; `reviews`: revisit dates and end dates of agreements in force). Each firing carries a command id derived from the thing and
+been recorded; `reviews`: revisit dates and end dates of agreements in
+force). Each firing carries a command id derived from the thing and
 what falls due, so a repeat, a restart or a second leader for a moment never
 fires twice: the store answers the first outcome.
 """
