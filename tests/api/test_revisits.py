@@ -225,3 +225,42 @@ async def test_my_export_says_which_clauses_are_due_for_review(api: Api) -> None
     exported = await api.call("GET", "/api/me/export", ana, 200)
     [mine] = [a for a in exported["agreements"] if a["agreement_id"] == agreement_id]
     assert [review["clause_id"] for review in mine["party"]["due_reviews"]] == [clause_id]
+
+
+async def test_a_metamour_hears_nothing_of_a_review_of_a_clause_they_see(api: Api) -> None:
+    """Not even a push: the first update Sam's socket gets is the renegotiation that changes what Sam sees."""
+    ana, ben, agreement_id = await api.pair()
+    clause_id = (await api.add_clause(ana, agreement_id, "We check in on Sundays."))["clause_id"]
+    await api.set_revisit_date(ana, agreement_id, clause_id, tomorrow())
+    await api.ratify(ana, ben, agreement_id)
+    sam = await api.person("sam")
+    await api.link(ana, ben)
+    await api.link(ben, sam)
+    body = {"audience": sam.handle, "scopes": ["clauses:boundaries", "history"]}
+    grant_id = (await api.call("POST", f"{A}/{agreement_id}/grants", ana, 201, json=body))["grant_id"]
+    await api.call("POST", f"{A}/{agreement_id}/grants/{grant_id}/consent", ben, 200)
+
+    socket = await api.client.websocket_connect("/api/live")
+    with socket:
+        token = sam.headers["Authorization"].removeprefix("Bearer ")
+        socket.send_json({"type": "auth", "token": token, "since": None})
+        assert socket.receive_json()["type"] == "ready"
+        while (frame := socket.receive_json())["type"] != "synced":
+            assert frame["type"] in ("update", "resync"), frame
+        shown = await api.view(sam, agreement_id)
+        assert [c["clause_id"] for c in shown["clauses"]] == [clause_id]
+
+        await api.wait_due(ana, agreement_id)
+        await reaffirm(api, ana, agreement_id, clause_id)
+        await reaffirm(api, ben, agreement_id, clause_id)
+        change = {"kind": "edit", "clause_id": clause_id, "text": "We check in every other Sunday."}
+        proposal_id, _ = await api.propose(ana, agreement_id, [change])
+        await api.call("POST", f"{A}/{agreement_id}/proposals/{proposal_id}/accept", ben, 200)
+        adopted_at = await api.position()
+
+        frame = socket.receive_json()
+        assert frame["type"] == "update" and frame["position"] == adopted_at, frame
+        [pushed] = frame["changes"]
+        assert pushed["view"] == await api.view(sam, agreement_id)
+        for word in ("revisit", "due_review", "reaffirm", "until"):
+            assert word not in str(frame), frame
