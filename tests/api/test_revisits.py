@@ -143,6 +143,12 @@ async def test_a_temporary_agreement_lapses_at_its_end_date(api: Api) -> None:
         assert (await kinds(api, ben, agreement_id))[-1] == "lapsed"
         # Nothing is in force, so nothing is shown.
         assert (await api.view(sam, agreement_id))["clauses"] == []
+        # The page says so, and offers to renew it: a later end date, or none, then consent.
+        session = ana.headers["Authorization"].removeprefix("Bearer ")
+        page = await api.client.get(f"/agreements/{agreement_id}", headers={"Cookie": f"accord_session={session}"})
+        assert page.status_code == 200, page.text
+        assert "It lapsed at its end date" in page.text and 'action="/agreements/' in page.text
+        assert f"/agreements/{agreement_id}/end-date" in page.text
         # Renewing is drafting again: a version that would lapse at once takes no consent.
         r = await api.client.post(f"{A}/{agreement_id}/consents", json={"version": view["version"]}, headers=ana.headers)
         assert assert_problem(r, 422)["errors"][0]["field"] == "until"
