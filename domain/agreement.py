@@ -446,6 +446,9 @@ class Agreement(Aggregate):
     # Renegotiation
 
     class Proposed(Event):
+        #: Version 2 added `end_date`: a renegotiation may change the end date.
+        class_version = 2
+
         by: UUID
         proposal_id: UUID
         base_version: int
@@ -453,6 +456,10 @@ class Agreement(Aggregate):
         reason: str
         #: A change of the end date too (None: the end date stays as it is).
         end_date: EndDateChange | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["end_date"] = None
 
         def apply(self, agreement: Agreement) -> None:
             agreement.proposals[self.proposal_id] = Proposal(
