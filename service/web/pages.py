@@ -747,23 +747,23 @@ class AgreementPages(Controller):
 
 def _day(form: Form, name: str) -> date | None:
     """A date field; left empty, no date (it clears one)."""
-    value = form.get(name)
+    return _parse_day(form.get(name), name)
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise FormInvalid({name: "must be a date"}) from None
 
 
 def _end_of_day(value: str | None) -> datetime | None:
     """A date from the form means "until the end of that day" (UTC)."""
-    if not value:
+    day = _parse_day(value, "until")
+    if day is None:
         return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise FormInvalid({"until": "must be a date"}) from None
     return datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 

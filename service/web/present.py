@@ -240,17 +240,16 @@ def party_context(view: AgreementView, me: UUID, changed_by: Mapping[UUID, UUID]
 def revisit_context(view: AgreementView, me: UUID) -> dict[str, Any]:
     """Revisit dates, due reviews and the end date, as the agreement page shows them (parties only)."""
     due = {r.clause_id: r for r in view.due_reviews}
+    revisits = {r.clause_id: r.revisit_on for r in view.revisits}
     names = Names(view.parties, me)
     return {
-        "revisits": {r.clause_id: r.revisit_on for r in view.revisits},
+        "revisits": revisits,
         "due": due,
         "lapsed": view.status == "lapsed",
         "reaffirmed_by": lambda clause_id: names.listing(due[clause_id].reaffirmed_by, "you"),
         "i_reaffirmed": lambda clause_id: me in due[clause_id].reaffirmed_by,
         # A renegotiation's change carries the clause's revisit date after it: a date still to come is kept.
-        "revisit_after_change": lambda clause_id: "" if clause_id in due else _iso(
-            next((r.revisit_on for r in view.revisits if r.clause_id == clause_id), None)
-        ),
+        "revisit_after_change": lambda clause_id: "" if clause_id in due else _iso(revisits.get(clause_id)),
     }
 
 
