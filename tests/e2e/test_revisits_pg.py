@@ -30,7 +30,10 @@ A = "/api/agreements"
 
 
 async def made_in_the_past(url: str) -> tuple[str, str, str]:
-    """Mina and Theo's agreement, ratified ten days ago, its clause due five days ago: (Mina's handle, Theo's, the agreement id)."""
+    """Mina and Theo's agreement, ratified ten days ago, its clause due five days ago.
+
+    Returns Mina's handle, Theo's, and the agreement's id.
+    """
     past = datetime.now(UTC) - timedelta(days=10)
     settings = Settings(database_url=url, password_hashing="cheapest", master_key=TEST_MASTER_KEY)
     accord = Accord(connect(url, poll_interval=settings.poll_interval), settings, clock=lambda: past)
