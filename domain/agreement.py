@@ -5,6 +5,12 @@ party consented to one version; changes only by renegotiation). A change of
 parties sends it back to drafting, because consent given by one set of people
 says nothing about another. With no parties left it is closed.
 
+A clause may carry a revisit date and the agreement an end date (calendar
+dates, falling due when the date begins in UTC). In force, a clause whose date
+has come is due for review until every party reaffirms it or a renegotiation
+changes it; at its end date the agreement lapses: nothing is in force, and the
+parties may draft and consent again to renew it.
+
 Commands take `now` because time is an input; events carry only flat,
 precisely typed fields, since the store encodes them by their type hints.
 """
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 from uuid import UUID
 
@@ -28,7 +34,9 @@ from domain.errors import (
     NotAParty,
     NotAskedToDiscard,
     NotConsented,
+    NotDue,
     NotFound,
+    NothingDue,
     NotInForce,
     NotInvited,
     NotTheAuthor,
@@ -62,7 +70,7 @@ MIN_PARTIES_TO_RATIFY = 2
 
 ChangeKind = Literal["add", "edit", "remove"]
 ProposalStatus = Literal["open", "adopted", "declined", "withdrawn", "out_of_date"]
-AgreementStatus = Literal["drafting", "in_force", "closed", "discarded"]
+AgreementStatus = Literal["drafting", "in_force", "lapsed", "closed", "discarded"]
 
 
 class Clause(msgspec.Struct, frozen=True):
@@ -73,12 +81,41 @@ class Clause(msgspec.Struct, frozen=True):
 
 
 class ClauseChange(msgspec.Struct, frozen=True):
-    """One change a renegotiation makes: `topic` only for "add", `text` for "add" and "edit"."""
+    """One change a renegotiation makes: `topic` only for "add", `text` for "add" and "edit".
+
+    `revisit_on` is the clause's revisit date once the change is adopted (an
+    added or edited clause; None: no revisit date).
+    """
 
     kind: ChangeKind
     clause_id: UUID
     topic: str | None = None
     text: str | None = None
+    revisit_on: date | None = None
+
+
+class EndDateChange(msgspec.Struct, frozen=True):
+    """A renegotiation's change of the agreement's end date: `until` None makes it open-ended."""
+
+    until: date | None
+
+
+class Revisit(msgspec.Struct, frozen=True):
+    clause_id: UUID
+    on: date
+
+
+@dataclass
+class DueReview:
+    """A clause in force whose revisit date has come: open until every party reaffirms it."""
+
+    clause_id: UUID
+    revisit_on: date
+    #: The revision that fell due; a reaffirmation names it.
+    revision: int
+    #: The next revisit date the reaffirmations so far agree on (None: none).
+    next_revisit_on: date | None = None
+    reaffirmed_by: set[UUID] = field(default_factory=set)
 
 
 class Comment(msgspec.Struct, frozen=True):
@@ -100,6 +137,7 @@ class Proposal:
     comments: list[Comment] = field(default_factory=list)
     #: When it was made: since when it waits for the other parties (domain/inbox.py).
     proposed_at: datetime | None = None
+    end_date: EndDateChange | None = None
 
     @property
     def is_out_of_date(self) -> bool:
@@ -139,6 +177,21 @@ def apply_changes(
             case "remove":
                 del result[change.clause_id]
     return result
+
+
+def day_of(now: datetime) -> date:
+    """The calendar day `now` falls on in UTC: dates fall due when their day begins there."""
+    return now.astimezone(UTC).date()
+
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), UTC)
+
+
+def check_ahead(field: str, day: date | None, now: datetime) -> None:
+    """A date to come back to (or to end on) is a later day; None clears it."""
+    if day is not None and day <= day_of(now):
+        raise ValidationFailed(field, "must be a later date than today (UTC)")
 
 
 def check_text(field: str, value: str | None, max_length: int) -> None:
@@ -206,6 +259,12 @@ class Agreement(Aggregate):
             agreement.repair_notes = {}
             #: Parties who asked to discard the draft; when every party has, it is discarded.
             agreement.discard_asks = set()
+            #: clause id -> its revisit date (the content's, in force or drafted).
+            agreement.revisit_dates = {}
+            #: The day the agreement lapses, if it is temporary.
+            agreement.end_date = None
+            agreement.due_reviews = {}
+            agreement.lapsed = False
 
     # Parties
 
@@ -279,6 +338,30 @@ class Agreement(Aggregate):
 
         def apply(self, agreement: Agreement) -> None:
             del agreement.clauses[self.clause_id]
+            agreement.revisit_dates.pop(self.clause_id, None)
+            agreement._on_content_changed(self.version)
+
+    class RevisitDateSet(Event):
+        """While drafting: part of what the parties consent to, like an edit."""
+
+        by: UUID
+        clause_id: UUID
+        revisit_on: date | None
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement._set_revisit(self.clause_id, self.revisit_on)
+            agreement._on_content_changed(self.version)
+
+    class EndDateSet(Event):
+        """While drafting: the agreement is temporary (in force until that day begins), or not."""
+
+        by: UUID
+        until: date | None
+        version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.end_date = self.until
             agreement._on_content_changed(self.version)
 
     # Consent
@@ -302,10 +385,84 @@ class Agreement(Aggregate):
 
         def apply(self, agreement: Agreement) -> None:
             agreement.in_force_version = self.version
+            agreement.lapsed = False
+
+    # Revisit dates and end dates of the version in force
+
+    class DatesScheduled(Event):
+        """Follows a ratification that puts dates in force: what the scheduler waits for.
+
+        `revisits` leaves out clauses already due for review.
+        """
+
+        revisits: tuple[Revisit, ...]
+        until: date | None
+
+        def apply(self, agreement: Agreement) -> None:
+            pass
+
+    class ReviewDue(Event):
+        """Appended by the scheduler once the clause's revisit date has begun."""
+
+        clause_id: UUID
+        revisit_on: date
+
+        def apply(self, agreement: Agreement) -> None:
+            revision = agreement.clauses[self.clause_id].revision
+            agreement.due_reviews[self.clause_id] = DueReview(self.clause_id, self.revisit_on, revision)
+
+    class Reaffirmed(Event):
+        """A party keeps the clause as it is, with a next revisit date (or none).
+
+        A different next date than the others named starts the reaffirmations
+        afresh from this one: everyone consents to the same thing.
+        """
+
+        by: UUID
+        clause_id: UUID
+        revision: int
+        next_revisit_on: date | None
+
+        def apply(self, agreement: Agreement) -> None:
+            review = agreement.due_reviews[self.clause_id]
+            if self.next_revisit_on != review.next_revisit_on:
+                review.next_revisit_on = self.next_revisit_on
+                review.reaffirmed_by = {self.by}
+            else:
+                review.reaffirmed_by.add(self.by)
+
+    class ReviewSettled(Event):
+        """Every party reaffirmed the clause: it is no longer due, and has its next revisit date."""
+
+        clause_id: UUID
+        revision: int
+        next_revisit_on: date | None
+
+        def apply(self, agreement: Agreement) -> None:
+            del agreement.due_reviews[self.clause_id]
+            agreement._set_revisit(self.clause_id, self.next_revisit_on)
+
+    class Lapsed(Event):
+        """Appended by the scheduler when a temporary agreement's end date begins.
+
+        Nothing is in force any more; the parties may draft and consent again to renew it.
+        """
+
+        until: date
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.in_force_version = None
+            agreement.lapsed = True
+            agreement.consents.clear()
+            agreement.due_reviews.clear()
+            agreement._close_open_proposals()
 
     # Renegotiation
 
     class Proposed(Event):
+        #: Version 2 added `end_date`: a renegotiation may change the end date.
+        class_version = 2
+
         by: UUID
         proposal_id: UUID
         base_version: int
@@ -313,6 +470,12 @@ class Agreement(Aggregate):
         reason: str
         #: The check-in whose action point this renegotiation came from (a default, so older events decode).
         check_in_id: UUID | None = None
+        #: A change of the end date too (None: the end date stays as it is).
+        end_date: EndDateChange | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["end_date"] = None
 
         def apply(self, agreement: Agreement) -> None:
             agreement.proposals[self.proposal_id] = Proposal(
@@ -323,6 +486,7 @@ class Agreement(Aggregate):
                 reason=self.reason,
                 accepted_by={self.by},
                 proposed_at=self.timestamp,
+                end_date=self.end_date,
             )
 
     class Commented(Event):
@@ -367,6 +531,12 @@ class Agreement(Aggregate):
             agreement._close_open_proposals()
             adopted.status = "adopted"
             agreement.clauses = apply_changes(agreement.clauses, adopted.changes)
+            for change in adopted.changes:
+                # An adopted change answers a due review of its clause, and sets its revisit date.
+                agreement.due_reviews.pop(change.clause_id, None)
+                agreement._set_revisit(change.clause_id, None if change.kind == "remove" else change.revisit_on)
+            if adopted.end_date is not None:
+                agreement.end_date = adopted.end_date.until
             agreement.used_clause_ids.update(change.clause_id for change in adopted.changes)
             agreement._on_content_changed(self.version)
             # Accepting the proposal was consent to the version it makes.
@@ -441,6 +611,8 @@ class Agreement(Aggregate):
     def _on_parties_changed(self) -> None:
         # Who asked to discard asked of the parties then: a change of parties starts that afresh.
         self.discard_asks = set()
+        # Reaffirmation too: the new parties ratify afresh, and a passed revisit date falls due again.
+        self.due_reviews.clear()
         self.consents.clear()
         self.in_force_version = None
         self._close_open_proposals()
@@ -448,6 +620,22 @@ class Agreement(Aggregate):
     def _on_content_changed(self, version: int) -> None:
         self.content_version = version
         self.consents.clear()
+
+    def _set_revisit(self, clause_id: UUID, revisit_on: date | None) -> None:
+        if revisit_on is None:
+            self.revisit_dates.pop(clause_id, None)
+        else:
+            self.revisit_dates[clause_id] = revisit_on
+
+    def _ratify(self, version: int, now: datetime) -> None:
+        self.trigger_event(self.Ratified, timestamp=now, version=version)
+        revisits = tuple(
+            Revisit(clause_id, on)
+            for clause_id, on in sorted(self.revisit_dates.items(), key=lambda item: (item[1], str(item[0])))
+            if clause_id not in self.due_reviews
+        )
+        if revisits or self.end_date is not None:
+            self.trigger_event(self.DatesScheduled, timestamp=now, revisits=revisits, until=self.end_date)
 
     def _close_open_proposals(self) -> None:
         for proposal in self.proposals.values():
@@ -460,7 +648,9 @@ class Agreement(Aggregate):
             return "discarded"
         if not self.parties:
             return "closed"
-        return "drafting" if self.in_force_version is None else "in_force"
+        if self.in_force_version is None:
+            return "lapsed" if self.lapsed else "drafting"
+        return "in_force"
 
     # Commands
 
@@ -559,14 +749,88 @@ class Agreement(Aggregate):
             version=self.content_version + 1,
         )
 
+    def set_revisit_date(self, by: UUID, clause_id: UUID, revisit_on: date | None, now: datetime) -> None:
+        self.check_is_party(by)
+        self.check_drafting()
+        self.get_clause(clause_id)
+        check_ahead("revisit_on", revisit_on, now)
+        if self.revisit_dates.get(clause_id) == revisit_on:
+            raise ValidationFailed("revisit_on", "is the clause's revisit date already")
+        self.trigger_event(
+            self.RevisitDateSet,
+            timestamp=now,
+            by=by,
+            clause_id=clause_id,
+            revisit_on=revisit_on,
+            version=self.content_version + 1,
+        )
+
+    def set_end_date(self, by: UUID, until: date | None, now: datetime) -> None:
+        self.check_is_party(by)
+        self.check_drafting()
+        check_ahead("until", until, now)
+        if self.end_date == until:
+            raise ValidationFailed("until", "is the agreement's end date already")
+        self.trigger_event(
+            self.EndDateSet, timestamp=now, by=by, until=until, version=self.content_version + 1
+        )
+
+    def fall_due(self, now: datetime) -> None:
+        """The scheduler's command: the agreement lapses, or clauses fall due for review, as `now` says."""
+        today = day_of(now)
+        if self.in_force_version is None:
+            raise NothingDue(self.id)
+        if self.end_date is not None and self.end_date <= today:
+            self.trigger_event(self.Lapsed, timestamp=now, until=self.end_date)
+            return
+        due = sorted(
+            (on, str(clause_id), clause_id)
+            for clause_id, on in self.revisit_dates.items()
+            if on <= today and clause_id not in self.due_reviews
+        )
+        if not due:
+            raise NothingDue(self.id)
+        for on, _, clause_id in due:
+            self.trigger_event(self.ReviewDue, timestamp=now, clause_id=clause_id, revisit_on=on)
+
+    def reaffirm(
+        self, by: UUID, clause_id: UUID, revision: int, next_revisit_on: date | None, now: datetime
+    ) -> None:
+        """Keep a clause that is due for review as it is; when every party has, the review is settled."""
+        self.check_is_party(by)
+        self.check_in_force()
+        clause = self.get_clause(clause_id)
+        review = self.check_due(clause_id)
+        self.check_revision(clause, revision)
+        check_ahead("next_revisit_on", next_revisit_on, now)
+        if by in review.reaffirmed_by and next_revisit_on == review.next_revisit_on:
+            raise AlreadyDone("reaffirmed", clause_id, by)
+        self.trigger_event(
+            self.Reaffirmed,
+            timestamp=now,
+            by=by,
+            clause_id=clause_id,
+            revision=revision,
+            next_revisit_on=next_revisit_on,
+        )
+        if review.reaffirmed_by.issuperset(self.parties):
+            self.trigger_event(
+                self.ReviewSettled,
+                timestamp=now,
+                clause_id=clause_id,
+                revision=revision,
+                next_revisit_on=next_revisit_on,
+            )
+
     def consent(self, by: UUID, version: int, now: datetime) -> None:
         self.check_is_party(by)
         self.check_current_version(version)
         if by in self.consents:
             raise AlreadyDone("consented to", self.id, by, version=version)
+        self.check_end_date_ahead(now)
         self.trigger_event(self.Consented, timestamp=now, by=by, version=version)
         if len(self.parties) >= MIN_PARTIES_TO_RATIFY and self.consents.issuperset(self.parties):
-            self.trigger_event(self.Ratified, timestamp=now, version=version)
+            self._ratify(version, now)
 
     def withdraw_consent(self, by: UUID, now: datetime) -> None:
         self.check_is_party(by)
@@ -584,6 +848,7 @@ class Agreement(Aggregate):
         changes: Sequence[ClauseChange],
         reason: str,
         now: datetime,
+        end_date: EndDateChange | None = None,
         check_in_id: UUID | None = None,
     ) -> None:
         self.check_is_party(by)
@@ -591,7 +856,10 @@ class Agreement(Aggregate):
         if proposal_id in self.proposals:
             raise AlreadyExists("proposal", proposal_id)
         check_text("reason", reason, MAX_NOTE)
-        self.check_changes(changes)
+        if end_date is None or changes:
+            self.check_changes(changes, now)
+        if end_date is not None:
+            self.check_end_date_change(end_date, now)
         self.trigger_event(
             self.Proposed,
             timestamp=now,
@@ -601,6 +869,7 @@ class Agreement(Aggregate):
             changes=tuple(changes),
             reason=reason,
             check_in_id=check_in_id,
+            end_date=end_date,
         )
 
     def comment(
@@ -633,7 +902,7 @@ class Agreement(Aggregate):
             self.trigger_event(
                 self.ProposalAdopted, timestamp=now, proposal_id=proposal_id, version=version
             )
-            self.trigger_event(self.Ratified, timestamp=now, version=version)
+            self._ratify(version, now)
 
     def decline(self, by: UUID, proposal_id: UUID, reason: str, now: datetime) -> None:
         self.check_is_party(by)
@@ -761,11 +1030,27 @@ class Agreement(Aggregate):
         if based_on_revision != clause.revision:
             raise StaleRevision(clause.clause_id, based_on_revision, clause.revision, clause.text)
 
+    def check_end_date_change(self, change: EndDateChange, now: datetime) -> None:
+        check_ahead("end_date.until", change.until, now)
+        if change.until == self.end_date:
+            raise ValidationFailed("end_date.until", "is the agreement's end date already")
+
+    def check_due(self, clause_id: UUID) -> DueReview:
+        try:
+            return self.due_reviews[clause_id]
+        except KeyError:
+            raise NotDue(self.id, clause_id) from None
+
+    def check_end_date_ahead(self, now: datetime) -> None:
+        # Consent to a version that would lapse at once is consent to nothing.
+        if self.end_date is not None and self.end_date <= day_of(now):
+            raise ValidationFailed("until", "has passed: set a later end date, or none, before consenting")
+
     def check_current_version(self, version: int) -> None:
         if version != self.content_version:
             raise StaleVersion(self.id, version, self.content_version)
 
-    def check_changes(self, changes: Sequence[ClauseChange]) -> None:
+    def check_changes(self, changes: Sequence[ClauseChange], now: datetime) -> None:
         if not changes:
             raise ValidationFailed("changes", "must not be empty")
         seen: set[UUID] = set()
@@ -779,16 +1064,20 @@ class Agreement(Aggregate):
                     self.check_new_clause_id(change.clause_id)
                     check_topic(f"{where}.topic", change.topic)
                     check_text(f"{where}.text", change.text, MAX_CLAUSE_TEXT)
+                    check_ahead(f"{where}.revisit_on", change.revisit_on, now)
                 case "edit":
                     clause = self.get_clause(change.clause_id)
                     check_no_topic(where, change)
                     check_text(f"{where}.text", change.text, MAX_CLAUSE_TEXT)
                     check_changed(f"{where}.text", clause, change.text)
+                    check_ahead(f"{where}.revisit_on", change.revisit_on, now)
                 case "remove":
                     self.get_clause(change.clause_id)
                     check_no_topic(where, change)
                     if change.text is not None:
                         raise ValidationFailed(f"{where}.text", "a removal takes no text")
+                    if change.revisit_on is not None:
+                        raise ValidationFailed(f"{where}.revisit_on", "a removal takes no revisit date")
                 case _:
                     raise ValidationFailed(f"{where}.kind", "must be add, edit or remove")
         self.check_room_for_clauses(len(apply_changes(self.clauses, changes)))

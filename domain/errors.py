@@ -325,3 +325,22 @@ class OccurrenceNotDue(InvalidTransition):
         super().__init__(f"occurrence {index} of check-in {check_in_id} is not due to be marked missed")
         self.check_in_id = check_in_id
         self.index = index
+class NotDue(InvalidTransition):
+    """Only a clause due for review is reaffirmed: its revisit date has come and nobody changed it since."""
+
+    code = "not_due_for_review"
+
+    def __init__(self, agreement_id: UUID, clause_id: UUID) -> None:
+        super().__init__(f"clause {clause_id} of agreement {agreement_id} is not due for review")
+        self.agreement_id = agreement_id
+        self.clause_id = clause_id
+
+
+class NothingDue(InvalidTransition):
+    """The scheduler found nothing of the agreement due: no review, no lapse."""
+
+    code = "nothing_due"
+
+    def __init__(self, agreement_id: UUID) -> None:
+        super().__init__(f"nothing of agreement {agreement_id} is due")
+        self.agreement_id = agreement_id

@@ -40,6 +40,12 @@ Kind = Literal[
     "discard_asked",
     "discard_withdrawn",
     "discarded",
+    "revisit_date_set",
+    "end_date_set",
+    "due_for_review",
+    "reaffirmed",
+    "review_settled",
+    "lapsed",
 ]
 
 Content = dict[UUID, Clause]
@@ -102,6 +108,13 @@ HANDLED_EVENTS: tuple[type[Agreement.Event], ...] = (
     Agreement.DiscardAsked,
     Agreement.DiscardWithdrawn,
     Agreement.Discarded,
+    Agreement.RevisitDateSet,
+    Agreement.EndDateSet,
+    Agreement.ReviewDue,
+    Agreement.Reaffirmed,
+    Agreement.ReviewSettled,
+    Agreement.Lapsed,
+    Agreement.DatesScheduled,
 )
 #: Event topics in the eventsourcing library's "module:qualname" form, for subscriptions.
 TOPICS = tuple(f"{cls.__module__}:{cls.__qualname__}" for cls in HANDLED_EVENTS)
@@ -253,7 +266,8 @@ def _ratified(state: Timeline, e: Agreement.Ratified, position: int) -> Timeline
 
 
 def _proposed(state: Timeline, e: Agreement.Proposed, position: int) -> Timeline:
-    changes = f"{len(e.changes)} change{'s' if len(e.changes) > 1 else ''}"
+    count = len(e.changes) + (e.end_date is not None)
+    changes = f"{count} change{'s' if count > 1 else ''}"
     state = _next(
         state, e, position, "proposed", e.by, f"proposed {changes} to version {e.base_version}",
         clauses=_touched(_content(state), e.changes), proposal_id=e.proposal_id, text=e.reason,
@@ -329,6 +343,62 @@ def _discarded(state: Timeline, e: Agreement.Discarded, position: int) -> Timeli
     return _next(state, e, position, "discarded", None, "every party asked: the draft is discarded")
 
 
+def _revisit_date_set(state: Timeline, e: Agreement.RevisitDateSet, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    what = f"set its revisit date to {e.revisit_on.isoformat()}" if e.revisit_on else "cleared its revisit date"
+    # The content is the same, at a new version: the date is part of what the parties consent to.
+    return _next(
+        state, e, position, "revisit_date_set", e.by, f"{what} (a clause on {_label(clause.topic)})",
+        clauses=(clause,), **_with_version(state, e.version, _content(state)),
+    )
+
+
+def _end_date_set(state: Timeline, e: Agreement.EndDateSet, position: int) -> Timeline:
+    what = f"made it temporary, in force until {e.until.isoformat()}" if e.until else "made it open-ended"
+    return _next(state, e, position, "end_date_set", e.by, what, **_with_version(state, e.version, _content(state)))
+
+
+def _review_due(state: Timeline, e: Agreement.ReviewDue, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    return _next(
+        state, e, position, "due_for_review", None,
+        f"a clause on {_label(clause.topic)} is due for review (revisit date {e.revisit_on.isoformat()})",
+        clauses=(clause,),
+    )
+
+
+def _reaffirmed(state: Timeline, e: Agreement.Reaffirmed, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    after = f", next revisit {e.next_revisit_on.isoformat()}" if e.next_revisit_on else ""
+    return _next(
+        state, e, position, "reaffirmed", e.by, f"reaffirmed a clause on {_label(clause.topic)}{after}",
+        clauses=(clause,),
+    )
+
+
+def _review_settled(state: Timeline, e: Agreement.ReviewSettled, position: int) -> Timeline:
+    clause = _content(state)[e.clause_id]
+    after = f"; next revisit {e.next_revisit_on.isoformat()}" if e.next_revisit_on else ""
+    return _next(
+        state, e, position, "review_settled", None,
+        f"every party reaffirmed a clause on {_label(clause.topic)}{after}",
+        clauses=(clause,),
+    )
+
+
+def _lapsed(state: Timeline, e: Agreement.Lapsed, position: int) -> Timeline:
+    return _next(
+        state, e, position, "lapsed", None,
+        f"lapsed at its end date ({e.until.isoformat()}); nothing is in force",
+        in_force_version=None,
+    )
+
+
+def _dates_scheduled(state: Timeline, e: Agreement.DatesScheduled, position: int) -> Timeline:
+    # The scheduler's bookkeeping after a ratification, which has its own entry.
+    return _replace(state, position=position)
+
+
 Fold = Callable[[Timeline, Any, int], Timeline]
 
 #: Each handled event class's fold, in HANDLED_EVENTS' order.
@@ -341,6 +411,8 @@ _FOLDS: dict[type, Fold] = dict(
             _ratified, _proposed, _commented, _accepted, _declined,
             _withdrawn, _adopted, _repair_note, _acknowledged, _repair_note_linked,
             _discard_asked, _discard_withdrawn, _discarded,
+            _revisit_date_set, _end_date_set, _review_due, _reaffirmed, _review_settled, _lapsed,
+            _dates_scheduled,
         ),
         strict=True,
     )

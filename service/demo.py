@@ -3,7 +3,8 @@
 Mina is solo-polyamorous, with two partners, Theo and Sam; Sam also has a
 partner, Jules, who is Mina's metamour. Mina and Sam have an agreement in
 force, a repair note Sam wrote, and two clauses they share with Jules. Mina and
-Theo's agreement is in force and Theo has proposed a renegotiation. Sam and
+Theo's agreement has been in force for two months, its check-in clause is due
+for review (its revisit date passed), and Theo has proposed a renegotiation. Sam and
 Jules have their own agreement; they show Mina that they are partners, and the
 clause about meeting her, and nothing else.
 
@@ -41,7 +42,12 @@ class Person:
 
 PEOPLE = (
     Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam; Jules's metamour"),
-    Person("theo", "Theo", "Mina's partner; has proposed a renegotiation of their agreement; a weekly check-in with Mina"),
+    Person(
+        "theo",
+        "Theo",
+        "Mina's partner; has proposed a renegotiation of their agreement, whose check-in clause is due for review;"
+        " a weekly check-in with Mina",
+    ),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
     Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
 )
@@ -159,9 +165,18 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
     )
     await accord.grants.consent_to_grant(sam.id, ours, shared.body.grant_id, None)
 
-    # Mina and Theo: in force, and Theo asks to renegotiate.
-    theirs, clauses = await _agreement(accord, "Mina & Theo", mina, theo, MINA_AND_THEO)
-    await _ratify(accord, theirs, mina, theo)
+    # Mina and Theo: agreed two months ago, with a revisit date on the check-in clause a month
+    # later; that date has passed, so the clause is due for review. And Theo asks to renegotiate.
+    now = accord.clock
+    accord.clock = lambda: now() - timedelta(days=60)
+    try:
+        theirs, clauses = await _agreement(accord, "Mina & Theo", mina, theo, MINA_AND_THEO)
+        revisit_on = (now() - timedelta(days=30)).date()
+        await accord.agreements.set_revisit_date(mina.id, theirs, clauses["check_ins"], revisit_on, None)
+        await _ratify(accord, theirs, mina, theo)
+    finally:
+        accord.clock = now
+    await accord.scheduler.fire_due()
     proposal = uuid4()
     await accord.agreements.propose(
         theo.id,

@@ -1,7 +1,8 @@
 """Time-driven events: what falls due is appended to the log by the leading process.
 
 Due times come from the projections (`lapses`: grants whose end date has not
-been recorded). Each firing carries a command id derived from the thing and
+been recorded; `reviews`: revisit dates and end dates of agreements in
+force). Each firing carries a command id derived from the thing and
 what falls due, so a repeat, a restart or a second leader for a moment never
 fires twice: the store answers the first outcome.
 """
@@ -18,10 +19,10 @@ from uuid import UUID
 from domain import policy
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
-from domain.network import PartnerLink
 from domain.errors import DomainError
 from domain.grants import SharingGrant
-from projections import checkins, lapses
+from domain.network import PartnerLink
+from projections import checkins, lapses, reviews
 from service.commands import CommandKey, CommandRunner
 from service.read.models import link_fact
 from service.store import EventStore, StoreError
@@ -64,6 +65,8 @@ class Scheduler:
         now = self.clock()
         for key, _ in await self.store.due_documents(lapses.PROJECTION.name, now):
             await self._lapse(UUID(key), now)
+        for key, data in await self.store.due_documents(reviews.PROJECTION.name, now):
+            await self._fall_due(UUID(key), reviews.PROJECTION.decode(data), now)
         for key, data in await self.store.due_documents(checkins.DUE.name, now):
             await self._miss(UUID(key), checkins.DUE.decode(data).index, now)
         for fire, every, last in self._also:
@@ -116,3 +119,19 @@ class Scheduler:
         basis = policy.CheckInBasis(agreement_parties=() if agreement is None else tuple(agreement.parties))
         return None if len(policy.check_in_participants(check_in, basis)) >= 2 else "too_few_participants"
 
+    async def _fall_due(self, agreement_id: UUID, pending: reviews.Pending, now: datetime) -> None:
+        """Clauses fall due for review, or the agreement lapses: once per due time of one schedule."""
+
+        def fell_due(agreement: Agreement | None) -> Agreement:
+            assert agreement is not None
+            agreement.fall_due(now)
+            return agreement
+
+        due = reviews.PROJECTION.due(pending)
+        assert due is not None
+        firing = f"due:{due.isoformat()}:{pending.since}"
+        key = CommandKey(caller=agreement_id, key=firing, fingerprint="fall_due")
+        try:
+            await self.commands.run(Agreement, agreement_id, fell_due, _nothing, key=key)
+        except DomainError as error:
+            log.info("agreement review not due: %s", type(error).__name__)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from uuid import UUID
 
 import msgspec
 
-from domain.agreement import Agreement, Clause, ClauseChange, Comment, Proposal, RepairNote
+from domain.agreement import Agreement, Clause, ClauseChange, Comment, DueReview, EndDateChange, Proposal, RepairNote
 
 
 class PartyRef(msgspec.Struct, frozen=True):
@@ -32,6 +33,8 @@ class ProposalView(msgspec.Struct, frozen=True):
     changes: list[ChangeView]
     accepted_by: list[UUID]
     comments: list[CommentView]
+    #: A change of the end date, if the renegotiation makes one.
+    end_date: EndDateChange | None = None
 
 
 class RepairNoteView(msgspec.Struct, frozen=True):
@@ -47,6 +50,22 @@ class RepairNoteView(msgspec.Struct, frozen=True):
 
 class InvitationView(msgspec.Struct, frozen=True):
     handle: str
+
+
+class ReviewView(msgspec.Struct, frozen=True):
+    """A clause due for review: its revisit date came; every party reaffirms it, or someone proposes a change."""
+
+    clause_id: UUID
+    revisit_on: date
+    revision: int
+    #: The next revisit date the reaffirmations so far name (None: none).
+    next_revisit_on: date | None
+    reaffirmed_by: list[UUID]
+
+
+class RevisitView(msgspec.Struct, frozen=True):
+    clause_id: UUID
+    revisit_on: date
 
 
 class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +84,11 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
     clauses: list[ClauseView]
     proposals: list[ProposalView]
     repair_notes: list[RepairNoteView]
+    #: Clauses' revisit dates (in force, or as drafted) and the reviews open now: parties only.
+    revisits: list[RevisitView] = msgspec.field(default_factory=list)
+    due_reviews: list[ReviewView] = msgspec.field(default_factory=list)
+    #: A temporary agreement's end date: it lapses when that day begins (UTC).
+    until: date | None = None
     view: str = "party"
 
 
@@ -91,6 +115,7 @@ def _proposal_view(p: Proposal) -> ProposalView:
         changes=list(p.changes),
         accepted_by=sorted(p.accepted_by, key=str),
         comments=list(p.comments),
+        end_date=p.end_date,
     )
 
 
@@ -104,6 +129,16 @@ def _note_view(n: RepairNote) -> RepairNoteView:
         intentions=n.intentions,
         acknowledged_by=sorted(n.acknowledged_by, key=str),
         linked_proposals=list(n.linked_proposals),
+    )
+
+
+def _review_view(r: DueReview) -> ReviewView:
+    return ReviewView(
+        clause_id=r.clause_id,
+        revisit_on=r.revisit_on,
+        revision=r.revision,
+        next_revisit_on=r.next_revisit_on,
+        reaffirmed_by=sorted(r.reaffirmed_by, key=str),
     )
 
 
@@ -123,4 +158,7 @@ def party_view(
         clauses=clause_views(agreement.clauses),
         proposals=[_proposal_view(p) for p in agreement.proposals.values()],
         repair_notes=[_note_view(n) for n in agreement.repair_notes.values()],
+        revisits=[RevisitView(c, on) for c, on in sorted(agreement.revisit_dates.items(), key=lambda i: (i[1], str(i[0])))],
+        due_reviews=[_review_view(r) for r in agreement.due_reviews.values()],
+        until=agreement.end_date,
     )

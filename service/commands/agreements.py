@@ -8,11 +8,11 @@ Collaborators are parameters, wired in `service.app.create_app`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from domain import policy
-from domain.agreement import Agreement, ClauseChange
+from domain.agreement import Agreement, ClauseChange, EndDateChange
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.views import AgreementSummary, AgreementView
 from service.visibility import Visibility
@@ -207,6 +207,7 @@ class Agreements:
         reason: str,
         key: CommandKey | None,
         proposal_id: UUID | None = None,
+        end_date: EndDateChange | None = None,
         check_in_id: UUID | None = None,
     ) -> Outcome:
         new_id = proposal_id or uuid4()
@@ -214,7 +215,7 @@ class Agreements:
             caller,
             agreement_id,
             key,
-            lambda a: a.propose(caller, new_id, changes, reason, self.clock(), check_in_id=check_in_id),
+            lambda a: a.propose(caller, new_id, changes, reason, self.clock(), end_date, check_in_id=check_in_id),
         )
 
     async def comment(
@@ -292,4 +293,34 @@ class Agreements:
             agreement_id,
             key,
             lambda a: a.link_repair_note(caller, note_id, proposal_id, self.clock()),
+        )
+
+    async def set_revisit_date(
+        self, caller: UUID, agreement_id: UUID, clause_id: UUID, revisit_on: date | None, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.set_revisit_date(caller, clause_id, revisit_on, self.clock())
+        )
+
+    async def set_end_date(
+        self, caller: UUID, agreement_id: UUID, until: date | None, key: CommandKey | None
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller, agreement_id, key, lambda a: a.set_end_date(caller, until, self.clock())
+        )
+
+    async def reaffirm(
+        self,
+        caller: UUID,
+        agreement_id: UUID,
+        clause_id: UUID,
+        revision: int,
+        next_revisit_on: date | None,
+        key: CommandKey | None,
+    ) -> Outcome:
+        return await self._on_agreement(
+            caller,
+            agreement_id,
+            key,
+            lambda a: a.reaffirm(caller, clause_id, revision, next_revisit_on, self.clock()),
         )

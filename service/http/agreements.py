@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from domain.agreement import ClauseChange
+from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import ValidationFailed
 from domain.policy import SharedView
 from domain.policy import InvitationView
@@ -34,6 +34,9 @@ from service.http.wire import (
     Invited,
     LinkRepairNote,
     Propose,
+    Reaffirm,
+    SetEndDate,
+    SetRevisitDate,
     WriteRepairNote,
 )
 from service.views import AgreementSummary, AgreementView, ClauseView
@@ -219,7 +222,10 @@ class AgreementController(Controller):
         self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[Propose]
     ) -> Response[AgreementView]:
         changes = [_change(i, c) for i, c in enumerate(data.changes)]
-        outcome = await accord.agreements.propose(caller, agreement_id, changes, data.reason, key, data.proposal_id)
+        end_date = None if data.end_date is None else EndDateChange(data.end_date.until)
+        outcome = await accord.agreements.propose(
+            caller, agreement_id, changes, data.reason, key, data.proposal_id, end_date
+        )
         return respond(outcome)
 
     @post(
@@ -320,6 +326,52 @@ class AgreementController(Controller):
     ) -> Response[AgreementView]:
         return respond(await accord.agreements.link_repair_note(caller, agreement_id, note_id, data.proposal_id, key))
 
+    @put(
+        "/{agreement_id:uuid}/clauses/{clause_id:uuid}/revisit",
+        summary="Set or clear a draft clause's revisit date (part of what the parties consent to)",
+        responses=COMMAND,
+    )
+    async def set_revisit_date(
+        self,
+        accord: AccordDep,
+        caller: Caller,
+        key: Key,
+        agreement_id: AgreementId,
+        clause_id: FromPath[UUID],
+        data: JSONBody[SetRevisitDate],
+    ) -> Response[AgreementView]:
+        return respond(await accord.agreements.set_revisit_date(caller, agreement_id, clause_id, data.revisit_on, key))
+
+    @put(
+        "/{agreement_id:uuid}/end-date",
+        summary="Set or clear the draft's end date: a temporary agreement lapses when that day begins (UTC)",
+        responses=COMMAND,
+    )
+    async def set_end_date(
+        self, accord: AccordDep, caller: Caller, key: Key, agreement_id: AgreementId, data: JSONBody[SetEndDate]
+    ) -> Response[AgreementView]:
+        return respond(await accord.agreements.set_end_date(caller, agreement_id, data.until, key))
+
+    @post(
+        "/{agreement_id:uuid}/clauses/{clause_id:uuid}/reaffirm",
+        summary="Reaffirm a clause due for review; reaffirmed by every party, the review is settled",
+        status_code=200,
+        responses=COMMAND,
+    )
+    async def reaffirm(
+        self,
+        accord: AccordDep,
+        caller: Caller,
+        key: Key,
+        agreement_id: AgreementId,
+        clause_id: FromPath[UUID],
+        data: JSONBody[Reaffirm],
+    ) -> Response[AgreementView]:
+        outcome = await accord.agreements.reaffirm(
+            caller, agreement_id, clause_id, data.revision, data.next_revisit_on, key
+        )
+        return respond(outcome)
+
     @get("/{agreement_id:uuid}/timeline", summary="Every step, in order, with who, when, why and its log position", responses=READ)
     async def timeline(self, accord: AccordDep, caller: Caller, agreement_id: AgreementId) -> list[Entry]:
         return await accord.queries.entries(caller, agreement_id)
@@ -347,5 +399,5 @@ def _change(index: int, change: Change) -> ClauseChange:
     if change.clause_id is None:
         if change.kind != "add":
             raise ValidationFailed(f"changes[{index}].clause_id", f"is required to {change.kind} a clause")
-        return ClauseChange(change.kind, uuid4(), change.topic, change.text)
-    return ClauseChange(change.kind, change.clause_id, change.topic, change.text)
+        return ClauseChange(change.kind, uuid4(), change.topic, change.text, change.revisit_on)
+    return ClauseChange(change.kind, change.clause_id, change.topic, change.text, change.revisit_on)

@@ -25,7 +25,9 @@ from domain.errors import (
     NotAParty,
     NotAskedToDiscard,
     NotConsented,
+    NotDue,
     NotFound,
+    NothingDue,
     NotInForce,
     NotInLink,
     NotInvited,
@@ -194,6 +196,10 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"check_in_id": exc.check_in_id, "index": exc.index, "open_index": exc.open_index}
         case OccurrenceNotDue():
             return {"check_in_id": exc.check_in_id, "index": exc.index, "missed": False}
+        case NotDue():
+            return {"clause_id": exc.clause_id, "due_for_review": False}
+        case NothingDue():
+            return {"id": exc.agreement_id, "due": False}
     return None
 
 

@@ -135,12 +135,36 @@ class Change(Strict):
     clause_id: UUID | None = None
     topic: Topic | None = None
     text: ClauseText | None = None
+    #: The clause's revisit date once the change is adopted (add or edit; none if left out).
+    revisit_on: date | None = None
+
+
+class SetEndDate(Strict):
+    """The draft's end date: in force until that day begins (UTC); null makes it open-ended."""
+
+    until: date | None
 
 
 class Propose(Strict):
-    changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]
+    #: May be empty when the renegotiation changes the end date only.
+    changes: Annotated[list[Change], Meta(max_length=50)]
     reason: Note
     proposal_id: UUID | None = None
+    #: A change of the end date: `{"until": "YYYY-MM-DD"}`, or `{"until": null}` for open-ended.
+    end_date: SetEndDate | None = None
+
+
+class SetRevisitDate(Strict):
+    """A draft clause's revisit date (a later day than today, UTC); null clears it."""
+
+    revisit_on: date | None
+
+
+class Reaffirm(Strict):
+    """Keep a clause due for review as it is, at the revision read, with a next revisit date or none."""
+
+    revision: Revision
+    next_revisit_on: date | None = None
 
 
 class CommentOn(Strict):

@@ -28,9 +28,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from projections import agreement_grants, lapses, people
+from projections import agreement_grants, checkins, lapses, people, reviews
 from projections import reminders as reminding
-from projections import checkins
 from projections.projection import Projection
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.base import Document, ProjectionCommit, ProjectionMoved
@@ -39,7 +38,9 @@ from service.store.mapper import MsgspecMapper
 log = logging.getLogger(__name__)
 
 #: Every persisted projection, projected together.
-PROJECTIONS: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION)
+PROJECTIONS: tuple[Projection[Any], ...] = (
+    people.PROJECTION, agreement_grants.PROJECTION, lapses.PROJECTION, reviews.PROJECTION
+)
 #: People with a confirmed address for email reminders (the scheduler's).
 PROJECTIONS += (reminding.PROJECTION,)
 #: Check-ins: whose they are (an index views read) and when each open occurrence counts as missed.

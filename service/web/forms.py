@@ -95,6 +95,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Expected `int` >= (\d+)$"), "must be at least {0}"),
     (re.compile(r"Expected `int`"), "must be a whole number"),
     (re.compile(r"Invalid enum value"), "choose one of the options"),
+    (re.compile(r"Invalid RFC3339 encoded date"), "must be a date"),
 )
 
 
@@ -147,6 +148,7 @@ MESSAGES = {
     "not_a_party": "That is no longer there.",
     "check_in_status_forbids": "This check-in is paused or has ended.",
     "occurrence_not_open": "This check-in has moved on to the next one; the page shows it now.",
+    "not_due_for_review": "This clause is not due for review any more: it was reaffirmed or changed.",
 }
 
 

@@ -122,6 +122,13 @@ def _party(exported: ExportedAgreement, view: AgreementView, me: UUID) -> Iterat
         yield f"- Invited: {', '.join(f'`@{i.handle}`' for i in view.invitations)}"
     if view.consented:
         yield f"- Consented to version {view.version}: {text(names.listing(view.consented))}"
+    if view.until:
+        yield f"- In force until {view.until.isoformat()}"
+    for revisit in view.revisits:
+        yield f"- Clause `{revisit.clause_id}` is to be revisited on {revisit.revisit_on.isoformat()}"
+    for review in view.due_reviews:
+        by = f", reaffirmed by {text(names.listing(review.reaffirmed_by))}" if review.reaffirmed_by else ""
+        yield f"- Clause `{review.clause_id}` is due for review (revisit date {review.revisit_on.isoformat()}){by}"
     yield ""
     yield "#### Clauses"
     yield ""

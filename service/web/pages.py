@@ -13,7 +13,7 @@ the live script can ask the websocket for everything after it, without a gap.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -23,7 +23,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from domain.agreement import ClauseChange
+from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import DomainError, NotFound
 from domain.grants import SCOPES
 from domain.policy import SharedView
@@ -46,6 +46,7 @@ from service.http.wire import (
     Propose,
     ProposeGrant,
     ProposeLink,
+    Reaffirm,
     Register,
     SetDisclosure,
     SignIn,
@@ -395,6 +396,8 @@ class AgreementPages(Controller):
         else:
             kind, context = present.agreement(view, me.person_id)
         template = f"{kind}_live.html" if live else f"{kind}.html"
+        # `?review=<clause id>`: the renegotiation form opened for a clause due for review.
+        context = {**context, "review": request.query_params.get("review")}
         return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
     async def _sharing(
@@ -576,13 +579,15 @@ class AgreementPages(Controller):
             view = await self._as_party(accord, me, agreement_id)
             changes, fields = present.proposed_changes(form, view)
             with present.errors_named(fields):
-                data = decode(Propose, changes=changes, reason=form.get("reason"))
+                end_date = present.proposed_end_date(form, view)
+                data = decode(Propose, changes=changes, reason=form.get("reason"), end_date=end_date)
                 await accord.agreements.propose(
                     me.person_id,
                     agreement_id,
-                    [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text) for c in data.changes],
+                    [ClauseChange(c.kind, c.clause_id or uuid4(), c.topic, c.text, c.revisit_on) for c in data.changes],
                     data.reason,
                     form.key,
+                    end_date=None if data.end_date is None else EndDateChange(data.end_date.until),
                 )
 
         return await self._act(request, me, agreement_id, "propose", action, then="#proposals")
@@ -659,6 +664,39 @@ class AgreementPages(Controller):
 
         return await self._act(request, me, agreement_id, f"link-note-{note_id}", action, then=f"#note-{note_id}")
 
+    # Revisit dates, end dates, reviews
+
+    @post("/clauses/{clause_id:uuid}/revisit")
+    async def set_revisit_date(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, clause_id: Id
+    ) -> Response[Any]:
+        async def action(form: Form) -> None:
+            revisit_on = _day(form, "revisit_on")
+            await accord.agreements.set_revisit_date(me.person_id, agreement_id, clause_id, revisit_on, form.key)
+
+        return await self._act(request, me, agreement_id, f"revisit-{clause_id}", action, then=f"#clause-{clause_id}")
+
+    @post("/end-date")
+    async def set_end_date(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:
+        async def action(form: Form) -> None:
+            await accord.agreements.set_end_date(me.person_id, agreement_id, _day(form, "until"), form.key)
+
+        return await self._act(request, me, agreement_id, "end-date", action, then="#consent")
+
+    @post("/clauses/{clause_id:uuid}/reaffirm")
+    async def reaffirm(
+        self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, clause_id: Id
+    ) -> Response[Any]:
+        async def action(form: Form) -> None:
+            data = decode(
+                Reaffirm, revision=form.get("revision"), next_revisit_on=form.get("next_revisit_on") or None
+            )
+            await accord.agreements.reaffirm(
+                me.person_id, agreement_id, clause_id, data.revision, data.next_revisit_on, form.key
+            )
+
+        return await self._act(request, me, agreement_id, f"reaffirm-{clause_id}", action, then=f"#clause-{clause_id}")
+
     # Sharing
 
     @post("/grants")
@@ -710,14 +748,25 @@ class AgreementPages(Controller):
         return await self._page(request, me, agreement_id, present.reloaded())
 
 
-def _end_of_day(value: str | None) -> datetime | None:
-    """A date from the form means "until the end of that day" (UTC)."""
+def _day(form: Form, name: str) -> date | None:
+    """A date field; left empty, no date (it clears one)."""
+    return _parse_day(form.get(name), name)
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
+        return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise FormInvalid({"until": "must be a date"}) from None
+        raise FormInvalid({name: "must be a date"}) from None
+
+
+def _end_of_day(value: str | None) -> datetime | None:
+    """A date from the form means "until the end of that day" (UTC)."""
+    day = _parse_day(value, "until")
+    if day is None:
+        return None
     return datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 

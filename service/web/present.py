@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -50,7 +50,7 @@ SCOPES_SEEN = {
     **{CLAUSES + topic: f"their clauses on {label.lower()}" for topic, label in TOPIC_LABELS.items()},
 }
 
-STATUS_LABELS = {"drafting": "Draft", "in_force": "In force", "closed": "Closed"}
+STATUS_LABELS = {"drafting": "Draft", "in_force": "In force", "lapsed": "Lapsed", "closed": "Closed"}
 
 
 def topic_label(topic: str) -> str:
@@ -184,8 +184,11 @@ def summary(view: AgreementView, me: UUID) -> dict[str, Any]:
     """One line of "my agreements": who else is in it, its state, and what waits for me."""
     names = Names(view.parties, me)
     waiting = []
-    if view.status == "drafting" and me not in view.consented and view.clauses:
+    if view.status in ("drafting", "lapsed") and me not in view.consented and view.clauses:
         waiting.append(f"your consent to version {view.version}")
+    reviews = sum(1 for r in view.due_reviews if me not in r.reaffirmed_by)
+    if reviews:
+        waiting.append(f"{reviews} clause{'s' if reviews > 1 else ''} due for review")
     answers = sum(1 for p in view.proposals if p.status == "open" and me not in p.accepted_by)
     if answers:
         waiting.append(f"{answers} renegotiation{'s' if answers > 1 else ''} to answer")
@@ -210,7 +213,8 @@ def party_context(view: AgreementView, me: UUID, changed_by: Mapping[UUID, UUID]
     return {
         "view": view,
         "names": names,
-        "drafting": view.status == "drafting",
+        # A lapsed agreement is drafted again to renew it.
+        "drafting": view.status in ("drafting", "lapsed"),
         "in_force": view.status == "in_force",
         "groups": by_topic(view.clauses),
         "clauses": clauses,
@@ -229,7 +233,28 @@ def party_context(view: AgreementView, me: UUID, changed_by: Mapping[UUID, UUID]
         "i_asked_to_discard": me in view.discard_asked,
         "asked_to_discard": [p.person_id for p in view.parties if p.person_id in view.discard_asked and p.person_id != me],
         "not_asked_to_discard": [p.person_id for p in view.parties if p.person_id not in view.discard_asked and p.person_id != me],
+        **revisit_context(view, me),
     }
+
+
+def revisit_context(view: AgreementView, me: UUID) -> dict[str, Any]:
+    """Revisit dates, due reviews and the end date, as the agreement page shows them (parties only)."""
+    due = {r.clause_id: r for r in view.due_reviews}
+    revisits = {r.clause_id: r.revisit_on for r in view.revisits}
+    names = Names(view.parties, me)
+    return {
+        "revisits": revisits,
+        "due": due,
+        "lapsed": view.status == "lapsed",
+        "reaffirmed_by": lambda clause_id: names.listing(due[clause_id].reaffirmed_by, "you"),
+        "i_reaffirmed": lambda clause_id: me in due[clause_id].reaffirmed_by,
+        # A renegotiation's change carries the clause's revisit date after it: a date still to come is kept.
+        "revisit_after_change": lambda clause_id: "" if clause_id in due else _iso(revisits.get(clause_id)),
+    }
+
+
+def _iso(day: date | None) -> str:
+    return "" if day is None else day.isoformat()
 
 
 def last_changed_by(state: Timeline) -> dict[UUID, UUID]:
@@ -469,11 +494,21 @@ def proposed_changes(form: Form, view: AgreementView) -> tuple[list[dict[str, An
             changes.append({"kind": "remove", "clause_id": clause.clause_id})
         elif text is not None and text != clause.text:
             fields[len(changes)] = f"text-{clause.clause_id}"
-            changes.append({"kind": "edit", "clause_id": clause.clause_id, "text": text})
+            revisit_on = form.get(f"revisit-{clause.clause_id}") or None
+            changes.append({"kind": "edit", "clause_id": clause.clause_id, "text": text, "revisit_on": revisit_on})
     if (new_text := form.get("new_text")) and new_text.strip():
         fields[len(changes)] = "new_text"
-        changes.append({"kind": "add", "topic": form.get("new_topic"), "text": new_text})
+        revisit_on = form.get("new_revisit") or None
+        changes.append({"kind": "add", "topic": form.get("new_topic"), "text": new_text, "revisit_on": revisit_on})
     return changes, fields
+
+
+def proposed_end_date(form: Form, view: AgreementView) -> dict[str, Any] | None:
+    """The renegotiation form's end date, as a change when it differs from the agreement's (empty: open-ended)."""
+    value = form.get("new_until")
+    if value is None or value == _iso(view.until):
+        return None
+    return {"until": value or None}
 
 
 @contextlib.contextmanager
@@ -483,10 +518,14 @@ def errors_named(fields: Mapping[int, str]) -> Iterator[None]:
     def rename(field: str) -> str:
         if field == "changes":
             return "form"
+        if field.startswith("end_date"):
+            return "new_until"
         if field.startswith("changes[") and "]" in field:
             index, _, rest = field.removeprefix("changes[").partition("]")
             if index.isdigit() and int(index) in fields:
                 name = fields[int(index)]
+                if rest == ".revisit_on":
+                    return "new_revisit" if name == "new_text" else name.replace("text-", "revisit-", 1)
                 return "new_topic" if name == "new_text" and rest == ".topic" else name
         return field
 

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -192,6 +193,39 @@ class Api:
         body = {"changes": changes, "reason": reason, "proposal_id": str(uuid.uuid4())}
         view = await self.call("POST", f"/api/agreements/{agreement_id}/proposals", who, 201, json=body)
         return body["proposal_id"], view
+
+    # Revisit dates
+
+    async def set_revisit_date(self, who: Person, agreement_id: str, clause_id: str, revisit_on: str | None) -> Any:
+        path = f"/api/agreements/{agreement_id}/clauses/{clause_id}/revisit"
+        return await self.call("PUT", path, who, 200, json={"revisit_on": revisit_on})
+
+    async def due_for_review(self, text: str = "We check in on Sundays.") -> tuple[Person, Person, str, str]:
+        """Two parties of an agreement in force whose one clause is due for review: (ana, ben, agreement_id, clause_id)."""
+        ana, ben, agreement_id = await self.pair()
+        clause_id = (await self.add_clause(ana, agreement_id, text, "check_ins"))["clause_id"]
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+        await self.set_revisit_date(ana, agreement_id, clause_id, tomorrow.isoformat())
+        await self.ratify(ana, ben, agreement_id)
+        await self.wait_due(ana, agreement_id)
+        return ana, ben, agreement_id, clause_id
+
+    async def wait_due(self, who: Person, agreement_id: str) -> dict[str, Any]:
+        """Move the app's clock to the earliest revisit date of the agreement until the scheduler has
+        put a clause up for review (then the clock goes back); the view then."""
+        accord = self.client.app.state.accord
+        view = await self.view(who, agreement_id)
+        first = min(datetime.fromisoformat(r["revisit_on"]) for r in view["revisits"])
+        real = accord.clock
+        accord.clock = lambda: first.replace(tzinfo=UTC) + timedelta(minutes=1)
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while not (view := await self.view(who, agreement_id))["due_reviews"]:
+                assert asyncio.get_running_loop().time() < deadline, "no clause fell due"
+                await asyncio.sleep(0.05)
+        finally:
+            accord.clock = real
+        return view
 
     # The network
 

@@ -88,6 +88,9 @@ async def test_create_answers_201_with_the_party_view(api: Api) -> None:
         "clauses": [],
         "proposals": [],
         "repair_notes": [],
+        "revisits": [],
+        "due_reviews": [],
+        "until": None,
         "view": "party",
     }
     # One event, at the position the response names.
@@ -659,11 +662,13 @@ async def test_propose_comment_accept_adopts_the_next_version(api: Api) -> None:
         "status": "open",
         "changes": [
             {"kind": "edit", "clause_id": clause["clause_id"], "topic": None,
-             "text": "Overnight dates on Fridays are fine."},
-            {"kind": "add", "clause_id": new_clause, "topic": "check_ins", "text": "Monthly check-in."},
+             "text": "Overnight dates on Fridays are fine.", "revisit_on": None},
+            {"kind": "add", "clause_id": new_clause, "topic": "check_ins", "text": "Monthly check-in.",
+             "revisit_on": None},
         ],
         "accepted_by": [ben.sid],
         "comments": [],
+        "end_date": None,
     }
     # The version in force is untouched while the proposal is open.
     assert r.json()["in_force_version"] == 1
@@ -775,7 +780,8 @@ async def test_propose_refusals(api: Api) -> None:
     await api.ratify(ana, ben, agreement_id)
 
     cases: list[tuple[dict[str, Any], int, str]] = [
-        ({"changes": [], "reason": "r"}, 400, "changes"),
+        # Empty is well formed (a renegotiation may change only the end date), but changes nothing.
+        ({"changes": [], "reason": "r"}, 422, "changes"),
         ({"changes": [edit], "reason": ""}, 400, "reason"),
         ({"changes": [{**edit, "kind": "rename"}], "reason": "r"}, 400, "changes[0].kind"),
         ({"changes": [{"kind": "add", "topic": "hobbies", "text": "x"}], "reason": "r"}, 400, "changes[0].topic"),

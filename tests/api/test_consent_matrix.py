@@ -36,6 +36,7 @@ import re
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -401,6 +402,20 @@ ROUTES: dict[str, Route] = {
         body=lambda ids: {"proposal_id": ids["P1"]},
         scratch="A",
     ),
+    # Revisit dates and end dates: set while drafting; a due clause is reaffirmed
+    "set revisit date in A": Route(
+        "PUT", "/api/agreements/{A}/clauses/{S}/revisit", body=lambda ids: {"revisit_on": later_day()}
+    ),
+    "set revisit date in D": Route(
+        "PUT", "/api/agreements/{D}/clauses/{DS}/revisit", body=lambda ids: {"revisit_on": later_day()}, scratch="D"
+    ),
+    "set end date of D": Route("PUT", "/api/agreements/{D}/end-date", body=lambda ids: {"until": later_day()}, scratch="D"),
+    "reaffirm a clause not due": Route(
+        "POST", "/api/agreements/{A}/clauses/{S}/reaffirm", body=lambda ids: {"revision": 3}
+    ),
+    "reaffirm a due clause": Route(
+        "POST", "/api/agreements/{A}/clauses/{S}/reaffirm", body=lambda ids: {"revision": 1}, scratch="due"
+    ),
     # History
     "timeline": Route("GET", "/api/agreements/{A}/timeline"),
     "version": Route("GET", "/api/agreements/{A}/versions/{in_force}"),
@@ -484,6 +499,7 @@ IN_FORCE, DONE, NOT_INVITED, NOT_AUTHOR, OWN_NOTE, NOT_CONSENTED, OWN_LINK, LINK
     (409, "link_status_forbids"),
     (422, "validation_failed"),
 )
+NOT_DUE = (409, "not_due_for_review")
 N4 = 404
 CHECK_IN_ON = (409, "check_in_status_forbids")
 
@@ -520,6 +536,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "write repair note":       (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "acknowledge repair note": (OWN_NOTE,    E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "link repair note":        (E,           NOT_AUTHOR,  N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "set revisit date in A":   (IN_FORCE,    IN_FORCE,    N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "set revisit date in D":   (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "set end date of D":       (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "reaffirm a clause not due": (NOT_DUE,   NOT_DUE,     N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "reaffirm a due clause":   (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "timeline":                (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "version":                 (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "diff":                    (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
@@ -1020,6 +1041,23 @@ async def scratch_drafting(w: World) -> dict[str, str]:
     return {"D": d, "DS": ds}
 
 
+async def scratch_due(w: World) -> dict[str, str]:
+    """Mina and Jo's agreement in force whose one clause is due for review."""
+    api, mina, jo = w.api, w["mina"], w["jo"]
+    a = (await api.create(mina, mark("scratch")))["agreement_id"]
+    await api.invite(mina, a, jo.handle)
+    await api.accept_invitation(jo, a)
+    s = (await api.add_clause(mina, a, mark("s"), "check_ins"))["clause_id"]
+    await api.set_revisit_date(mina, a, s, later_day(1))
+    await api.ratify(mina, jo, a)
+    await api.wait_due(mina, a)
+    return {"A": a, "S": s}
+
+
+def later_day(days: int = 30) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+
+
 async def scratch_live_link(w: World) -> dict[str, str]:
     """Jo and Sam's link, live again if an earlier cell ended it."""
     jo, sam = w["jo"], w["sam"]
@@ -1047,6 +1085,8 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
         case "K":
             ids |= await scratch_in_force(w)
             ids |= await check_in_scratch(w, ids["A"])
+        case "due":
+            ids |= await scratch_due(w)
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text

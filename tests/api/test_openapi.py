@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -315,6 +316,26 @@ async def _link_repair_note(api: Api) -> httpx.Response:
     proposal_id, _ = await api.propose(ana, agreement_id, [change])
     path = f"{A}/{agreement_id}/repair-notes/{note_id}/links"
     return await send(api, "POST", path, ana, json={"proposal_id": proposal_id})
+
+
+@scenario("PUT", A + "/{agreement_id}/clauses/{clause_id}/revisit")
+async def _set_revisit_date(api: Api) -> httpx.Response:
+    ana, _, agreement_id, clause = await drafting(api)
+    body = {"revisit_on": (datetime.now(UTC) + timedelta(days=30)).date().isoformat()}
+    return await send(api, "PUT", f"{A}/{agreement_id}/clauses/{clause['clause_id']}/revisit", ana, json=body)
+
+
+@scenario("PUT", A + "/{agreement_id}/end-date")
+async def _set_end_date(api: Api) -> httpx.Response:
+    ana, _, agreement_id, _ = await drafting(api)
+    body = {"until": (datetime.now(UTC) + timedelta(days=30)).date().isoformat()}
+    return await send(api, "PUT", f"{A}/{agreement_id}/end-date", ana, json=body)
+
+
+@scenario("POST", A + "/{agreement_id}/clauses/{clause_id}/reaffirm")
+async def _reaffirm(api: Api) -> httpx.Response:
+    ana, _, agreement_id, clause_id = await api.due_for_review()
+    return await send(api, "POST", f"{A}/{agreement_id}/clauses/{clause_id}/reaffirm", ana, json={"revision": 1})
 
 
 @scenario("GET", A + "/{agreement_id}/timeline")
@@ -694,7 +715,7 @@ async def test_the_documented_success_status_is_the_one_answered(
 
 
 #: The last word of a POST that changes something (rather than creating it).
-CHANGES = r"/(accept|decline|withdraw|end|confirm|consent|revoke|acknowledge|leave)$"
+CHANGES = r"/(accept|decline|withdraw|end|confirm|consent|revoke|acknowledge|leave|reaffirm)$"
 
 
 async def test_a_command_that_creates_is_201_and_one_that_changes_is_200(client: AsyncTestClient[Litestar]) -> None:

@@ -33,6 +33,7 @@ import itertools
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -47,9 +48,13 @@ from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
 from tests import checkins
-from tests.api.conftest import MARKER, PASSWORD, mark, marker, unique_handle, wait_until_ready
+from tests.api.conftest import MARKER, PASSWORD, Api, mark, marker, unique_handle, wait_until_ready
 
 UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: The far-off revisit and end dates the plans set (party-only).
+FAR_DATES = re.compile(r"\b2[23]\d\d-\d\d-\d\d\b")
+#: What only a party's view says about revisit dates, due reviews, reaffirmations and end dates.
+REVISIT_WORDS = re.compile(r'"(revisits|due_reviews|until)"|revisit|reaffirm|due for review|lapsed')
 TOPICS = ("boundaries", "safer_sex", "scheduling", "privacy")
 EXTRA_SCOPES = ("identity", "relationship", "history")
 
@@ -100,6 +105,8 @@ class AgreementPlan:
     repair_note: bool
     invitee: int | None  # left pending
     late_joiner: int | None  # joins after the grants
+    revisit: bool = False  # a revisit date on the first clause and an end date, far off
+    due: bool = False  # its last clause falls due for review once in force
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,8 @@ def plans(draw: st.DrawFn) -> Plan:
                 repair_note=draw(st.booleans()),
                 invitee=invitee,
                 late_joiner=draw(st.sampled_from(joinable)) if joinable and not often(draw, 3) else None,
+                revisit=draw(st.booleans()),
+                due=draw(st.booleans()),
             )
         )
     grants = []
@@ -274,6 +283,10 @@ class World:
         self.step += 1
         return self.step
 
+    @property
+    def api(self) -> Api:
+        return Api(self.client)
+
     async def call(self, method: str, path: str, who: int, expect: int, **kwargs: Any) -> Any:
         r = await self.client.request(method, path, headers=self.people[who].headers, **kwargs)
         assert r.status_code == expect, f"{method} {path} by P{who}: {r.status_code} {r.text}"
@@ -378,9 +391,12 @@ async def build_agreement(w: World, plan: AgreementPlan) -> None:
             m.party_only.add(marker(edited))
             text = edited
         m.clauses[clause_id] = ClauseModel(clause_id, c.topic, text)
+    await revisit_dates(w, plan, m)
     if not plan.ratify:
         return
     await consent_all(w, m)
+    if plan.due:
+        await w.api.wait_due(w.people[creator], m.agreement_id)
     first = next(iter(m.clauses.values()))
     if plan.adopt:
         proposal_id, text = str(uuid4()), mark("adopted")
@@ -418,6 +434,23 @@ async def build_agreement(w: World, plan: AgreementPlan) -> None:
         await w.call("POST", f"{base}/invitations", creator, 202, json={"handle": w.people[plan.invitee].handle})
         m.invitees.append(plan.invitee)
         m.ever_involved.add(plan.invitee)
+
+
+async def revisit_dates(w: World, plan: AgreementPlan, m: AgreementModel) -> None:
+    """Dates are party-only like a draft: each far-off one is unique in the world, so it can be searched for."""
+    base, creator = f"/api/agreements/{m.agreement_id}", plan.parties[0]
+    clauses = list(m.clauses)
+    if plan.revisit:
+        revisit_on = (date(2200, 1, 1) + timedelta(days=w.tick())).isoformat()
+        until = (date(2300, 1, 1) + timedelta(days=w.tick())).isoformat()
+        await w.call("PUT", f"{base}/clauses/{clauses[0]}/revisit", creator, 200, json={"revisit_on": revisit_on})
+        await w.call("PUT", f"{base}/end-date", plan.parties[-1], 200, json={"until": until})
+        m.version += 2
+        m.party_only |= {revisit_on, until}
+    if plan.due:
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        await w.call("PUT", f"{base}/clauses/{clauses[-1]}/revisit", creator, 200, json={"revisit_on": tomorrow})
+        m.version += 1
 
 
 async def build_grant(w: World, plan: GrantPlan) -> None:
@@ -638,9 +671,12 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
     for viewer in range(plan.size):
         ok = allowed(w, viewer)
         for path, status, body in await received(w, viewer):
-            found = (set(MARKER.findall(body)) | set(UUIDS.findall(body))) & everything
+            found = (set(MARKER.findall(body)) | set(UUIDS.findall(body)) | set(FAR_DATES.findall(body))) & everything
             leaked = found - ok
             assert not leaked, f"P{viewer} got {sorted(leaked)} from GET {path} ({status}): {body}"
+            # Not even that a clause is due, or that dates exist, outside the parties' own views.
+            if any(path.startswith(f"/api/agreements/{m.agreement_id}") and viewer not in m.parties for m in w.agreements):
+                assert not REVISIT_WORDS.search(body), f"P{viewer} got revisit state from GET {path}: {body}"
             # Not even the existence of an agreement they have no reason to see.
             for index, m in enumerate(w.agreements):
                 if path == f"/api/agreements/{m.agreement_id}" and not sees(w, viewer, index):

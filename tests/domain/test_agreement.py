@@ -13,6 +13,7 @@ from domain.agreement import (
     MAX_PARTIES,
     Agreement,
     ClauseChange,
+    EndDateChange,
 )
 from domain.errors import (
     AlreadyDone,
@@ -481,6 +482,7 @@ def test_a_proposal_records_its_base_version_and_its_proposer_accepts(mina, jo):
                 "changes": changes,
                 "reason": "I started seeing someone.",
                 "check_in_id": None,
+                "end_date": None,
             },
         )
     ]
@@ -774,7 +776,26 @@ def every_event(mina: UUID, jo: UUID, sam: UUID) -> list[Agreement.Event]:
     draft.withdraw_discard(mina, NOW)
     draft.ask_to_discard(mina, NOW)
     draft.ask_to_discard(jo, NOW)
-    return [*agreement.collect_events(), *draft.collect_events()]
+    return [*agreement.collect_events(), *draft.collect_events(), *revisited(mina, jo)]
+
+
+def revisited(mina: UUID, jo: UUID) -> list[Agreement.Event]:
+    """The events of revisit dates, reviews and an end date."""
+    agreement = Agreement.create("For a season", mina, NOW)
+    agreement.invite(mina, jo, NOW)
+    agreement.accept_invitation(jo, NOW)
+    clause_id = uuid4()
+    agreement.add_clause(mina, clause_id, "check_ins", "We talk on Sundays.", NOW)
+    agreement.set_revisit_date(mina, clause_id, LATER.date(), NOW)
+    agreement.set_end_date(jo, (LATER + timedelta(days=30)).date(), NOW)
+    agreement.consent(mina, agreement.content_version, NOW)
+    agreement.consent(jo, agreement.content_version, NOW)
+    agreement.fall_due(LATER)
+    agreement.reaffirm(mina, clause_id, 1, None, LATER)
+    agreement.reaffirm(jo, clause_id, 1, None, LATER)
+    agreement.propose(mina, uuid4(), (), "Longer.", LATER, end_date=EndDateChange((LATER + timedelta(days=60)).date()))
+    agreement.fall_due(LATER + timedelta(days=30))
+    return list(agreement.collect_events())
 
 
 def test_every_event_round_trips_through_msgspec_by_its_type_hints(mina, jo, sam):

@@ -400,3 +400,25 @@ def test_every_check_in_event_round_trips(mapper: MsgspecMapper) -> None:
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
+
+
+def test_a_renegotiation_stored_before_end_dates_and_revisit_dates_reads_without_them(mapper: MsgspecMapper) -> None:
+    """Agreement.Proposed version 1 had no `end_date`, and its changes no `revisit_on`."""
+    from domain.agreement import Agreement, ClauseChange
+
+    clause_id = uuid4()
+    v1 = {
+        "timestamp": STAMP.isoformat(),
+        "by": str(uuid4()),
+        "proposal_id": str(uuid4()),
+        "base_version": 1,
+        "changes": [{"kind": "edit", "clause_id": str(clause_id), "topic": None, "text": "Fridays too."}],
+        "reason": "New job.",
+    }
+    stored = StoredEvent(
+        originator_id=uuid4(), originator_version=5, topic=get_topic(Agreement.Proposed), state=json.dumps(v1).encode()
+    )
+    event = mapper.to_domain_event(stored)
+    assert event.end_date is None
+    assert event.changes == (ClauseChange("edit", clause_id, text="Fridays too."),)
+    assert json.loads(mapper.to_stored_event(event).state)["class_version"] == 2
