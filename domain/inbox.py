@@ -21,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.agreement import Agreement
+from domain.agreement import Agreement, start_of
 from domain.policy import CheckInView
 
 
@@ -50,6 +50,7 @@ KIND_NAMES: dict[str, str] = {
     "consent": "Versions to consent to",
     "proposal": "Proposals",
     "repair_note": "Repair notes to acknowledge",
+    "review": "Clauses due for review",
     "check_in": "Check-ins to prepare for",
 }
 
@@ -110,8 +111,18 @@ def repair_note(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
             yield _item("repair_note", n.note_id, agreement, link, n.written_at, 1)
 
 
+def review(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
+    """A clause due for review that they, a party, have not reaffirmed (or proposed to change)."""
+    if viewer not in agreement.parties:
+        return
+    for r in agreement.due_reviews.values():
+        if viewer not in r.reaffirmed_by:
+            link = f"/agreements/{agreement.id}#clause-{r.clause_id}"
+            yield _item("review", r.clause_id, agreement, link, start_of(r.revisit_on), f"{r.revisit_on}.{r.revision}")
+
+
 #: The rules over one agreement, in the order a page lists their kinds.
-KINDS: list[ItemRule] = [invitation, consent, proposal, repair_note]
+KINDS: list[ItemRule] = [invitation, consent, proposal, repair_note, review]
 
 
 def check_in(viewer: UUID, view: CheckInView) -> Iterator[InboxItem]:

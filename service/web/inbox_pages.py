@@ -33,6 +33,7 @@ KIND_LABELS: dict[str, str] = {
     "consent": "A version waits for your consent in",
     "proposal": "A proposal waits for your answer in",
     "repair_note": "A repair note waits for you to acknowledge it in",
+    "review": "A clause is due for review in",
     "check_in": "A check-in to prepare for,",
 }
 

@@ -179,3 +179,18 @@ async def test_an_open_check_in_waits_for_each_participant_until_they_share(clie
     await api.link(theo, sam)
     await api.call("POST", f"{C}/{check_in}/resume", mina, 200)
     assert kinds(await inbox_of(api, sam)) == []
+
+
+async def test_a_clause_due_for_review_waits_for_each_party_until_they_reaffirm_it(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    ana, ben, agreement_id, clause_id = await api.due_for_review()
+    for who in (ana, ben):
+        [item] = (await inbox_of(api, who))["items"]
+        assert (item["kind"], item["thing_id"], item["agreement_id"]) == ("review", clause_id, agreement_id)
+        assert item["link"] == f"/agreements/{agreement_id}#clause-{clause_id}"
+    path = f"/api/agreements/{agreement_id}/clauses/{clause_id}/reaffirm"
+    await api.call("POST", path, ana, 200, json={"revision": 1})
+    assert kinds(await inbox_of(api, ana)) == []
+    assert kinds(await inbox_of(api, ben)) == [("review", clause_id)]
+    await api.call("POST", path, ben, 200, json={"revision": 1})
+    assert kinds(await inbox_of(api, ben)) == []
