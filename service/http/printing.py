@@ -7,12 +7,14 @@ named for what it holds.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from uuid import UUID
 
 from litestar import Controller, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.params import QueryParameter
 
+from service.application import Accord
 from service.http.agreements import AgreementId
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
@@ -44,9 +46,15 @@ def saved_as(extension: str) -> list[ResponseHeader]:
     ]
 
 
-async def exported(accord: AccordDep, caller: Caller, agreement_id: AgreementId, version: int | None) -> printable.Printable:
+async def agreement_file(
+    accord: Accord, caller: UUID, agreement_id: UUID, version: int | None, kind: Literal["md", "pdf"]
+) -> Response[bytes | str]:
+    """The agreement as `caller` may export it, as a download: the API's and the pages' alike."""
     found = await accord.queries.agreement_to_export(caller, agreement_id, version)
-    return printable.agreement(found, accord.queries.clock())
+    doc = printable.agreement(found, accord.queries.clock())
+    if kind == "md":
+        return download(printable.markdown(doc), MARKDOWN, f"{doc.filename}.md")
+    return download(render_pdf(doc.title, doc.sections, lines=doc.lines), PDF, f"{doc.filename}.pdf")
 
 
 def download(content: bytes | str, media_type: str, name: str) -> Response[bytes | str]:
@@ -68,8 +76,7 @@ class AgreementExportController(Controller):
     async def as_markdown(
         self, accord: AccordDep, caller: Caller, agreement_id: AgreementId, version: Version = None
     ) -> Response[bytes | str]:
-        doc = await exported(accord, caller, agreement_id, version)
-        return download(printable.markdown(doc), MARKDOWN, f"{doc.filename}.md")
+        return await agreement_file(accord, caller, agreement_id, version, "md")
 
     @get(
         "/export.pdf",
@@ -81,5 +88,4 @@ class AgreementExportController(Controller):
     async def as_pdf(
         self, accord: AccordDep, caller: Caller, agreement_id: AgreementId, version: Version = None
     ) -> Response[bytes | str]:
-        doc = await exported(accord, caller, agreement_id, version)
-        return download(render_pdf(doc.title, doc.sections, lines=doc.lines), PDF, f"{doc.filename}.pdf")
+        return await agreement_file(accord, caller, agreement_id, version, "pdf")
