@@ -11,7 +11,6 @@ with a metamour, a personal document) is first made a `Printable`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -23,19 +22,11 @@ FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
 
 
-def render_pdf(
-    title: str, sections: Sequence[Section], *, lines: Sequence[str] = (), made_at: datetime | None = None
-) -> bytes:
-    """`title`, the `lines` under it, then each section: a heading and its paragraphs.
-
-    `made_at` fixes the document's creation date (so one export is the same bytes
-    each time it is asked for); by default fpdf2's own, now.
-    """
+def render_pdf(title: str, sections: Sequence[Section], *, lines: Sequence[str] = ()) -> bytes:
+    """`title`, the `lines` under it, then each section: a heading and its paragraphs."""
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_creator("Accord")
-    if made_at is not None:
-        pdf.set_creation_date(made_at)
     pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_margins(20, 20, 20)

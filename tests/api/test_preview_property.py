@@ -20,43 +20,23 @@ SQLite only, one app for the module, fresh people for every example.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from service.app import create_app
-from service.settings import Settings
-from tests.api.conftest import Api, Person, mark, wait_until_ready
+from tests.api.conftest import Api, Person, mark
+# The privacy property's app: SQLite, one per module.
+from tests.api.test_privacy_property import prop_client  # noqa: F401
 
 TOPICS = ("boundaries", "safer_sex", "scheduling")
 SCOPES = ("identity", "relationship", "history", *(f"clauses:{t}" for t in TOPICS))
 #: 0 and 1 are the parties; 2, 3 and 4 are audiences.
 PEOPLE = range(5)
 LINK_KINDS = ("live", "live", "proposed", "ended", "relinked")
-
-
-@pytest.fixture(scope="module")
-async def prop_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    path = tmp_path_factory.mktemp("preview") / "accord.db"
-    app = create_app(
-        Settings(
-            database_url=f"sqlite:///{Path(path).resolve()}",
-            password_hashing="cheapest",
-            auth_rate_per_minute=100000,
-            command_rate_per_minute=100000,
-            poll_interval=0.2,
-        )
-    )
-    async with AsyncTestClient(app) as client:
-        await wait_until_ready(client)
-        yield client
 
 
 @dataclass(frozen=True)
