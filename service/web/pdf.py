@@ -11,8 +11,10 @@ with a metamour, a personal document) is first made a `Printable`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -20,10 +22,33 @@ from service.web.printable import Section
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
+#: Shown for a character the font has no glyph for (fpdf2 would leave it out without a word).
+MISSING = "\ufffd"
+MISSING_NOTE = (
+    "Some characters (shown as \ufffd) have no glyph in this PDF's font; "
+    "the Markdown export holds every word as written."
+)
+
+
+@cache
+def _covered() -> frozenset[int]:
+    """The characters both bundled faces can draw (fontTools comes with fpdf2)."""
+    faces = [set(TTFont(FONTS / name).getBestCmap()) for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")]
+    return frozenset(set.intersection(*faces))
+
+
+def drawable(text: str) -> str:
+    """`text` with each character the font cannot draw replaced by a visible mark."""
+    covered = _covered()
+    return "".join(c if ord(c) in covered or c in "\n\t" else MISSING for c in text)
 
 
 def render_pdf(title: str, sections: Sequence[Section], *, lines: Sequence[str] = ()) -> bytes:
     """`title`, the `lines` under it, then each section: a heading and its paragraphs."""
+    title, lines = drawable(title), [drawable(line) for line in lines]
+    sections = [Section(drawable(s.heading), tuple(drawable(p) for p in s.paragraphs)) for s in sections]
+    if any(MISSING in text for text in (title, *lines, *(t for s in sections for t in (s.heading, *s.paragraphs)))):
+        lines.append(MISSING_NOTE)
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_creator("Accord")

@@ -19,6 +19,7 @@ from service.views import AgreementView
 from service.web import present
 from service.web.pages import ME, Id, Me, render
 
+
 class PrintingPages(Controller):
     path = "/agreements/{agreement_id:uuid}"
     dependencies = ME
@@ -26,7 +27,6 @@ class PrintingPages(Controller):
     @get("/sharing/preview/{grant_id:uuid}")
     async def preview(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id, grant_id: Id) -> Template:
         """What a grant's audience sees (or would, once everyone consents), for a party."""
-        position = accord.position
         preview = await accord.queries.preview(me.person_id, agreement_id, grant_id)
         view = await accord.queries.view_agreement(me.person_id, agreement_id)
         grant = next((g for g in await accord.queries.grants(me.person_id, agreement_id) if g.grant_id == grant_id), None)
@@ -39,7 +39,6 @@ class PrintingPages(Controller):
             "grant": grant,
             # Why this grant shows them nothing, in the sharing page's words.
             "grant_state_text": present.grant_state(grant, names, me.person_id)["text"],
-            "position": position,
             **(present.shared_context(preview.view) if preview.view is not None else {}),
         }
         return render(request, "preview.html", context, me=me)

@@ -138,3 +138,13 @@ async def test_do_not_reshare_refuses_the_export_but_not_the_read(api: Api, tria
     # The parties export it as ever.
     r = await api.client.get(f"/api/agreements/{t['id']}/export.md", headers=t["ben"].headers)
     assert r.status_code == 200
+
+
+def test_a_pdf_shows_where_its_font_has_no_glyph_rather_than_dropping_words() -> None:
+    from service.web.pdf import MISSING, render_pdf
+    from service.web.printable import Section
+
+    text = pdf_text(render_pdf("Ana и Бен", [Section("Boundaries", ("We say 日本 first.\nΕλληνικά too.",))]))
+    assert "Ana и Бен" in text and "Ελληνικά too." in text
+    assert f"We say {MISSING}{MISSING} first." in text
+    assert "the Markdown export holds every word" in " ".join(text.split())
