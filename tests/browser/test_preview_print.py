@@ -38,7 +38,7 @@ def scene(api: Api) -> dict[str, Any]:
     sam_grant = api.call("POST", base, ana, 201, json={"audience": sam.handle, "scopes": ["clauses:boundaries"]})
     api.call("POST", f"{base}/{sam_grant['grant_id']}/consent", ben, 200)
     kai_grant = api.call("POST", base, ana, 201, json={"audience": kai.handle, "scopes": ["clauses:safer_sex"]})
-    return {"ana": ana, "sam": sam, "id": agreement_id, "sam_grant": sam_grant["grant_id"], "kai_grant": kai_grant["grant_id"]}
+    return {"ana": ana, "ben": ben, "sam": sam, "id": agreement_id, "sam_grant": sam_grant["grant_id"], "kai_grant": kai_grant["grant_id"]}
 
 
 def shared_text(page: Any, scope: str) -> str:
@@ -100,3 +100,27 @@ def test_an_agreement_prints_and_downloads_without_the_page_around_it(
     assert "Мы говорим заранее." in text and "Barriers with new partners" in text
     in_force = api.view(scene["ana"], scene["id"])["in_force_version"]
     assert download.value.suggested_filename == f"accord-agreement-{scene['id']}-v{in_force}.pdf"
+
+
+def test_a_metamour_downloads_what_they_see_unless_asked_not_to_pass_it_on(
+    server: Server, api: Api, scene: dict[str, Any]
+) -> None:
+    from tests.browser.test_pages import browser_session
+
+    sam, agreement_id = scene["sam"], scene["id"]
+    client, _ = browser_session(server, sam)
+    page = client.get(f"/agreements/{agreement_id}")
+    assert 'id="downloads"' in page.text
+    pdf = client.get(f"/agreements/{agreement_id}/export.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "We tell each other before a first date." in text and "Barriers" not in text and "Ana and Ben" not in text
+
+    # A second grant asks Sam not to pass it on: he still reads it, and may no longer download it.
+    base = f"/api/agreements/{agreement_id}/grants"
+    kept = api.call("POST", base, scene["ana"], 201, json={"audience": sam.handle, "scopes": ["history"], "no_reshare": True})
+    api.call("POST", f"{base}/{kept['grant_id']}/consent", scene["ben"], 200)
+    page = client.get(f"/agreements/{agreement_id}")
+    assert page.status_code == 200 and 'id="downloads"' not in page.text and "keep this to yourself" in page.text
+    refused = client.get(f"/agreements/{agreement_id}/export.md")
+    assert refused.status_code == 403 and "not be passed on" in refused.text
