@@ -51,7 +51,11 @@ async def agreement_file(
 ) -> Response[bytes | str]:
     """The agreement as `caller` may export it, as a download: the API's and the pages' alike."""
     found = await accord.queries.agreement_to_export(caller, agreement_id, version)
-    doc = printable.agreement(found, accord.queries.clock())
+    return printable_file(printable.agreement(found, accord.queries.clock()), kind)
+
+
+def printable_file(doc: printable.Printable, kind: Literal["md", "pdf"]) -> Response[bytes | str]:
+    """Any `Printable` as a Markdown or PDF download (an agreement's, or a personal document's)."""
     if kind == "md":
         return download(printable.markdown(doc), MARKDOWN, f"{doc.filename}.md")
     return download(render_pdf(doc.title, doc.sections, lines=doc.lines), PDF, f"{doc.filename}.pdf")

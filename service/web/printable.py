@@ -65,7 +65,12 @@ def agreement(found: AgreementAtVersion | SharedView, made_at: datetime) -> Prin
             filename=f"accord-shared-{found.agreement_id}",
         )
     view = found.view
-    state = "in force" if found.in_force else "not in force now"
+    if found.in_force:
+        state = "in force"
+    elif found.version == view.version and view.status != "in_force":
+        state = "the current draft, not in force"
+    else:
+        state = "not in force now"
     return Printable(
         title=view.title,
         lines=(

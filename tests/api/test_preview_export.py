@@ -148,3 +148,11 @@ def test_a_pdf_shows_where_its_font_has_no_glyph_rather_than_dropping_words() ->
     assert "Ana и Бен" in text and "Ελληνικά too." in text
     assert f"We say {MISSING}{MISSING} first." in text
     assert "the Markdown export holds every word" in " ".join(text.split())
+
+
+async def test_a_draft_exports_its_latest_version_and_says_it_is_not_in_force(api: Api) -> None:
+    ana, ben, agreement_id = await api.pair(mark("draft"))
+    text = mark("we are still talking")
+    await api.add_clause(ana, agreement_id, text, "boundaries")
+    md = (await api.client.get(f"/api/agreements/{agreement_id}/export.md", headers=ben.headers)).text
+    assert marker(text) in md and "Version 1 (the current draft, not in force)." in md
