@@ -1039,11 +1039,16 @@ def preview_grant(
     )
 
 
-def check_may_export(view: SharedView) -> None:
+def check_may_export(view: SharedView, version: int | None = None) -> None:
     """A metamour may export what they see, unless a grant they see it through asks not to pass it on.
 
-    They know the agreement exists (they are reading it), so the refusal says
-    why rather than pretending it is not there.
+    They know the agreement exists (they are reading it), so that refusal says
+    why rather than pretending it is not there. Their view counts no versions
+    (`SharedView`), so naming one is asking for something they may not see.
     """
-    if view.access == "metamour" and view.no_reshare:
+    if view.access != "metamour":
+        return
+    if version is not None:
+        raise NotFound("version", view.agreement_id)
+    if view.no_reshare:
         raise NotToBeShared(view.agreement_id)

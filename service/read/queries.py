@@ -204,9 +204,7 @@ class Queries:
         """
         view = await self.view_agreement(caller, agreement_id)
         if isinstance(view, SharedView):
-            if version is not None:
-                raise NotFound("version", agreement_id)
-            policy.check_may_export(view)
+            policy.check_may_export(view, version)
             return view
         if not isinstance(view, AgreementView):
             raise NotFound("agreement", agreement_id)

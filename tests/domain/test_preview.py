@@ -82,3 +82,9 @@ def test_a_metamour_may_export_unless_a_grant_asks_not_to_pass_it_on(s):
         check_may_export(view)
     # The parties' own view is theirs to export.
     check_may_export(view_agreement(s.mina, s.agreement, [kept], s.network, s.names, SECRET, NOW))
+
+
+def test_a_metamour_has_no_versions_to_export(s):
+    view = view_agreement(s.sam, s.agreement, [s.grant("clauses:boundaries")], s.network, s.names, SECRET, NOW)
+    with pytest.raises(NotFound):
+        check_may_export(view, version=3)
