@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tests.browser.conftest import Api, Server, screenshot, sign_in
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
+    expect = None
+
+from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
 
 BOUNDARY = "We tell each other before a first date. Мы говорим заранее."
 SAFER = "Barriers with new partners until we have both tested."
@@ -71,10 +76,14 @@ def test_a_party_sees_exactly_what_a_metamour_sees_and_what_one_would(
     assert shared_text(sams, "#live") == previewed
 
     # Kai's grant waits for Ben: what Kai would see, and on what condition.
-    page.goto(f"/agreements/{scene['id']}/sharing/preview/{scene['kai_grant']}")
+    open_live(page, f"/agreements/{scene['id']}/sharing/preview/{scene['kai_grant']}")
     assert "would see once every party consents" in page.locator("#preview-pending").inner_text()
     would = shared_text(page, "#preview")
     assert SAFER in would and BOUNDARY not in would
+    # Ben consents: the open preview becomes what Kai sees now, live.
+    api.call("POST", f"/api/agreements/{scene['id']}/grants/{scene['kai_grant']}/consent", scene["ben"], 200)
+    expect(page.locator("#preview-now")).to_be_visible()
+    assert not_reloaded(page) and shared_text(page, "#preview") == would
 
 
 def test_an_agreement_prints_and_downloads_without_the_page_around_it(
