@@ -344,3 +344,13 @@ class NothingDue(InvalidTransition):
     def __init__(self, agreement_id: UUID) -> None:
         super().__init__(f"nothing of agreement {agreement_id} is due")
         self.agreement_id = agreement_id
+
+
+class NotToBeShared(DomainError):
+    """A metamour asked to export what they see through a grant that says "do not reshare"."""
+
+    code = "no_reshare"
+
+    def __init__(self, agreement_id: UUID) -> None:
+        super().__init__(f"the parties of agreement {agreement_id} asked that what they share not be passed on")
+        self.agreement_id = agreement_id

@@ -43,7 +43,7 @@ import msgspec
 from domain.agreement import Clause
 from domain.cadence import Cadence
 from domain.checkins import CheckIn, Occurrence
-from domain.errors import NotFound
+from domain.errors import NotFound, NotToBeShared
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES, SharingGrant, clauses_scope
 from domain.network import Interval, LinkStatus, PartnerLink
 
@@ -624,6 +624,18 @@ def view_agreement(
     access = agreement_access(viewer, agreement, grants, network, now)
     if access.kind == "none":
         return None
+    return _shared_view(viewer, agreement, access, network, names, secret)
+
+
+def _shared_view(
+    viewer: UUID,
+    agreement: AgreementFact,
+    access: Access,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> SharedView:
+    """The view `access` gives `viewer`: what `view_agreement` shows, and what `preview_grant` shows."""
     # Parties name each other: writing an agreement together is an introduction.
     # Anyone else learns who is in it only from `identity`, even about a person
     # whose name they know from elsewhere: that person is in it is the secret.
@@ -957,3 +969,86 @@ def view_check_in(
         ),
         stopped_because=check_in.stopped_because,
     )
+
+
+# See what they see
+
+
+class GrantPreview(msgspec.Struct, frozen=True, kw_only=True):
+    """What a grant's audience sees of an agreement, shown to one of its parties.
+
+    `view` is built by the same function as the audience's own read
+    (`view_agreement`, GET /api/agreements/{id}), with the audience as viewer:
+    for a grant every party consented to, it is exactly what they get now.
+    """
+
+    grant_id: UUID
+    audience: PersonRef
+    #: Some party has not consented yet: `view` is what the audience would see once every party has.
+    pending: bool
+    #: For a grant every party consented to: why it shows the audience nothing now (`grant_standing`).
+    why_not: WhyNot | None
+    #: What the audience sees (or would), or None: nothing, not even that the agreement exists.
+    view: SharedView | None
+
+
+def preview_grant(
+    asker: UUID,
+    grant_id: UUID,
+    agreement: AgreementFact,
+    grants: Sequence[GrantFact],
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    now: datetime,
+) -> GrantPreview:
+    """For a party: the agreement as a grant's audience sees it, or would once every party consents.
+
+    Anyone else gets NotFound, as for a grant that does not exist. A grant in
+    effect (or one revoked or lapsed) previews the audience's own view now,
+    with every grant they hold, so the preview is never kinder or harsher than
+    the truth. A pending grant previews the view as if it held: its scopes
+    added to what the audience sees already. Whether it will hold (whether the
+    audience is a partner of a partner through links that stay live) is not
+    told: `grant_standing` keeps that from a party until every party consented,
+    so proposing grants alone cannot probe whom another party's partners are
+    partners with. The page says so in words instead.
+    """
+    check_party(asker, agreement.agreement_id, agreement.parties)
+    grant = next((g for g in grants if g.grant_id == grant_id and g.agreement_id == agreement.agreement_id), None)
+    if grant is None:
+        raise NotFound("grant", grant_id)
+    standing = grant_standing(grant, agreement.parties, network, now, prefer=asker)
+    pending = standing.why_not == "awaiting_consent"
+    audience = grant.audience
+    access = agreement_access(audience, agreement, grants, network, now)
+    if pending:
+        access = Access(
+            kind="metamour",
+            scopes=access.scopes | grant.scopes,
+            reasons=access.reasons,
+            no_reshare=access.no_reshare or grant.no_reshare,
+        )
+    shown = access.kind == "metamour"
+    return GrantPreview(
+        grant_id=grant.grant_id,
+        audience=person_ref(audience, asker, network, names, secret),
+        pending=pending,
+        why_not=None if pending else standing.why_not,
+        view=_shared_view(audience, agreement, access, network, names, secret) if shown else None,
+    )
+
+
+def check_may_export(view: SharedView, version: int | None = None) -> None:
+    """A metamour may export what they see, unless a grant they see it through asks not to pass it on.
+
+    They know the agreement exists (they are reading it), so that refusal says
+    why rather than pretending it is not there. Their view counts no versions
+    (`SharedView`), so naming one is asking for something they may not see.
+    """
+    if view.access != "metamour":
+        return
+    if version is not None:
+        raise NotFound("version", view.agreement_id)
+    if view.no_reshare:
+        raise NotToBeShared(view.agreement_id)

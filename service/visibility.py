@@ -17,6 +17,7 @@ import msgspec
 from domain import inbox, policy
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
+from domain.errors import NotFound
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
 from projections.timeline import Entry
@@ -356,3 +357,32 @@ class Visibility:
                 )
             )
         return sorted(found, key=lambda s: (s.status != "active", str(s.check_in_id)))
+
+    # See what they see (a method group of `Visibility`, kept together)
+    async def sharing_network(self, parties: Sequence[UUID], audiences: Iterable[UUID]) -> policy.Network:
+        """What the policy needs to tell the parties about audiences: the network the audiences'
+        own views turn on (`network_around` the parties), and every link of the parties and the
+        audiences, of any status, for why a grant does not hold (as `grant_view` reads it).
+
+        A superset of what a view reads cannot change the view: it looks only at live paths
+        through the parties' partners, which `network_around` holds already."""
+        around = await self.models.network_around(parties)
+        touching = await self.models.network_touching((*parties, *audiences))
+        links = {(link.a, link.b): link for link in (*touching.links, *around.links)}
+        disclosures = {**touching.disclosures, **around.disclosures}
+        return policy.Network(links=tuple(links[key] for key in sorted(links, key=str)), disclosures=disclosures)
+
+    async def preview(self, viewer: UUID, agreement_id: UUID, grant_id: UUID) -> policy.GrantPreview:
+        """For a party: the agreement as a grant's audience sees it (`policy.preview_grant`).
+
+        Raises NotFound for anyone else, and for a grant that is not this agreement's."""
+        fact = await self.models.agreement_fact(agreement_id)
+        if fact is None:
+            raise NotFound("agreement", agreement_id)
+        grants = await self.models.grant_facts(agreement_id)
+        audiences = {grant.audience for grant in grants if grant.grant_id == grant_id}
+        network = await self.sharing_network(fact.parties, audiences)
+        await self.names.load((*fact.parties, *audiences))
+        return policy.preview_grant(
+            viewer, grant_id, fact, grants, network, self.names, self.secret(), self.clock()
+        )

@@ -31,6 +31,7 @@ from domain.errors import (
     NotInForce,
     NotInLink,
     NotInvited,
+    NotToBeShared,
     NotTheAuthor,
     OccurrenceNotDue,
     OccurrenceNotOpen,
@@ -208,6 +209,9 @@ def status_of(exc: DomainError) -> int:
         return 404
     if isinstance(exc, ValidationFailed):
         return 422
+    if isinstance(exc, NotToBeShared):
+        # The caller sees the thing; what they may not do with it is not a conflict to retry.
+        return 403
     return 409
 
 
@@ -220,6 +224,8 @@ def on_domain(request: Request, exc: DomainError) -> Response[Problem]:
         return problem(
             422, str(exc), code=exc.code, errors=[FieldProblem(field=exc.field, rule=exc.rule)]
         )
+    if status == 403:
+        return problem(403, str(exc), code=exc.code)
     return problem(409, str(exc), code=exc.code, current=current_of(exc))
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
-from domain.policy import NetworkView
+from domain.policy import GrantPreview, NetworkView
 from service.http.agreements import AgreementId
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
@@ -167,3 +167,19 @@ class GrantController(Controller):
         self, accord: AccordDep, caller: Caller, agreement_id: AgreementId, clause_id: FromPath[UUID]
     ) -> list[AudienceView]:
         return await accord.queries.who_can_see(caller, agreement_id, clause_id)
+
+    @get(
+        "/grants/{grant_id:uuid}/preview",
+        summary="See what they see: the agreement as this grant's audience sees it (parties only)",
+        description=(
+            "`view` is exactly what the audience gets from GET /api/agreements/{agreement_id}, built by the "
+            "same view function with them as viewer, or null when they see nothing. For a grant not every "
+            "party has consented to yet (`pending`), it is what they would see once everyone has, while "
+            "they are a partner of a partner of one of the parties."
+        ),
+        responses=READ,
+    )
+    async def preview(
+        self, accord: AccordDep, caller: Caller, agreement_id: AgreementId, grant_id: FromPath[UUID]
+    ) -> GrantPreview:
+        return await accord.queries.preview(caller, agreement_id, grant_id)

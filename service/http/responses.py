@@ -71,3 +71,7 @@ COMMAND = {
     **RATE_LIMITED,
     **UNAVAILABLE,
 }
+#: An export of what a metamour sees, where a grant asks them not to pass it on.
+NOT_TO_BE_SHARED = {
+    403: _problem("A grant the caller sees it through says \"do not reshare\": they may read it, not export it")
+}

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from domain import policy
 from domain.agreement import Agreement
 from domain.errors import NotFound
@@ -24,6 +26,16 @@ from service.store import EventStore
 from service.store.mapper import MsgspecMapper
 from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
 from service.visibility import AudienceView, GrantView, Names, Visibility
+
+
+class AgreementAtVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """An agreement's content at one version, for a party to export or print."""
+
+    view: AgreementView
+    version: int
+    #: Whether it is the version in force now.
+    in_force: bool
+    clauses: list[ClauseView]
 
 
 class Queries:
@@ -155,12 +167,52 @@ class Queries:
         return views
 
     async def who_can_see(self, caller: UUID, agreement_id: UUID, clause_id: UUID) -> list[AudienceView]:
+        return (await self._who_can_see(caller, agreement_id, clause_id))[clause_id]
+
+    async def audiences(self, caller: UUID, agreement_id: UUID) -> dict[UUID, list[AudienceView]]:
+        """Who can see each clause in force ("shared with N"), for a party: one read for them all."""
+        return await self._who_can_see(caller, agreement_id)
+
+    async def _who_can_see(
+        self, caller: UUID, agreement_id: UUID, clause_id: UUID | None = None
+    ) -> dict[UUID, list[AudienceView]]:
+        """`clause_id`'s audiences, or (None) those of every clause in force."""
         await self._as_party(caller, agreement_id)
         fact = await self.models.agreement_fact(agreement_id)
         if fact is None:
             raise NotFound("agreement", agreement_id)
         grants = await self.models.grant_facts(agreement_id)
         network = await self.models.network_touching({*fact.parties, *(g.audience for g in grants)})
-        reasons = policy.who_can_see(caller, fact, clause_id, grants, network, self.clock())
-        await self.names.load({p for r in reasons for p in (r.audience, r.party, r.partner)})
-        return [self.visibility.audience_view(r, caller, network) for r in reasons]
+        clauses = [clause_id] if clause_id is not None else [c.clause_id for c in fact.clauses_in_force]
+        reasons = {c: policy.who_can_see(caller, fact, c, grants, network, self.clock()) for c in clauses}
+        await self.names.load({p for found in reasons.values() for r in found for p in (r.audience, r.party, r.partner)})
+        return {c: [self.visibility.audience_view(r, caller, network) for r in found] for c, found in reasons.items()}
+
+    async def preview(self, caller: UUID, agreement_id: UUID, grant_id: UUID) -> policy.GrantPreview:
+        """See what they see: for a party, the agreement as a grant's audience sees it."""
+        return await self.visibility.preview(caller, agreement_id, grant_id)
+
+    async def agreement_to_export(
+        self, caller: UUID, agreement_id: UUID, version: int | None
+    ) -> AgreementAtVersion | SharedView:
+        """What `caller` may export of an agreement: for a party, its content at `version` (by
+        default the version in force, else the latest); for a metamour, exactly their view.
+
+        A metamour has no versions to name (their view counts none), so asking for one is
+        asking for something they may not see; a grant that says "do not reshare" refuses
+        the export (403: they know the agreement exists). Anyone else: not found.
+        """
+        view = await self.view_agreement(caller, agreement_id)
+        if isinstance(view, SharedView):
+            policy.check_may_export(view, version)
+            return view
+        if not isinstance(view, AgreementView):
+            raise NotFound("agreement", agreement_id)
+        state = await self.timeline(caller, agreement_id)
+        chosen = version if version is not None else state.in_force_version if state.in_force_version is not None else state.version
+        content = agreement_at(state, chosen)
+        if content is None:
+            raise NotFound("version", agreement_id)
+        return AgreementAtVersion(
+            view=view, version=chosen, in_force=chosen == state.in_force_version, clauses=clause_views(dict(content))
+        )

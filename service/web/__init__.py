@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from domain.errors import DomainError, NotAParty, NotFound
+from domain.errors import DomainError, NotAParty, NotFound, NotToBeShared
 from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
@@ -27,6 +27,7 @@ from service.web.export import ExportPages
 from service.web.inbox_pages import EmailPages, InboxPages
 from service.web.checkins import CheckInPages
 from service.web.pages import CONTROLLERS, SignInRequired
+from service.web.printing import PrintingPages
 from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
 from service.web.security_pages import CONTROLLERS as SECURITY_CONTROLLERS
 
@@ -70,6 +71,9 @@ def _on_domain(request: Request, error: DomainError) -> Response:
     if isinstance(error, (NotFound, NotAParty)):
         # The same page whether it does not exist or is not yours to see.
         return _error_page(request, 404, "Not found", "There is nothing here that you may see.")
+    if isinstance(error, NotToBeShared):
+        detail = "They asked that what they share with you not be passed on, so it cannot be downloaded. You can still read it here."
+        return _error_page(request, 403, "Not to be passed on", detail)
     return _error_page(request, 409, "That could not be done", "Go back, reload the page and try again.")
 
 
@@ -122,7 +126,7 @@ def routers() -> list[Router]:
     """The pages, guarded by the CSRF check, and the static files; both with security headers."""
     pages = Router(
         path="/",
-        route_handlers=[*CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages],
+        route_handlers=[*CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],
         include_in_schema=False,

@@ -386,6 +386,9 @@ class AgreementPages(Controller):
                 # Who last changed each clause, to say who changed one under an edit.
                 changed_by = present.last_changed_by(await accord.queries.timeline(me.person_id, agreement_id))
             context = present.party_context(view, me.person_id, changed_by)
+            if view.status == "in_force":
+                # "Shared with N" on each clause, with who sees it through whom.
+                context |= present.badges(await accord.queries.audiences(me.person_id, agreement_id), me.person_id)
             if reloaded_edit is not None:
                 failed = present.reloaded_edit(view, *reloaded_edit)
             failed = present.name_the_conflict(failed, context)
@@ -407,10 +410,7 @@ class AgreementPages(Controller):
         position = accord.position
         view = await self._as_party(accord, me, agreement_id)
         grants = await accord.queries.grants(me.person_id, agreement_id)
-        audiences = {
-            clause.clause_id: await accord.queries.who_can_see(me.person_id, agreement_id, clause.clause_id)
-            for clause in (view.clauses if view.status == "in_force" else [])
-        }
+        audiences = await accord.queries.audiences(me.person_id, agreement_id) if view.status == "in_force" else {}
         context = {**present.sharing(view, grants, audiences, me.person_id), "position": position}
         return render(request, "sharing_live.html" if live else "sharing.html", context, me=me, failed=failed)
 

@@ -7,7 +7,7 @@ aggregates or read models, so a page cannot show more than the API would.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -462,6 +462,17 @@ def grant_state(grant: GrantView, names: Names, me: UUID) -> dict[str, str]:
     return {"style": style, "label": label, "text": text}
 
 
+def shared_with(seen: Iterable[AudienceView]) -> int:
+    """How many people see a clause beyond its parties (one may see it through several grants)."""
+    return len({path.audience.key for path in seen})
+
+
+def badges(audiences: Mapping[UUID, list[AudienceView]], me: UUID) -> dict[str, Any]:
+    """"Shared with N" on each clause in force, and who sees it through whom (`audiences`: each
+    clause's, from the policy's `who_can_see`)."""
+    return {"audiences": audiences, "through": lambda path: through(path, me)}
+
+
 def sharing(
     view: AgreementView,
     grants: list[GrantView],
@@ -475,10 +486,9 @@ def sharing(
         "groups": by_topic(view.clauses),
         "live_grants": [g for g in grants if not g.revoked],
         "revoked_grants": [g for g in grants if g.revoked],
-        "audiences": audiences,
+        **badges(audiences, me),
         "scopes": SCOPES,
         "me_id": me,
-        "through": lambda path: through(path, me),
         "grant_state": lambda grant: grant_state(grant, names, me),
     }
 
@@ -546,4 +556,5 @@ GLOBALS = {
     "status_label": lambda status: STATUS_LABELS.get(status, status),
     "when": when,
     "topics": TOPICS,
+    "shared_with": shared_with,
 }

@@ -432,6 +432,11 @@ ROUTES: dict[str, Route] = {
     "consent to grant": Route("POST", "/api/agreements/{A}/grants/{G_nobody}/consent", scratch="A"),
     "revoke grant": Route("POST", "/api/agreements/{A}/grants/{G_sam}/revoke", scratch="A"),
     "who can see": Route("GET", "/api/agreements/{A}/clauses/{S}/audience"),
+    "preview grant": Route("GET", "/api/agreements/{A}/grants/{G_sam}/preview"),
+    # Exporting one agreement: a party's version, or what a metamour sees
+    "agreement as markdown": Route("GET", "/api/agreements/{A}/export.md"),
+    "agreement as pdf": Route("GET", "/api/agreements/{A}/export.pdf"),
+    "agreement at version 3 as markdown": Route("GET", "/api/agreements/{A}/export.md?version=3"),
     # The network
     "network": Route("GET", "/api/network"),
     "propose link": Route("POST", "/api/links", 202, lambda ids: {"handle": unique_handle("new")}),
@@ -549,6 +554,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "consent to grant":        (DONE,        E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "revoke grant":            (E,           E,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "who can see":             (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "preview grant":           (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "agreement as markdown":   (R,           R,           N4,          R,   R,   R,   N4,  N4,          N4,      401),
+    "agreement as pdf":        (R,           R,           N4,          R,   R,   R,   N4,  N4,          N4,      401),
+    # A metamour's view counts no versions, so naming one is asking for what they may not see.
+    "agreement at version 3 as markdown": (R, R,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "network":                 (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "propose link":            (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
     "confirm link":            (N4,          OWN_LINK,    N4,          N4,  N4,  N4,  N4,  LINK_STATUS, N4,      401),
@@ -802,6 +812,15 @@ def expected_read(w: World, route: str, caller: str) -> Any:
         case "list grants":
             keys = ("G_sam", "G_ira", "G_alex", "G_robin", "G_nobody")
             return sorted((grant_view(w, viewer, k) for k in keys), key=lambda g: g["grant_id"])
+        case "preview grant":
+            # Exactly what Sam reads, built by the same view function.
+            return {
+                "grant_id": w.ids["G_sam"],
+                "audience": ref(w, "sam", viewer),
+                "pending": False,
+                "why_not": None,
+                "view": expected_read(w, "view A", "sam"),
+            }
         case "who can see":
             # Robin's grant no longer holds; the pending one never did.
             views = [grant_view(w, viewer, k)["holds_through"] for k in ("G_sam", "G_ira")]
@@ -843,6 +862,9 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
     assert r.status_code == 200, r.text
     if route.startswith("export"):
         await check_export(w, route, caller, r)
+        return
+    if route in PRINTED:
+        check_printed(w, route, caller, r)
         return
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
@@ -933,6 +955,31 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
             assert sorted(found["grants"], key=lambda g: g["grant_id"]) == expected_read(w, "list grants", caller)
             [in_force] = [v for v in found["versions"] if v["version"] == 4]
             assert in_force["clauses"] == expected_read(w, "version", caller)
+
+
+PRINTED = ("agreement as markdown", "agreement as pdf", "agreement at version 3 as markdown")
+
+
+def check_printed(w: World, route: str, caller: str, r: Any) -> None:
+    """An agreement's export holds its reader's view and nothing else: for a party the version
+    asked for (the one in force by default), for a metamour exactly their shared clauses."""
+    if route.endswith("pdf"):
+        assert r.headers["content-type"] == "application/pdf"
+        from pypdf import PdfReader
+
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    else:
+        assert r.headers["content-type"].startswith("text/markdown")
+        text = r.text
+    assert r.headers["content-disposition"].startswith("attachment")
+    if caller in ("mina", "jo"):
+        version_3 = route.startswith("agreement at version 3")
+        shown = {"title_a", "C", "P", "S1" if version_3 else "S2"}
+    else:
+        shown = {"S2"} if caller in ("sam", "ira") else {"C"}
+    assert set(MARKER.findall(text)) == {marker(w.texts[k]) for k in shown}, text
+    for hidden in w.hidden_ids():
+        assert hidden not in text
 
 
 # --------------------------------------------------------------------------

@@ -545,6 +545,20 @@ async def _audience(api: Api) -> httpx.Response:
     return await send(api, "GET", f"{A}/{agreement_id}/clauses/{clause['clause_id']}/audience", ana)
 
 
+@scenario("GET", A + "/{agreement_id}/grants/{grant_id}/preview")
+async def _preview_grant(api: Api) -> httpx.Response:
+    ana, _, agreement_id, grant_id = await grant(api)
+    return await send(api, "GET", f"{A}/{agreement_id}/grants/{grant_id}/preview", ana)
+
+
+for _printed in ("export.md", "export.pdf"):
+
+    @scenario("GET", A + "/{agreement_id}/" + _printed)
+    async def _export_agreement(api: Api, route: str = _printed) -> httpx.Response:
+        ana, _, agreement_id, _ = await in_force(api)
+        return await send(api, "GET", f"{A}/{agreement_id}/{route}?version=1", ana)
+
+
 # Account security: the caller's own sessions, password and passkeys (tests/api/test_account_security.py)
 
 ORIGIN = "http://testserver.local"
