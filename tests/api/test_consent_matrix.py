@@ -987,6 +987,7 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         views = [expected_read(w, VIEWS[k], caller) for k in VIEWS if w.ids[k] in {s["agreement_id"] for s in listed}]
         visible_ids = {c["clause_id"] for v in views for c in v.get("clauses", [])}
         visible = visible_markers(w, "view A", caller) | visible_markers(w, "my invitation", caller)
+        visible |= visible_markers(w, "view document", caller)
         for text in texts:
             assert set(MARKER.findall(text)) <= visible, text
             for hidden in w.hidden_ids() - visible_ids:
@@ -996,6 +997,11 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
             assert f"`{summary['agreement_id']}`" in texts[0]
         return
     export = json.loads(texts[0])
+    # Personal documents: exactly the caller's reads of each; the history for the owner only.
+    assert [d["document"] for d in export["documents"]] == w.document_lists[caller]
+    assert [d["history"] for d in export["documents"]] == [w.document_history if caller == "mina" else None] * len(
+        export["documents"]
+    )
     assert normalise_network(export["network"]) == expected_read(w, "network", caller)
     assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
     assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
