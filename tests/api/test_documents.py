@@ -19,6 +19,11 @@ def care_plan(signs: str = "my chest tightens", helps: str = "a slow walk") -> d
     return {"kind": "care_plan", "sections": [{"text": t} for t in texts]}
 
 
+def _only(body: dict[str, Any]) -> dict[str, Any]:
+    """A document's sections, for a revision (which names no kind)."""
+    return {"sections": body["sections"]}
+
+
 async def a_triad(api: Api) -> tuple[Person, Person, Person, Person]:
     """Mina and Theo are partners; Theo and Sam too (so Sam is Mina's metamour); Sky is a stranger."""
     mina, theo, sam, sky = [await api.person(n) for n in ("mina", "theo", "sam", "sky")]
@@ -59,10 +64,6 @@ async def test_a_care_plan_is_written_revised_and_its_history_has_word_diffs(cli
     assert body["current"]["version"] == 2 and body["current"]["sections"][1]["text"] == "a long walk"
     assert await api.position() == before
     assert [d["document_id"] for d in await api.call("GET", D, mina, 200)] == [document]
-
-
-def _only(body: dict[str, Any]) -> dict[str, Any]:
-    return {"sections": body["sections"]}
 
 
 async def test_bad_sections_name_the_field_and_append_nothing(client: AsyncTestClient[Litestar]) -> None:
@@ -191,3 +192,20 @@ async def test_deleting_destroys_it_for_everyone(client: AsyncTestClient[Litesta
     for who in (mina, theo):
         await assert_hidden(client, who, document)
         assert await api.call("GET", D, who, 200) == []
+
+
+async def test_two_revisions_from_the_same_version_at_once_one_lands_and_the_other_is_told_why(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    import asyncio
+
+    api = Api(client)
+    mina = await api.person("mina")
+    document = (await api.call("POST", D, mina, 201, json=care_plan()))["document_id"]
+    bodies = [{"based_on_version": 1, **_only(care_plan(helps=h))} for h in ("a long walk", "tea")]
+    answers = await asyncio.gather(*(client.put(f"{D}/{document}", headers=mina.headers, json=b) for b in bodies))
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    [landed] = [r.json() for r in answers if r.status_code == 200]
+    [refused] = [r.json() for r in answers if r.status_code == 409]
+    assert refused["current"]["version"] == 2 and refused["current"]["sections"] == landed["sections"]
+    assert (await api.call("GET", f"{D}/{document}", mina, 200))["version"] == 2
