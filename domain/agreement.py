@@ -476,6 +476,7 @@ class Agreement(Aggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             state["end_date"] = None
+            state.setdefault("check_in_id", None)
 
         def apply(self, agreement: Agreement) -> None:
             agreement.proposals[self.proposal_id] = Proposal(

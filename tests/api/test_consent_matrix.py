@@ -889,9 +889,10 @@ def expected_read(w: World, route: str, caller: str) -> Any:
         case "network":
             return {"me": named(viewer), "links": own_links(w, caller), "known_links": []}
         case "inbox":
-            # Jo's proposal waits for Mina; Mina's repair note and draft D for Jo; A's invitation for Lee.
+            # Jo's proposal waits for Mina, and so does check-in K (she has not shared); Mina's repair
+            # note and draft D for Jo; A's invitation for Lee.
             waiting = {
-                "mina": [("proposal", "P1", "A")],
+                "mina": [("proposal", "P1", "A"), ("check_in", "K", "A")],
                 "jo": [("repair_note", "N", "A"), ("consent", "D", "D")],
                 "lee": [("invitation", "A", "A")],
             }.get(caller, [])

@@ -23,9 +23,11 @@ async def test_participants_see_shared_answers_live_and_nobody_else_sees_anythin
     key = f"checkin:{started['check_in_id']}"
     path = f"/api/check-ins/{started['check_in_id']}"
     for live, who in ((mina, world.mina), (jo, world.jo)):
-        # Pushed per event: the last event of the command (the first occurrence opened) shows what GET does.
-        [change] = (await live.update_at(api.position))["changes"]
-        assert change["key"] == key
+        # Pushed per event: the last event of the command (the first occurrence opened) shows what GET does;
+        # their inbox changed with it (the occurrence waits for them).
+        changes = {c["key"]: c for c in (await live.update_at(api.position))["changes"]}
+        assert set(changes) == {key, "inbox"}
+        change = changes[key]
         assert change["view"] == await api.call("GET", path, who, 200)
 
     secret = "Mina's words, for nobody else yet"
