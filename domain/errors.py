@@ -354,3 +354,20 @@ class NotToBeShared(DomainError):
     def __init__(self, agreement_id: UUID) -> None:
         super().__init__(f"the parties of agreement {agreement_id} asked that what they share not be passed on")
         self.agreement_id = agreement_id
+
+
+class DocumentChanged(DomainError):
+    """A personal document was revised since the owner read it; they get what it says now."""
+
+    code = "document_changed"
+
+    def __init__(self, document_id: UUID, based_on: int, current_version: int) -> None:
+        super().__init__(
+            f"document {document_id} is at version {current_version}, not {based_on}; "
+            "review what it says now and revise again"
+        )
+        self.document_id = document_id
+        self.based_on = based_on
+        self.current_version = current_version
+        #: The current version's sections (headings and texts), set by the document that refused.
+        self.sections: tuple[object, ...] = ()

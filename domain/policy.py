@@ -43,8 +43,19 @@ import msgspec
 from domain.agreement import Clause
 from domain.cadence import Cadence
 from domain.checkins import CheckIn, Occurrence
+from domain.documents import KIND_NAMES as DOCUMENT_KINDS
+from domain.documents import PersonalDocument
+from domain.documents import Section as DocumentSection
 from domain.errors import NotFound, NotToBeShared
-from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES, SharingGrant, clauses_scope
+from domain.grants import (
+    CLAUSES,
+    HISTORY,
+    IDENTITY,
+    RELATIONSHIP,
+    SCOPES,
+    SharingGrant,
+    clauses_scope,
+)
 from domain.network import Interval, LinkStatus, PartnerLink
 
 ClauseChangeKind = Literal["added", "edited", "removed"]
@@ -1052,3 +1063,119 @@ def check_may_export(view: SharedView, version: int | None = None) -> None:
         raise NotFound("version", view.agreement_id)
     if view.no_reshare:
         raise NotToBeShared(view.agreement_id)
+
+
+# Personal documents
+
+DocumentAccess = Literal["owner", "shared"]
+
+
+def _live_since_before(link: LinkFact | None, moment: datetime) -> bool:
+    since = None if link is None else link.live_since
+    return since is not None and since <= moment
+
+
+def document_share_holds(owner: UUID, person: UUID, shared_at: datetime, network: Network) -> bool:
+    """Whether a share lets its person see the document now: they are the owner's partner, or a partner of
+    one of the owner's partners, through links live without a break since the share was made.
+
+    So a link that ends ends the share with it (an ex does not keep a care plan), and a mended link
+    is not what the owner chose: sharing again is a fresh choice. `network` must hold the links of
+    the owner and of the owner's live partners (`ReadModels.network_around`).
+    """
+
+    def between(a: UUID, b: UUID) -> LinkFact | None:
+        return next((link for link in network.links if link.involves(a) and link.involves(b)), None)
+
+    if _live_since_before(between(owner, person), shared_at):
+        return True
+    return any(
+        _live_since_before(between(owner, partner), shared_at) and _live_since_before(between(partner, person), shared_at)
+        for partner in partners_of(owner, network.links)
+        if partner != person
+    )
+
+
+def document_access(viewer: UUID, document: PersonalDocument, network: Network) -> DocumentAccess | None:
+    """THE decision for a personal document: its owner sees all of it; a person the owner shared it with
+    sees its current version while the share holds (`document_share_holds`); anyone else nothing,
+    not even that it exists."""
+    if document.deleted:
+        return None
+    if viewer == document.owner:
+        return "owner"
+    share = document.shares.get(viewer)
+    if share is not None and document_share_holds(document.owner, viewer, share[0], network):
+        return "shared"
+    return None
+
+
+class DocumentShareView(msgspec.Struct, frozen=True, kw_only=True):
+    """One person the owner shared a document with, as the owner sees them."""
+
+    person: PersonRef
+    #: The handle the owner chose them by (empty: picked among their partners).
+    handle: str
+    shared_at: datetime
+    #: They see it now (a partner, or a metamour, through links live since the share).
+    holds: bool
+
+
+class DocumentView(msgspec.Struct, frozen=True, kw_only=True):
+    """A personal document: GET /api/documents/{id} and the `document:<id>` push alike.
+
+    Its owner gets the shares; a person it is shared with gets the current version only, with
+    `shares` None: who else may read it is the owner's to know."""
+
+    document_id: UUID
+    kind: str
+    title: str
+    access: DocumentAccess
+    owner: PersonRef
+    version: int
+    updated_at: datetime
+    sections: tuple[DocumentSection, ...]
+    shares: tuple[DocumentShareView, ...] | None
+
+
+def view_document(
+    viewer: UUID,
+    document: PersonalDocument,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    handles: Mapping[UUID, str],
+) -> DocumentView | None:
+    """A personal document as `viewer` may see it, or None (404). `handles`: each share's handle, opened."""
+    access = document_access(viewer, document, network)
+    if access is None:
+        return None
+    shares = None
+    if access == "owner":
+        shares = tuple(
+            sorted(
+                (
+                    DocumentShareView(
+                        person=person_ref(person, viewer, network, names, secret),
+                        handle=handles.get(person, ""),
+                        shared_at=at,
+                        holds=document_share_holds(document.owner, person, at, network),
+                    )
+                    for person, (at, _) in document.shares.items()
+                ),
+                key=lambda s: (s.shared_at, s.person.key),
+            )
+        )
+    current = document.current
+    return DocumentView(
+        document_id=document.id,
+        kind=document.kind,
+        title=DOCUMENT_KINDS[document.kind],
+        access=access,
+        # Sharing one's own document with someone is introducing oneself, as inviting is.
+        owner=person_ref(document.owner, viewer, network, names, secret, identity=True),
+        version=current.version,
+        updated_at=current.at,
+        sections=current.sections,
+        shares=shares,
+    )

@@ -23,6 +23,7 @@ from service.commands import CommandRunner, Outcome
 from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
 from service.commands.checkins import CheckInReads, CheckIns
+from service.commands.documents import DocumentReads, Documents
 from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
@@ -127,6 +128,11 @@ class Accord:
         )
         self.check_ins = CheckIns(self.commands, self.models, self.visibility, self.agreements, now, self._settled)
         self.check_in_reads = CheckInReads(self.visibility)
+        self.documents = Documents(
+            self.commands, self.models, self.visibility, now, self._settled, self.network.person_for,
+            self.keys.seal_text, self._shred,
+        )  # fmt: skip
+        self.document_reads = DocumentReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,

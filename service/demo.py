@@ -6,7 +6,8 @@ force, a repair note Sam wrote, and two clauses they share with Jules. Mina and
 Theo's agreement has been in force for two months, its check-in clause is due
 for review (its revisit date passed), and Theo has proposed a renegotiation. Sam and
 Jules have their own agreement; they show Mina that they are partners, and the
-clause about meeting her, and nothing else.
+clause about meeting her, and nothing else. Mina's Solo Ethic is shared with
+Theo and Sam, and Sam's care plan with Mina.
 
 Everything is made by calling `Accord`'s use cases on the configured store, as
 a person would through the app, so the demo passes the same rules and its
@@ -22,6 +23,7 @@ from uuid import UUID, uuid4
 
 from domain.agreement import ClauseChange
 from domain.cadence import Cadence, starts_at, zone
+from domain.documents import Section
 from domain.network import PartnerLink
 from service.application import Accord
 from service.settings import Settings
@@ -209,6 +211,32 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
     await accord.grants.consent_to_grant(sam.id, theirs_too, shown.body.grant_id, None)
 
     await _check_in(accord, mina, theo)
+    await _documents(accord, mina, theo, sam)
+
+
+MINA_SOLO_ETHIC = (
+    "Solo means I am my own primary partner: I build my life around my own centre, and my partners are "
+    "chosen, not folded into one household.",
+    "I make my own decisions about my time, my money and my body, and I tell you about the ones that touch you.",
+    "My flat is mine. I love having you over; I do not plan to move in with anyone.",
+    "I keep a few evenings a week for myself. I plan dates about a week ahead and keep them.",
+    "Honesty, reliability, warmth, and room to grow. I will not escalate just because time passes.",
+)
+SAM_CARE_PLAN = (
+    "I go quiet, answer in single words, and want to leave the room.",
+    "Sitting near me without asking questions. A glass of water. Time to come back, usually an hour.",
+    "Being asked what is wrong over and over, or being told to calm down.",
+    "A text, not a call. If I have not answered by the next morning, a call is fine.",
+)
+
+
+async def _documents(accord: Accord, mina: Person, theo: Person, sam: Person) -> None:
+    """Mina's Solo Ethic, shared with Theo and Sam; Sam's care plan, shared with Mina."""
+    ethic = await accord.documents.write(mina.id, "solo_ethic", [Section("", t) for t in MINA_SOLO_ETHIC], None)
+    for partner in (theo, sam):
+        await accord.documents.share(mina.id, ethic.body.document_id, None, partner_id=partner.id)
+    plan = await accord.documents.write(sam.id, "care_plan", [Section("", t) for t in SAM_CARE_PLAN], None)
+    await accord.documents.share(sam.id, plan.body.document_id, None, partner_id=mina.id)
 
 
 async def _check_in(accord: Accord, mina: Person, theo: Person) -> None:

@@ -17,9 +17,11 @@ import msgspec
 from domain import inbox, policy
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
+from domain.documents import PersonalDocument
 from domain.errors import NotFound
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
+from projections.documents import VersionEntry, history
 from projections.timeline import Entry
 from service.read.models import Cache, ReadModels, link_fact
 from service.store import EventStore
@@ -31,6 +33,7 @@ GRANTS = "grants:"
 #: The hub key of a person's inbox (`Visibility.inbox`).
 INBOX = "inbox"
 CHECK_IN = "checkin:"
+DOCUMENT = "document:"
 
 
 class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
@@ -291,6 +294,8 @@ class Visibility:
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
             found = await self.check_in(viewer, UUID(key.removeprefix(CHECK_IN)))
+        elif key.startswith(DOCUMENT):
+            found = await self.document(viewer, UUID(key.removeprefix(DOCUMENT)))
         else:
             found = await self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
         return None if found is None else encode_view(found)
@@ -299,7 +304,12 @@ class Visibility:
         """Every key `person` may have a view of: their network, and each agreement they are involved in."""
         involved = await self.models.involved(person)
         check_ins = {check_in_key(c) for c in await self.models.check_ins_of(person)}
-        return {NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins}
+        mine = await self.models.documents_of(person)
+        documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
+        return {
+            NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
+            *documents,
+        }  # fmt: skip
 
     async def views(self, person: UUID, keys: Iterable[str]) -> dict[str, bytes | None]:
         return {key: await self.view(person, key) for key in keys}
@@ -386,3 +396,47 @@ class Visibility:
         return policy.preview_grant(
             viewer, grant_id, fact, grants, network, self.names, self.secret(), self.clock()
         )
+
+
+    # Personal documents (a method group of `Visibility`, kept together)
+
+    async def document(
+        self, viewer: UUID, document_id: UUID, current: PersonalDocument | None = None
+    ) -> policy.DocumentView | None:
+        """What `viewer` may see of a personal document, or None (404: not even that it exists).
+
+        `current`: the document as just read from its stream, when the caller has it."""
+        document = current or await self.models.aggregate(PersonalDocument, document_id)
+        if document is None:
+            return None
+        network = await self.models.network_around((document.owner,))
+        if policy.document_access(viewer, document, network) is None:
+            return None
+        await self.names.load((document.owner, viewer, *document.shares))
+        handles = {}
+        if viewer == document.owner:
+            handles = {p: await self.open_text(p, handle) for p, (_, handle) in document.shares.items() if handle}
+        return policy.view_document(viewer, document, network, self.names, self.secret(), handles)
+
+    async def document_history(self, viewer: UUID, document_id: UUID) -> tuple[VersionEntry, ...] | None:
+        """Every version with its diff, for the owner only: a person it is shared with reads the current one."""
+        document = await self.models.aggregate(PersonalDocument, document_id)
+        if document is None:
+            return None
+        network = await self.models.network_around((document.owner,))
+        if policy.document_access(viewer, document, network) != "owner":
+            return None
+        return history(document)
+
+    async def my_documents(self, viewer: UUID) -> list[policy.DocumentView]:
+        """The documents `viewer` owns, then those shared with them that they see now."""
+        mine = await self.models.documents_of(viewer)
+        found = []
+        for document_id in (*mine.owned, *mine.shared):
+            if (view := await self.document(viewer, document_id)) is not None:
+                found.append(view)
+        return sorted(found, key=lambda v: (v.access != "owner", v.title, str(v.document_id)))
+
+
+def document_key(document_id: UUID) -> str:
+    return f"{DOCUMENT}{document_id}"

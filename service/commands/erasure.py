@@ -5,7 +5,8 @@ a party of (its text is the remaining parties' too, and stays with them; an
 agreement nobody is left in loses its key), decline the invitations addressed
 to them, withdraw the grants they proposed or consented to that are still
 pending, and end or answer their partner links (a check-in between partners,
-seen by nobody once the link has ended, loses its key). Then their sign-in tokens and
+seen by nobody once the link has ended, loses its key); their personal documents
+are deleted and lose their keys. Then their sign-in tokens and
 recorded command results are deleted, their account becomes a tombstone (an
 id, nothing else), and their data key is destroyed, so their handle and name
 can never be read again, with or without the master key. Last, an `Erasure`
@@ -26,6 +27,7 @@ from uuid import UUID
 
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
+from domain.documents import PersonalDocument
 from domain.errors import AlreadyExists, DomainError
 from domain.network import Erasure, PartnerLink
 from service.accounts import Accounts
@@ -83,6 +85,7 @@ class Erasures:
             elif person in agreement.invitees:
                 await _done(self.agreements.decline_invitation(person, agreement_id, None))
         between_partners = await self._end_check_ins_between_partners(person)
+        documents = await self._delete_documents(person)
         for link_id in index.links:
             link = await self.commands.load_if_any(PartnerLink, link_id)
             if link is None:
@@ -95,6 +98,9 @@ class Erasures:
         if between_partners and self.shred is not None:
             # Seen by nobody once the link has ended: its text goes with them.
             await self.shred(between_partners)
+        if documents and self.shred is not None:
+            # Their personal documents are theirs alone: gone for everyone they were shared with too.
+            await self.shred(documents)
         await self.store.delete_account(person)
         await self.keys.destroy([person])
 
@@ -129,6 +135,27 @@ class Erasures:
                     return None
 
                 await _done(self.commands.run(CheckIn, check_in_id, end, nothing, key=None))
+        return found
+
+    async def _delete_documents(self, person: UUID) -> list[UUID]:
+        """Delete (so every reader's view is withdrawn) each personal document this person owns; their ids."""
+        found = []
+        for document_id in (await self.models.documents_of(person)).owned:
+            document = await self.commands.load_if_any(PersonalDocument, document_id)
+            if document is None:
+                continue  # deleted and shredded already
+            found.append(document_id)
+            if not document.deleted:
+
+                def delete(current: PersonalDocument | None) -> PersonalDocument:
+                    assert current is not None
+                    current.delete(person, self.clock())
+                    return current
+
+                async def nothing(_: PersonalDocument) -> None:
+                    return None
+
+                await _done(self.commands.run(PersonalDocument, document_id, delete, nothing, key=None))
         return found
 
     async def _end_pending_grants(self, person: UUID, agreement: Agreement) -> None:

@@ -41,6 +41,7 @@ from domain.errors import (
     ProposalOutOfDate,
     StaleRevision,
     StaleVersion,
+    DocumentChanged,
     ValidationFailed,
 )
 from service.accounts import RateLimited, SignInFailed
@@ -201,6 +202,8 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"clause_id": exc.clause_id, "due_for_review": False}
         case NothingDue():
             return {"id": exc.agreement_id, "due": False}
+        case DocumentChanged():
+            return {"document_id": exc.document_id, "version": exc.current_version, "sections": exc.sections}
     return None
 
 

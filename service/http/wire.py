@@ -14,6 +14,8 @@ from litestar.typing import FieldDefinition
 from msgspec import Meta
 
 from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, TOPICS
+from domain.documents import MAX_HEADING as MAX_DOCUMENT_HEADING
+from domain.documents import MAX_SECTION as MAX_DOCUMENT_SECTION
 from domain.checkins import MAX_ACTION_POINT, MAX_ACTION_POINTS, MAX_ANSWER, MAX_PLAN, MAX_PROMPT, MAX_PROMPTS, MAX_REASON
 
 Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE)]
@@ -252,3 +254,37 @@ class SkipOccurrence(Strict):
 class ProposeFromActionPoint(Strict):
     agreement_id: UUID
     changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]
+
+
+# Personal documents
+
+SectionHeading = Annotated[str, Meta(max_length=MAX_DOCUMENT_HEADING)]
+SectionText = Annotated[str, Meta(max_length=MAX_DOCUMENT_SECTION)]
+
+
+class DocumentSectionInput(Strict):
+    """A heading may be left empty where the kind fixes it (a Solo Ethic, a care plan); a security map's
+    headings are the owner's three areas, each text its action."""
+
+    text: SectionText
+    heading: SectionHeading = ""
+
+
+class WriteDocument(Strict):
+    kind: Literal["solo_ethic", "care_plan", "security_map"]
+    sections: Annotated[list[DocumentSectionInput], Meta(min_length=1, max_length=10)]
+    document_id: UUID | None = None
+
+
+class ReviseDocument(Strict):
+    based_on_version: Annotated[int, Meta(ge=1, description="the version the owner last read")]
+    sections: Annotated[list[DocumentSectionInput], Meta(min_length=1, max_length=10)]
+
+
+class ShareDocument(Strict):
+    """Either `handle` (anyone: a metamour only this way) or `partner_id` (a live partner)."""
+
+    handle: Handle | None = None
+    partner_id: UUID | None = None
+    #: Required to share a security map, which is private by default.
+    explicit: bool = False

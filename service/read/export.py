@@ -20,7 +20,8 @@ import msgspec
 from msgspec import Meta
 
 from domain.errors import NotFound
-from domain.policy import CheckInView, InvitationView, NetworkView, SharedView
+from domain.policy import CheckInView, DocumentView, InvitationView, NetworkView, SharedView
+from projections.documents import VersionEntry
 from projections.timeline import Entry
 from service.http.wire import Me
 from service.read.queries import Queries
@@ -108,6 +109,20 @@ class Export(msgspec.Struct, frozen=True, kw_only=True):
         list[CheckInView],
         _doc("Every check-in I take part in, exactly `GET /api/check-ins/{id}` (my own preparation included)"),
     ] = []
+    documents: Annotated[
+        list[ExportedDocument],
+        _doc("My personal documents, and those shared with me that I see now"),
+    ] = []
+
+
+class ExportedDocument(msgspec.Struct, frozen=True, kw_only=True):
+    """One personal document, as its reader may see it."""
+
+    document: Annotated[DocumentView, _doc("Exactly `GET /api/documents/{id}`")]
+    history: Annotated[
+        list[VersionEntry] | None,
+        _doc("The owner only: every version, newest first, `GET /api/documents/{id}/history`"),
+    ]
 
 
 class Exports:
@@ -147,7 +162,12 @@ class Exports:
                 for summary in await self.visibility.my_check_ins(caller)
                 if (view := await self.visibility.check_in(caller, summary.check_in_id)) is not None
             ],
+            documents=[await self._document(caller, view) for view in await self.visibility.my_documents(caller)],
         )
+
+    async def _document(self, caller: UUID, view: DocumentView) -> ExportedDocument:
+        found = await self.visibility.document_history(caller, view.document_id)
+        return ExportedDocument(document=view, history=None if found is None else list(found))
 
     async def _agreement(
         self, caller: UUID, agreement_id: UUID

@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
+from domain.documents import PersonalDocument
 from domain.grants import SharingGrant
 from domain.network import Disclosures, Erasure, PartnerLink
 from service.crypto import Keyring
@@ -30,7 +31,7 @@ from service.read.models import ReadModels
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
-from service.visibility import INBOX, Visibility, agreement_key, check_in_key, grants_key
+from service.visibility import INBOX, Visibility, agreement_key, check_in_key, document_key, grants_key
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +109,14 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network", "check_ins")
+    __slots__ = ("agreements", "people", "network", "check_ins", "documents")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
         #: Check-in series whose views `people` get afresh (with the agreements').
         self.check_ins: set[UUID] = set()
+        #: Personal documents whose views `people` get afresh.
+        self.documents: set[UUID] = set()
         #: People whose views of `agreements` may have changed.
         self.people: set[UUID] = set()
         #: People all of whose views may have changed (their network, and what it lets them see).
@@ -200,6 +203,7 @@ class Follower:
                 fresh: dict[UUID, dict[str, bytes | None]] = {}
                 keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
                 keys += [check_in_key(c) for c in touched.check_ins]
+                keys += [document_key(d) for d in touched.documents]
                 for person in touched.people:
                     # Their inbox is built from their agreements: it may have changed with them.
                     fresh[person] = await self.visibility.views(person, [*keys, INBOX])
@@ -220,7 +224,7 @@ class Follower:
         self.hub.sign_out(person)
 
     async def _push_gone(self, agreement_id: UUID, position: int) -> None:
-        keys = [agreement_key(agreement_id), grants_key(agreement_id)]
+        keys = [agreement_key(agreement_id), grants_key(agreement_id), document_key(agreement_id)]
         shown = [person for person in self.hub.tracked if self.hub.shown_keys(person) & set(keys)]
         # What waited for them there is gone from their inbox too.
         self.hub.track(position, {person: await self.visibility.views(person, [*keys, INBOX]) for person in shown})
@@ -249,6 +253,17 @@ class Follower:
                 if check_in is not None:
                     touched.check_ins.add(check_in.id)
                     touched.people = set(check_in.participants) & tracked
+            case PersonalDocument.Event():
+                # Whoever was shown it (a share revoked, the document deleted) is told at once, with the owner
+                # and everyone it is shared with now.
+                key = document_key(event.originator_id)
+                touched.documents.add(event.originator_id)
+                touched.people = {p for p in tracked if key in self.hub.shown_keys(p)}
+                document = await self.models.aggregate(PersonalDocument, event.originator_id)
+                if document is not None:
+                    touched.people |= {document.owner, *document.shares} & tracked
+                if (person := getattr(event, "person", None)) is not None:
+                    touched.people |= {person} & tracked
             case SharingGrant.Event():
                 grant = await self.models.aggregate(SharingGrant, event.originator_id)
                 agreement = None if grant is None else await self.models.agreement(grant.agreement_id)

@@ -28,7 +28,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from projections import agreement_grants, checkins, lapses, people, reviews
+from projections import agreement_grants, checkins, documents, lapses, people, reviews
 from projections import reminders as reminding
 from projections.projection import Projection
 from service.store import EventStore, StoredEvent, StoreError
@@ -45,6 +45,8 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
 PROJECTIONS += (reminding.PROJECTION,)
 #: Check-ins: whose they are (an index views read) and when each open occurrence counts as missed.
 PROJECTIONS += (checkins.CHECK_INS, checkins.DUE)
+#: Personal documents: whose they are and whom they were shared with (an index views read).
+PROJECTIONS += (documents.DOCUMENTS,)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

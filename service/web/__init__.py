@@ -23,9 +23,10 @@ from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
+from service.web.checkins import CheckInPages
+from service.web.documents import DocumentPages
 from service.web.export import ExportPages
 from service.web.inbox_pages import EmailPages, InboxPages
-from service.web.checkins import CheckInPages
 from service.web.pages import CONTROLLERS, SignInRequired
 from service.web.printing import PrintingPages
 from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
@@ -126,7 +127,10 @@ def routers() -> list[Router]:
     """The pages, guarded by the CSRF check, and the static files; both with security headers."""
     pages = Router(
         path="/",
-        route_handlers=[*CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages],
+        route_handlers=[
+            *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
+            DocumentPages,
+        ],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],
         include_in_schema=False,

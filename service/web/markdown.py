@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from uuid import UUID
 
-from domain.policy import CheckInView, InvitationView, NetworkView, SharedView
+from domain.policy import CheckInView, DocumentView, InvitationView, NetworkView, SharedView
 from service.read.export import Export, ExportedAgreement
 from service.views import AgreementView
 from service.web import present
@@ -69,6 +69,26 @@ def _document(export: Export) -> Iterator[str]:
         yield ""
     for check_in in export.check_ins:
         yield from _check_in(check_in, me.person_id)
+    if export.documents:
+        yield f"## Personal documents ({len(export.documents)})"
+        yield ""
+    for exported in export.documents:
+        yield from personal_document(exported.document)
+
+
+def personal_document(view: DocumentView) -> Iterator[str]:
+    """One personal document at the version its view holds: its sections under their headings."""
+    whose = "yours" if view.access == "owner" else f"shared with you by {text(view.owner.name)}"
+    yield f"### {text(view.title)} ({whose})"
+    yield ""
+    yield f"- Document id: `{view.document_id}`"
+    yield f"- Version {view.version}, {present.when(view.updated_at)}"
+    yield ""
+    for section in view.sections:
+        yield f"#### {text(section.heading) or '(no area named)'}"
+        yield ""
+        yield quoted(section.text) if section.text.strip() else "(not written)"
+        yield ""
 
 
 def _network(network: NetworkView) -> Iterator[str]:

@@ -43,6 +43,7 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
         "reason", "proposed", "comment", "declined", "happened", "impact", "intentions", "keyed", "passkey",
         "email",
         "ciprompt", "cianswer", "ciplan", "ciaction", "cimoved",
+        "docsigns", "docrevised", "docarea", "docaction",
     )}  # fmt: skip
     ana = await person(api, m["anahandle"], m["ananame"])
     ben = await person(api, m["benhandle"], m["benname"])
@@ -87,6 +88,18 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     await api.call("POST", f"{occurrence}/share", ben, 200)
     await api.call("POST", f"{occurrence}/move", ana, 200, json={"to": checkins.LATER, "reason": m["cimoved"]})
     await api.call("POST", f"{occurrence}/close", ana, 200, json={"plan": m["ciplan"], "action_points": [m["ciaction"]]})
+    # Personal documents, sealed with each document's own key: a care plan (revised, shared with a
+    # partner, with an idempotency record of the owner's view) and a security map.
+    care_plan = (await api.call("POST", "/api/documents", ana, 201, json={
+        "kind": "care_plan", "sections": [{"text": m["docsigns"]}, {"text": ""}, {"text": ""}, {"text": ""}],
+    }, headers={"Idempotency-Key": "plant-doc"}))["document_id"]  # fmt: skip
+    await api.call("PUT", f"/api/documents/{care_plan}", ana, 200, json={
+        "based_on_version": 1, "sections": [{"text": m["docrevised"]}, {"text": ""}, {"text": ""}, {"text": ""}],
+    })  # fmt: skip
+    await api.call("POST", f"/api/documents/{care_plan}/shares", ana, 200, json={"partner_id": sol.sid})
+    security_map = (await api.call("POST", "/api/documents", ana, 201, json={
+        "kind": "security_map", "sections": [{"heading": m["docarea"], "text": m["docaction"]}, {"text": ""}, {"text": ""}],
+    }))["document_id"]  # fmt: skip
     # The scenario wrote what it says: every marker reaches someone who may see it.
     seen = str(await api.view(ana, agreement_id)) + str(await api.call("GET", f"{base}/timeline", ben, 200))
     seen += str(await api.call("GET", f"{base}/grants", ana, 200)) + str(await api.call("GET", "/api/me", sol, 200))
@@ -95,6 +108,9 @@ async def plant(api: Api) -> tuple[dict[str, str], str]:
     seen += str(await api.call("GET", "/api/me/passkeys", ana, 200))
     seen += str(await api.call("GET", "/api/me/email", ana, 200))
     seen += str(await api.call("GET", f"/api/check-ins/{check_in}", ana, 200))
+    seen += str(await api.call("GET", f"/api/documents/{care_plan}/history", ana, 200))
+    seen += str(await api.call("GET", f"/api/documents/{care_plan}", sol, 200))
+    seen += str(await api.call("GET", f"/api/documents/{security_map}", ana, 200))
     assert not [k for k, v in m.items() if v not in seen and v.casefold() not in seen]
     return m, agreement_id
 

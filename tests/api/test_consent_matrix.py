@@ -107,6 +107,10 @@ class World:
     #: Check-in K as each participant reads it, and their lists of check-ins.
     check_in_views: dict[str, Any] = field(default_factory=dict)
     check_in_lists: dict[str, Any] = field(default_factory=dict)
+    #: Mina's care plan M as each person it is shared with reads it, their lists, and its history.
+    document_views: dict[str, Any] = field(default_factory=dict)
+    document_lists: dict[str, Any] = field(default_factory=dict)
+    document_history: list[Any] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -242,6 +246,8 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     ids["G_nobody"] = await grant(api, a, mina, ids["nobody"], ["clauses:safer_sex"])
     ids["G_sam_d"] = await grant(api, d, mina, w["sam"].handle, ["clauses:safer_sex"], (jo,))
 
+    await documents_world(w)
+
     # Robin stops being anyone's metamour.
     ended = await api.call("POST", f"/api/links/{ids['L_jo_robin']}/end", jo, 200)
     assert ended == {"link_id": ids["L_jo_robin"], "status": "ended", "proposed_by_me": True}
@@ -260,7 +266,62 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     assert marker(t["K_mina"]) in str(w.check_in_views["mina"])
     assert marker(t["K_mina"]) not in str(w.check_in_views["jo"]) + str(w.check_in_lists["jo"])
     assert marker(t["K_jo"]) in str(w.check_in_views["mina"])
+    await documents_read(w)
     return w
+
+
+def sections(*texts: str) -> dict[str, Any]:
+    return {"sections": [{"text": t} for t in texts]}
+
+
+def care_plan(*texts: str) -> dict[str, Any]:
+    return {"kind": "care_plan", **sections(*texts)}
+
+
+async def documents_world(w: World) -> None:
+    """Mina's care plan M at version 2, shared with Jo (her partner), Sam (a metamour, by handle) and
+    Robin (by handle, whose link to Jo then ends); Ira, Alex and Kai are metamours it is not shared with."""
+    api, ids, t, mina = w.api, w.ids, w.texts, w["mina"]
+    t.update(M1=mark("racing heart"), M2=mark("a slow walk"), M3=mark("a long walk"))
+    view = await api.call("POST", "/api/documents", mina, 201, json=care_plan(t["M1"], t["M2"], "", ""))
+    m = ids["M"] = view["document_id"]
+    await api.call("PUT", f"/api/documents/{m}", mina, 200, json={"based_on_version": 1, **sections(t["M1"], t["M3"], "", "")})
+    await api.call("POST", f"/api/documents/{m}/shares", mina, 200, json={"partner_id": w["jo"].sid})
+    for name in ("sam", "robin"):
+        await api.call("POST", f"/api/documents/{m}/shares", mina, 200, json={"handle": w[name].handle})
+    ids["M_share"] = w["jo"].sid  # Jo is Mina's partner: named by id in her view
+
+
+async def documents_read(w: World) -> None:
+    """After the world is built (Robin's link has ended): the views of M, as each reader has them."""
+    api, m = w.api, w.ids["M"]
+    for name in ("mina", "jo", "sam"):
+        w.document_views[name] = await api.call("GET", f"/api/documents/{m}", w[name], 200)
+    for name in CAST:
+        w.document_lists[name] = await api.call("GET", "/api/documents", w[name], 200)
+    w.document_history = await api.call("GET", f"/api/documents/{m}/history", w["mina"], 200)
+    mine = w.document_views["mina"]
+    assert [(s["person"]["key"], s["holds"]) for s in mine["shares"]][0] == (w["jo"].sid, True)
+    assert [s["holds"] for s in mine["shares"]] == [True, True, False]  # Robin's ended with his link
+    for name in ("jo", "sam"):
+        theirs = w.document_views[name]
+        assert theirs["access"] == "shared" and theirs["shares"] is None and theirs["version"] == 2
+        assert {k: v for k, v in theirs.items() if k not in ("access", "shares", "owner")} == {
+            k: v for k, v in mine.items() if k not in ("access", "shares", "owner")
+        }
+        assert w.document_lists[name] == [theirs]
+    assert marker(w.texts["M2"]) in str(w.document_history) and marker(w.texts["M2"]) not in str(w.document_views["jo"])
+    for name in ("lee", "ira", "alex", "kai", "robin", "sky"):
+        assert w.document_lists[name] == []
+
+
+async def scratch_document(w: World) -> dict[str, str]:
+    """Mina's care plan at version 1, shared with Jo by handle."""
+    api, mina = w.api, w["mina"]
+    view = await api.call("POST", "/api/documents", mina, 201, json=care_plan(mark("racing heart"), "", "", ""))
+    m = view["document_id"]
+    view = await api.call("POST", f"/api/documents/{m}/shares", mina, 200, json={"handle": w["jo"].handle})
+    return {"M": m, "M_share": view["shares"][0]["person"]["key"]}
 
 
 async def check_in_scratch(
@@ -488,6 +549,17 @@ ROUTES: dict[str, Route] = {
     "export as zip": Route("GET", "/api/me/export.zip"),
     # What waits for me
     "inbox": Route("GET", "/api/me/inbox"),
+    # Personal documents
+    "list documents": Route("GET", "/api/documents"),
+    "write document": Route("POST", "/api/documents", 201, lambda ids: care_plan(mark("signs"), "", "", "")),
+    "view document": Route("GET", "/api/documents/{M}"),
+    "document history": Route("GET", "/api/documents/{M}/history"),
+    "revise document": Route(
+        "PUT", "/api/documents/{M}", body=lambda ids: {"based_on_version": 1, **sections(mark("more"), "", "", "")}, scratch="M"
+    ),
+    "share document": Route("POST", "/api/documents/{M}/shares", body=lambda ids: {"handle": ids["kai_handle"]}, scratch="M"),
+    "revoke document share": Route("DELETE", "/api/documents/{M}/shares/{M_share}", scratch="M"),
+    "delete document": Route("DELETE", "/api/documents/{M}", scratch="M"),
 }
 
 R, E = "R", "E"
@@ -584,6 +656,14 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "export as markdown":      (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "export as zip":           (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "inbox":                   (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "list documents":          (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "write document":          (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    "view document":           (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    "document history":        (R,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "revise document":         (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "share document":          (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "revoke document share":   (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "delete document":         (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
 }
 # fmt: on
 
@@ -840,6 +920,12 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.check_in_lists.get(caller, [])
         case "view check-in":
             return w.check_in_views[caller]
+        case "list documents":
+            return w.document_lists[caller]
+        case "view document":
+            return w.document_views[caller]
+        case "document history":
+            return w.document_history
     raise AssertionError(f"no expectation for {route}")
 
 
@@ -851,6 +937,8 @@ def visible_markers(w: World, route: str, caller: str) -> set[str]:
         return {marker(w.texts["C"])}
     if caller == "lee" and route in ("view A", "my invitation", "list agreements", "inbox"):
         return {marker(w.texts["title_a"])}  # an invitee sees the title, nothing else
+    if caller == "sam" and route in ("view document", "list documents"):
+        return {marker(w.texts["M1"]), marker(w.texts["M3"])}  # M's current version, shared with him
     return set()
 
 
@@ -922,6 +1010,7 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         views = [expected_read(w, VIEWS[k], caller) for k in VIEWS if w.ids[k] in {s["agreement_id"] for s in listed}]
         visible_ids = {c["clause_id"] for v in views for c in v.get("clauses", [])}
         visible = visible_markers(w, "view A", caller) | visible_markers(w, "my invitation", caller)
+        visible |= visible_markers(w, "view document", caller)
         for text in texts:
             assert set(MARKER.findall(text)) <= visible, text
             for hidden in w.hidden_ids() - visible_ids:
@@ -931,6 +1020,11 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
             assert f"`{summary['agreement_id']}`" in texts[0]
         return
     export = json.loads(texts[0])
+    # Personal documents: exactly the caller's reads of each; the history for the owner only.
+    assert [d["document"] for d in export["documents"]] == w.document_lists[caller]
+    assert [d["history"] for d in export["documents"]] == [w.document_history if caller == "mina" else None] * len(
+        export["documents"]
+    )
     assert normalise_network(export["network"]) == expected_read(w, "network", caller)
     assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
     assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
@@ -1135,6 +1229,8 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
             ids |= await check_in_scratch(w, ids["A"])
         case "due":
             ids |= await scratch_due(w)
+        case "M":
+            ids |= await scratch_document(w)
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text

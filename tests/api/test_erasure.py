@@ -221,3 +221,25 @@ async def test_a_deleted_account_takes_its_check_ins_between_partners_with_it(
 
     await api.call("GET", f"/api/check-ins/{check_in}", ana, 404)
     assert not await has_key(store_url, check_in)
+
+
+async def test_a_deleted_account_takes_its_personal_documents_with_it(
+    client: AsyncTestClient[Litestar], store_url: str
+) -> None:
+    """Their documents are deleted for everyone they were shared with, and the documents' keys destroyed;
+    a document someone else shared with them stays that person's."""
+    api = Api(client)
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    plan = {"kind": "care_plan", "sections": [{"text": "Racing heart."}, {"text": ""}, {"text": ""}, {"text": ""}]}
+    bens = (await api.call("POST", "/api/documents", ben, 201, json=plan))["document_id"]
+    anas = (await api.call("POST", "/api/documents", ana, 201, json=plan))["document_id"]
+    await api.call("POST", f"/api/documents/{bens}/shares", ben, 200, json={"partner_id": ana.sid})
+    await api.call("POST", f"/api/documents/{anas}/shares", ana, 200, json={"partner_id": ben.sid})
+    await api.call("GET", f"/api/documents/{bens}", ana, 200)
+
+    await api.call("DELETE", "/api/me", ben, 204, json={"password": PASSWORD})
+    await api.call("GET", f"/api/documents/{bens}", ana, 404)
+    assert [d["document_id"] for d in await api.call("GET", "/api/documents", ana, 200)] == [anas]
+    assert not await has_key(store_url, bens)
+    assert await has_key(store_url, anas)

@@ -943,3 +943,67 @@ async def test_a_nul_is_refused_before_it_reaches_the_store(api: Api) -> None:
     assert [e["field"] for e in problem["errors"]] == ["display_name"]
     r = await api.client.post("/api/sessions", json={"handle": "a\u0000b", "password": PASSWORD})
     assert_problem(r, 401, code="sign_in_failed")
+
+
+# Personal documents
+
+DOC = "/api/documents"
+_CARE_PLAN = {"kind": "care_plan", "sections": [{"text": "racing heart"}, {"text": "a walk"}, {"text": "advice"}, {"text": "text me"}]}
+
+
+async def shared_document(api: Api) -> tuple[Person, Person, str]:
+    """Ana's care plan, shared with her partner Ben: (ana, ben, document_id)."""
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    view = await api.call("POST", DOC, ana, 201, json=_CARE_PLAN)
+    await api.call("POST", f"{DOC}/{view['document_id']}/shares", ana, 200, json={"partner_id": ben.sid})
+    return ana, ben, view["document_id"]
+
+
+@scenario("POST", DOC)
+async def _write_document(api: Api) -> httpx.Response:
+    return await send(api, "POST", DOC, await api.person("ana"), json=_CARE_PLAN)
+
+
+@scenario("GET", DOC)
+async def _my_documents(api: Api) -> httpx.Response:
+    _, ben, _ = await shared_document(api)
+    return await send(api, "GET", DOC, ben)
+
+
+@scenario("GET", DOC + "/{document_id}")
+async def _view_document(api: Api) -> httpx.Response:
+    _, ben, document_id = await shared_document(api)
+    return await send(api, "GET", f"{DOC}/{document_id}", ben)
+
+
+@scenario("PUT", DOC + "/{document_id}")
+async def _revise_document(api: Api) -> httpx.Response:
+    ana, _, document_id = await shared_document(api)
+    body = {"based_on_version": 1, "sections": [{"text": "racing heart"}, {"text": "a long walk"}, {"text": ""}, {"text": ""}]}
+    return await send(api, "PUT", f"{DOC}/{document_id}", ana, json=body)
+
+
+@scenario("DELETE", DOC + "/{document_id}")
+async def _delete_document(api: Api) -> httpx.Response:
+    ana, _, document_id = await shared_document(api)
+    return await send(api, "DELETE", f"{DOC}/{document_id}", ana)
+
+
+@scenario("GET", DOC + "/{document_id}/history")
+async def _document_history(api: Api) -> httpx.Response:
+    ana, _, document_id = await shared_document(api)
+    return await send(api, "GET", f"{DOC}/{document_id}/history", ana)
+
+
+@scenario("POST", DOC + "/{document_id}/shares")
+async def _share_document(api: Api) -> httpx.Response:
+    ana = await api.person("ana")
+    view = await api.call("POST", DOC, ana, 201, json=_CARE_PLAN)
+    return await send(api, "POST", f"{DOC}/{view['document_id']}/shares", ana, json={"handle": unique_handle("cy")})
+
+
+@scenario("DELETE", DOC + "/{document_id}/shares/{share_key}")
+async def _revoke_document_share(api: Api) -> httpx.Response:
+    ana, ben, document_id = await shared_document(api)
+    return await send(api, "DELETE", f"{DOC}/{document_id}/shares/{ben.sid}", ana)

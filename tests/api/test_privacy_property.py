@@ -129,6 +129,8 @@ class Plan:
     late_links: tuple[tuple[tuple[int, int], str], ...]
     #: Check-ins between two people (started only if their link is live then): (pair, the second shares, closed).
     check_ins: tuple[tuple[tuple[int, int], bool, bool], ...] = ()
+    #: Personal documents: (owner, people shared with by handle, one of them revoked after, revised after).
+    documents: tuple[tuple[int, tuple[int, ...], int | None, bool], ...] = ()
 
 
 def often(draw: st.DrawFn, weight: int = 4) -> bool:
@@ -206,7 +208,20 @@ def plans(draw: st.DrawFn) -> Plan:
         )
     late = draw(st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(("end", "relink", "link"))), max_size=3))
     check_ins = draw(st.lists(st.tuples(st.sampled_from(list(early) or pairs), st.booleans(), st.booleans()), max_size=2))
-    return Plan(size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins))
+    documents = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, size - 1),
+                st.lists(st.integers(0, size - 1), max_size=3, unique=True).map(tuple),
+                st.none() | st.integers(0, size - 1),
+                st.booleans(),
+            ),
+            max_size=2,
+        )
+    )
+    return Plan(
+        size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -270,6 +285,15 @@ class CheckInModel:
 
 
 @dataclass
+class DocumentModel:
+    document_id: str
+    owner: int
+    shares: dict[int, int] = field(default_factory=dict)  # person -> the step of the share
+    current: set[str] = field(default_factory=set)  # markers of the current version
+    earlier: set[str] = field(default_factory=set)  # markers only earlier versions hold (the owner's history)
+
+
+@dataclass
 class World:
     client: AsyncTestClient[Litestar]
     people: list[Person] = field(default_factory=list)
@@ -277,6 +301,7 @@ class World:
     agreements: list[AgreementModel] = field(default_factory=list)
     grants: list[GrantModel] = field(default_factory=list)
     check_ins: list[CheckInModel] = field(default_factory=list)
+    documents: list[DocumentModel] = field(default_factory=list)
     step: int = 0
 
     def tick(self) -> int:
@@ -519,6 +544,55 @@ def takes_part(w: World, viewer: int, m: CheckInModel) -> bool:
     return viewer in m.pair and link.status == "live" and link.live_since is not None and link.live_since <= m.started
 
 
+def care_plan(signs: str) -> list[dict[str, str]]:
+    return [{"text": signs}, {"text": ""}, {"text": ""}, {"text": ""}]
+
+
+async def build_document(w: World, owner: int, shares: tuple[int, ...]) -> DocumentModel:
+    """A care plan, shared by handle with each of `shares` (the owner among them is refused)."""
+    signs = mark("signs")
+    view = await w.call("POST", "/api/documents", owner, 201, json={"kind": "care_plan", "sections": care_plan(signs)})
+    m = DocumentModel(view["document_id"], owner, current={marker(signs)})
+    w.documents.append(m)
+    for person in shares:
+        expect = 422 if person == owner else 200
+        await w.call("POST", f"/api/documents/{m.document_id}/shares", owner, expect, json={"handle": w.people[person].handle})
+        if person != owner:
+            m.shares[person] = w.step
+    return m
+
+
+async def change_document(w: World, m: DocumentModel, revoke: int | None, revise: bool) -> None:
+    if revoke is not None and revoke in m.shares:
+        view = await w.call("GET", f"/api/documents/{m.document_id}", m.owner, 200)
+        [key] = [s["person"]["key"] for s in view["shares"] if s["handle"] == w.people[revoke].handle.casefold()]
+        await w.call("DELETE", f"/api/documents/{m.document_id}/shares/{key}", m.owner, 200)
+        del m.shares[revoke]
+    if revise:
+        signs = mark("revised")
+        body = {"based_on_version": 1, "sections": care_plan(signs)}
+        await w.call("PUT", f"/api/documents/{m.document_id}", m.owner, 200, json=body)
+        m.earlier, m.current = m.current, {marker(signs)}
+
+
+def reads_document(w: World, viewer: int, m: DocumentModel) -> bool:
+    """The owner; or a person it is shared with, while they are the owner's partner, or a partner's
+    partner, through links live since the share."""
+    if viewer == m.owner:
+        return True
+    since = m.shares.get(viewer)
+    if since is None:
+        return False
+    partners = live_partners(w, m.owner)
+    if partners.get(viewer, since + 1) <= since:
+        return True
+    return any(
+        first <= since and live_partners(w, partner).get(viewer, since + 1) <= since
+        for partner, first in partners.items()
+        if partner != viewer
+    )
+
+
 async def run(w: World, plan: Plan) -> None:
     for i in range(plan.size):
         await register(w, i)
@@ -536,6 +610,7 @@ async def run(w: World, plan: Plan) -> None:
         await join_late(w, index, agreement, made)
     for pair, shares, closes in plan.check_ins:
         await build_check_in(w, pair, shares, closes)
+    documents = [(await build_document(w, owner, shares), revoke, revise) for owner, shares, revoke, revise in plan.documents]
     for (a, b), op in plan.late_links:
         await late_link(w, a, b, op)
     for gplan, g in made:
@@ -544,6 +619,8 @@ async def run(w: World, plan: Plan) -> None:
             by = m.parties[gplan.revoke_by % len(m.parties)]
             await w.call("POST", f"/api/agreements/{m.agreement_id}/grants/{g.grant_id}/revoke", by, 200)
             g.revoked = True
+    for document, revoke, revise in documents:
+        await change_document(w, document, revoke, revise)
 
 
 # --------------------------------------------------------------------------
@@ -612,6 +689,11 @@ def allowed(w: World, viewer: int) -> set[str]:
         if takes_part(w, viewer, m):
             ok |= m.shared | {m.check_in_id}
             ok |= {text for author, text in m.private.items() if author == viewer}
+    for d in w.documents:
+        if d.owner == viewer:
+            ok |= d.current | d.earlier | {d.document_id}
+        elif reads_document(w, viewer, d):
+            ok |= d.current | {d.document_id}
     # Names, and the person ids that go with them: an over-approximation of who may know whom.
     for other, person in enumerate(w.people):
         knows = (
@@ -622,6 +704,8 @@ def allowed(w: World, viewer: int) -> set[str]:
                 g.audience == viewer and "identity" in g.scopes and other in w.agreements[g.agreement].parties
                 for g in w.grants
             )
+            # Sharing one's own document with someone introduces oneself.
+            or any(d.owner == other and reads_document(w, viewer, d) for d in w.documents)
         )
         if knows:
             ok |= {marker(person.name), str(person.id)}
@@ -636,6 +720,8 @@ def secrets(w: World) -> set[str]:
         found |= m.party_only | {c.clause_id for c in m.ratified} | set(m.clauses) | {m.agreement_id}
     for c in w.check_ins:
         found |= c.shared | set(c.private.values()) | {c.check_in_id}
+    for d in w.documents:
+        found |= d.current | d.earlier | {d.document_id}
     return found
 
 
@@ -648,6 +734,7 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     """Everything `viewer` gets from every read route: (path, status, body)."""
     paths = ["/api/agreements", "/api/network", "/api/check-ins"]
     paths += [f"/api/check-ins/{m.check_in_id}" for m in w.check_ins]
+    paths += ["/api/documents", *(f"/api/documents/{d.document_id}{s}" for d in w.documents for s in ("", "/history"))]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -681,6 +768,9 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for index, m in enumerate(w.agreements):
                 if path == f"/api/agreements/{m.agreement_id}" and not sees(w, viewer, index):
                     assert status == 404, f"P{viewer} sees {path}: {body}"
+            for d in w.documents:
+                if path == f"/api/documents/{d.document_id}":
+                    assert (status == 200) == reads_document(w, viewer, d), f"P{viewer} got {status} for {path}: {body}"
             for c in w.check_ins:
                 if path == f"/api/check-ins/{c.check_in_id}":
                     assert (status == 200) == takes_part(w, viewer, c), f"P{viewer} got {status} for {path}: {body}"

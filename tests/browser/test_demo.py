@@ -146,3 +146,24 @@ def test_a_tour_of_the_demo(browser: Any, demo_server: Server) -> None:
     screenshot(phone, "demo-check-in-phone", full_page=False)
     jules.get_by_role("link", name="Check-ins").click()
     expect(jules.locator("#mine-h + .empty")).to_be_visible()
+
+
+def test_the_demo_s_personal_documents(browser: Any, demo_server: Server) -> None:
+    """Mina reads Sam's care plan; Theo reads Mina's Solo Ethic; Jules, Mina's metamour, reads neither."""
+    from service.demo import MINA_SOLO_ETHIC, SAM_CARE_PLAN
+
+    mina = sign_in_as(browser, demo_server, "mina")
+    mina.goto("/documents")
+    expect(mina.get_by_role("link", name="Solo Ethic", exact=True)).to_be_visible()
+    expect(mina.locator(".document-line").first).to_contain_text("shared with 2")
+    mina.get_by_role("link", name="Sam's Care plan").click()
+    expect(mina.locator(".document-text")).to_contain_text(SAM_CARE_PLAN[1])
+    screenshot(mina, "demo-documents")
+    theo = sign_in_as(browser, demo_server, "theo")
+    theo.goto("/documents")
+    theo.get_by_role("link", name="Mina's Solo Ethic").click()
+    expect(theo.locator(".document-text")).to_contain_text(MINA_SOLO_ETHIC[0])
+    jules = sign_in_as(browser, demo_server, "jules")
+    jules.goto("/documents")
+    expect(jules.locator("#shared-h")).to_be_visible()
+    assert MINA_SOLO_ETHIC[0] not in jules.content() and SAM_CARE_PLAN[0] not in jules.content()

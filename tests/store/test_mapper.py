@@ -422,3 +422,22 @@ def test_a_renegotiation_stored_before_end_dates_and_revisit_dates_reads_without
     assert event.end_date is None
     assert event.changes == (ClauseChange("edit", clause_id, text="Fridays too."),)
     assert json.loads(mapper.to_stored_event(event).state)["class_version"] == 2
+
+
+def test_every_personal_document_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A personal document's events keep their types through the mapper: sections, versions, people, moments."""
+    from domain.documents import PersonalDocument, Section
+
+    now = datetime(2026, 10, 12, 9, tzinfo=timezone.utc)
+    owner, partner = uuid4(), uuid4()
+    sections = [Section("", "racing heart"), Section("", "a walk"), Section("", "advice"), Section("", "text me")]
+    document = PersonalDocument.write(uuid4(), owner, "care_plan", sections, now)
+    document.revise(owner, 1, [*sections[:3], Section("", "call me")], now + timedelta(hours=1))
+    document.share_with(owner, partner, "sealed-handle", now)
+    document.revoke_share(owner, partner, now)
+    document.delete(owner, now)
+    events = document.collect_events()
+    assert len({type(e) for e in events}) == 5
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
