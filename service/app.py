@@ -24,7 +24,7 @@ from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
 from service.http.network import GrantController, NetworkController
-from service.http.printing import AgreementExportController
+from service.http.printing import AgreementExportController, DocumentExportController
 from service.http.responses import POSITION
 from service.http.wire import StrictSchemas
 from service.http.observability import Metrics, Readiness, request_log
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NetworkController,
             GrantController,
             AgreementExportController,
+            DocumentExportController,
             InboxController,
             CheckInController,
             DocumentController,

@@ -151,6 +151,15 @@ class Documents:
         return outcome
 
 
+class DocumentAtVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """A document as its reader may export it: `view` now, and the text of the version asked for."""
+
+    view: policy.DocumentView
+    version: int
+    at: datetime
+    sections: tuple[Section, ...]
+
+
 class DocumentReads:
     """A person's reads: one document, its history (the owner's), and their list."""
 
@@ -168,6 +177,19 @@ class DocumentReads:
         if found is None:
             raise NotFound("document", document_id)
         return found
+
+    async def to_export(self, caller: UUID, document_id: UUID, version: int | None) -> DocumentAtVersion:
+        """What `caller` may export of a document: the current version (by default), or, for its
+        owner, any earlier one. A reader has the current version only, as on their page, so naming
+        another is asking for something they may not see: not found, like a version that never was."""
+        view = await self.view(caller, document_id)
+        if version is None or version == view.version:
+            return DocumentAtVersion(view=view, version=view.version, at=view.updated_at, sections=view.sections)
+        history = await self.visibility.document_history(caller, document_id) or ()
+        entry = next((e for e in history if e.version == version), None)
+        if entry is None:
+            raise NotFound("version", document_id)
+        return DocumentAtVersion(view=view, version=entry.version, at=entry.at, sections=entry.sections)
 
     async def mine(self, caller: UUID) -> list[policy.DocumentView]:
         return await self.visibility.my_documents(caller)

@@ -14,6 +14,7 @@ from datetime import datetime
 import msgspec
 
 from domain.policy import SharedView
+from service.commands.documents import DocumentAtVersion
 from service.read.queries import AgreementAtVersion
 from service.web import markdown as md
 from service.web import present
@@ -84,6 +85,25 @@ def agreement(found: AgreementAtVersion | SharedView, made_at: datetime) -> Prin
         )
         or (Section("Clauses", ("No clauses at this version.",)),),
         filename=f"accord-agreement-{view.agreement_id}-v{found.version}",
+    )
+
+
+def document(found: DocumentAtVersion, made_at: datetime) -> Printable:
+    """A personal document as its reader may export it: the owner's version, or the current one
+    shared with them."""
+    view = found.view
+    whose = "Yours" if view.access == "owner" else f"By {view.owner.name}, shared with you"
+    return Printable(
+        title=view.title,
+        lines=(
+            f"{whose}. Version {found.version}, written {present.when(found.at)}.",
+            f"Exported from Accord on {present.when(made_at)}.",
+        ),
+        sections=tuple(
+            Section(s.heading or "(no area named)", (s.text,) if s.text.strip() else ("Not written yet.",))
+            for s in found.sections
+        ),
+        filename=f"accord-document-{view.document_id}-v{found.version}",
     )
 
 

@@ -17,7 +17,7 @@ from litestar.response import Template
 from domain.errors import NotFound
 from service.application import Accord
 from service.http.deps import AccordDep
-from service.http.printing import Version, agreement_file
+from service.http.printing import Version, agreement_file, document_file
 from service.store.base import Account
 from service.views import AgreementView
 from service.web import present
@@ -66,3 +66,18 @@ class PrintingPages(Controller):
     @get("/export.pdf")
     async def as_pdf(self, accord: AccordDep, me: Me, agreement_id: Id, version: Version = None) -> Response[bytes | str]:
         return await agreement_file(accord, me.person_id, agreement_id, version, "pdf")
+
+
+class DocumentPrintingPages(Controller):
+    """A personal document's downloads, for its owner and whom it is shared with (the document page links them)."""
+
+    path = "/documents/{document_id:uuid}"
+    dependencies = ME
+
+    @get("/export.md")
+    async def as_markdown(self, accord: AccordDep, me: Me, document_id: Id, version: Version = None) -> Response[bytes | str]:
+        return await document_file(accord, me.person_id, document_id, version, "md")
+
+    @get("/export.pdf")
+    async def as_pdf(self, accord: AccordDep, me: Me, document_id: Id, version: Version = None) -> Response[bytes | str]:
+        return await document_file(accord, me.person_id, document_id, version, "pdf")

@@ -554,6 +554,9 @@ ROUTES: dict[str, Route] = {
     "write document": Route("POST", "/api/documents", 201, lambda ids: care_plan(mark("signs"), "", "", "")),
     "view document": Route("GET", "/api/documents/{M}"),
     "document history": Route("GET", "/api/documents/{M}/history"),
+    "document as markdown": Route("GET", "/api/documents/{M}/export.md"),
+    "document as pdf": Route("GET", "/api/documents/{M}/export.pdf"),
+    "document at version 1 as markdown": Route("GET", "/api/documents/{M}/export.md?version=1"),
     "revise document": Route(
         "PUT", "/api/documents/{M}", body=lambda ids: {"based_on_version": 1, **sections(mark("more"), "", "", "")}, scratch="M"
     ),
@@ -660,6 +663,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "write document":          (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
     "view document":           (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
     "document history":        (R,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "document as markdown":    (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    "document as pdf":         (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    "document at version 1 as markdown": (R, N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "revise document":         (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "share document":          (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "revoke document share":   (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
@@ -1051,12 +1057,16 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
             assert in_force["clauses"] == expected_read(w, "version", caller)
 
 
-PRINTED = ("agreement as markdown", "agreement as pdf", "agreement at version 3 as markdown")
+PRINTED = (
+    "agreement as markdown", "agreement as pdf", "agreement at version 3 as markdown",
+    "document as markdown", "document as pdf", "document at version 1 as markdown",
+)  # fmt: skip
 
 
 def check_printed(w: World, route: str, caller: str, r: Any) -> None:
-    """An agreement's export holds its reader's view and nothing else: for a party the version
-    asked for (the one in force by default), for a metamour exactly their shared clauses."""
+    """An export holds its reader's view and nothing else: for an agreement's party the version
+    asked for (the one in force by default), for a metamour exactly their shared clauses; for a
+    document's owner the version asked for, for whom it is shared with the current one."""
     if route.endswith("pdf"):
         assert r.headers["content-type"] == "application/pdf"
         from pypdf import PdfReader
@@ -1066,7 +1076,10 @@ def check_printed(w: World, route: str, caller: str, r: Any) -> None:
         assert r.headers["content-type"].startswith("text/markdown")
         text = r.text
     assert r.headers["content-disposition"].startswith("attachment")
-    if caller in ("mina", "jo"):
+    if route.startswith("document"):
+        # Care plan M: its owner's version asked for, or the current one for whom it is shared with.
+        shown = {"M1", "M2"} if "version 1" in route else {"M1", "M3"}
+    elif caller in ("mina", "jo"):
         version_3 = route.startswith("agreement at version 3")
         shown = {"title_a", "C", "P", "S1" if version_3 else "S2"}
     else:

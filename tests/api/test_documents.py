@@ -209,3 +209,40 @@ async def test_two_revisions_from_the_same_version_at_once_one_lands_and_the_oth
     [refused] = [r.json() for r in answers if r.status_code == 409]
     assert refused["current"]["version"] == 2 and refused["current"]["sections"] == landed["sections"]
     assert (await api.call("GET", f"{D}/{document}", mina, 200))["version"] == 2
+
+
+async def test_a_document_exports_as_markdown_and_pdf_to_whoever_reads_it(client: AsyncTestClient[Litestar]) -> None:
+    """The owner exports any version; a reader the current one (as on their page); anyone else nothing.
+    A PDF read back holds the words of that version and none of another's."""
+    import io
+
+    from pypdf import PdfReader
+
+    api = Api(client)
+    mina, theo, _, sky = await a_triad(api)
+    document = (await api.call("POST", D, mina, 201, json=care_plan(helps="first-words-walk")))["document_id"]
+    await api.call("PUT", f"{D}/{document}", mina, 200, json={"based_on_version": 1, **_only(care_plan(helps="second-words-tea"))})
+    await api.call("POST", f"{D}/{document}/shares", mina, 200, json={"partner_id": theo.sid})
+
+    async def text_of(who: Person, suffix: str) -> str:
+        r = await client.get(f"{D}/{document}/{suffix}", headers=who.headers)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-disposition"].startswith("attachment")
+        if ".pdf" in suffix:
+            assert r.headers["content-type"] == "application/pdf"
+            return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+        assert r.headers["content-type"].startswith("text/markdown")
+        return r.text
+
+    for who in (mina, theo):
+        for kind in ("md", "pdf"):
+            text = await text_of(who, f"export.{kind}")
+            assert "second-words-tea" in text and "first-words-walk" not in text and "Care plan" in text
+    first = await text_of(mina, "export.pdf?version=1")
+    assert "first-words-walk" in first and "second-words-tea" not in first
+    # A reader has the current version only; a version that never was, and a stranger: not found.
+    for who, suffix in ((theo, "export.md?version=1"), (mina, "export.md?version=9"), (sky, "export.md"), (sky, "export.pdf")):
+        assert_problem(await client.get(f"{D}/{document}/{suffix}", headers=who.headers), 404)
+    r = await client.get(f"{D}/{document}/export.md", headers=sky.headers)
+    other = await client.get(f"{D}/{uuid.uuid4()}/export.md", headers=sky.headers)
+    assert r.content == other.content

@@ -996,6 +996,14 @@ async def _document_history(api: Api) -> httpx.Response:
     return await send(api, "GET", f"{DOC}/{document_id}/history", ana)
 
 
+for _printed in ("export.md", "export.pdf"):
+
+    @scenario("GET", DOC + "/{document_id}/" + _printed)
+    async def _export_document(api: Api, route: str = _printed) -> httpx.Response:
+        _, ben, document_id = await shared_document(api)
+        return await send(api, "GET", f"{DOC}/{document_id}/{route}", ben)
+
+
 @scenario("POST", DOC + "/{document_id}/shares")
 async def _share_document(api: Api) -> httpx.Response:
     ana = await api.person("ana")
