@@ -13,7 +13,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 from msgspec import Meta
 
-from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, TOPICS
+from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, MAX_TOPIC, TOPICS
 from domain.checkins import MAX_ACTION_POINT, MAX_ACTION_POINTS, MAX_ANSWER, MAX_PLAN, MAX_PROMPT, MAX_PROMPTS, MAX_REASON
 
 Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE)]
@@ -25,7 +25,15 @@ DisplayName = Annotated[
     str, Meta(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$", description="no control characters")
 ]
 Password = Annotated[str, Meta(min_length=10, max_length=200)]
-Topic = Literal[TOPICS]  # type: ignore[valid-type]
+Topic = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_TOPIC,
+        pattern=r"^[^\W_]+(_[^\W_]+)*$",
+        description=f"one of {', '.join(TOPICS)}, or a topic of your own: lowercase words joined by _",
+    ),
+]
 Revision = Annotated[int, Meta(ge=1)]
 Version = Annotated[int, Meta(ge=0)]
 
