@@ -19,6 +19,7 @@ from service.http.agreements import AgreementController
 from service.http.checkins import CheckInController
 from service.http.export import ExportController
 from service.http.inbox import InboxController
+from service.http.templates import TemplateController
 from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NetworkController,
             GrantController,
             InboxController,
+            TemplateController,
             CheckInController,
             live,
             # The browser app (service/web): pages, templates and static files.

@@ -108,9 +108,14 @@ class Session(msgspec.Struct, frozen=True):
     person: Me
 
 
+TemplateId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="a template's id (GET /api/templates)")]
+
+
 class CreateAgreement(Strict):
     title: Title
     agreement_id: UUID | None = None
+    #: Start from this agreement template: its clauses become the first drafts.
+    template_id: TemplateId | None = None
 
 
 class Invite(Strict):

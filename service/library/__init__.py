@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from importlib.resources import files
 from typing import Any
 
+from domain.errors import ValidationFailed
 from domain.templates import Template, TemplateKind, parse_template
 
 
@@ -33,6 +34,13 @@ class Library(Mapping[str, Template]):
 
     def of_kind(self, kind: TemplateKind) -> list[Template]:
         return [t for t in self._by_id.values() if t.kind == kind]
+
+    def agreement_template(self, template_id: str) -> Template:
+        """The agreement template of that id; ValidationFailed on `template_id` if there is none."""
+        template = self._by_id.get(template_id)
+        if template is None or template.kind != "agreement":
+            raise ValidationFailed("template_id", "is not an agreement template (GET /api/templates lists them)")
+        return template
 
     def documents(self, document: str) -> list[Template]:
         """The templates that start a personal document of this kind (solo_ethic, care_plan, security_map)."""

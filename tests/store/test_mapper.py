@@ -422,3 +422,18 @@ def test_a_renegotiation_stored_before_end_dates_and_revisit_dates_reads_without
     assert event.end_date is None
     assert event.changes == (ClauseChange("edit", clause_id, text="Fridays too."),)
     assert json.loads(mapper.to_stored_event(event).state)["class_version"] == 2
+
+
+def test_an_agreement_started_from_a_template_round_trips(mapper: MsgspecMapper) -> None:
+    """StartedFromTemplate keeps the template's id and version; its clauses are plain ClauseAdded events."""
+    from domain.agreement import Agreement
+    from service.library import load_library
+
+    template = load_library()["one_page_contract"]
+    now = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    agreement = Agreement.start_from(template, "Us", uuid4(), now, clause_ids=[uuid4() for _ in template.clauses])
+    events = agreement.collect_events()
+    assert Agreement.StartedFromTemplate in {type(e) for e in events}
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
