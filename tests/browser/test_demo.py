@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from service.demo import MINA_AND_SAM, PASSWORD, SCHEDULING_REVISED
+from service.demo import MINA_AND_SAM, ONE_PAGE_TITLE, PASSWORD, SCHEDULING_REVISED, TRAVEL
 from tests.browser.conftest import ROOT, SOON_MS, Server, screenshot, start_server
 
 try:
@@ -146,3 +146,13 @@ def test_a_tour_of_the_demo(browser: Any, demo_server: Server) -> None:
     screenshot(phone, "demo-check-in-phone", full_page=False)
     jules.get_by_role("link", name="Check-ins").click()
     expect(jules.locator("#mine-h + .empty")).to_be_visible()
+
+
+def test_the_demo_has_an_agreement_started_from_the_one_page_contract(browser: Any, demo_server: Server) -> None:
+    theo = sign_in_as(browser, demo_server, "theo")
+    theo.get_by_role("link", name=ONE_PAGE_TITLE).click()
+    settle(theo)
+    expect(theo.locator("#started-from")).to_contain_text("One page contract")
+    travel = theo.locator("section.topic", has=theo.locator("h3", has_text="Travel"))
+    expect(travel).to_contain_text(TRAVEL)
+    screenshot(theo, "demo-one-page")
