@@ -39,7 +39,7 @@ def test_starting_an_agreement_from_the_one_page_contract(browser: Any, server: 
 
     # A topic of one's own, named in plain words, gets a section of its own.
     page.locator("#add-clause-details summary").click()
-    page.get_by_label("Or name a topic of your own").first.fill("Money & shared costs")
+    page.get_by_label("Or name one of your own").first.fill("Money & shared costs")
     page.locator("#add-clause-text").fill("We split rent by income.")
     page.get_by_role("button", name="Add clause").click()
     section = page.locator("section.topic", has=page.locator("h3", has_text="Money shared costs"))
