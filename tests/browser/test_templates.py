@@ -45,3 +45,7 @@ def test_starting_an_agreement_from_the_one_page_contract(browser: Any, server: 
     section = page.locator("section.topic", has=page.locator("h3", has_text="Money shared costs"))
     expect(section).to_contain_text("We split rent by income.")
     screenshot(page, "own-topic")
+
+    # It is shared by its own scope, offered beside the built-in ones.
+    page.get_by_role("link", name="Sharing").click()
+    expect(page.get_by_label("Clauses on money shared costs")).to_have_count(1)
