@@ -65,6 +65,9 @@ async def test_drafts_from_a_template_are_edited_and_ratified_as_usual(api: Api)
     edited = await api.edit_clause(ben, agreement_id, first["clause_id"], "Sundays are ours.", 1)
     assert clause_of(edited, first["clause_id"])["text"] == "Sundays are ours."
     assert (await api.ratify(ana, ben, agreement_id))["template"]["template_id"] == "time_and_scheduling"
+    timeline = await api.call("GET", f"/api/agreements/{agreement_id}/timeline", ben, 200)
+    assert [e["kind"] for e in timeline[:5]] == ["drafted", "started_from_template", *["clause_added"] * 3]
+    assert timeline[1]["summary"] == "started from the template time and scheduling (version 1)"
 
 
 async def test_starting_from_a_template_is_idempotent(api: Api) -> None:

@@ -49,3 +49,7 @@ def test_starting_an_agreement_from_the_one_page_contract(browser: Any, server: 
     # It is shared by its own scope, offered beside the built-in ones.
     page.get_by_role("link", name="Sharing").click()
     expect(page.get_by_label("Clauses on money shared costs")).to_have_count(1)
+
+    # The timeline says where the drafts came from.
+    page.get_by_role("link", name="Timeline").click()
+    expect(page.locator("main")).to_contain_text("Started from the template one page contract (version 1)")
