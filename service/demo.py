@@ -47,7 +47,7 @@ PEOPLE = (
         "theo",
         "Theo",
         "Mina's partner; has proposed a renegotiation of their agreement, whose check-in clause is due for review;"
-        " a weekly check-in with Mina",
+        " a weekly check-in with Mina; a draft with her started from the one-page contract",
     ),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
     Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
