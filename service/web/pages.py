@@ -407,7 +407,8 @@ class AgreementPages(Controller):
             kind, context = present.agreement(view, me.person_id)
         template = f"{kind}_live.html" if live else f"{kind}.html"
         # `?review=<clause id>`: the renegotiation form opened for a clause due for review.
-        context = {**context, "review": request.query_params.get("review")}
+        # The library names the template an agreement started from.
+        context = {**context, "review": request.query_params.get("review"), "library": accord.library}
         return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
     async def _sharing(

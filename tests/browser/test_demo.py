@@ -152,7 +152,7 @@ def test_the_demo_has_an_agreement_started_from_the_one_page_contract(browser: A
     theo = sign_in_as(browser, demo_server, "theo")
     theo.get_by_role("link", name=ONE_PAGE_TITLE).click()
     settle(theo)
-    expect(theo.locator("#started-from")).to_contain_text("One page contract")
+    expect(theo.locator("#started-from")).to_contain_text("One-page contract")
     travel = theo.locator("section.topic", has=theo.locator("h3", has_text="Travel"))
     expect(travel).to_contain_text(TRAVEL)
     screenshot(theo, "demo-one-page")

@@ -29,7 +29,7 @@ def test_starting_an_agreement_from_the_one_page_contract(browser: Any, server: 
     page.get_by_role("button", name="Create").click()
     page.wait_for_url(re.compile(r"/agreements/[0-9a-f-]{36}$"))
 
-    expect(page.locator("#started-from")).to_contain_text("One page contract")
+    expect(page.locator("#started-from")).to_contain_text("“One-page contract” (version 1)")
     clauses = page.locator("#clauses .clause")
     expect(clauses).to_have_count(len(CONTRACT.clauses))
     for clause in CONTRACT.clauses:
