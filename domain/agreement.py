@@ -17,10 +17,12 @@ precisely typed fields, since the store encodes them by their type hints.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -48,6 +50,9 @@ from domain.errors import (
     ValidationFailed,
 )
 
+if TYPE_CHECKING:
+    from domain.templates import Template
+
 TOPICS = (
     "boundaries",
     "safer_sex",
@@ -57,6 +62,12 @@ TOPICS = (
     "privacy",
     "other",
 )
+
+#: A topic the parties name themselves is a key: words of lowercase letters (any
+#: script) or digits joined by single underscores, like the built-in ones. Short
+#: enough that its grant scope (`clauses:<topic>`) stays within 40 characters.
+MAX_TOPIC = 32
+_WORD = re.compile(r"[^\W_]+")
 
 MAX_TITLE = 200
 MAX_CLAUSE_TEXT = 5000
@@ -201,9 +212,30 @@ def check_text(field: str, value: str | None, max_length: int) -> None:
         raise ValidationFailed(field, f"must be at most {max_length} characters")
 
 
+def topic_key(name: str) -> str:
+    """The key of a topic as someone typed it: "Money & shared costs" -> "money_shared_costs".
+
+    A name whose key is a built-in topic's ("Safer sex") is that topic, so a
+    topic of one's own never stands beside a built-in one of the same name.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return "_".join(_WORD.findall(folded))
+
+
+def is_topic(topic: str | None) -> bool:
+    """A built-in topic, or a key of one's own (its own key: `topic_key` leaves it as it is)."""
+    return topic is not None and (
+        topic in TOPICS or (0 < len(topic) <= MAX_TOPIC and topic_key(topic) == topic)
+    )
+
+
 def check_topic(field: str, topic: str | None) -> None:
-    if topic not in TOPICS:
-        raise ValidationFailed(field, f"must be one of {', '.join(TOPICS)}")
+    if not is_topic(topic):
+        raise ValidationFailed(
+            field,
+            f"must be one of {', '.join(TOPICS)}, or a topic of your own: at most {MAX_TOPIC} "
+            "lowercase letters or digits, words joined by single underscores",
+        )
 
 
 def check_open(proposal: Proposal, in_force_version: int | None) -> None:
@@ -265,6 +297,15 @@ class Agreement(Aggregate):
             agreement.end_date = None
             agreement.due_reviews = {}
             agreement.lapsed = False
+
+    class StartedFromTemplate(Event):
+        """Follows Created when the drafts came from a template: which one, and which version of its wording."""
+
+        template_id: str
+        template_version: int
+
+        def apply(self, agreement: Agreement) -> None:
+            agreement.template = (self.template_id, self.template_version)
 
     # Parties
 
@@ -663,6 +704,30 @@ class Agreement(Aggregate):
         return cls._create(
             cls.Created, id=agreement_id, timestamp=now, title=title, creator=creator
         )
+
+    @classmethod
+    def start_from(
+        cls,
+        template: Template,
+        title: str,
+        creator: UUID,
+        now: datetime,
+        agreement_id: UUID | None = None,
+        clause_ids: Sequence[UUID] = (),
+    ) -> Agreement:
+        """A new agreement whose drafts are the template's clauses, for its parties to edit and consent to."""
+        if template.kind != "agreement":
+            raise ValidationFailed("template_id", "starts a personal document, not an agreement")
+        if len(clause_ids) != len(template.clauses):
+            raise ValidationFailed("clause_ids", f"must name {len(template.clauses)} clause ids")
+        agreement = cls.create(title, creator, now, agreement_id)
+        agreement.trigger_event(
+            cls.StartedFromTemplate, timestamp=now,
+            template_id=template.template_id, template_version=template.version,
+        )  # fmt: skip
+        for clause_id, clause in zip(clause_ids, template.clauses, strict=True):
+            agreement.add_clause(creator, clause_id, clause.topic, clause.text, now)
+        return agreement
 
     def invite(self, by: UUID, invitee: UUID, now: datetime, handle: str = "") -> None:
         self.check_is_party(by)

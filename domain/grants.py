@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.agreement import TOPICS
+from domain.agreement import TOPICS, is_topic
 from domain.errors import (
     AlreadyDone,
     GrantLapsed,
@@ -36,12 +36,19 @@ def clauses_scope(topic: str) -> str:
     return CLAUSES + topic
 
 
+def is_scope(scope: str) -> bool:
+    """A built-in scope, or `clauses:<topic>` for a topic the parties named themselves."""
+    return scope in SCOPES or (scope.startswith(CLAUSES) and is_topic(scope.removeprefix(CLAUSES)))
+
+
 def check_scopes(scopes: Sequence[str]) -> None:
     if not scopes:
         raise ValidationFailed("scopes", "must name at least one scope")
     for scope in scopes:
-        if scope not in SCOPES:
-            raise ValidationFailed("scopes", f"{scope!r} is not one of {', '.join(SCOPES)}")
+        if not is_scope(scope):
+            raise ValidationFailed(
+                "scopes", f"{scope!r} is not one of {', '.join(SCOPES)}, nor clauses:<a topic of your own>"
+            )
     if len(set(scopes)) != len(scopes):
         raise ValidationFailed("scopes", "must name each scope once")
 

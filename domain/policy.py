@@ -40,7 +40,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.agreement import Clause
+from domain.agreement import TOPICS, Clause
 from domain.cadence import Cadence
 from domain.checkins import CheckIn, Occurrence
 from domain.documents import KIND_NAMES as DOCUMENT_KINDS
@@ -528,7 +528,7 @@ def agreement_access(
 ) -> Access:
     """THE decision: what `viewer` may see of `agreement`, and why."""
     if relation(viewer, agreement.parties) == "party":
-        return Access(kind="party", scopes=frozenset(SCOPES))
+        return Access(kind="party", scopes=frozenset(SCOPES) | own_topic_scopes(agreement))
     holding = [
         (grant, reason)
         for grant in sorted(grants, key=lambda g: g.grant_id)
@@ -542,6 +542,15 @@ def agreement_access(
         scopes=frozenset().union(*(grant.scopes for grant, _ in holding)),
         reasons=tuple(reason for _, reason in holding),
         no_reshare=any(grant.no_reshare for grant, _ in holding),
+    )
+
+
+def own_topic_scopes(agreement: AgreementFact) -> frozenset[str]:
+    """The `clauses:` scopes of the topics the parties named themselves, which a party sees like any other."""
+    return frozenset(
+        clauses_scope(item.topic)
+        for item in (*agreement.clauses_in_force, *agreement.history)
+        if item.topic not in TOPICS
     )
 
 

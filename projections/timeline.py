@@ -46,6 +46,7 @@ Kind = Literal[
     "reaffirmed",
     "review_settled",
     "lapsed",
+    "started_from_template",
 ]
 
 Content = dict[UUID, Clause]
@@ -115,6 +116,7 @@ HANDLED_EVENTS: tuple[type[Agreement.Event], ...] = (
     Agreement.ReviewSettled,
     Agreement.Lapsed,
     Agreement.DatesScheduled,
+    Agreement.StartedFromTemplate,
 )
 #: Event topics in the eventsourcing library's "module:qualname" form, for subscriptions.
 TOPICS = tuple(f"{cls.__module__}:{cls.__qualname__}" for cls in HANDLED_EVENTS)
@@ -399,6 +401,14 @@ def _dates_scheduled(state: Timeline, e: Agreement.DatesScheduled, position: int
     return _replace(state, position=position)
 
 
+def _started_from_template(state: Timeline, e: Agreement.StartedFromTemplate, position: int) -> Timeline:
+    # Follows "drafted" in the same command; the drafts it makes are entries of their own.
+    return _next(
+        state, e, position, "started_from_template", None,
+        f"started from the template {_label(e.template_id)} (version {e.template_version})",
+    )
+
+
 Fold = Callable[[Timeline, Any, int], Timeline]
 
 #: Each handled event class's fold, in HANDLED_EVENTS' order.
@@ -412,7 +422,7 @@ _FOLDS: dict[type, Fold] = dict(
             _withdrawn, _adopted, _repair_note, _acknowledged, _repair_note_linked,
             _discard_asked, _discard_withdrawn, _discarded,
             _revisit_date_set, _end_date_set, _review_due, _reaffirmed, _review_settled, _lapsed,
-            _dates_scheduled,
+            _dates_scheduled, _started_from_template,
         ),
         strict=True,
     )

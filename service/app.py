@@ -20,6 +20,7 @@ from service.http.checkins import CheckInController
 from service.http.documents import DocumentController
 from service.http.export import ExportController
 from service.http.inbox import InboxController
+from service.http.templates import TemplateController
 from service.http.methods import head_and_allow
 from service.http.health import HealthController
 from service.http.live import live
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AgreementExportController,
             DocumentExportController,
             InboxController,
+            TemplateController,
             CheckInController,
             DocumentController,
             live,

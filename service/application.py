@@ -22,6 +22,7 @@ from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
+from service.library import load_library
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
 from service.commands.erasure import Erasures
@@ -119,6 +120,8 @@ class Accord:
         self.visibility = Visibility(self.models, self.names, lambda: self._secret, now, self.keys.open_text)
         # The use cases, one module per aggregate, and the reads: collaborators as parameters.
         self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
+        #: The template library (service/library/*.toml), read once.
+        self.library = load_library()
         self.agreements = Agreements(
             self.commands, self.visibility, now, self._settled, self.network.person_for, self._shred,
             self.keys.seal_text,

@@ -7,7 +7,9 @@ Theo's agreement has been in force for two months, its check-in clause is due
 for review (its revisit date passed), and Theo has proposed a renegotiation. Sam and
 Jules have their own agreement; they show Mina that they are partners, and the
 clause about meeting her, and nothing else. Mina's Solo Ethic is shared with
-Theo and Sam, and Sam's care plan with Mina.
+Theo and Sam, and Sam's care plan with Mina. Mina has started a second
+agreement with Theo from the one-page contract; Theo added a clause on a topic
+of his own.
 
 Everything is made by calling `Accord`'s use cases on the configured store, as
 a person would through the app, so the demo passes the same rules and its
@@ -48,11 +50,15 @@ PEOPLE = (
         "theo",
         "Theo",
         "Mina's partner; has proposed a renegotiation of their agreement, whose check-in clause is due for review;"
-        " a weekly check-in with Mina",
+        " a weekly check-in with Mina; a draft with her started from the one-page contract",
     ),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
     Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
 )
+
+#: Mina and Theo's agreement started from the one-page contract, with Theo's clause on a topic of his own.
+ONE_PAGE_TITLE = "Our one page"
+TRAVEL = "We tell each other about trips a month ahead, and one of us is always reachable while away."
 
 MINA_AND_SAM = {
     "boundaries": "We each keep our own home and our own time. Neither of us asks the other "
@@ -212,6 +218,7 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
 
     await _check_in(accord, mina, theo)
     await _documents(accord, mina, theo, sam)
+    await _one_page(accord, mina, theo)
 
 
 MINA_SOLO_ETHIC = (
@@ -237,6 +244,17 @@ async def _documents(accord: Accord, mina: Person, theo: Person, sam: Person) ->
         await accord.documents.share(mina.id, ethic.body.document_id, None, partner_id=partner.id)
     plan = await accord.documents.write(sam.id, "care_plan", [Section("", t) for t in SAM_CARE_PLAN], None)
     await accord.documents.share(sam.id, plan.body.document_id, None, partner_id=mina.id)
+
+
+async def _one_page(accord: Accord, mina: Person, theo: Person) -> None:
+    """Mina and Theo start again from the one-page contract: its clauses are drafts, and Theo
+    adds one on a topic of his own."""
+    agreement_id = uuid4()
+    contract = accord.library.agreement_template("one_page_contract")
+    await accord.agreements.start_from_template(mina.id, contract, ONE_PAGE_TITLE, None, agreement_id)
+    await accord.agreements.invite(mina.id, agreement_id, theo.handle, None)
+    await accord.agreements.accept_invitation(theo.id, agreement_id, None)
+    await accord.agreements.add_clause(theo.id, agreement_id, "travel", TRAVEL, None, uuid4())
 
 
 async def _check_in(accord: Accord, mina: Person, theo: Person) -> None:

@@ -68,6 +68,11 @@ class RevisitView(msgspec.Struct, frozen=True):
     revisit_on: date
 
 
+class TemplateRef(msgspec.Struct, frozen=True):
+    template_id: str
+    version: int
+
+
 class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
     """A party's view: everything about the agreement."""
 
@@ -89,6 +94,8 @@ class AgreementView(msgspec.Struct, frozen=True, kw_only=True):
     due_reviews: list[ReviewView] = msgspec.field(default_factory=list)
     #: A temporary agreement's end date: it lapses when that day begins (UTC).
     until: date | None = None
+    #: The template its first drafts came from, if any: its id and the version of its wording.
+    template: TemplateRef | None = None
     view: str = "party"
 
 
@@ -161,4 +168,5 @@ def party_view(
         revisits=[RevisitView(c, on) for c, on in sorted(agreement.revisit_dates.items(), key=lambda i: (i[1], str(i[0])))],
         due_reviews=[_review_view(r) for r in agreement.due_reviews.values()],
         until=agreement.end_date,
+        template=None if (used := getattr(agreement, "template", None)) is None else TemplateRef(*used),
     )

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from domain import policy
 from domain.agreement import Agreement, ClauseChange, EndDateChange
+from domain.templates import Template
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.views import AgreementSummary, AgreementView
 from service.visibility import Visibility
@@ -76,15 +77,22 @@ class Agreements:
         self, caller: UUID, title: str, key: CommandKey | None, agreement_id: UUID | None = None
     ) -> Outcome:
         new_id = agreement_id or uuid4()
-        outcome = await self.commands.run(
-            Agreement,
-            new_id,
-            lambda _: Agreement.create(title, caller, self.clock(), agreement_id=new_id),
-            self._render,
-            key=key,
-            creates=True,
-        )
+        return await self._create(new_id, lambda: Agreement.create(title, caller, self.clock(), agreement_id=new_id), key)
+
+    async def _create(self, new_id: UUID, make: Callable[[], Agreement], key: CommandKey | None) -> Outcome:
+        outcome = await self.commands.run(Agreement, new_id, lambda _: make(), self._render, key=key, creates=True)
         return await self.settled(outcome)
+
+    async def start_from_template(
+        self, caller: UUID, template: Template, title: str, key: CommandKey | None, agreement_id: UUID | None = None
+    ) -> Outcome:
+        """Create an agreement with the template's clauses as drafts: one command, its events appended together."""
+        new_id = agreement_id or uuid4()
+        # Drawn once, outside the decision, so a retried command makes the same clauses.
+        clause_ids = [uuid4() for _ in template.clauses]
+        return await self._create(
+            new_id, lambda: Agreement.start_from(template, title, caller, self.clock(), new_id, clause_ids), key
+        )
 
     async def invite(
         self, caller: UUID, agreement_id: UUID, handle: str, key: CommandKey | None

@@ -51,13 +51,18 @@ class AgreementController(Controller):
 
     @post(
         "/",
-        summary="Create an agreement; the caller is its first party",
+        summary="Create an agreement, blank or started from a template; the caller is its first party",
         status_code=201,
         responses=COMMAND,
     )
     async def create(
         self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[CreateAgreement]
     ) -> Response[AgreementView]:
+        if data.template_id is not None:
+            template = accord.library.agreement_template(data.template_id)
+            return respond(
+                await accord.agreements.start_from_template(caller, template, data.title, key, data.agreement_id)
+            )
         return respond(await accord.agreements.create_agreement(caller, data.title, key, data.agreement_id))
 
     @get("/", summary="The agreements I am a party of or invited to", responses=READ)

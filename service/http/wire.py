@@ -13,10 +13,18 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 from msgspec import Meta
 
-from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, TOPICS
+from domain.agreement import MAX_CLAUSE_TEXT, MAX_NOTE, MAX_TITLE, MAX_TOPIC, TOPICS
+from domain.checkins import (
+    MAX_ACTION_POINT,
+    MAX_ACTION_POINTS,
+    MAX_ANSWER,
+    MAX_PLAN,
+    MAX_PROMPT,
+    MAX_PROMPTS,
+    MAX_REASON,
+)
 from domain.documents import MAX_HEADING as MAX_DOCUMENT_HEADING
 from domain.documents import MAX_SECTION as MAX_DOCUMENT_SECTION
-from domain.checkins import MAX_ACTION_POINT, MAX_ACTION_POINTS, MAX_ANSWER, MAX_PLAN, MAX_PROMPT, MAX_PROMPTS, MAX_REASON
 
 Title = Annotated[str, Meta(min_length=1, max_length=MAX_TITLE)]
 ClauseText = Annotated[str, Meta(min_length=1, max_length=MAX_CLAUSE_TEXT)]
@@ -27,7 +35,15 @@ DisplayName = Annotated[
     str, Meta(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$", description="no control characters")
 ]
 Password = Annotated[str, Meta(min_length=10, max_length=200)]
-Topic = Literal[TOPICS]  # type: ignore[valid-type]
+Topic = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_TOPIC,
+        pattern=r"^[^\W_]+(_[^\W_]+)*$",
+        description=f"one of {', '.join(TOPICS)}, or a topic of your own: lowercase words joined by _",
+    ),
+]
 Revision = Annotated[int, Meta(ge=1)]
 Version = Annotated[int, Meta(ge=0)]
 
@@ -102,9 +118,14 @@ class Session(msgspec.Struct, frozen=True):
     person: Me
 
 
+TemplateId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="a template's id (GET /api/templates)")]
+
+
 class CreateAgreement(Strict):
     title: Title
     agreement_id: UUID | None = None
+    #: Start from this agreement template: its clauses become the first drafts.
+    template_id: TemplateId | None = None
 
 
 class Invite(Strict):

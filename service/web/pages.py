@@ -25,7 +25,7 @@ from litestar.response import Redirect, Template
 
 from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import DomainError, NotFound
-from domain.grants import SCOPES
+from domain.grants import is_scope
 from domain.policy import SharedView
 from service.accounts import RateLimited, SignInFailed
 from service.application import Accord
@@ -330,6 +330,7 @@ class AgreementListPages(Controller):
             "shared": [(s, views[s.agreement_id]) for s in summaries if isinstance(views[s.agreement_id], SharedView)],
             "position": position,
             "new_agreement_id": uuid4(),
+            "templates": accord.library.of_kind("agreement"),
         }
         return render(request, "agreements_live.html" if live else "agreements.html", context, me=me, failed=failed)
 
@@ -345,9 +346,18 @@ class AgreementListPages(Controller):
     async def create(self, request: Request, accord: AccordDep, me: Me) -> Response[Any]:
         form = await read_form(request, me.person_id)
         try:
-            data = decode(CreateAgreement, title=form.get("title"), agreement_id=form.get("agreement_id"))
+            data = decode(
+                CreateAgreement,
+                title=form.get("title"),
+                agreement_id=form.get("agreement_id"),
+                template_id=form.get("template_id") or None,
+            )
             agreement_id = data.agreement_id or uuid4()
-            await accord.agreements.create_agreement(me.person_id, data.title, form.key, agreement_id)
+            if data.template_id is None:
+                await accord.agreements.create_agreement(me.person_id, data.title, form.key, agreement_id)
+            else:
+                template = accord.library.agreement_template(data.template_id)
+                await accord.agreements.start_from_template(me.person_id, template, data.title, form.key, agreement_id)
         except REFUSALS as error:
             return await self._page(request, me, failed("create", form, error))
         return see_other(f"/agreements/{agreement_id}")
@@ -400,7 +410,8 @@ class AgreementPages(Controller):
             kind, context = present.agreement(view, me.person_id)
         template = f"{kind}_live.html" if live else f"{kind}.html"
         # `?review=<clause id>`: the renegotiation form opened for a clause due for review.
-        context = {**context, "review": request.query_params.get("review")}
+        # The library names the template an agreement started from.
+        context = {**context, "review": request.query_params.get("review"), "library": accord.library}
         return render(request, template, {**context, "position": position}, me=me, failed=failed)
 
     async def _sharing(
@@ -531,7 +542,7 @@ class AgreementPages(Controller):
         clause_id = uuid4()
 
         async def action(form: Form) -> None:
-            data = decode(AddClause, topic=form.get("topic"), text=form.get("text"))
+            data = decode(AddClause, topic=present.chosen_topic(form, "topic"), text=form.get("text"))
             await accord.agreements.add_clause(me.person_id, agreement_id, data.topic, data.text, form.key, clause_id)
 
         return await self._act(request, me, agreement_id, "add-clause", action, then=f"#clause-{clause_id}")
@@ -705,7 +716,7 @@ class AgreementPages(Controller):
             data = decode(
                 ProposeGrant,
                 audience=form.get("audience"),
-                scopes=[scope for scope in form.getall("scopes") if scope in SCOPES],
+                scopes=[scope for scope in form.getall("scopes") if is_scope(scope)],
                 until=_end_of_day(form.get("until")),
                 no_reshare=bool(form.get("no_reshare")),
             )

@@ -14,15 +14,20 @@ from uuid import UUID
 
 import msgspec
 
-from domain.agreement import TOPICS
+from domain.agreement import MAX_TOPIC, TOPICS, is_topic, topic_key
 from domain.errors import ValidationFailed
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES
-from domain.policy import FORMER_MEMBER, SharedView
-from domain.policy import InvitationView, NetworkView, PersonRef
+from domain.policy import (
+    FORMER_MEMBER,
+    InvitationView,
+    NetworkView,
+    PersonRef,
+    SharedView,
+)
 from projections.diff import VersionDiff, diff_words
 from projections.timeline import Timeline
-from service.visibility import AudienceView, GrantView
 from service.views import AgreementView, ClauseView
+from service.visibility import AudienceView, GrantView
 from service.web.forms import Failed, Form, FormInvalid
 
 TOPIC_LABELS = {
@@ -58,7 +63,12 @@ def topic_label(topic: str) -> str:
 
 
 def scope_label(scope: str, seen: bool = False) -> str:
-    return (SCOPES_SEEN if seen else SCOPE_LABELS).get(scope, scope)
+    known = (SCOPES_SEEN if seen else SCOPE_LABELS).get(scope)
+    if known is None and scope.startswith(CLAUSES):
+        # A topic of the parties' own: labelled like the built-in ones.
+        about = topic_label(scope.removeprefix(CLAUSES)).lower()
+        return f"their clauses on {about}" if seen else f"Clauses on {about}"
+    return known or scope
 
 
 def when(moment: datetime | None) -> str:
@@ -66,12 +76,28 @@ def when(moment: datetime | None) -> str:
 
 
 def by_topic(clauses: Any) -> list[tuple[str, list[Any]]]:
-    """Clauses grouped under their topics, in the topics' fixed order."""
+    """Clauses grouped under their topics: the built-in ones in their fixed order, then the parties' own by name."""
     return [
         (topic, [c for c in clauses if c.topic == topic])
-        for topic in TOPICS
+        for topic in (*TOPICS, *own_topics(clauses))
         if any(c.topic == topic for c in clauses)
     ]
+
+
+def own_topics(clauses: Any) -> list[str]:
+    """The topics among `clauses` that the parties named themselves, by name."""
+    return sorted({c.topic for c in clauses if c.topic not in TOPICS})
+
+
+def chosen_topic(form: Form, name: str) -> str | None:
+    """The topic a form names: a topic of one's own typed in `<name>_own` (as its key), else the one chosen."""
+    typed = (form.get(f"{name}_own") or "").strip()
+    if not typed:
+        return form.get(name)
+    key = topic_key(typed)
+    if not is_topic(key):
+        raise FormInvalid({f"{name}_own": f"must have a letter or digit, and at most {MAX_TOPIC} characters as a key"})
+    return key
 
 
 class FormState:
@@ -217,6 +243,7 @@ def party_context(view: AgreementView, me: UUID, changed_by: Mapping[UUID, UUID]
         "drafting": view.status in ("drafting", "lapsed"),
         "in_force": view.status == "in_force",
         "groups": by_topic(view.clauses),
+        "own_topics": own_topics(view.clauses),
         "clauses": clauses,
         "open_proposals": proposals,
         "past_proposals": past,
@@ -487,7 +514,7 @@ def sharing(
         "live_grants": [g for g in grants if not g.revoked],
         "revoked_grants": [g for g in grants if g.revoked],
         **badges(audiences, me),
-        "scopes": SCOPES,
+        "scopes": (*SCOPES, *(CLAUSES + topic for topic in own_topics(view.clauses))),
         "me_id": me,
         "grant_state": lambda grant: grant_state(grant, names, me),
     }
@@ -509,7 +536,7 @@ def proposed_changes(form: Form, view: AgreementView) -> tuple[list[dict[str, An
     if (new_text := form.get("new_text")) and new_text.strip():
         fields[len(changes)] = "new_text"
         revisit_on = form.get("new_revisit") or None
-        changes.append({"kind": "add", "topic": form.get("new_topic"), "text": new_text, "revisit_on": revisit_on})
+        changes.append({"kind": "add", "topic": chosen_topic(form, "new_topic"), "text": new_text, "revisit_on": revisit_on})
     return changes, fields
 
 

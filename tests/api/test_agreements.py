@@ -91,6 +91,7 @@ async def test_create_answers_201_with_the_party_view(api: Api) -> None:
         "revisits": [],
         "due_reviews": [],
         "until": None,
+        "template": None,
         "view": "party",
     }
     # One event, at the position the response names.
@@ -481,7 +482,7 @@ async def test_a_stale_edit_is_409_with_the_winners_text(api: Api) -> None:
 @pytest.mark.parametrize(
     ("payload", "status", "field"),
     [
-        pytest.param({"topic": "hobbies", "text": "x"}, 400, "topic", id="unknown-topic"),
+        pytest.param({"topic": "Hobbies!", "text": "x"}, 400, "topic", id="not-a-topic-key"),
         pytest.param({"topic": "boundaries", "text": ""}, 400, "text", id="empty-text"),
         pytest.param({"topic": "boundaries", "text": "x" * 5001}, 400, "text", id="text-too-long"),
         pytest.param({"topic": "boundaries"}, 400, None, id="missing-text"),
@@ -784,7 +785,7 @@ async def test_propose_refusals(api: Api) -> None:
         ({"changes": [], "reason": "r"}, 422, "changes"),
         ({"changes": [edit], "reason": ""}, 400, "reason"),
         ({"changes": [{**edit, "kind": "rename"}], "reason": "r"}, 400, "changes[0].kind"),
-        ({"changes": [{"kind": "add", "topic": "hobbies", "text": "x"}], "reason": "r"}, 400, "changes[0].topic"),
+        ({"changes": [{"kind": "add", "topic": "Hobbies!", "text": "x"}], "reason": "r"}, 400, "changes[0].topic"),
         ({"changes": [{"kind": "edit", "text": "x"}], "reason": "r"}, 422, "changes[0].clause_id"),
         ({"changes": [{**edit, "topic": "privacy"}], "reason": "r"}, 422, "changes[0].topic"),
         ({"changes": [{**edit, "text": "Draft words."}], "reason": "r"}, 422, "changes[0].text"),

@@ -40,11 +40,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from domain import policy
+from service.library import load_library
 from tests import checkins
 from tests.api.conftest import (
     MARKER,
@@ -563,6 +565,12 @@ ROUTES: dict[str, Route] = {
     "share document": Route("POST", "/api/documents/{M}/shares", body=lambda ids: {"handle": ids["kai_handle"]}, scratch="M"),
     "revoke document share": Route("DELETE", "/api/documents/{M}/shares/{M_share}", scratch="M"),
     "delete document": Route("DELETE", "/api/documents/{M}", scratch="M"),
+    # The template library: Accord's own words, the same for everyone signed in
+    "list templates": Route("GET", "/api/templates"),
+    "view template": Route("GET", "/api/templates/{T}"),
+    "create agreement from template": Route(
+        "POST", "/api/agreements", 201, lambda ids: {"title": mark("new"), "template_id": "one_page_contract"}
+    ),
 }
 
 R, E = "R", "E"
@@ -670,6 +678,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "share document":          (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "revoke document share":   (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
     "delete document":         (E,           N4,          N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "list templates":          (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "view template":           (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "create agreement from template": (E,    E,           E,           E,   E,   E,   E,   E,           E,       401),
 }
 # fmt: on
 
@@ -932,6 +943,10 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.document_views[caller]
         case "document history":
             return w.document_history
+        case "list templates":
+            return json.loads(msgspec.json.encode(list(load_library().values())))
+        case "view template":
+            return json.loads(msgspec.json.encode(load_library()["one_page_contract"]))
     raise AssertionError(f"no expectation for {route}")
 
 
@@ -991,7 +1006,7 @@ async def test_read(world: World, route: str, caller: str, expect: str) -> None:
     if caller not in ("mina", "jo"):
         # Nothing else leaks, in whatever field: no hidden text, no id of a hidden thing.
         assert set(MARKER.findall(r.text)) <= visible_markers(w, route, caller), r.text
-        visible_ids = {c["clause_id"] for c in body.get("clauses", [])} if isinstance(body, dict) else set()
+        visible_ids = {c.get("clause_id") for c in body.get("clauses", [])} if isinstance(body, dict) else set()
         for hidden in w.hidden_ids() - visible_ids:
             assert hidden not in r.text, (hidden, r.text)
 
@@ -1107,7 +1122,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def request_ids(w: World) -> dict[str, str]:
-    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4"}
+    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract"}
 
 
 async def send(

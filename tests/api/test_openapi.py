@@ -177,6 +177,16 @@ async def _view(api: Api) -> httpx.Response:
     return await send(api, "GET", f"{A}/{agreement_id}", ana)
 
 
+@scenario("GET", "/api/templates")
+async def _templates(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/templates", await api.person())
+
+
+@scenario("GET", "/api/templates/{template_id}")
+async def _template(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/templates/one_page_contract", await api.person())
+
+
 @scenario("POST", A + "/{agreement_id}/invitations")
 async def _invite(api: Api) -> httpx.Response:
     ana, ben = await api.person(), await api.person()

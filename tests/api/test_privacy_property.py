@@ -55,7 +55,9 @@ UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 FAR_DATES = re.compile(r"\b2[23]\d\d-\d\d-\d\d\b")
 #: What only a party's view says about revisit dates, due reviews, reaffirmations and end dates.
 REVISIT_WORDS = re.compile(r'"(revisits|due_reviews|until)"|revisit|reaffirm|due for review|lapsed')
-TOPICS = ("boundaries", "safer_sex", "scheduling", "privacy")
+#: Two topics the parties named themselves: shared, or not, exactly like the built-in ones.
+OWN_TOPICS = ("money_matters", "kids_and_school")
+TOPICS = ("boundaries", "safer_sex", "scheduling", "privacy", *OWN_TOPICS)
 EXTRA_SCOPES = ("identity", "relationship", "history")
 
 
@@ -712,6 +714,19 @@ def allowed(w: World, viewer: int) -> set[str]:
     return ok
 
 
+def own_topics_allowed(w: World, viewer: int) -> set[str]:
+    """The names of topics of one's own the viewer may read: those of agreements they were in
+    (their clauses and their grants' scopes), and those their holding grants name. An unshared one is never shown, not even its name."""
+    allowed = {c.topic for m in w.agreements if viewer in m.ever_involved for c in (*m.clauses.values(), *m.ratified)}
+    allowed |= {
+        s.removeprefix("clauses:")
+        for g in w.grants
+        if (g.audience == viewer and holds(w, g)) or viewer in w.agreements[g.agreement].ever_involved
+        for s in g.scopes
+    }
+    return allowed & set(OWN_TOPICS)
+
+
 def secrets(w: World) -> set[str]:
     """Everything searchable: every marker, every person, agreement, grant, clause and proposal id."""
     found = {marker(p.name) for p in w.people} | {str(p.id) for p in w.people}
@@ -761,6 +776,8 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             found = (set(MARKER.findall(body)) | set(UUIDS.findall(body)) | set(FAR_DATES.findall(body))) & everything
             leaked = found - ok
             assert not leaked, f"P{viewer} got {sorted(leaked)} from GET {path} ({status}): {body}"
+            named = {topic for topic in OWN_TOPICS if topic in body} - own_topics_allowed(w, viewer)
+            assert not named, f"P{viewer} got the topic {sorted(named)} from GET {path} ({status}): {body}"
             # Not even that a clause is due, or that dates exist, outside the parties' own views.
             if any(path.startswith(f"/api/agreements/{m.agreement_id}") and viewer not in m.parties for m in w.agreements):
                 assert not REVISIT_WORDS.search(body), f"P{viewer} got revisit state from GET {path}: {body}"

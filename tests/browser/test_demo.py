@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from service.demo import MINA_AND_SAM, PASSWORD, SCHEDULING_REVISED
+from service.demo import (
+    MINA_AND_SAM,
+    ONE_PAGE_TITLE,
+    PASSWORD,
+    SCHEDULING_REVISED,
+    TRAVEL,
+)
 from tests.browser.conftest import ROOT, SOON_MS, Server, screenshot, start_server
 
 try:
@@ -167,3 +173,13 @@ def test_the_demo_s_personal_documents(browser: Any, demo_server: Server) -> Non
     jules.goto("/documents")
     expect(jules.locator("#shared-h")).to_be_visible()
     assert MINA_SOLO_ETHIC[0] not in jules.content() and SAM_CARE_PLAN[0] not in jules.content()
+
+
+def test_the_demo_has_an_agreement_started_from_the_one_page_contract(browser: Any, demo_server: Server) -> None:
+    theo = sign_in_as(browser, demo_server, "theo")
+    theo.get_by_role("link", name=ONE_PAGE_TITLE).click()
+    settle(theo)
+    expect(theo.locator("#started-from")).to_contain_text("One-page contract")
+    travel = theo.locator("section.topic", has=theo.locator("h3", has_text="Travel"))
+    expect(travel).to_contain_text(TRAVEL)
+    screenshot(theo, "demo-one-page")

@@ -207,7 +207,7 @@ def test_every_scope_is_accepted(cast):
     ("scopes", "rule"),
     [
         ((), "at least one"),
-        (("clauses:gardening",), "'clauses:gardening' is not one of"),
+        (("clauses:Gardening",), "'clauses:Gardening' is not one of"),
         (("signals",), "'signals' is not one of"),
         (("history", "history"), "each scope once"),
     ],

@@ -710,3 +710,50 @@ def test_in_force_history_compares_versions_in_force_only():
         (a, "edited", "one, amended", NOW),
         (b, "removed", None, NOW),
     ]
+
+
+# Topics of the parties' own
+
+
+class OwnTopics(Scene):
+    """The scene, with two more clauses in force on topics the parties named themselves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.money, self.kids = uuid4(), uuid4()
+
+    @property
+    def agreement(self) -> AgreementFact:
+        base = super().agreement
+        return msgspec.structs.replace(
+            base,
+            clauses_in_force=(
+                *base.clauses_in_force,
+                Clause(self.money, "money", "MONEY-NOW"),
+                Clause(self.kids, "kids_and_school", "KIDS-NOW"),
+            ),
+            history=(
+                *base.history,
+                HistoryFact(clause_id=self.money, topic="money", change="added", text="MONEY-NOW", at=T0),
+                HistoryFact(clause_id=self.kids, topic="kids_and_school", change="added", text="KIDS-NOW", at=T0),
+            ),
+        )
+
+
+def test_a_party_sees_clauses_on_topics_of_their_own():
+    s = OwnTopics()
+    view = s.view(s.mina)
+    assert {c.text for c in view.clauses} >= {"MONEY-NOW", "KIDS-NOW"}
+    assert {"clauses:money", "clauses:kids_and_school"} <= set(view.scopes)
+    assert {h.text for h in view.history} >= {"MONEY-NOW", "KIDS-NOW"}
+
+
+def test_a_topic_of_ones_own_is_shared_by_its_own_scope_and_nothing_else():
+    s = OwnTopics()
+    view = s.view(s.sam, s.grant("clauses:money", "history"))
+    assert [(c.clause_id, c.topic, c.text) for c in view.clauses] == [(s.money, "money", "MONEY-NOW")]
+    assert [h.clause_id for h in view.history] == [s.money]
+    sent = wire(view)
+    for hidden in ("KIDS", "kids_and_school", str(s.kids), "BOUNDARIES", "SAFER-SEX"):
+        assert hidden not in sent, hidden
+    assert [c.topic for c in s.view(s.sam, s.grant("clauses:boundaries")).clauses] == ["boundaries"]

@@ -438,6 +438,18 @@ def test_every_personal_document_event_round_trips(mapper: MsgspecMapper) -> Non
     document.delete(owner, now)
     events = document.collect_events()
     assert len({type(e) for e in events}) == 5
+
+
+def test_an_agreement_started_from_a_template_round_trips(mapper: MsgspecMapper) -> None:
+    """StartedFromTemplate keeps the template's id and version; its clauses are plain ClauseAdded events."""
+    from domain.agreement import Agreement
+    from service.library import load_library
+
+    template = load_library()["one_page_contract"]
+    now = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    agreement = Agreement.start_from(template, "Us", uuid4(), now, clause_ids=[uuid4() for _ in template.clauses])
+    events = agreement.collect_events()
+    assert Agreement.StartedFromTemplate in {type(e) for e in events}
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
