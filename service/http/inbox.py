@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from domain.reminders import MAX_ADDRESS
 from service.commands.reminders import EmailSettings
-from service.http.auth import CALLER, Caller, client
+from service.http.auth import CALLER, Caller, client, log_head
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
@@ -41,8 +41,16 @@ class InboxController(Controller):
     tags = ("inbox",)
     dependencies = {**CALLER, **KEY}
 
-    @get("/inbox", summary="What waits for me: invitations, versions to consent to, proposals, repair notes", responses=READ)
-    async def inbox(self, accord: AccordDep, caller: Caller) -> InboxView:
+    @get(
+        "/inbox",
+        summary="What waits for me: invitations, versions to consent to, proposals, repair notes, due reviews, check-ins",
+        responses=READ,
+    )
+    async def inbox(self, request: Request, accord: AccordDep, caller: Caller) -> InboxView:
+        # As of the log when the request was signed in (what the scheduler or another process just
+        # appended too), as far as this process can follow within a moment; else as it stands.
+        if (head := log_head(request)) is not None:
+            await accord.caught_up(head, timeout=2.0)
         return await accord.visibility.inbox(caller)
 
     @get("/email", summary="My email reminders: the address, whether it is confirmed, what I am reminded of", responses=READ)
