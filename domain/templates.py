@@ -18,11 +18,11 @@ from typing import Any, Literal
 import msgspec
 
 from domain.agreement import MAX_CLAUSE_TEXT, MAX_CLAUSES, MAX_TITLE, check_topic
+from domain.documents import HEADINGS, Section
+from domain.documents import Kind as DocumentKind
 from domain.errors import ValidationFailed
 
 TemplateKind = Literal["agreement", "document"]
-#: The personal documents a `kind = "document"` template starts (see DESIGN.md).
-DocumentKind = Literal["solo_ethic", "care_plan", "security_map"]
 TEMPLATE_ID = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
@@ -38,6 +38,8 @@ class TemplateSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     about: str
     text: str
+    #: A heading of its own, where the document's headings are the owner's (a security map's areas).
+    heading: str = ""
 
 
 class Template(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -98,3 +100,16 @@ def check_covers(template: Template) -> None:
         raise ValidationFailed(f"{template.template_id}.covers", f"claims {', '.join(missing)} but no part is about it")
     if unclaimed := sorted(about - claimed):
         raise ValidationFailed(f"{template.template_id}.covers", f"does not claim {', '.join(unclaimed)}")
+
+
+def document_sections(template: Template) -> list[Section]:
+    """A document template's starting text under its kind's headings: each heading gets the
+    section that is about it ("signs" is about "Signs that I am activated"; none: left to write). A security map's areas are the owner's own,
+    so its sections keep the template's order and leave the headings to them."""
+    fixed = HEADINGS.get(template.document or "")
+    if fixed is None:
+        return [Section(s.heading, s.text) for s in template.sections]
+    def text(heading: str) -> str:
+        return next((s.text for s in template.sections if heading.casefold().startswith(s.about.casefold())), "")
+
+    return [Section(heading, text(heading)) for heading in fixed]

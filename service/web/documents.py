@@ -16,14 +16,29 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from domain.documents import HEADINGS, KIND_NAMES, PRIVATE_KINDS, SECURITY_AREAS, Section
+from domain.documents import (
+    HEADINGS,
+    KIND_NAMES,
+    PRIVATE_KINDS,
+    SECURITY_AREAS,
+    Section,
+)
 from domain.errors import NotFound
+from domain.templates import document_sections
 from service.application import Accord
 from service.http.deps import AccordDep
 from service.http.wire import ReviseDocument, ShareDocument, WriteDocument
 from service.web import present
 from service.web.forms import Failed, Form, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Action, Me, form_addresses, render, see_other
+from service.web.pages import (
+    ME,
+    REFUSALS,
+    Action,
+    Me,
+    form_addresses,
+    render,
+    see_other,
+)
 
 Id = FromPath[UUID]
 #: What each kind is for, on the page that offers to write one.
@@ -71,22 +86,30 @@ class DocumentPages(Controller):
         context = {"mine": [v for v in views if v.access == "owner"], "shared": [v for v in views if v.access == "shared"]}
         return render(request, "documents_live.html", context, me=me)
 
-    async def _new(self, request: Request, me: Any, kind: str, failed_form: Failed | None = None) -> Template:
+    async def _new(
+        self, request: Request, me: Any, kind: str, failed_form: Failed | None = None, template_id: str | None = None
+    ) -> Template:
         if kind not in KIND_NAMES:
             raise NotFound("page", uuid4())
+        accord: Accord = request.app.state.accord
+        templates = accord.library.documents(kind)
+        chosen = next((t for t in templates if t.template_id == template_id), None)
         context = {
             "kind": kind,
             "title": KIND_NAMES[kind],
             "hint": KIND_HINTS[kind],
-            "sections": blank(kind),
+            # Our starting words, to rewrite in one's own (the library's document templates).
+            "templates": templates,
+            "template": chosen,
+            "sections": blank(kind) if chosen is None else document_sections(chosen),
             "fixed": kind in HEADINGS,
             "new_document_id": uuid4(),
         }
         return render(request, "document_new.html", context, me=me, failed=failed_form)
 
     @get("/new/{kind:str}")
-    async def new(self, request: Request, me: Me, kind: FromPath[str]) -> Template:
-        return await self._new(request, me, kind)
+    async def new(self, request: Request, me: Me, kind: FromPath[str], template: str | None = None) -> Template:
+        return await self._new(request, me, kind, template_id=template)
 
     @post("/")
     async def write(self, request: Request, accord: AccordDep, me: Me) -> Response[Any]:

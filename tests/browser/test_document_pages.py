@@ -59,3 +59,28 @@ def test_a_revision_from_an_old_version_shows_what_it_says_now(server: Server, a
     )
     # What it says now is shown, and what was typed is kept in the form.
     assert stale.status_code == 409 and "a long walk" in stale.text and ">y</textarea>" in stale.text
+
+
+def test_a_document_starts_from_our_words_and_is_saved_as_its_owner_edits_them(server: Server, api: Api) -> None:
+    from domain.templates import document_sections
+    from service.library import load_library
+
+    [template] = load_library().documents("care_plan")
+    ours = document_sections(template)
+    mina = api.person("Mina")
+    session, _ = browser_session(server, mina)
+    blank = session.get("/documents/new/care_plan")
+    assert "Start from our words" in blank.text and ours[1].text not in blank.text
+    page = session.get(f"/documents/new/care_plan?template={template.template_id}")
+    assert page.status_code == 200 and 'id="from-template"' in page.text
+    assert all(s.text.replace('"', "&#34;") in page.text for s in ours if s.text)
+    texts = [s.text for s in ours]
+    texts[1] = "Tea, and a blanket."
+    written = session.post(
+        "/documents",
+        data={"csrf_token": csrf_of(page.text), "kind": "care_plan", "heading": [s.heading for s in ours], "text": texts},
+    )
+    assert written.status_code == 303
+    view = api.call("GET", f"/api/documents/{written.headers['location'].rsplit('/', 1)[-1]}", mina, 200)
+    assert [s["text"] for s in view["sections"]] == texts
+

@@ -69,6 +69,24 @@ def test_document_templates_name_their_document() -> None:
         assert template.template_id == document and template.kind == "document" and not template.clauses
 
 
+@pytest.mark.parametrize("document", DOCUMENT_TEMPLATES)
+def test_a_document_template_starts_that_document_under_its_headings(document: str) -> None:
+    """Its sections are a valid first version of that document: each text under the heading it is
+    about, and every section of the template used."""
+    from domain.documents import HEADINGS, PersonalDocument
+    from domain.templates import document_sections
+
+    [template] = load_library().documents(document)
+    sections = document_sections(template)
+    written = PersonalDocument.write(uuid4(), uuid4(), document, sections, datetime(2026, 11, 1, tzinfo=UTC))
+    assert written.current.sections == tuple(sections)
+    assert {s.text for s in template.sections} <= {s.text for s in sections}
+    if document in HEADINGS:
+        assert [s.heading for s in sections] == list(HEADINGS[document])
+    if document == "care_plan":
+        assert sections[0].heading == "Signs that I am activated" and "activated" in sections[0].text
+
+
 def test_a_template_that_claims_more_than_it_covers_does_not_load() -> None:
     raw = {
         "version": 1, "kind": "agreement", "title": "T", "summary": "S", "covers": ["a", "b"],
