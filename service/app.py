@@ -17,6 +17,7 @@ from service.http.accounts import AccountController
 from service.http.security import PasskeySignInController, SecurityController
 from service.http.agreements import AgreementController
 from service.http.checkins import CheckInController
+from service.http.signals import SignalController, SignalSettingsController
 from service.http.export import ExportController
 from service.http.inbox import InboxController
 from service.http.methods import head_and_allow
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GrantController,
             InboxController,
             CheckInController,
+            SignalController,
+            SignalSettingsController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

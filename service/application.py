@@ -27,6 +27,7 @@ from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
 from service.commands.reminders import EmailReminders
+from service.commands.signals import SignalReads, Signals
 from service.mail import Mailer
 from service.live.hub import Connection, Hub
 from service.read.export import Exports
@@ -127,6 +128,12 @@ class Accord:
         )
         self.check_ins = CheckIns(self.commands, self.models, self.visibility, self.agreements, now, self._settled)
         self.check_in_reads = CheckInReads(self.visibility)
+        self.signals = Signals(
+            self.commands, self.visibility, now, self._settled, self._shred,
+            per_sender=RateLimiter(settings.signals_per_sender_per_hour, window=3600.0),
+            per_recipient=RateLimiter(settings.signals_per_recipient_per_hour, window=3600.0),
+        )  # fmt: skip
+        self.signal_reads = SignalReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,
@@ -145,6 +152,7 @@ class Accord:
             store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
         self.scheduler = Scheduler(store, self.commands, now, settings.poll_interval)
+        self.scheduler.expire_signals = self.signals.expire
         self.mailer = Mailer(settings.smtp_url, settings.mail_from)
         self.reminders = EmailReminders(
             store, self.commands, self.visibility, self.mailer, now, self._settled, self.keys.seal_text,

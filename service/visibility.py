@@ -19,6 +19,8 @@ from domain.agreement import Agreement
 from domain.checkins import CheckIn
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
+from domain.signals import KINDS as SIGNAL_KINDS
+from domain.signals import Signal, SignalBook, default_book
 from projections.timeline import Entry
 from service.read.models import Cache, ReadModels, link_fact
 from service.store import EventStore
@@ -147,6 +149,7 @@ class Visibility:
         self.names = names
         self.secret = secret
         self.clock = clock
+        self.signal_views = SignalViews(self)
 
     # One thing, for one person
 
@@ -275,6 +278,9 @@ class Visibility:
         for check_in_id in await self.models.check_ins_of(viewer):
             if (view := await self.check_in(viewer, check_in_id)) is not None:
                 found.extend(inbox.check_in(viewer, view))
+        for signal_id in await self.models.signals_of(viewer):
+            if (seen := await self.signal_views.signal(viewer, signal_id)) is not None:
+                found.extend(inbox.signal(seen))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 
@@ -286,6 +292,8 @@ class Visibility:
             found = await self.network(viewer)
         elif key == INBOX:
             found = await self.inbox(viewer)
+        elif key == SIGNALS:
+            found = await self.signal_views.signals(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -298,7 +306,7 @@ class Visibility:
         """Every key `person` may have a view of: their network, and each agreement they are involved in."""
         involved = await self.models.involved(person)
         check_ins = {check_in_key(c) for c in await self.models.check_ins_of(person)}
-        return {NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins}
+        return {NETWORK, INBOX, SIGNALS, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins}
 
     async def views(self, person: UUID, keys: Iterable[str]) -> dict[str, bytes | None]:
         return {key: await self.view(person, key) for key in keys}
@@ -356,3 +364,126 @@ class Visibility:
                 )
             )
         return sorted(found, key=lambda s: (s.status != "active", str(s.check_in_id)))
+
+
+#: The hub key of a person's signals page (`Visibility.signals`).
+SIGNALS = "signals"
+
+
+class SignalSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's own signal settings: GET/PUT /api/me/signal-settings."""
+
+    expiry_hours: int
+    read_receipts: bool
+    quiet_from: int | None
+    quiet_until: int | None
+    time_zone: str
+    keep: str
+
+
+class ChannelView(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone the viewer may open a signal channel to, and the viewer's own choice.
+
+    Whether the other has their side open is never shown once the viewer opened
+    theirs (so closing is silent); before that, `offered` says they opened theirs."""
+
+    person: policy.PersonRef
+    relation: str
+    opened: bool
+    offered: bool
+
+
+class SignalsView(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's signals: GET /api/signals and the `signals` push alike."""
+
+    settings: SignalSettings
+    channels: list[ChannelView]
+    received: list[policy.SignalView]
+    sent: list[policy.SignalView]
+    #: What stays of the viewer's own expired signals (when they chose to keep kind and time).
+    kept: list[policy.SignalRemainsView]
+
+
+def settings_of(book: SignalBook) -> SignalSettings:
+    return SignalSettings(
+        expiry_hours=book.expiry_hours,
+        read_receipts=book.read_receipts,
+        quiet_from=book.quiet_from,
+        quiet_until=book.quiet_until,
+        time_zone=book.time_zone,
+        keep=book.keep,
+    )
+
+
+class SignalViews:
+    """Signals through the one view function: who sees a signal, its note and its seen-state."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.v = visibility
+
+    async def book(self, person: UUID) -> SignalBook:
+        return await self.v.models.aggregate(SignalBook, SignalBook.id_for(person)) or default_book(
+            person, self.v.clock()
+        )
+
+    async def opened_by(self, people: Iterable[UUID]) -> dict[UUID, set[UUID]]:
+        return {person: set((await self.book(person)).opened) for person in set(people)}
+
+    async def reachable(self, sender: UUID, recipients: Sequence[UUID]) -> list[UUID]:
+        """Who of `recipients` a signal from `sender` reaches now (`policy.may_signal`)."""
+        opened = await self.opened_by((sender, *recipients))
+        network = await self.v.models.network_around((sender,))
+        return [r for r in recipients if policy.may_signal(sender, r, opened, network.links)]
+
+    async def signal(self, viewer: UUID, signal_id: UUID, current: Signal | None = None) -> policy.SignalView | None:
+        """What `viewer` may see of a signal, or None (404: not even that it exists; also once expired)."""
+        signal = current or await self.v.models.aggregate(Signal, signal_id)
+        if signal is None or policy.signal_access(viewer, signal.by, signal.recipients) is None:
+            return None
+        if signal.has_expired(self.v.clock()):
+            return None  # its key goes soon: nobody sees it meanwhile
+        receipts = {r: (await self.book(r)).read_receipts for r in signal.recipients} if viewer == signal.by else {}
+        network = await self.v.models.network_touching((viewer, signal.by))
+        await self.v.names.load((signal.by, *signal.addressed))
+        return policy.view_signal(viewer, signal, receipts, network, self.v.names, self.v.secret())
+
+    async def signals(self, viewer: UUID) -> SignalsView:
+        book = await self.book(viewer)
+        network = await self.v.models.network_around((viewer,))
+        candidates: dict[UUID, str] = {}
+        partners = policy.partners_of(viewer, network.links)
+        for person in sorted(partners | policy.metamours_of(viewer, network.links), key=str):
+            relation = policy.channel_offer(viewer, person, network.links)
+            if relation is not None:
+                candidates[person] = relation
+        opened = await self.opened_by(candidates)
+        await self.v.names.load((viewer, *candidates))
+        channels = [
+            ChannelView(
+                person=self.v._ref(person, viewer, network),
+                relation=relation,
+                opened=person in book.opened,
+                offered=person not in book.opened and viewer in opened[person],
+            )
+            for person, relation in candidates.items()
+        ]
+        # Partners first, then metamours; by name within each.
+        channels.sort(key=lambda c: (c.relation != "partner", c.person.name, c.person.key))
+        received, sent = [], []
+        for signal_id in reversed(await self.v.models.signals_of(viewer)):
+            view = await self.signal(viewer, signal_id)
+            if view is not None:
+                (sent if view.relation == "sender" else received).append(view)
+        kept = [
+            policy.SignalRemainsView(
+                signal_id=signal_id,
+                kind=remains[0],
+                label=SIGNAL_KINDS[remains[0]],
+                sender=self.v._ref(viewer, viewer, network),
+                sent_at=remains[1],
+            )
+            for signal_id, remains in book.expired.items()
+            if remains is not None
+        ]
+        kept.sort(key=lambda k: k.sent_at, reverse=True)
+        return SignalsView(settings=settings_of(book), channels=channels, received=received, sent=sent, kept=kept)

@@ -25,6 +25,7 @@ from domain.network import Disclosures, PartnerLink
 from domain.policy import AgreementFact, GrantFact, LinkFact, Network, grant_fact, in_force_history
 from projections import agreement_grants, people
 from projections import checkins
+from projections import signals
 from projections.projection import Projection
 from projections.timeline import Timeline
 from projections.timeline import evolve as evolve_timeline
@@ -39,6 +40,7 @@ T = TypeVar("T")
 #: The projections views read, besides the aggregates' own streams.
 INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION)
 INDEXES += (checkins.CHECK_INS,)
+INDEXES += (signals.SIGNALS,)
 INDEX_TOPICS = frozenset(get_topic(cls) for p in INDEXES for cls in p.handles)
 
 
@@ -189,6 +191,10 @@ class ReadModels:
     async def check_ins_of(self, person: UUID) -> list[UUID]:
         """Check-in series `person` was started with (whether they still take part is the policy's)."""
         return list((await self._document(checkins.CHECK_INS, str(person))).check_ins)
+
+    async def signals_of(self, person: UUID) -> list[UUID]:
+        """Signals `person` sent or received, newest last (whether they still exist is their stream's to say)."""
+        return list((await self._document(signals.SIGNALS, str(person))).signals)
 
     async def involved(self, person: UUID) -> set[UUID]:
         """Agreements `person` is a party of, invited to, or named as a grant's audience in."""

@@ -30,6 +30,7 @@ from eventsourcing.utils import get_topic
 
 from projections import agreement_grants, checkins, lapses, people, reviews
 from projections import reminders as reminding
+from projections import signals
 from projections.projection import Projection
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.base import Document, ProjectionCommit, ProjectionMoved
@@ -45,6 +46,8 @@ PROJECTIONS: tuple[Projection[Any], ...] = (
 PROJECTIONS += (reminding.PROJECTION,)
 #: Check-ins: whose they are (an index views read) and when each open occurrence counts as missed.
 PROJECTIONS += (checkins.CHECK_INS, checkins.DUE)
+#: Signals: whose they are (an index views read) and when each expires.
+PROJECTIONS += (signals.SIGNALS, signals.EXPIRY)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

@@ -35,6 +35,7 @@ KIND_LABELS: dict[str, str] = {
     "repair_note": "A repair note waits for you to acknowledge it in",
     "review": "A clause is due for review in",
     "check_in": "A check-in to prepare for,",
+    "signal": "A signal:",
 }
 
 

@@ -1,0 +1,198 @@
+"""Signals over HTTP: channels both people open, sending, seen, expiry that erases the note, limits,
+and who may see any of it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.api.conftest import Api, Person, assert_problem
+from tests.api.test_at_rest import leaked, raw_dump
+
+S = "/api/signals"
+
+
+async def channel(api: Api, a: Person, b: Person, open_: bool = True) -> None:
+    await api.call("PUT", f"{S}/channels/{b.sid}", a, 200, json={"open": open_})
+
+
+async def partners_with_channel(api: Api) -> tuple[Person, Person]:
+    mina, sam = await api.person("mina"), await api.person("sam")
+    await api.link(mina, sam)
+    await channel(api, mina, sam)
+    await channel(api, sam, mina)
+    return mina, sam
+
+
+async def send(api: Api, who: Person, to: list[Person], kind: str = "home_safe", note: str | None = None) -> Any:
+    body: dict[str, Any] = {"to": [p.sid for p in to], "kind": kind}
+    if note is not None:
+        body["note"] = note
+    return await api.call("POST", S, who, 201, json=body)
+
+
+async def test_partners_open_a_channel_and_a_signal_reaches_the_other(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    sent = await send(api, sam, [mina], note="got the last train")
+    assert sent["kind"] == "home_safe" and sent["label"] == "Home safe" and sent["relation"] == "sender"
+    assert [r["person"]["person_id"] for r in sent["to"]] == [mina.sid]
+    mine = await api.call("GET", S, mina, 200)
+    [received] = mine["received"]
+    assert received["note"] == "got the last train" and received["sender"]["person_id"] == sam.sid
+    assert received["to"] == [] and not received["seen_by_me"]
+    assert [c["person"]["person_id"] for c in mine["channels"]] == [sam.sid]
+    inbox = await api.call("GET", "/api/me/inbox", mina, 200)
+    assert [i["kind"] for i in inbox["items"]] == ["signal"]
+    # Seen: shown to the sender only when the recipient allows read receipts.
+    await api.call("POST", f"{S}/{received['signal_id']}/seen", mina, 200)
+    assert (await api.call("GET", f"{S}/{sent['signal_id']}", sam, 200))["to"][0]["seen_at"] is None
+    await api.call("PUT", "/api/me/signal-settings", mina, 200, json={"read_receipts": True})
+    assert (await api.call("GET", f"{S}/{sent['signal_id']}", sam, 200))["to"][0]["seen_at"] is not None
+    assert (await api.call("GET", "/api/me/inbox", mina, 200))["items"] == []
+
+
+async def test_a_signal_reaches_only_along_a_channel_both_opened(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, sam = await api.person("mina"), await api.person("sam")
+    await api.link(mina, sam)
+    await channel(api, sam, mina)  # only Sam's side
+    offered = (await api.call("GET", S, mina, 200))["channels"]
+    assert [(c["opened"], c["offered"]) for c in offered] == [(False, True)]
+    sent = await send(api, sam, [mina], note="one side only")
+    assert (await api.call("GET", S, mina, 200))["received"] == []
+    r = await client.get(f"{S}/{sent['signal_id']}", headers=mina.headers)
+    assert r.status_code == 404
+    # Mina opens hers: now it flows; she closes it: at once it does not, and Sam's answer is the same.
+    await channel(api, mina, sam)
+    assert (await api.call("GET", S, sam, 200))["channels"][0] == {
+        **(await api.call("GET", S, sam, 200))["channels"][0], "opened": True, "offered": False
+    }
+    await send(api, sam, [mina])
+    assert len((await api.call("GET", S, mina, 200))["received"]) == 1
+    before = (await api.call("GET", S, sam, 200))["channels"]
+    await channel(api, mina, sam, False)
+    assert (await api.call("GET", S, sam, 200))["channels"] == before  # closing is silent
+    answer = await send(api, sam, [mina], kind="still_here")
+    assert [r["person"]["person_id"] for r in answer["to"]] == [mina.sid]
+    assert [s["kind"] for s in (await api.call("GET", S, mina, 200))["received"]] == ["home_safe"]
+
+
+async def test_a_stranger_cannot_even_be_offered_a_channel(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, sky = await api.person("mina"), await api.person("sky")
+    r = await client.put(f"{S}/channels/{sky.id}", headers=mina.headers, json={"open": True})
+    other = await client.put(f"{S}/channels/{uuid.uuid4()}", headers=mina.headers, json={"open": True})
+    assert r.status_code == 404 and (r.status_code, r.content.replace(sky.sid.encode(), b"")) == (
+        other.status_code, other.content.replace(other.request.url.path.split("/")[-1].encode(), b"")
+    )
+
+
+async def test_nobody_else_sees_a_signal(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    jo = await api.person("jo")
+    await api.link(sam, jo)  # Mina's metamour
+    sent = await send(api, sam, [mina], note="for mina only")
+    for who in (jo, await api.person("sky")):
+        r = await client.get(f"{S}/{sent['signal_id']}", headers=who.headers)
+        other = await client.get(f"{S}/{uuid.uuid4()}", headers=who.headers)
+        assert r.status_code == 404 and r.content.count(b"signal") == other.content.count(b"signal")
+        assert_problem(await client.post(f"{S}/{sent['signal_id']}/seen", headers=who.headers), 404)
+        assert "for mina only" not in str(await api.call("GET", S, who, 200))
+
+
+async def test_bad_input_names_the_field(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    before = await api.position()
+    for body, field, status in (
+        ({"to": [sam.sid], "kind": "hello"}, "kind", 422),
+        ({"to": [sam.sid], "kind": "home_safe", "note": "x" * 281}, "note", 400),
+        ({"to": [], "kind": "home_safe"}, "to", 400),
+        ({"to": [mina.sid], "kind": "home_safe"}, "to", 422),
+    ):
+        r = await client.post(S, headers=mina.headers, json=body)
+        assert_problem(r, status)
+        assert field in r.text, r.text
+    r = await client.put("/api/me/signal-settings", headers=mina.headers, json={"quiet_from": 22})
+    assert_problem(r, 422)
+    assert await api.position() == before
+
+
+async def expire(client: AsyncTestClient[Litestar], after: timedelta, done: Any) -> None:
+    """Move the app's clock on by `after` until `done()` holds (the scheduler expired it); then back."""
+    accord = client.app.state.accord
+    real = accord.clock
+    accord.clock = lambda: real() + after
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await done():
+            assert asyncio.get_running_loop().time() < deadline, "the signal never expired"
+            await asyncio.sleep(0.05)
+    finally:
+        accord.clock = real
+
+
+async def test_expiry_erases_the_note_and_keeps_what_the_sender_chose(
+    client: AsyncTestClient[Litestar], store_url: str
+) -> None:
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    await api.call("PUT", "/api/me/signal-settings", sam, 200, json={"expiry_hours": 2})
+    marker = f"mk{uuid.uuid4().hex[:12]}"
+    kept = await send(api, sam, [mina], note=f"{marker} kept kind")
+    await api.call("PUT", "/api/me/signal-settings", sam, 200, json={"expiry_hours": 2, "keep": "nothing"})
+    gone = await send(api, sam, [mina], kind="need_space_tonight", note=f"{marker} nothing stays")
+    assert leaked(raw_dump(store_url), {"note": marker}) == []  # sealed at rest from the start
+
+    async def expired() -> bool:
+        return (await client.get(f"{S}/{kept['signal_id']}", headers=sam.headers)).status_code == 404 and (
+            (await api.call("GET", S, sam, 200))["kept"] != []
+        )
+
+    await expire(client, timedelta(hours=2, minutes=1), expired)
+    mine = await api.call("GET", S, sam, 200)
+    assert mine["sent"] == [] and [k["kind"] for k in mine["kept"]] == ["home_safe"]
+    assert mine["kept"][0]["signal_id"] == kept["signal_id"]
+    assert (await api.call("GET", S, mina, 200))["received"] == []
+    for signal in (kept, gone):
+        assert (await client.get(f"{S}/{signal['signal_id']}", headers=mina.headers)).status_code == 404
+    accord = client.app.state.accord
+    for signal in (kept, gone):
+        assert await accord.store.read_stream(uuid.UUID(signal["signal_id"])) == []
+    assert leaked(raw_dump(store_url), {"note": marker}) == []
+
+
+async def test_signals_are_rate_limited_per_sender_and_per_recipient(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    accord = client.app.state.accord
+    sender, recipient = accord.signals.per_sender, accord.signals.per_recipient
+    limit_sender, limit_recipient = sender.limit, recipient.limit
+    sender.limit, recipient.limit = 3, 2
+    try:
+        for _ in range(2):
+            await send(api, sam, [mina])
+        # Over Mina's limit: answered as if it went, but it does not reach her.
+        answer = await send(api, sam, [mina], kind="still_here")
+        assert [r["person"]["person_id"] for r in answer["to"]] == [mina.sid]
+        assert len((await api.call("GET", S, mina, 200))["received"]) == 2
+        r = await client.post(S, headers=sam.headers, json={"to": [mina.sid], "kind": "home_safe"})
+        assert_problem(r, 429)
+    finally:
+        sender.limit, recipient.limit = limit_sender, limit_recipient
+
+
+async def test_quiet_hours_and_settings_round_trip(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina = await api.person("mina")
+    assert (await api.call("GET", "/api/me/signal-settings", mina, 200))["expiry_hours"] == 24
+    body = {"expiry_hours": 12, "read_receipts": True, "quiet_from": 22, "quiet_until": 7, "time_zone": "Europe/Berlin", "keep": "nothing"}
+    assert await api.call("PUT", "/api/me/signal-settings", mina, 200, json=body) == body
+    assert await api.call("GET", "/api/me/signal-settings", mina, 200) == body
