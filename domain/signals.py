@@ -26,7 +26,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.cadence import zone
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import AlreadyDone, NotFound, ValidationFailed
 
 #: The kinds of signal, with what each reads as.
 KINDS: dict[str, str] = {
@@ -288,10 +288,13 @@ class Signal(Aggregate):
             raise NotFound("signal", self.id)
 
     def mark_seen(self, by: UUID, now: datetime) -> None:
-        """Seen once; a repeat appends nothing."""
+        """Seen once, by someone it reached."""
+        if by == self.by:
+            raise ValidationFailed("signal_id", "only the people a signal reached mark it seen")
         self.check_recipient(by)
-        if by not in self.seen:
-            self.trigger_event(self.Seen, timestamp=now, by=by)
+        if by in self.seen:
+            raise AlreadyDone("seen", self.id, by)
+        self.trigger_event(self.Seen, timestamp=now, by=by)
 
     def has_expired(self, now: datetime) -> bool:
         return now >= self.expires_at

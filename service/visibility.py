@@ -371,7 +371,7 @@ SIGNALS = "signals"
 
 
 class SignalSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """A person's own signal settings: GET/PUT /api/me/signal-settings."""
+    """A person's own signal settings: GET/PUT /api/signals/settings."""
 
     expiry_hours: int
     read_receipts: bool

@@ -89,7 +89,7 @@ class SignalController(Controller):
 
 
 class SignalSettingsController(Controller):
-    path = "/api/me/signal-settings"
+    path = "/api/signals/settings"
     tags = ["signals"]
     dependencies = {**CALLER, **KEY}
 

@@ -52,7 +52,7 @@ async def test_partners_open_a_channel_and_a_signal_reaches_the_other(client: As
     # Seen: shown to the sender only when the recipient allows read receipts.
     await api.call("POST", f"{S}/{received['signal_id']}/seen", mina, 200)
     assert (await api.call("GET", f"{S}/{sent['signal_id']}", sam, 200))["to"][0]["seen_at"] is None
-    await api.call("PUT", "/api/me/signal-settings", mina, 200, json={"read_receipts": True})
+    await api.call("PUT", "/api/signals/settings", mina, 200, json={"read_receipts": True})
     assert (await api.call("GET", f"{S}/{sent['signal_id']}", sam, 200))["to"][0]["seen_at"] is not None
     assert (await api.call("GET", "/api/me/inbox", mina, 200))["items"] == []
 
@@ -120,7 +120,7 @@ async def test_bad_input_names_the_field(client: AsyncTestClient[Litestar]) -> N
         r = await client.post(S, headers=mina.headers, json=body)
         assert_problem(r, status)
         assert field in r.text, r.text
-    r = await client.put("/api/me/signal-settings", headers=mina.headers, json={"quiet_from": 22})
+    r = await client.put("/api/signals/settings", headers=mina.headers, json={"quiet_from": 22})
     assert_problem(r, 422)
     assert await api.position() == before
 
@@ -158,10 +158,10 @@ async def test_expiry_erases_the_note_and_keeps_what_the_sender_chose(
 ) -> None:
     api = Api(client)
     mina, sam = await partners_with_channel(api)
-    await api.call("PUT", "/api/me/signal-settings", sam, 200, json={"expiry_hours": 2})
+    await api.call("PUT", "/api/signals/settings", sam, 200, json={"expiry_hours": 2})
     marker = f"mk{uuid.uuid4().hex[:12]}"
     kept = await send(api, sam, [mina], note=f"{marker} kept kind")
-    await api.call("PUT", "/api/me/signal-settings", sam, 200, json={"expiry_hours": 2, "keep": "nothing"})
+    await api.call("PUT", "/api/signals/settings", sam, 200, json={"expiry_hours": 2, "keep": "nothing"})
     gone = await send(api, sam, [mina], kind="need_space_tonight", note=f"{marker} nothing stays")
     assert leaked(raw_dump(store_url), {"note": marker}) == []  # sealed at rest from the start
     assert data_keys(store_url, [kept["signal_id"], gone["signal_id"]]) == 2
@@ -206,7 +206,7 @@ async def test_signals_are_rate_limited_per_sender_and_per_recipient(client: Asy
 async def test_quiet_hours_and_settings_round_trip(client: AsyncTestClient[Litestar]) -> None:
     api = Api(client)
     mina = await api.person("mina")
-    assert (await api.call("GET", "/api/me/signal-settings", mina, 200))["expiry_hours"] == 24
+    assert (await api.call("GET", "/api/signals/settings", mina, 200))["expiry_hours"] == 24
     body = {"expiry_hours": 12, "read_receipts": True, "quiet_from": 22, "quiet_until": 7, "time_zone": "Europe/Berlin", "keep": "nothing"}
-    assert await api.call("PUT", "/api/me/signal-settings", mina, 200, json=body) == body
-    assert await api.call("GET", "/api/me/signal-settings", mina, 200) == body
+    assert await api.call("PUT", "/api/signals/settings", mina, 200, json=body) == body
+    assert await api.call("GET", "/api/signals/settings", mina, 200) == body
