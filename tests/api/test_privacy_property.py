@@ -129,6 +129,8 @@ class Plan:
     late_links: tuple[tuple[tuple[int, int], str], ...]
     #: Check-ins between two people (started only if their link is live then): (pair, the second shares, closed).
     check_ins: tuple[tuple[tuple[int, int], bool, bool], ...] = ()
+    #: Signals from a to b: (a, b, a opens a channel to b, b opens one to a, b closes it again).
+    signals: tuple[tuple[int, int, bool, bool, bool], ...] = ()
 
 
 def often(draw: st.DrawFn, weight: int = 4) -> bool:
@@ -206,7 +208,10 @@ def plans(draw: st.DrawFn) -> Plan:
         )
     late = draw(st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(("end", "relink", "link"))), max_size=3))
     check_ins = draw(st.lists(st.tuples(st.sampled_from(list(early) or pairs), st.booleans(), st.booleans()), max_size=2))
-    return Plan(size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins))
+    anyone = st.integers(0, size - 1)
+    signals = draw(st.lists(st.tuples(anyone, anyone, st.booleans(), st.booleans(), st.booleans()), max_size=3))
+    signals = [s for s in signals if s[0] != s[1]]
+    return Plan(size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(signals))
 
 
 # --------------------------------------------------------------------------
@@ -270,6 +275,15 @@ class CheckInModel:
 
 
 @dataclass
+class SignalModel:
+    signal_id: str
+    sender: int
+    recipient: int
+    reached: bool
+    note: str  # its marker
+
+
+@dataclass
 class World:
     client: AsyncTestClient[Litestar]
     people: list[Person] = field(default_factory=list)
@@ -277,6 +291,9 @@ class World:
     agreements: list[AgreementModel] = field(default_factory=list)
     grants: list[GrantModel] = field(default_factory=list)
     check_ins: list[CheckInModel] = field(default_factory=list)
+    signals: list[SignalModel] = field(default_factory=list)
+    #: (a, b): a has their side of a signal channel to b open.
+    channels: set[tuple[int, int]] = field(default_factory=set)
     step: int = 0
 
     def tick(self) -> int:
@@ -513,6 +530,33 @@ async def build_check_in(w: World, pair: tuple[int, int], shares: bool, closes: 
         m.shared |= {marker(plan), marker(point)}
 
 
+def offerable(w: World, a: int, b: int) -> bool:
+    """A live partner, or a partner of a live partner (the oracle's own reading of the rule)."""
+    partners = set(live_partners(w, a))
+    return b in partners or any(b in live_partners(w, p) for p in partners)
+
+
+async def build_signal(w: World, a: int, b: int, opens_a: bool, opens_b: bool, closes_b: bool) -> None:
+    for who, other, opens in ((a, b, opens_a), (b, a, opens_b)):
+        if opens:
+            r = await w.client.put(f"/api/signals/channels/{w.people[other].id}", headers=w.people[who].headers, json={"open": True})
+            assert r.status_code == (200 if offerable(w, who, other) else 404), r.text
+            if r.status_code == 200:
+                w.channels.add((who, other))
+    if closes_b:
+        await w.call("PUT", f"/api/signals/channels/{w.people[a].id}", b, 200, json={"open": False})
+        w.channels.discard((b, a))
+    note = mark("signal")
+    body = {"to": [str(w.people[b].id)], "kind": "home_safe", "note": note}
+    sent = await w.call("POST", "/api/signals", a, 201, json=body)
+    reached = (a, b) in w.channels and (b, a) in w.channels and offerable(w, a, b)
+    w.signals.append(SignalModel(sent["signal_id"], a, b, reached, marker(note)))
+
+
+def sees_signal(viewer: int, m: SignalModel) -> bool:
+    return viewer == m.sender or (viewer == m.recipient and m.reached)
+
+
 def takes_part(w: World, viewer: int, m: CheckInModel) -> bool:
     """A participant of a check-in between partners: while their link has been live, unbroken, since it started."""
     link = w.link(*m.pair)
@@ -536,6 +580,8 @@ async def run(w: World, plan: Plan) -> None:
         await join_late(w, index, agreement, made)
     for pair, shares, closes in plan.check_ins:
         await build_check_in(w, pair, shares, closes)
+    for a, b, opens_a, opens_b, closes_b in plan.signals:
+        await build_signal(w, a, b, opens_a, opens_b, closes_b)
     for (a, b), op in plan.late_links:
         await late_link(w, a, b, op)
     for gplan, g in made:
@@ -612,6 +658,9 @@ def allowed(w: World, viewer: int) -> set[str]:
         if takes_part(w, viewer, m):
             ok |= m.shared | {m.check_in_id}
             ok |= {text for author, text in m.private.items() if author == viewer}
+    for sm in w.signals:
+        if sees_signal(viewer, sm):
+            ok |= {sm.signal_id, sm.note}
     # Names, and the person ids that go with them: an over-approximation of who may know whom.
     for other, person in enumerate(w.people):
         knows = (
@@ -636,6 +685,8 @@ def secrets(w: World) -> set[str]:
         found |= m.party_only | {c.clause_id for c in m.ratified} | set(m.clauses) | {m.agreement_id}
     for c in w.check_ins:
         found |= c.shared | set(c.private.values()) | {c.check_in_id}
+    for sm in w.signals:
+        found |= {sm.signal_id, sm.note}
     return found
 
 
@@ -648,6 +699,7 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     """Everything `viewer` gets from every read route: (path, status, body)."""
     paths = ["/api/agreements", "/api/network", "/api/check-ins"]
     paths += [f"/api/check-ins/{m.check_in_id}" for m in w.check_ins]
+    paths += ["/api/signals", "/api/me/inbox", *(f"/api/signals/{m.signal_id}" for m in w.signals)]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -684,3 +736,6 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for c in w.check_ins:
                 if path == f"/api/check-ins/{c.check_in_id}":
                     assert (status == 200) == takes_part(w, viewer, c), f"P{viewer} got {status} for {path}: {body}"
+            for sm in w.signals:
+                if path == f"/api/signals/{sm.signal_id}":
+                    assert (status == 200) == sees_signal(viewer, sm), f"P{viewer} got {status} for {path}: {body}"
