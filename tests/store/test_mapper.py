@@ -422,3 +422,24 @@ def test_a_renegotiation_stored_before_end_dates_and_revisit_dates_reads_without
     assert event.end_date is None
     assert event.changes == (ClauseChange("edit", clause_id, text="Fridays too."),)
     assert json.loads(mapper.to_stored_event(event).state)["class_version"] == 2
+
+
+def test_every_signal_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A signal's and a signal book's events keep their types: ids, moments, optional notes and kinds."""
+    from domain.signals import Signal, SignalBook
+
+    now = datetime(2026, 10, 12, 23, tzinfo=timezone.utc)
+    sam, mina = uuid4(), uuid4()
+    book = SignalBook.create(sam, now)
+    book.open_channel(mina, now)
+    book.change_settings(now, expiry_hours=30, read_receipts=True, quiet_from=22, quiet_until=7, time_zone="Europe/Berlin", keep="kind_and_time")
+    signal = Signal.send(uuid4(), sam, [mina], [mina], "home_safe", "got the last train", now, book)
+    signal.mark_seen(mina, now)
+    book.record_expired(signal, now + timedelta(hours=30))
+    book.close_channel(mina, now)
+    quiet = Signal.send(uuid4(), sam, [mina], [], "still_here", None, now, book)
+    events = [*book.collect_events(), *signal.collect_events(), *quiet.collect_events()]
+    assert len({type(e) for e in events}) == 7
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
