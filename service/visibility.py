@@ -458,14 +458,17 @@ class SignalViews:
                 candidates[person] = relation
         opened = await self.opened_by(candidates)
         await self.v.names.load((viewer, *candidates))
+        # Only someone shown to the viewer by name (and id) can be chosen: a pseudonym stays one.
+        refs = {person: self.v._ref(person, viewer, network) for person in candidates}
         channels = [
             ChannelView(
-                person=self.v._ref(person, viewer, network),
+                person=refs[person],
                 relation=relation,
                 opened=person in book.opened,
                 offered=person not in book.opened and viewer in opened[person],
             )
             for person, relation in candidates.items()
+            if refs[person].person_id is not None
         ]
         # Partners first, then metamours; by name within each.
         channels.sort(key=lambda c: (c.relation != "partner", c.person.name, c.person.key))
@@ -487,3 +490,8 @@ class SignalViews:
         ]
         kept.sort(key=lambda k: k.sent_at, reverse=True)
         return SignalsView(settings=settings_of(book), channels=channels, received=received, sent=sent, kept=kept)
+
+
+async def signal_bar(views: SignalViews, viewer: UUID) -> list[policy.PersonRef]:
+    """Whom the signal bar offers: the people `viewer` opened a channel to, partners first."""
+    return [c.person for c in (await views.signals(viewer)).channels if c.opened]
