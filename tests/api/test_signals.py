@@ -153,6 +153,20 @@ def data_keys(store_url: str, owners: list[str]) -> int:
         return conn.execute("SELECT count(*) FROM accord_keys WHERE owner = ANY(%s::uuid[])", (owners,)).fetchone()[0]
 
 
+def command_records(store_url: str, owner: str) -> int:
+    """How many recorded command results are owned by `owner` (their command id starts with it)."""
+    query = "SELECT count(*) FROM accord_commands WHERE command_id LIKE "
+    if store_url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
+            return conn.execute(query + "?", (f"{owner}:%",)).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(store_url) as conn:
+        return conn.execute(query + "%s", (f"{owner}:%",)).fetchone()[0]
+
+
 async def test_expiry_erases_the_note_and_keeps_what_the_sender_chose(
     client: AsyncTestClient[Litestar], store_url: str
 ) -> None:
@@ -160,7 +174,11 @@ async def test_expiry_erases_the_note_and_keeps_what_the_sender_chose(
     mina, sam = await partners_with_channel(api)
     await api.call("PUT", "/api/signals/settings", sam, 200, json={"expiry_hours": 2})
     marker = f"mk{uuid.uuid4().hex[:12]}"
-    kept = await send(api, sam, [mina], note=f"{marker} kept kind")
+    body = {"to": [mina.sid], "kind": "home_safe", "note": f"{marker} kept kind"}
+    kept = await api.call("POST", S, sam, 201, json=body, headers=sam.with_key("home-1"))
+    assert await api.call("POST", S, sam, 201, json=body, headers=sam.with_key("home-1")) == kept  # a repeat
+    # The answer kept for a repeat holds the note: it is recorded under the signal, sealed with its key.
+    assert command_records(store_url, kept["signal_id"]) == 1
     await api.call("PUT", "/api/signals/settings", sam, 200, json={"expiry_hours": 2, "keep": "nothing"})
     gone = await send(api, sam, [mina], kind="need_space_tonight", note=f"{marker} nothing stays")
     assert leaked(raw_dump(store_url), {"note": marker}) == []  # sealed at rest from the start
