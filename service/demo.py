@@ -6,7 +6,8 @@ force, a repair note Sam wrote, and two clauses they share with Jules. Mina and
 Theo's agreement has been in force for two months, its check-in clause is due
 for review (its revisit date passed), and Theo has proposed a renegotiation. Sam and
 Jules have their own agreement; they show Mina that they are partners, and the
-clause about meeting her, and nothing else.
+clause about meeting her, and nothing else. Mina and Sam opened a signal
+channel to each other, and Sam sent Mina "home safe" last night.
 
 Everything is made by calling `Accord`'s use cases on the configured store, as
 a person would through the app, so the demo passes the same rules and its
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from uuid import UUID, uuid4
 
 from domain.agreement import ClauseChange
 from domain.cadence import Cadence, starts_at, zone
 from domain.network import PartnerLink
 from service.application import Accord
+from service.visibility import SignalSettings
 from service.settings import Settings
 from service.store import connect
 from service.store.base import HandleTaken
@@ -209,6 +211,29 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
     await accord.grants.consent_to_grant(sam.id, theirs_too, shown.body.grant_id, None)
 
     await _check_in(accord, mina, theo)
+    await _signals(accord, mina, sam)
+
+
+async def _signals(accord: Accord, mina: Person, sam: Person) -> None:
+    """Mina and Sam's signal channel, and the "home safe" Sam sent at 23:40 last night (Berlin).
+
+    Sam keeps his signals for three days rather than one, so the signal still shows for
+    two days at least after `accord demo`, whatever the hour it runs at."""
+    real = accord.clock
+    today = real().astimezone(zone(BERLIN)).date()
+    last_night = datetime.combine(today - timedelta(days=1), time(23, 40), zone(BERLIN))
+    try:
+        accord.clock = lambda: last_night - timedelta(hours=6)
+        await accord.signals.open_channel(mina.id, sam.id, None)
+        await accord.signals.open_channel(sam.id, mina.id, None)
+        keep_three_days = SignalSettings(
+            expiry_hours=72, read_receipts=True, quiet_from=None, quiet_until=None, time_zone=BERLIN, keep="kind_and_time"
+        )
+        await accord.signals.change_settings(sam.id, keep_three_days, None)
+        accord.clock = lambda: last_night
+        await accord.signals.send(sam.id, [mina.id], "home_safe", "Got the last train. Thank you for tonight.", None)
+    finally:
+        accord.clock = real
 
 
 async def _check_in(accord: Accord, mina: Person, theo: Person) -> None:
