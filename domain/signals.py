@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
 from uuid import UUID, uuid5
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.cadence import zone
@@ -41,10 +41,30 @@ MAX_NOTE = 280
 MAX_RECIPIENTS = 20
 DEFAULT_EXPIRY_HOURS = 24
 MAX_EXPIRY_HOURS = 24 * 14
-#: What stays of an expired signal: its kind and time, or nothing.
-Keep = Literal["kind_and_time", "nothing"]
 #: Never change: every person's signal book id is derived from it.
 BOOKS_NAMESPACE = UUID("6f1c2a9e-4b7d-4e0a-9d35-8a2c7b1e5f60")
+
+
+class SignalSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's signal settings (GET/PUT /api/signals/settings); a new book has these defaults."""
+
+    expiry_hours: int = DEFAULT_EXPIRY_HOURS
+    read_receipts: bool = False
+    #: Quiet hours, from and until (0-23) in `time_zone`: reminders wait, signals still arrive.
+    quiet_from: int | None = None
+    quiet_until: int | None = None
+    time_zone: str = "UTC"
+    #: What stays of a signal of theirs once it expired.
+    keep: str = "kind_and_time"
+
+
+def check_settings(settings: SignalSettings) -> None:
+    if not 1 <= settings.expiry_hours <= MAX_EXPIRY_HOURS:
+        raise ValidationFailed("expiry_hours", f"must be from 1 to {MAX_EXPIRY_HOURS}")
+    if settings.keep not in ("kind_and_time", "nothing"):
+        raise ValidationFailed("keep", "must be kind_and_time or nothing")
+    check_quiet_hours(settings.quiet_from, settings.quiet_until)
+    zone(settings.time_zone)
 
 
 def check_kind(kind: str) -> None:
@@ -78,10 +98,10 @@ def check_quiet_hours(start: int | None, end: int | None) -> None:
 
 def in_quiet_hours(book: SignalBook, now: datetime) -> bool:
     """Whether it is quiet for `book`'s person now, in their time zone; a span may pass midnight (22 to 7)."""
-    start, end = book.quiet_from, book.quiet_until
+    start, end = book.settings.quiet_from, book.settings.quiet_until
     if start is None or end is None or start == end:
         return False
-    hour = now.astimezone(zone(book.time_zone)).hour
+    hour = now.astimezone(zone(book.settings.time_zone)).hour
     return start <= hour < end if start < end else hour >= start or hour < end
 
 
@@ -95,12 +115,7 @@ class SignalBook(Aggregate):
         def apply(self, book: SignalBook) -> None:
             book.person = self.person
             book.opened = set()
-            book.expiry_hours = DEFAULT_EXPIRY_HOURS
-            book.read_receipts = False
-            book.quiet_from = None
-            book.quiet_until = None
-            book.time_zone = "UTC"
-            book.keep = "kind_and_time"
+            book.settings = SignalSettings()
             #: What stays of expired signals: signal id -> (kind, sent at, recipients), or None (nothing).
             book.expired = {}
 
@@ -117,20 +132,10 @@ class SignalBook(Aggregate):
             book.opened.discard(self.to)
 
     class SettingsChanged(Event):
-        expiry_hours: int
-        read_receipts: bool
-        quiet_from: int | None
-        quiet_until: int | None
-        time_zone: str
-        keep: str
+        settings: SignalSettings
 
         def apply(self, book: SignalBook) -> None:
-            book.expiry_hours = self.expiry_hours
-            book.read_receipts = self.read_receipts
-            book.quiet_from = self.quiet_from
-            book.quiet_until = self.quiet_until
-            book.time_zone = self.time_zone
-            book.keep = self.keep
+            book.settings = self.settings
 
     class Expired(Event):
         """One of this person's signals expired; `kind` is None when they chose that nothing stays."""
@@ -164,33 +169,9 @@ class SignalBook(Aggregate):
         if to in self.opened:
             self.trigger_event(self.ChannelClosed, timestamp=now, to=to)
 
-    def change_settings(
-        self,
-        now: datetime,
-        *,
-        expiry_hours: int,
-        read_receipts: bool,
-        quiet_from: int | None,
-        quiet_until: int | None,
-        time_zone: str,
-        keep: str,
-    ) -> None:
-        if not 1 <= expiry_hours <= MAX_EXPIRY_HOURS:
-            raise ValidationFailed("expiry_hours", f"must be from 1 to {MAX_EXPIRY_HOURS}")
-        if keep not in ("kind_and_time", "nothing"):
-            raise ValidationFailed("keep", "must be kind_and_time or nothing")
-        check_quiet_hours(quiet_from, quiet_until)
-        zone(time_zone)
-        self.trigger_event(
-            self.SettingsChanged,
-            timestamp=now,
-            expiry_hours=expiry_hours,
-            read_receipts=read_receipts,
-            quiet_from=quiet_from,
-            quiet_until=quiet_until,
-            time_zone=time_zone,
-            keep=keep,
-        )
+    def change_settings(self, settings: SignalSettings, now: datetime) -> None:
+        check_settings(settings)
+        self.trigger_event(self.SettingsChanged, timestamp=now, settings=settings)
 
     def record_expired(self, signal: Signal, now: datetime) -> None:
         """What stays of `signal` once its key is gone, as this person chose when sending it."""
@@ -211,7 +192,7 @@ class SignalBook(Aggregate):
             )
 
     def expiry(self) -> timedelta:
-        return timedelta(hours=self.expiry_hours)
+        return timedelta(hours=self.settings.expiry_hours)
 
 
 def default_book(person: UUID, now: datetime) -> SignalBook:
@@ -280,7 +261,7 @@ class Signal(Aggregate):
             kind=kind,
             note=note,
             expires_at=now + book.expiry(),
-            keep=book.keep,
+            keep=book.settings.keep,
         )
 
     def check_recipient(self, person: UUID) -> None:

@@ -24,8 +24,8 @@ from uuid import UUID, uuid4
 from domain.agreement import ClauseChange
 from domain.cadence import Cadence, starts_at, zone
 from domain.network import PartnerLink
+from domain.signals import SignalSettings
 from service.application import Accord
-from service.visibility import SignalSettings
 from service.settings import Settings
 from service.store import connect
 from service.store.base import HandleTaken
@@ -226,9 +226,7 @@ async def _signals(accord: Accord, mina: Person, sam: Person) -> None:
         accord.clock = lambda: last_night - timedelta(hours=6)
         await accord.signals.open_channel(mina.id, sam.id, None)
         await accord.signals.open_channel(sam.id, mina.id, None)
-        keep_three_days = SignalSettings(
-            expiry_hours=72, read_receipts=True, quiet_from=None, quiet_until=None, time_zone=BERLIN, keep="kind_and_time"
-        )
+        keep_three_days = SignalSettings(expiry_hours=72, read_receipts=True, time_zone=BERLIN)
         await accord.signals.change_settings(sam.id, keep_three_days, None)
         accord.clock = lambda: last_night
         await accord.signals.send(sam.id, [mina.id], "home_safe", "Got the last train. Thank you for tonight.", None)

@@ -20,7 +20,7 @@ from domain.checkins import CheckIn
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
 from domain.signals import KINDS as SIGNAL_KINDS
-from domain.signals import Signal, SignalBook, default_book
+from domain.signals import Signal, SignalBook, SignalSettings, default_book
 from projections.timeline import Entry
 from service.read.models import Cache, ReadModels, link_fact
 from service.store import EventStore
@@ -370,17 +370,6 @@ class Visibility:
 SIGNALS = "signals"
 
 
-class SignalSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """A person's own signal settings: GET/PUT /api/signals/settings."""
-
-    expiry_hours: int
-    read_receipts: bool
-    quiet_from: int | None
-    quiet_until: int | None
-    time_zone: str
-    keep: str
-
-
 class ChannelView(msgspec.Struct, frozen=True, kw_only=True):
     """Someone the viewer may open a signal channel to, and the viewer's own choice.
 
@@ -402,17 +391,6 @@ class SignalsView(msgspec.Struct, frozen=True, kw_only=True):
     sent: list[policy.SignalView]
     #: What stays of the viewer's own expired signals (when they chose to keep kind and time).
     kept: list[policy.SignalRemainsView]
-
-
-def settings_of(book: SignalBook) -> SignalSettings:
-    return SignalSettings(
-        expiry_hours=book.expiry_hours,
-        read_receipts=book.read_receipts,
-        quiet_from=book.quiet_from,
-        quiet_until=book.quiet_until,
-        time_zone=book.time_zone,
-        keep=book.keep,
-    )
 
 
 class SignalViews:
@@ -442,7 +420,7 @@ class SignalViews:
             return None
         if signal.has_expired(self.v.clock()):
             return None  # its key goes soon: nobody sees it meanwhile
-        receipts = {r: (await self.book(r)).read_receipts for r in signal.recipients} if viewer == signal.by else {}
+        receipts = {r: (await self.book(r)).settings.read_receipts for r in signal.recipients} if viewer == signal.by else {}
         network = await self.v.models.network_touching((viewer, signal.by))
         await self.v.names.load((signal.by, *signal.addressed))
         return policy.view_signal(viewer, signal, receipts, network, self.v.names, self.v.secret())
@@ -489,7 +467,7 @@ class SignalViews:
             if remains is not None
         ]
         kept.sort(key=lambda k: k.sent_at, reverse=True)
-        return SignalsView(settings=settings_of(book), channels=channels, received=received, sent=sent, kept=kept)
+        return SignalsView(settings=book.settings, channels=channels, received=received, sent=sent, kept=kept)
 
 
 async def signal_bar(views: SignalViews, viewer: UUID) -> list[policy.PersonRef]:

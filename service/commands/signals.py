@@ -16,10 +16,10 @@ import msgspec
 
 from domain import policy
 from domain.errors import NotFound
-from domain.signals import Signal, SignalBook
+from domain.signals import Signal, SignalBook, SignalSettings
 from service.accounts import RateLimited, RateLimiter
 from service.commands.runner import CommandKey, CommandRunner, Outcome
-from service.visibility import SignalSettings, SignalsView, Visibility, settings_of
+from service.visibility import SignalsView, Visibility
 
 
 class Signals:
@@ -74,22 +74,9 @@ class Signals:
 
     async def change_settings(self, caller: UUID, settings: SignalSettings, key: CommandKey | None) -> Outcome:
         async def render(book: SignalBook) -> SignalSettings:
-            return settings_of(book)
+            return book.settings
 
-        return await self._on_book(
-            caller,
-            key,
-            lambda b: b.change_settings(
-                self.clock(),
-                expiry_hours=settings.expiry_hours,
-                read_receipts=settings.read_receipts,
-                quiet_from=settings.quiet_from,
-                quiet_until=settings.quiet_until,
-                time_zone=settings.time_zone,
-                keep=settings.keep,
-            ),
-            render,
-        )
+        return await self._on_book(caller, key, lambda b: b.change_settings(settings, self.clock()), render)
 
     async def send(
         self,
@@ -196,4 +183,4 @@ class SignalReads:
         return found
 
     async def settings(self, caller: UUID) -> SignalSettings:
-        return settings_of(await self.views.book(caller))
+        return (await self.views.book(caller)).settings

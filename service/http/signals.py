@@ -12,17 +12,18 @@ from uuid import UUID
 
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
+import msgspec
 from msgspec import Meta
 
 from domain.policy import SignalView
-from domain.signals import MAX_NOTE, MAX_RECIPIENTS
+from domain.signals import MAX_NOTE, MAX_RECIPIENTS, SignalSettings
 from service.commands.signals import ChannelChoice
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
 from service.http.wire import Strict
-from service.visibility import SignalSettings, SignalsView
+from service.visibility import SignalsView
 
 SignalId = FromPath[UUID]
 PersonId = FromPath[UUID]
@@ -46,6 +47,9 @@ class ChangeSignalSettings(Strict):
     quiet_until: Annotated[int, Meta(ge=0, le=23)] | None = None
     time_zone: Annotated[str, Meta(min_length=1, max_length=64)] = "UTC"
     keep: Annotated[str, Meta(max_length=20)] = "kind_and_time"
+
+    def settings(self) -> SignalSettings:
+        return SignalSettings(**msgspec.structs.asdict(self))
 
 
 class SignalController(Controller):
@@ -101,8 +105,4 @@ class SignalSettingsController(Controller):
     async def change(
         self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[ChangeSignalSettings]
     ) -> Response[SignalSettings]:
-        settings = SignalSettings(
-            expiry_hours=data.expiry_hours, read_receipts=data.read_receipts, quiet_from=data.quiet_from,
-            quiet_until=data.quiet_until, time_zone=data.time_zone, keep=data.keep,
-        )  # fmt: skip
-        return respond(await accord.signals.change_settings(caller, settings, key))
+        return respond(await accord.signals.change_settings(caller, data.settings(), key))

@@ -22,7 +22,6 @@ from service.application import Accord
 from service.http.deps import AccordDep
 from service.http.signals import ChangeSignalSettings, SendSignal, SetChannel
 from service.store.base import Account
-from service.visibility import SignalSettings
 from service.web.forms import Failed, Form, decode, failed, read_form
 from service.web.pages import ME, REFUSALS, Me, render, see_other
 
@@ -114,10 +113,6 @@ class SignalPages(Controller):
                 time_zone=form.get("time_zone") or "UTC",
                 keep=form.get("keep"),
             )
-            settings = SignalSettings(
-                expiry_hours=data.expiry_hours, read_receipts=data.read_receipts, quiet_from=data.quiet_from,
-                quiet_until=data.quiet_until, time_zone=data.time_zone, keep=data.keep,
-            )  # fmt: skip
-            await accord.signals.change_settings(me.person_id, settings, form.key)
+            await accord.signals.change_settings(me.person_id, data.settings(), form.key)
 
         return await self._act(request, me, "settings", action)

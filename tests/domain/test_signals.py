@@ -11,7 +11,7 @@ import pytest
 from domain import policy
 from domain.errors import AlreadyDone, NotFound, ValidationFailed
 from domain.policy import LinkFact, Network
-from domain.signals import MAX_NOTE, Signal, SignalBook, default_book, in_quiet_hours
+from domain.signals import MAX_NOTE, Signal, SignalBook, SignalSettings, default_book, in_quiet_hours
 from domain.network import Interval
 from tests.domain.spec import assert_round_trips, then
 
@@ -46,16 +46,15 @@ def test_a_book_opens_and_closes_one_side_of_a_channel(people: tuple) -> None:  
 def test_settings_are_checked(people: tuple) -> None:  # type: ignore[type-arg]
     book = default_book(people[0], NOW)
     for bad in ({"expiry_hours": 0}, {"keep": "everything"}, {"quiet_from": 22}, {"quiet_from": 25, "quiet_until": 1}, {"time_zone": "Mars/Base"}):
-        settings = {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "nothing"} | bad
         with pytest.raises(ValidationFailed):
-            book.change_settings(NOW, **settings)  # type: ignore[arg-type]
+            book.change_settings(SignalSettings(**bad), NOW)  # type: ignore[arg-type]
     assert then(book) == []
 
 
 def test_a_signal_reaches_only_whom_the_caller_says_and_expires_by_the_senders_setting(people: tuple) -> None:  # type: ignore[type-arg]
     sam, mina, jo, _ = people
     book = default_book(sam, NOW)
-    book.change_settings(NOW, expiry_hours=30, read_receipts=False, quiet_from=None, quiet_until=None, time_zone="UTC", keep="nothing")
+    book.change_settings(SignalSettings(expiry_hours=30, keep="nothing"), NOW)
     signal = Signal.send(uuid4(), sam, [mina, jo], [mina], "home_safe", "  ", NOW, book)
     [(cls, fields)] = then(signal)
     assert cls is Signal.Sent and fields["addressed"] == (mina, jo) and fields["recipients"] == (mina,)
@@ -93,7 +92,7 @@ def test_only_a_recipient_marks_it_seen_once(people: tuple) -> None:  # type: ig
 def test_what_stays_after_expiry_is_the_senders_choice(people: tuple, keep: str) -> None:  # type: ignore[type-arg]
     sam, mina, *_ = people
     book = default_book(sam, NOW)
-    book.change_settings(NOW, expiry_hours=24, read_receipts=False, quiet_from=None, quiet_until=None, time_zone="UTC", keep=keep)
+    book.change_settings(SignalSettings(keep=keep), NOW)
     then(book)
     signal = Signal.send(uuid4(), sam, [mina], [mina], "home_safe", "secret", NOW, book)
     book.record_expired(signal, NOW + timedelta(days=1))
@@ -111,7 +110,7 @@ def test_what_stays_after_expiry_is_the_senders_choice(people: tuple, keep: str)
 
 def test_quiet_hours_pass_midnight_in_the_persons_time_zone(people: tuple) -> None:  # type: ignore[type-arg]
     book = default_book(people[0], NOW)
-    book.change_settings(NOW, expiry_hours=24, read_receipts=False, quiet_from=22, quiet_until=7, time_zone="Europe/Berlin", keep="nothing")
+    book.change_settings(SignalSettings(quiet_from=22, quiet_until=7, time_zone="Europe/Berlin"), NOW)
     at = datetime(2026, 10, 12, tzinfo=UTC)
     assert in_quiet_hours(book, at.replace(hour=21))  # 23:00 in Berlin
     assert in_quiet_hours(book, at.replace(hour=4))  # 06:00

@@ -426,13 +426,13 @@ def test_a_renegotiation_stored_before_end_dates_and_revisit_dates_reads_without
 
 def test_every_signal_event_round_trips(mapper: MsgspecMapper) -> None:
     """A signal's and a signal book's events keep their types: ids, moments, optional notes and kinds."""
-    from domain.signals import Signal, SignalBook
+    from domain.signals import Signal, SignalBook, SignalSettings
 
     now = datetime(2026, 10, 12, 23, tzinfo=timezone.utc)
     sam, mina = uuid4(), uuid4()
     book = SignalBook.create(sam, now)
     book.open_channel(mina, now)
-    book.change_settings(now, expiry_hours=30, read_receipts=True, quiet_from=22, quiet_until=7, time_zone="Europe/Berlin", keep="kind_and_time")
+    book.change_settings(SignalSettings(expiry_hours=30, read_receipts=True, quiet_from=22, quiet_until=7, time_zone="Europe/Berlin"), now)
     signal = Signal.send(uuid4(), sam, [mina], [mina], "home_safe", "got the last train", now, book)
     signal.mark_seen(mina, now)
     book.record_expired(signal, now + timedelta(hours=30))
