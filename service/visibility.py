@@ -415,13 +415,25 @@ class SignalViews:
 
     async def signal(self, viewer: UUID, signal_id: UUID, current: Signal | None = None) -> policy.SignalView | None:
         """What `viewer` may see of a signal, or None (404: not even that it exists; also once expired)."""
-        signal = current or await self.v.models.aggregate(Signal, signal_id)
-        if signal is None or policy.signal_access(viewer, signal.by, signal.recipients) is None:
+        if current is not None:
+            return await self._signal(viewer, current)
+
+        async def work() -> policy.SignalView | None:
+            signal = await self.v.models.aggregate(Signal, signal_id)
+            return None if signal is None else await self._signal(viewer, signal)
+
+        # Remembered for this log position: a push works out the signals view and the inbox from the same signals.
+        return await self.v.models.derive(("signal_view", viewer, signal_id), work)
+
+    async def _signal(self, viewer: UUID, signal: Signal) -> policy.SignalView | None:
+        if policy.signal_access(viewer, signal.by, signal.recipients) is None:
             return None
         if signal.has_expired(self.v.clock()):
             return None  # its key goes soon: nobody sees it meanwhile
         receipts = {r: (await self.book(r)).settings.read_receipts for r in signal.recipients} if viewer == signal.by else {}
-        network = await self.v.models.network_touching((viewer, signal.by))
+        # The viewer's links and their partners' (remembered for this position): whoever a signal is
+        # between is a partner or metamour of the viewer, or was.
+        network = await self.v.models.network_around((viewer,))
         await self.v.names.load((signal.by, *signal.addressed))
         return policy.view_signal(viewer, signal, receipts, network, self.v.names, self.v.secret())
 

@@ -192,6 +192,10 @@ class ReadModels:
         """Check-in series `person` was started with (whether they still take part is the policy's)."""
         return list((await self._document(checkins.CHECK_INS, str(person))).check_ins)
 
+    async def derive(self, key: tuple[str, Any], work: Callable[[], Awaitable[T]]) -> T:
+        """`work()`, remembered until the position moves (see `_derive`), for a view's parts."""
+        return await self._derive(key, work)
+
     async def signals_of(self, person: UUID) -> list[UUID]:
         """Signals `person` sent or received, newest last (whether they still exist is their stream's to say)."""
         return list((await self._document(signals.SIGNALS, str(person))).signals)
