@@ -228,3 +228,46 @@ async def test_quiet_hours_and_settings_round_trip(client: AsyncTestClient[Lites
     body = {"expiry_hours": 12, "read_receipts": True, "quiet_from": 22, "quiet_until": 7, "time_zone": "Europe/Berlin", "keep": "nothing"}
     assert await api.call("PUT", "/api/signals/settings", mina, 200, json=body) == body
     assert await api.call("GET", "/api/signals/settings", mina, 200) == body
+
+
+async def with_reminders(api: Api, who: Person) -> None:
+    """`who` has a confirmed address and is reminded of signals."""
+    from tests import mailbox
+
+    address = f"{who.handle}@example.org"
+    await api.call("PUT", "/api/me/email", who, 200, json={"address": address})
+    [message] = mailbox.shared().wait_for(address)
+    await api.call("POST", "/api/me/email/confirm", who, 200, json={"token": mailbox.confirm_token(message)})
+    await api.call("PUT", "/api/me/email/kinds", who, 200, json={"kinds": ["signal"]})
+
+
+async def test_in_quiet_hours_signals_arrive_and_reminders_wait(make_client: Any) -> None:
+    from tests import mailbox
+
+    fast = {"reminder_delay_seconds": 0, "reminder_interval_seconds": 0, "reminder_scan_seconds": 0.05, "poll_interval": 0.05}
+    async with make_client(**fast) as client:
+        api = Api(client)
+        sam, mina, ben = await api.person("sam"), await api.person("mina"), await api.person("ben")
+        for other in (mina, ben):
+            await api.link(sam, other)
+            await channel(api, sam, other)
+            await channel(api, other, sam)
+            await with_reminders(api, other)
+        hour = datetime.now(UTC).hour
+        quiet = {"quiet_from": (hour - 1) % 24, "quiet_until": (hour + 2) % 24}
+        await api.call("PUT", f"{S}/settings", mina, 200, json=quiet)
+        box = mailbox.shared()
+        address = {p.handle: f"{p.handle}@example.org" for p in (mina, ben)}
+        mail_before = {h: len(box.to(a)) for h, a in address.items()}
+
+        await send(api, sam, [mina, ben])
+        assert len((await api.call("GET", S, mina, 200))["received"]) == 1  # it arrives all the same
+        box.wait_for(address[ben.handle], count=mail_before[ben.handle] + 1)
+        # A later scan, which looked at Mina too, reminds Ben again: Mina still has nothing.
+        await send(api, sam, [ben], kind="still_here")
+        box.wait_for(address[ben.handle], count=mail_before[ben.handle] + 2)
+        assert len(box.to(address[mina.handle])) == mail_before[mina.handle]
+        # Quiet hours over: her reminder goes, saying only that something waits.
+        await api.call("PUT", f"{S}/settings", mina, 200, json={})
+        [*_, reminder] = box.wait_for(address[mina.handle], count=mail_before[mina.handle] + 1)
+        assert "Home safe" not in mailbox.body(reminder) and sam.name not in mailbox.body(reminder)
