@@ -180,7 +180,7 @@ class SignalBook(Aggregate):
         if signal.id in self.expired:
             return
         if signal.keep == "nothing":
-            self.trigger_event(self.Expired, timestamp=now, signal_id=signal.id)
+            self.record_gone(signal.id, now)
         else:
             self.trigger_event(
                 self.Expired,
@@ -190,6 +190,11 @@ class SignalBook(Aggregate):
                 sent_at=signal.sent_at,
                 recipients=signal.recipients,
             )
+
+    def record_gone(self, signal_id: UUID, now: datetime) -> None:
+        """A signal of theirs expired of which nothing stays (or nothing could be read any more)."""
+        if signal_id not in self.expired:
+            self.trigger_event(self.Expired, timestamp=now, signal_id=signal_id)
 
     def expiry(self) -> timedelta:
         return timedelta(hours=self.settings.expiry_hours)

@@ -50,7 +50,7 @@ class Scheduler:
         #: Other time-driven work (`also`): each with how often it runs and when it last did.
         self._also: list[tuple[Callable[[datetime], Awaitable[object]], float, list[float]]] = []
         #: Expires one signal (service/commands/signals.py `Signals.expire`), once it is due.
-        self.expire_signals: Callable[[UUID, datetime], Awaitable[None]] | None = None
+        self.expire_signals: Callable[[UUID, UUID, datetime], Awaitable[None]] | None = None
 
     def also(self, fire: Callable[[datetime], Awaitable[object]], every: float) -> None:
         """Run `fire(now)` from the scheduler too, at most every `every` seconds (email reminders)."""
@@ -73,9 +73,9 @@ class Scheduler:
         for key, data in await self.store.due_documents(checkins.DUE.name, now):
             await self._miss(UUID(key), checkins.DUE.decode(data).index, now)
         if self.expire_signals is not None:
-            for key, _ in await self.store.due_documents(signals.EXPIRY.name, now):
+            for key, data in await self.store.due_documents(signals.EXPIRY.name, now):
                 try:
-                    await self.expire_signals(UUID(key), now)
+                    await self.expire_signals(UUID(key), signals.EXPIRY.decode(data).by, now)
                 except DomainError as error:
                     log.info("signal expiry not done: %s", type(error).__name__)
         for fire, every, last in self._also:

@@ -134,21 +134,25 @@ class Signals:
         key = owned_by_signal(signal_id, key, f"seen:{caller}")
         return await self.settled(await self.commands.run(Signal, signal_id, decide, render, key=key))
 
-    async def expire(self, signal_id: UUID, now: datetime) -> None:
+    async def expire(self, signal_id: UUID, by: UUID, now: datetime) -> None:
         """The scheduler's: what stays of it goes to its sender's book (once: the command id is the
-        signal's), then its key is destroyed, and with it the note, kind and recipients."""
+        signal's), then its key is destroyed, and with it the note, kind and recipients. A signal
+        whose stream no longer reads (its key already gone) leaves nothing."""
         signal = await self.commands.load_if_any(Signal, signal_id)
-        if signal is not None:
-            def decide(book: SignalBook | None) -> SignalBook:
-                book = book or SignalBook.create(signal.by, now)
+
+        def decide(book: SignalBook | None) -> SignalBook:
+            book = book or SignalBook.create(by, now)
+            if signal is None:
+                book.record_gone(signal_id, now)
+            else:
                 book.record_expired(signal, now)
-                return book
+            return book
 
-            async def nothing(_: SignalBook) -> dict[str, str]:
-                return {}
+        async def nothing(_: SignalBook) -> dict[str, str]:
+            return {}
 
-            key = CommandKey(caller=signal_id, key="expired", fingerprint="expired")
-            await self.commands.run(SignalBook, SignalBook.id_for(signal.by), decide, nothing, key=key, may_create=True)
+        key = CommandKey(caller=signal_id, key="expired", fingerprint="expired")
+        await self.commands.run(SignalBook, SignalBook.id_for(by), decide, nothing, key=key, may_create=True)
         await self.shred([signal_id])
 
 
