@@ -293,7 +293,7 @@ class Visibility:
         elif key == INBOX:
             found = await self.inbox(viewer)
         elif key == SIGNALS:
-            found = await self.signal_views.signals(viewer)
+            found = await self.signal_views.live(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -436,6 +436,18 @@ class SignalViews:
         network = await self.v.models.network_around((viewer,))
         await self.v.names.load((signal.by, *signal.addressed))
         return policy.view_signal(viewer, signal, receipts, network, self.v.names, self.v.secret())
+
+    async def live(self, viewer: UUID) -> SignalsView | None:
+        """The `signals` push: as `signals`, once anything of signals concerns the viewer (a channel
+        either side opened, a signal, a setting); before that there is nothing to push."""
+        view = await self.signals(viewer)
+        if (
+            view.received or view.sent or view.kept
+            or any(c.opened or c.offered for c in view.channels)
+            or await self.v.models.aggregate(SignalBook, SignalBook.id_for(viewer)) is not None
+        ):  # fmt: skip
+            return view
+        return None
 
     async def signals(self, viewer: UUID) -> SignalsView:
         book = await self.book(viewer)
