@@ -278,3 +278,14 @@ async def test_in_quiet_hours_signals_arrive_and_reminders_wait(make_client: Any
         assert await scan() == 1
         [*_, reminder] = box.wait_for(address[mina.handle], count=mail_before[mina.handle] + 1)
         assert "Home safe" not in mailbox.body(reminder) and sam.name not in mailbox.body(reminder)
+
+
+async def test_closing_a_side_that_is_not_open_is_answered_alike(client: AsyncTestClient[Litestar]) -> None:
+    """Closing is silent and idempotent: the same answer for a side never opened, one closed twice,
+    and someone who does not exist."""
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    await channel(api, mina, sam, False)
+    for person_id in (sam.sid, sam.sid, str(uuid.uuid4())):
+        answer = await api.call("PUT", f"{S}/channels/{person_id}", mina, 200, json={"open": False})
+        assert answer == {"person_id": person_id, "opened": False}
