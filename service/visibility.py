@@ -449,8 +449,9 @@ class SignalViews:
             return view
         return None
 
-    async def signals(self, viewer: UUID) -> SignalsView:
-        book = await self.book(viewer)
+    async def channels(self, viewer: UUID, book: SignalBook | None = None) -> list[ChannelView]:
+        """Whom `viewer` may open a channel to, partners first, with their own choice for each."""
+        book = book or await self.book(viewer)
         network = await self.v.models.network_around((viewer,))
         candidates: dict[UUID, str] = {}
         partners = policy.partners_of(viewer, network.links)
@@ -474,17 +475,23 @@ class SignalViews:
         ]
         # Partners first, then metamours; by name within each.
         channels.sort(key=lambda c: (c.relation != "partner", c.person.name, c.person.key))
+        return channels
+
+    async def signals(self, viewer: UUID) -> SignalsView:
+        book = await self.book(viewer)
+        channels = await self.channels(viewer, book)
         received, sent = [], []
         for signal_id in reversed(await self.v.models.signals_of(viewer)):
             view = await self.signal(viewer, signal_id)
             if view is not None:
                 (sent if view.relation == "sender" else received).append(view)
+        me = await self.v.ref(viewer, viewer)
         kept = [
             policy.SignalRemainsView(
                 signal_id=signal_id,
                 kind=remains[0],
                 label=SIGNAL_KINDS[remains[0]],
-                sender=self.v._ref(viewer, viewer, network),
+                sender=me,
                 sent_at=remains[1],
             )
             for signal_id, remains in book.expired.items()
@@ -496,4 +503,4 @@ class SignalViews:
 
 async def signal_bar(views: SignalViews, viewer: UUID) -> list[policy.PersonRef]:
     """Whom the signal bar offers: the people `viewer` opened a channel to, partners first."""
-    return [c.person for c in (await views.signals(viewer)).channels if c.opened]
+    return [c.person for c in await views.channels(viewer) if c.opened]
