@@ -20,7 +20,7 @@ from domain.signals import MAX_RECIPIENTS
 
 from . import procs, seed
 from .harness import Context, Figure
-from .live import BaselineDriver, Watch, fanout
+from .live import Watch, fanout, plain_broadcast
 from .rawhttp import HTTPConnection
 
 SOCKETS = 1000
@@ -72,12 +72,7 @@ async def run(ctx: Context) -> list[Figure]:
         async with Watch(url, tokens, len(tokens)) as warm:
             await fanout(warm, driver, 3)
         payload = warm.closed["frame_bytes"]
-        baseline = procs.ws_baseline(ctx.scratch, payload)
-        await baseline.wait_tcp()
-        base_url = f"ws://127.0.0.1:{baseline.port}/"
-        base_driver = BaselineDriver(base_url)
-        async with Watch(base_url, ["watch"], 10) as warm:
-            await fanout(warm, base_driver, 3)
+        baseline, base_url, base_driver = await plain_broadcast(ctx, payload)
 
         async with Watch(url, tokens, SOCKETS) as watch:
             a = await fanout(watch, driver, commands)
