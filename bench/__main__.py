@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from . import append, commands, live, rebuild, sealing, startup, views
+from . import append, commands, live, rebuild, sealing, signals, startup, views
 from .harness import Context, Figure, load, machine, markdown, table
 from .pg import ENV_URL, LocalCluster, Server, find_bindir, wait_ready
 
@@ -26,6 +26,7 @@ SECTIONS: dict[str, Callable[[Context], Awaitable[list[Figure]]]] = {
     "views": views.run,
     "startup": startup.run,
     "sealing": sealing.run,
+    "signals": signals.run,
 }
 
 

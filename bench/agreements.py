@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from functools import cache
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from uuid import UUID
 
 from domain.agreement import TOPICS, Agreement, ClauseChange

@@ -31,9 +31,9 @@ from pathlib import Path
 import httpx
 
 from . import before, peer_command, procs, profile, seed
-from .measure import CPU, Load
 from .append import accord as store_append
 from .harness import Context, Figure
+from .measure import CPU, Load
 
 WRITERS = 8
 PER_CLAUSE = 50

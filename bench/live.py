@@ -170,6 +170,17 @@ async def fanout(watch: Watch, driver: AccordDriver | BaselineDriver, commands: 
     return result
 
 
+async def plain_broadcast(ctx: Context, payload: int) -> tuple[procs.Proc, str, BaselineDriver]:
+    """The peer, started and warmed: bench/ws_baseline.py broadcasting `payload` bytes; its URL and driver."""
+    baseline = procs.ws_baseline(ctx.scratch, payload)
+    await baseline.wait_tcp()
+    base_url = f"ws://127.0.0.1:{baseline.port}/"
+    driver = BaselineDriver(base_url)
+    async with Watch(base_url, ["watch"], 10) as warm:
+        await fanout(warm, driver, 3)
+    return baseline, base_url, driver
+
+
 class Watched:
     """An Accord server with ten parties of one agreement, and its driver."""
 
@@ -225,12 +236,7 @@ async def run(ctx: Context) -> list[Figure]:
             await a.setup()
         payload = accords[0].payload
         ctx.say(f"accord's update frame: {payload} bytes")
-        baseline = procs.ws_baseline(ctx.scratch, payload)
-        await baseline.wait_tcp()
-        base_url = f"ws://127.0.0.1:{baseline.port}/"
-        base_driver = BaselineDriver(base_url)
-        async with Watch(base_url, ["watch"], 10) as warm:
-            await fanout(warm, base_driver, 3)
+        baseline, base_url, base_driver = await plain_broadcast(ctx, payload)
 
         # Memory first, on servers that have only been warmed.
         memory = {a.name: await idle_memory(ctx, a.server, a.url, a.tokens, idle_sockets) for a in accords}

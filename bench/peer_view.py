@@ -18,8 +18,8 @@ on release as Accord's does; both queries on one pooled connection.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from uuid import UUID
 

@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 
 from domain.agreement import Agreement, start_of
-from domain.policy import CheckInView
+from domain.policy import CheckInView, SignalView
 
 
 class InboxItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +52,7 @@ KIND_NAMES: dict[str, str] = {
     "repair_note": "Repair notes to acknowledge",
     "review": "Clauses due for review",
     "check_in": "Check-ins to prepare for",
+    "signal": "Signals sent to me",
 }
 
 #: A check-in waits for its participants' preparation from this long before it starts.
@@ -146,6 +147,23 @@ def check_in(viewer: UUID, view: CheckInView) -> Iterator[InboxItem]:
                 title=f"with {with_whom}" if with_whom else "",
                 key=f"check_in:{view.check_in_id}:{occurrence.index}:{occurrence.starts_at.isoformat()}",
             )
+
+
+def signal(view: SignalView) -> Iterator[InboxItem]:
+    """A signal that reached the viewer and that they have not marked seen, until it expires.
+
+    `view` is what the policy lets the viewer see of it. A reminder of it says only that
+    something waits (as every reminder): never its kind, its note or who sent it."""
+    if view.relation == "recipient" and not view.seen_by_me:
+        yield InboxItem(
+            kind="signal",
+            thing_id=view.signal_id,
+            agreement_id=None,
+            link=f"/signals#signal-{view.signal_id}",
+            since=view.sent_at,
+            title=f"{view.label} from {view.sender.name}",
+            key=f"signal:{view.signal_id}",
+        )
 
 
 def items(viewer: UUID, agreement: Agreement, rules: Iterable[ItemRule] = KINDS) -> list[InboxItem]:

@@ -57,6 +57,8 @@ from domain.grants import (
     clauses_scope,
 )
 from domain.network import Interval, LinkStatus, PartnerLink
+from domain.signals import KINDS as SIGNAL_KINDS
+from domain.signals import Signal
 
 ClauseChangeKind = Literal["added", "edited", "removed"]
 AccessKind = Literal["party", "metamour", "none"]
@@ -1188,3 +1190,129 @@ def view_document(
         sections=current.sections,
         shares=shares,
     )
+
+
+# Signals
+
+
+ChannelOffer = Literal["partner", "metamour"]
+
+
+def channel_offer(person: UUID, other: UUID, links: Iterable[LinkFact]) -> ChannelOffer | None:
+    """Whom `person` may open a signal channel to: a live partner (offered first), or a metamour
+    (a channel with a metamour opens only when both choose it, like every channel). Anyone else
+    cannot even be offered: the answer is as for someone who does not exist."""
+    links = tuple(links)
+    if other == person:
+        return None
+    if other in partners_of(person, links):
+        return "partner"
+    if other in metamours_of(person, links):
+        return "metamour"
+    return None
+
+
+def channel_open(a: UUID, b: UUID, opened_by: Mapping[UUID, Collection[UUID]]) -> bool:
+    """A channel exists only while each of the two has it open to the other."""
+    return b in opened_by.get(a, ()) and a in opened_by.get(b, ())
+
+
+def may_signal(
+    sender: UUID, recipient: UUID, opened_by: Mapping[UUID, Collection[UUID]], links: Iterable[LinkFact]
+) -> bool:
+    """Whether a signal from `sender` reaches `recipient` now: the one place that decides it.
+
+    Along an open channel only, with someone one may still offer a channel to (a partner or a
+    metamour: when the links that made them one end, so does the channel). A signal that may not reach someone is not refused: it is
+    dropped for them, and the sender is answered as if it went, so nobody learns from a send
+    that the other closed their side (or, later, blocked them)."""
+    return channel_open(sender, recipient, opened_by) and channel_offer(sender, recipient, links) is not None
+
+
+SignalRelation = Literal["sender", "recipient"]
+
+
+def signal_access(viewer: UUID, by: UUID, recipients: Collection[UUID]) -> SignalRelation | None:
+    """THE decision for a signal: its sender and the people it reached see it; nobody else,
+    not even that it exists."""
+    if viewer == by:
+        return "sender"
+    if viewer in recipients:
+        return "recipient"
+    return None
+
+
+class SignalRecipientView(msgspec.Struct, frozen=True, kw_only=True):
+    person: PersonRef
+    #: When they saw it: only when they allow read receipts, and only to the sender.
+    seen_at: datetime | None = None
+
+
+class SignalView(msgspec.Struct, frozen=True, kw_only=True):
+    """A signal as its sender or one of its recipients sees it (HTTP and the `signals` push alike)."""
+
+    signal_id: UUID
+    kind: str
+    label: str
+    note: str | None
+    sender: PersonRef
+    sent_at: datetime
+    expires_at: datetime
+    relation: str
+    #: The sender sees whom they addressed (never whether it reached them); a recipient sees nobody else.
+    to: tuple[SignalRecipientView, ...] = ()
+    #: A recipient's own "seen" (they know what they did).
+    seen_by_me: bool = False
+
+
+def view_signal(
+    viewer: UUID,
+    signal: Signal,
+    read_receipts: Mapping[UUID, bool],
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> SignalView | None:
+    """`read_receipts`: each recipient's choice."""
+    by: UUID = signal.by
+    recipients: tuple[UUID, ...] = signal.recipients
+    relation = signal_access(viewer, by, recipients)
+    if relation is None:
+        return None
+    seen: Mapping[UUID, datetime] = signal.seen
+
+    def ref(person: UUID) -> PersonRef:
+        return person_ref(person, viewer, network, names, secret)
+
+    to: tuple[SignalRecipientView, ...] = ()
+    if relation == "sender":
+        to = tuple(
+            SignalRecipientView(
+                person=ref(person),
+                seen_at=seen.get(person) if person in recipients and read_receipts.get(person, False) else None,
+            )
+            for person in signal.addressed
+        )
+    kind: str = signal.kind
+    return SignalView(
+        signal_id=signal.id,
+        kind=kind,
+        label=SIGNAL_KINDS[kind],
+        note=signal.note,
+        sender=ref(by),
+        sent_at=signal.sent_at,
+        expires_at=signal.expires_at,
+        relation=relation,
+        to=to,
+        seen_by_me=relation == "recipient" and viewer in seen,
+    )
+
+
+class SignalRemainsView(msgspec.Struct, frozen=True, kw_only=True):
+    """What stays of an expired signal whose sender chose to keep its kind and time."""
+
+    signal_id: UUID
+    kind: str
+    label: str
+    sender: PersonRef
+    sent_at: datetime

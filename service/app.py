@@ -10,28 +10,29 @@ from litestar.exceptions import HTTPException, ServiceUnavailableException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from service import web
 from service.application import Accord
-from service.http.deps import DEPENDENCIES
-from service.http.errors import HANDLERS, on_http
 from service.http.accounts import AccountController
-from service.http.security import PasskeySignInController, SecurityController
 from service.http.agreements import AgreementController
 from service.http.checkins import CheckInController
+from service.http.deps import DEPENDENCIES
 from service.http.documents import DocumentController
+from service.http.errors import HANDLERS, on_http
 from service.http.export import ExportController
-from service.http.inbox import InboxController
-from service.http.templates import TemplateController
-from service.http.methods import head_and_allow
 from service.http.health import HealthController
+from service.http.inbox import InboxController
 from service.http.live import live
+from service.http.methods import head_and_allow
 from service.http.network import GrantController, NetworkController
+from service.http.observability import Metrics, Readiness, request_log
 from service.http.printing import AgreementExportController, DocumentExportController
 from service.http.responses import POSITION
+from service.http.security import PasskeySignInController, SecurityController
+from service.http.signals import SignalController, SignalSettingsController
+from service.http.templates import TemplateController
 from service.http.wire import StrictSchemas
-from service.http.observability import Metrics, Readiness, request_log
 from service.settings import Settings
 from service.store import connect
-from service import web
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TemplateController,
             CheckInController,
             DocumentController,
+            SignalController,
+            SignalSettingsController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

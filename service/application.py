@@ -20,17 +20,18 @@ from uuid import UUID
 from domain.errors import NotFound, ValidationFailed
 from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
-from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
-from service.library import load_library
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
 from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
 from service.commands.reminders import EmailReminders
-from service.mail import Mailer
+from service.commands.signals import SignalReads, Signals
+from service.crypto import Keyring, master_keys
+from service.library import load_library
 from service.live.hub import Connection, Hub
+from service.mail import Mailer
 from service.read.export import Exports
 from service.read.follower import Follower, Projected
 from service.read.leader import Leader
@@ -136,6 +137,12 @@ class Accord:
             self.keys.seal_text, self._shred,
         )  # fmt: skip
         self.document_reads = DocumentReads(self.visibility)
+        self.signals = Signals(
+            self.commands, self.visibility, now, self._settled, self._shred,
+            per_sender=RateLimiter(settings.signals_per_sender_per_hour, window=3600.0),
+            per_recipient=RateLimiter(settings.signals_per_recipient_per_hour, window=3600.0),
+        )  # fmt: skip
+        self.signal_reads = SignalReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,
@@ -154,6 +161,7 @@ class Accord:
             store, self.mapper, PROJECTIONS, settings.poll_interval, on_projected=self.projected.told
         )
         self.scheduler = Scheduler(store, self.commands, now, settings.poll_interval)
+        self.scheduler.expire_signals = self.signals.expire
         self.mailer = Mailer(settings.smtp_url, settings.mail_from)
         self.reminders = EmailReminders(
             store, self.commands, self.visibility, self.mailer, now, self._settled, self.keys.seal_text,

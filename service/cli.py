@@ -117,14 +117,13 @@ def _configure_logging(level: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
     from .app import create_app
-    from .serving import GracefulServer
-
-    import asyncio
-
     from .maintenance import check_master_key
+    from .serving import GracefulServer
 
     settings = Settings.from_env(host=args.host, port=args.port, database_url=args.database)
     _configure_logging(args.log_level)
@@ -230,7 +229,9 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:
-    from .demo import PASSWORD  # the one the demo registers everyone with, so help cannot drift
+    from .demo import (
+        PASSWORD,  # the one the demo registers everyone with, so help cannot drift
+    )
 
     demo = commands.add_parser(
         "demo",

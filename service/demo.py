@@ -9,7 +9,8 @@ Jules have their own agreement; they show Mina that they are partners, and the
 clause about meeting her, and nothing else. Mina's Solo Ethic is shared with
 Theo and Sam, and Sam's care plan with Mina. Mina has started a second
 agreement with Theo from the one-page contract; Theo added a clause on a topic
-of his own.
+of his own. Mina and Sam opened a signal channel to each other, and Sam sent
+Mina "home safe" last night.
 
 Everything is made by calling `Accord`'s use cases on the configured store, as
 a person would through the app, so the demo passes the same rules and its
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from uuid import UUID, uuid4
 
 from domain.agreement import ClauseChange
 from domain.cadence import Cadence, starts_at, zone
 from domain.documents import Section
 from domain.network import PartnerLink
+from domain.signals import SignalSettings
 from service.application import Accord
 from service.settings import Settings
 from service.store import connect
@@ -219,6 +221,7 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
     await _check_in(accord, mina, theo)
     await _documents(accord, mina, theo, sam)
     await _one_page(accord, mina, theo)
+    await _signals(accord, mina, sam)
 
 
 MINA_SOLO_ETHIC = (
@@ -255,6 +258,26 @@ async def _one_page(accord: Accord, mina: Person, theo: Person) -> None:
     await accord.agreements.invite(mina.id, agreement_id, theo.handle, None)
     await accord.agreements.accept_invitation(theo.id, agreement_id, None)
     await accord.agreements.add_clause(theo.id, agreement_id, "travel", TRAVEL, None, uuid4())
+
+
+async def _signals(accord: Accord, mina: Person, sam: Person) -> None:
+    """Mina and Sam's signal channel, and the "home safe" Sam sent at 23:40 last night (Berlin).
+
+    Sam keeps his signals for three days rather than one, so the signal still shows for
+    two days at least after `accord demo`, whatever the hour it runs at."""
+    real = accord.clock
+    today = real().astimezone(zone(BERLIN)).date()
+    last_night = datetime.combine(today - timedelta(days=1), time(23, 40), zone(BERLIN))
+    try:
+        accord.clock = lambda: last_night - timedelta(hours=6)
+        await accord.signals.open_channel(mina.id, sam.id, None)
+        await accord.signals.open_channel(sam.id, mina.id, None)
+        keep_three_days = SignalSettings(expiry_hours=72, read_receipts=True, time_zone=BERLIN)
+        await accord.signals.change_settings(sam.id, keep_three_days, None)
+        accord.clock = lambda: last_night
+        await accord.signals.send(sam.id, [mina.id], "home_safe", "Got the last train. Thank you for tonight.", None)
+    finally:
+        accord.clock = real
 
 
 async def _check_in(accord: Accord, mina: Person, theo: Person) -> None:

@@ -22,7 +22,7 @@ from domain.checkins import CheckIn
 from domain.errors import DomainError
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
-from projections import checkins, lapses, reviews
+from projections import checkins, lapses, reviews, signals
 from service.commands import CommandKey, CommandRunner
 from service.read.models import link_fact
 from service.store import EventStore, StoreError
@@ -48,6 +48,8 @@ class Scheduler:
         self.poll_interval = poll_interval
         #: Other time-driven work (`also`): each with how often it runs and when it last did.
         self._also: list[tuple[Callable[[datetime], Awaitable[object]], float, list[float]]] = []
+        #: Expires one signal (service/commands/signals.py `Signals.expire`), once it is due.
+        self.expire_signals: Callable[[UUID, UUID, datetime], Awaitable[None]] | None = None
 
     def also(self, fire: Callable[[datetime], Awaitable[object]], every: float) -> None:
         """Run `fire(now)` from the scheduler too, at most every `every` seconds (email reminders)."""
@@ -69,6 +71,12 @@ class Scheduler:
             await self._fall_due(UUID(key), reviews.PROJECTION.decode(data), now)
         for key, data in await self.store.due_documents(checkins.DUE.name, now):
             await self._miss(UUID(key), checkins.DUE.decode(data).index, now)
+        if self.expire_signals is not None:
+            for key, data in await self.store.due_documents(signals.EXPIRY.name, now):
+                try:
+                    await self.expire_signals(UUID(key), signals.EXPIRY.decode(data).by, now)
+                except DomainError as error:
+                    log.info("signal expiry not done: %s", type(error).__name__)
         for fire, every, last in self._also:
             if time.monotonic() - last[0] >= every:
                 last[0] = time.monotonic()

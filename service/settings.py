@@ -93,6 +93,12 @@ class Settings:
     email_confirm_seconds: int = 48 * 3600
     """How long the link that confirms an email address stays good."""
 
+    signals_per_sender_per_hour: int = 60
+    """Signals one person may send per hour, in each process (`429` beyond)."""
+
+    signals_per_recipient_per_hour: int = 120
+    """Signals that may reach one person per hour, in each process; beyond, a signal is dropped for them, and its sender is answered as if it went."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""

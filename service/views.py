@@ -8,7 +8,16 @@ from uuid import UUID
 
 import msgspec
 
-from domain.agreement import Agreement, Clause, ClauseChange, Comment, DueReview, EndDateChange, Proposal, RepairNote
+from domain.agreement import (
+    Agreement,
+    Clause,
+    ClauseChange,
+    Comment,
+    DueReview,
+    EndDateChange,
+    Proposal,
+    RepairNote,
+)
 
 
 class PartyRef(msgspec.Struct, frozen=True):

@@ -21,6 +21,8 @@ from domain.documents import PersonalDocument
 from domain.errors import NotFound
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
+from domain.signals import KINDS as SIGNAL_KINDS
+from domain.signals import Signal, SignalBook, SignalSettings, default_book
 from projections.documents import VersionEntry, history
 from projections.timeline import Entry
 from service.read.models import Cache, ReadModels, link_fact
@@ -151,6 +153,7 @@ class Visibility:
         self.names = names
         self.secret = secret
         self.clock = clock
+        self.signal_views = SignalViews(self)
 
     # One thing, for one person
 
@@ -279,6 +282,9 @@ class Visibility:
         for check_in_id in await self.models.check_ins_of(viewer):
             if (view := await self.check_in(viewer, check_in_id)) is not None:
                 found.extend(inbox.check_in(viewer, view))
+        for signal_id in await self.models.signals_of(viewer):
+            if (seen := await self.signal_views.signal(viewer, signal_id)) is not None:
+                found.extend(inbox.signal(seen))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 
@@ -290,6 +296,8 @@ class Visibility:
             found = await self.network(viewer)
         elif key == INBOX:
             found = await self.inbox(viewer)
+        elif key == SIGNALS:
+            found = await self.signal_views.live(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -307,7 +315,7 @@ class Visibility:
         mine = await self.models.documents_of(person)
         documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
         return {
-            NETWORK, INBOX, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
+            NETWORK, INBOX, SIGNALS, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
             *documents,
         }  # fmt: skip
 
@@ -440,3 +448,144 @@ class Visibility:
 
 def document_key(document_id: UUID) -> str:
     return f"{DOCUMENT}{document_id}"
+
+
+
+#: The hub key of a person's signals page (`Visibility.signals`).
+SIGNALS = "signals"
+
+
+class ChannelView(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone the viewer may open a signal channel to, and the viewer's own choice.
+
+    Whether the other has their side open is never shown once the viewer opened
+    theirs (so closing is silent); before that, `offered` says they opened theirs."""
+
+    person: policy.PersonRef
+    relation: str
+    opened: bool
+    offered: bool
+
+
+class SignalsView(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's signals: GET /api/signals and the `signals` push alike."""
+
+    settings: SignalSettings
+    channels: list[ChannelView]
+    received: list[policy.SignalView]
+    sent: list[policy.SignalView]
+    #: What stays of the viewer's own expired signals (when they chose to keep kind and time).
+    kept: list[policy.SignalRemainsView]
+
+
+class SignalViews:
+    """Signals through the one view function: who sees a signal, its note and its seen-state."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.v = visibility
+
+    async def book(self, person: UUID) -> SignalBook:
+        return await self.v.models.aggregate(SignalBook, SignalBook.id_for(person)) or default_book(
+            person, self.v.clock()
+        )
+
+    async def opened_by(self, people: Iterable[UUID]) -> dict[UUID, set[UUID]]:
+        return {person: set((await self.book(person)).opened) for person in set(people)}
+
+    async def reachable(self, sender: UUID, recipients: Sequence[UUID]) -> list[UUID]:
+        """Who of `recipients` a signal from `sender` reaches now (`policy.may_signal`)."""
+        opened = await self.opened_by((sender, *recipients))
+        network = await self.v.models.network_around((sender,))
+        return [r for r in recipients if policy.may_signal(sender, r, opened, network.links)]
+
+    async def signal(self, viewer: UUID, signal_id: UUID, current: Signal | None = None) -> policy.SignalView | None:
+        """What `viewer` may see of a signal, or None (404: not even that it exists; also once expired)."""
+        if current is not None:
+            return await self._signal(viewer, current)
+
+        async def work() -> policy.SignalView | None:
+            signal = await self.v.models.aggregate(Signal, signal_id)
+            return None if signal is None else await self._signal(viewer, signal)
+
+        # Remembered for this log position: a push works out the signals view and the inbox from the same signals.
+        return await self.v.models.derive(("signal_view", viewer, signal_id), work)
+
+    async def _signal(self, viewer: UUID, signal: Signal) -> policy.SignalView | None:
+        if policy.signal_access(viewer, signal.by, signal.recipients) is None:
+            return None
+        if signal.has_expired(self.v.clock()):
+            return None  # its key goes soon: nobody sees it meanwhile
+        receipts = {r: (await self.book(r)).settings.read_receipts for r in signal.recipients} if viewer == signal.by else {}
+        # The viewer's links and their partners' (remembered for this position): whoever a signal is
+        # between is a partner or metamour of the viewer, or was.
+        network = await self.v.models.network_around((viewer,))
+        await self.v.names.load((signal.by, *signal.addressed))
+        return policy.view_signal(viewer, signal, receipts, network, self.v.names, self.v.secret())
+
+    async def live(self, viewer: UUID) -> SignalsView | None:
+        """The `signals` push: as `signals`, once anything of signals concerns the viewer (a channel
+        either side opened, a signal, a setting); before that there is nothing to push."""
+        view = await self.signals(viewer)
+        if (
+            view.received or view.sent or view.kept
+            or any(c.opened or c.offered for c in view.channels)
+            or await self.v.models.aggregate(SignalBook, SignalBook.id_for(viewer)) is not None
+        ):  # fmt: skip
+            return view
+        return None
+
+    async def channels(self, viewer: UUID, book: SignalBook | None = None) -> list[ChannelView]:
+        """Whom `viewer` may open a channel to, partners first, with their own choice for each."""
+        book = book or await self.book(viewer)
+        network = await self.v.models.network_around((viewer,))
+        candidates: dict[UUID, str] = {}
+        partners = policy.partners_of(viewer, network.links)
+        for person in sorted(partners | policy.metamours_of(viewer, network.links), key=str):
+            relation = policy.channel_offer(viewer, person, network.links)
+            if relation is not None:
+                candidates[person] = relation
+        opened = await self.opened_by(candidates)
+        await self.v.names.load((viewer, *candidates))
+        # Only someone shown to the viewer by name (and id) can be chosen: a pseudonym stays one.
+        refs = {person: self.v._ref(person, viewer, network) for person in candidates}
+        channels = [
+            ChannelView(
+                person=refs[person],
+                relation=relation,
+                opened=person in book.opened,
+                offered=person not in book.opened and viewer in opened[person],
+            )
+            for person, relation in candidates.items()
+            if refs[person].person_id is not None
+        ]
+        # Partners first, then metamours; by name within each.
+        channels.sort(key=lambda c: (c.relation != "partner", c.person.name, c.person.key))
+        return channels
+
+    async def signals(self, viewer: UUID) -> SignalsView:
+        book = await self.book(viewer)
+        channels = await self.channels(viewer, book)
+        received, sent = [], []
+        for signal_id in reversed(await self.v.models.signals_of(viewer)):
+            view = await self.signal(viewer, signal_id)
+            if view is not None:
+                (sent if view.relation == "sender" else received).append(view)
+        me = await self.v.ref(viewer, viewer)
+        kept = [
+            policy.SignalRemainsView(
+                signal_id=signal_id,
+                kind=remains[0],
+                label=SIGNAL_KINDS[remains[0]],
+                sender=me,
+                sent_at=remains[1],
+            )
+            for signal_id, remains in book.expired.items()
+            if remains is not None
+        ]
+        kept.sort(key=lambda k: k.sent_at, reverse=True)
+        return SignalsView(settings=book.settings, channels=channels, received=received, sent=sent, kept=kept)
+
+
+async def signal_bar(views: SignalViews, viewer: UUID) -> list[policy.PersonRef]:
+    """Whom the signal bar offers: the people `viewer` opened a channel to, partners first."""
+    return [c.person for c in await views.channels(viewer) if c.opened]

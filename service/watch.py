@@ -66,6 +66,9 @@ def summarize(view: Any) -> str:
     """A short human summary of one consented view."""
     if not isinstance(view, dict):
         return str(view)
+    if "received" in view and "channels" in view:  # one's signals
+        opened = sum(1 for c in view["channels"] if c.get("opened"))
+        return f"{len(view['received'])} signal(s) received, {len(view['sent'])} sent, {opened} channel(s) opened"
     if "me" in view:  # the network
         live = sum(1 for link in view.get("links", ()) if link.get("status") == "live")
         return f"{live} live link(s), {len(view.get('known_links', ()))} other link(s) known"
@@ -100,6 +103,8 @@ class Watcher:
         self.err = err
         self.position: int | None = None
         self.token: str | None = None
+        #: Signals already printed, so each is printed once when it arrives.
+        self.signals: set[str] = set()
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -113,11 +118,13 @@ class Watcher:
                 for change in frame["changes"]:
                     what = "removed" if change.get("removed") else summarize(change.get("view"))
                     self.say(f"[{frame['position']}] {change['key']} {what}")
+                    self.received(frame["position"], change.get("view"))
                 self.position = frame["position"]
             case "resync":
                 self.say(f"[{frame['position']}] resync: {len(frame['views'])} thing(s)")
                 for item in frame["views"]:
                     self.say(f"[{frame['position']}] {item['key']} {summarize(item['view'])}")
+                    self.received(frame["position"], item["view"])
                 self.position = frame["position"]
             case "synced":
                 self.position = max(self.position or 0, frame["position"])
@@ -128,6 +135,16 @@ class Watcher:
                 self.note(f"server error: {frame.get('code')}: {frame.get('detail')}")
             case "reconnect":
                 self.note(f"server asks to reconnect: {frame.get('detail')}")
+
+    def received(self, position: int, view: Any) -> None:
+        """One line per signal that reached this person, the first time it is shown."""
+        if not isinstance(view, dict) or "received" not in view:
+            return
+        for signal in view["received"]:
+            if signal["signal_id"] not in self.signals:
+                self.signals.add(signal["signal_id"])
+                note = f": {signal['note']}" if signal.get("note") else ""
+                self.say(f"[{position}] signal {signal['label']} from {signal['sender']['name']} at {signal['sent_at']}{note}")
 
     async def run(self) -> None:
         delay = BACKOFF_FIRST

@@ -29,9 +29,17 @@ import msgspec
 from domain import inbox
 from domain.errors import DomainError, ValidationFailed
 from domain.reminders import Reminders, check_address
+from domain.signals import in_quiet_hours
 from projections import reminders as reminding
 from service.commands.runner import Busy, CommandKey, CommandRunner, Outcome
-from service.mail import CONFIRM_SUBJECT, REMINDER_SUBJECT, MailFailed, Mailer, confirm_text, reminder_text
+from service.mail import (
+    CONFIRM_SUBJECT,
+    REMINDER_SUBJECT,
+    Mailer,
+    MailFailed,
+    confirm_text,
+    reminder_text,
+)
 from service.store import EventStore
 from service.visibility import Visibility
 
@@ -181,6 +189,8 @@ class EmailReminders:
             return 0
         if reminders.last_sent is not None and now - reminders.last_sent < self.interval:
             return 0
+        if in_quiet_hours(await self.visibility.signal_views.book(person), now):
+            return 0  # their quiet hours (a signal setting): everything still arrives in the app; reminders wait
         waiting = (await self.visibility.inbox(person)).items
         due = inbox.due(waiting, reminders.kinds, reminders.reminded, now - self.delay)
         if not due:

@@ -17,9 +17,16 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.errors import AlreadyExists, DomainError, NotFound
-from service.read.models import Cache
-from service.store import Appended, ConflictError, EventStore, NewEvent, StoredEvent, StoreUnavailable
 from service.crypto import Shredded
+from service.read.models import Cache
+from service.store import (
+    Appended,
+    ConflictError,
+    EventStore,
+    NewEvent,
+    StoredEvent,
+    StoreUnavailable,
+)
 from service.store.mapper import MsgspecMapper
 
 A = TypeVar("A", bound=Aggregate)

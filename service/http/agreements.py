@@ -14,8 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import ValidationFailed
-from domain.policy import SharedView
-from domain.policy import InvitationView
+from domain.policy import InvitationView, SharedView
 from projections.diff import VersionDiff
 from projections.timeline import Entry
 from service.http.auth import CALLER, Caller, log_head

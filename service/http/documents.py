@@ -21,7 +21,12 @@ from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
-from service.http.wire import DocumentSectionInput, ReviseDocument, ShareDocument, WriteDocument
+from service.http.wire import (
+    DocumentSectionInput,
+    ReviseDocument,
+    ShareDocument,
+    WriteDocument,
+)
 
 DocumentId = FromPath[UUID]
 

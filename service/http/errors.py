@@ -16,6 +16,7 @@ from domain.errors import (
     AlreadyExists,
     AlreadyInvolved,
     CheckInStatusForbids,
+    DocumentChanged,
     DomainError,
     GrantLapsed,
     GrantNotDue,
@@ -31,8 +32,8 @@ from domain.errors import (
     NotInForce,
     NotInLink,
     NotInvited,
-    NotToBeShared,
     NotTheAuthor,
+    NotToBeShared,
     OccurrenceNotDue,
     OccurrenceNotOpen,
     OwnProposal,
@@ -41,7 +42,6 @@ from domain.errors import (
     ProposalOutOfDate,
     StaleRevision,
     StaleVersion,
-    DocumentChanged,
     ValidationFailed,
 )
 from service.accounts import RateLimited, SignInFailed

@@ -15,7 +15,16 @@ from litestar.exceptions import WebSocketDisconnect
 from service.accounts import SignInFailed, token_digest
 from service.application import Accord
 from service.http.deps import AccordDep
-from service.live.frames import Auth, Error, Ping, Pong, Ready, Reconnect, decode_client, encode
+from service.live.frames import (
+    Auth,
+    Error,
+    Ping,
+    Pong,
+    Ready,
+    Reconnect,
+    decode_client,
+    encode,
+)
 from service.live.hub import Connection
 from service.store import StoreError
 from service.store.security import session_id

@@ -8,13 +8,13 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from domain.policy import GrantPreview, NetworkView
+from service.commands.network import DisclosureState, LinkState, Proposed
 from service.http.agreements import AgreementId
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
 from service.http.responses import COMMAND, READ, respond
 from service.http.wire import ProposeGrant, ProposeLink, SetDisclosure
-from service.commands.network import DisclosureState, LinkState, Proposed
 from service.visibility import AudienceView, GrantView
 
 

@@ -27,15 +27,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections import OrderedDict
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, KeysView, Mapping
 from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
 
-from service.live.frames import Change, Frame, Reconnect, Resync, Synced, Update, View, encode
+from service.live.frames import (
+    Change,
+    Frame,
+    Reconnect,
+    Resync,
+    Synced,
+    Update,
+    View,
+    encode,
+)
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,13 @@ import msgspec
 from msgspec import Meta
 
 from domain.errors import NotFound
-from domain.policy import CheckInView, DocumentView, InvitationView, NetworkView, SharedView
+from domain.policy import (
+    CheckInView,
+    DocumentView,
+    InvitationView,
+    NetworkView,
+    SharedView,
+)
 from projections.documents import VersionEntry
 from projections.timeline import Entry
 from service.http.wire import Me

@@ -25,13 +25,22 @@ from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.grants import SharingGrant
 from domain.network import Disclosures, Erasure, PartnerLink
+from domain.signals import Signal, SignalBook
 from service.crypto import Keyring
 from service.live.hub import Connection, Hub
 from service.read.models import ReadModels
 from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
-from service.visibility import INBOX, Visibility, agreement_key, check_in_key, document_key, grants_key
+from service.visibility import (
+    INBOX,
+    SIGNALS,
+    Visibility,
+    agreement_key,
+    check_in_key,
+    document_key,
+    grants_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +118,7 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network", "check_ins", "documents")
+    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
@@ -121,6 +130,8 @@ class Touched:
         self.people: set[UUID] = set()
         #: People all of whose views may have changed (their network, and what it lets them see).
         self.network: set[UUID] = set()
+        #: People whose signals (and so their inbox) may have changed.
+        self.signals: set[UUID] = set()
 
 
 class Follower:
@@ -207,6 +218,8 @@ class Follower:
                 for person in touched.people:
                     # Their inbox is built from their agreements: it may have changed with them.
                     fresh[person] = await self.visibility.views(person, [*keys, INBOX])
+                for person in touched.signals:
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, [SIGNALS, INBOX]))
                 for person in touched.network:
                     every = await self.visibility.keys(person) | self.hub.shown_keys(person)
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, every))
@@ -283,6 +296,31 @@ class Follower:
                         touched.agreements.add(agreement_id)
                         touched.people |= set(agreement.parties) & tracked
                 touched.network = await self.models.neighbourhood((event.person,)) & tracked
+            case Signal.Event():
+                signal = await self.models.aggregate(Signal, event.originator_id)
+                if signal is not None:
+                    touched.signals = {signal.by, *signal.recipients} & tracked
+            case SignalBook.Expired():
+                # Its key is gone: nothing of it stays cached here, and whoever was shown it sees it go.
+                cached = self.models.aggregates.get(event.signal_id)
+                signal = None if cached is None else cached.aggregate
+                self.models.aggregates.drop(event.signal_id)
+                self.forget_stream(event.signal_id)
+                self.keys.forget((event.signal_id,))
+                if isinstance(signal, Signal):
+                    touched.signals = {signal.by, *signal.recipients} & tracked
+                else:
+                    touched.signals = set(tracked)  # not known here: whoever is here looks again
+            case SignalBook.Event():
+                book = await self.models.aggregate(SignalBook, event.originator_id)
+                if book is not None:
+                    # A channel opened or closed shows as an offer to the other (before they chose); settings show as seen-state.
+                    near = {book.person}
+                    if (to := getattr(event, "to", None)) is not None:
+                        near.add(to)
+                    elif isinstance(event, SignalBook.SettingsChanged):
+                        near |= await self._signalled_with(book.person)
+                    touched.signals = near & tracked
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:
@@ -291,6 +329,14 @@ class Follower:
                         near.add(audience)
                     touched.network = near & tracked
         return touched
+
+    async def _signalled_with(self, person: UUID) -> set[UUID]:
+        """Who sent `person` a signal still listed: their read receipts show there."""
+        found = set()
+        for signal_id in await self.models.signals_of(person):
+            if (signal := await self.models.aggregate(Signal, signal_id)) is not None:
+                found.add(signal.by)
+        return found
 
     async def connect(self, person: UUID, since: int | None) -> Connection:
         """A socket joins: what it missed (or everything), and from now on what changes."""

@@ -22,9 +22,15 @@ from eventsourcing.utils import get_topic
 from domain.agreement import Agreement
 from domain.grants import SharingGrant
 from domain.network import Disclosures, PartnerLink
-from domain.policy import AgreementFact, GrantFact, LinkFact, Network, grant_fact, in_force_history
-from projections import agreement_grants, people
-from projections import checkins
+from domain.policy import (
+    AgreementFact,
+    GrantFact,
+    LinkFact,
+    Network,
+    grant_fact,
+    in_force_history,
+)
+from projections import agreement_grants, checkins, people, signals
 from projections import documents as personal
 from projections.projection import Projection
 from projections.timeline import Timeline
@@ -41,6 +47,7 @@ T = TypeVar("T")
 INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJECTION)
 INDEXES += (checkins.CHECK_INS,)
 INDEXES += (personal.DOCUMENTS,)
+INDEXES += (signals.SIGNALS,)
 INDEX_TOPICS = frozenset(get_topic(cls) for p in INDEXES for cls in p.handles)
 
 
@@ -196,6 +203,15 @@ class ReadModels:
         """Personal documents `person` owns, and those ever shared with them (whether they still see each
         is the policy's)."""
         return await self._document(personal.DOCUMENTS, str(person))
+
+
+    async def derive(self, key: tuple[str, Any], work: Callable[[], Awaitable[T]]) -> T:
+        """`work()`, remembered until the position moves (see `_derive`), for a view's parts."""
+        return await self._derive(key, work)
+
+    async def signals_of(self, person: UUID) -> list[UUID]:
+        """Signals `person` sent or received, newest last (whether they still exist is their stream's to say)."""
+        return list((await self._document(signals.SIGNALS, str(person))).signals)
 
     async def involved(self, person: UUID) -> set[UUID]:
         """Agreements `person` is a party of, invited to, or named as a grant's audience in."""

@@ -28,7 +28,15 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from projections import agreement_grants, checkins, documents, lapses, people, reviews
+from projections import (
+    agreement_grants,
+    checkins,
+    documents,
+    lapses,
+    people,
+    reviews,
+    signals,
+)
 from projections import reminders as reminding
 from projections.projection import Projection
 from service.store import EventStore, StoredEvent, StoreError
@@ -47,6 +55,8 @@ PROJECTIONS += (reminding.PROJECTION,)
 PROJECTIONS += (checkins.CHECK_INS, checkins.DUE)
 #: Personal documents: whose they are and whom they were shared with (an index views read).
 PROJECTIONS += (documents.DOCUMENTS,)
+#: Signals: whose they are (an index views read) and when each expires.
+PROJECTIONS += (signals.SIGNALS, signals.EXPIRY)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

@@ -34,9 +34,8 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
-from .postgres_security import FORGET_PERSON
+from .postgres_security import FORGET_PERSON, PostgresSecurity
 from .postgres_security import SCHEMA as SECURITY_SCHEMA
-from .postgres_security import PostgresSecurity
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import asyncio
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import TypeVar
 from uuid import UUID
 
@@ -32,9 +32,8 @@ from .base import (
     StoreUnavailable,
 )
 from .follow import follow
-from .sqlite_security import FORGET_PERSON
+from .sqlite_security import FORGET_PERSON, SQLiteSecurity
 from .sqlite_security import SCHEMA as SECURITY_SCHEMA
-from .sqlite_security import SQLiteSecurity
 
 T = TypeVar("T")
 

@@ -31,6 +31,7 @@ from service.web.pages import CONTROLLERS, SignInRequired
 from service.web.printing import DocumentPrintingPages, PrintingPages
 from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
 from service.web.security_pages import CONTROLLERS as SECURITY_CONTROLLERS
+from service.web.signals import SignalPages
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,7 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[
             *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
-            DocumentPrintingPages,
-            DocumentPages,
+            DocumentPrintingPages, DocumentPages, SignalPages,
         ],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],

@@ -24,11 +24,25 @@ from domain.errors import NotFound
 from domain.policy import CheckInView
 from service.application import Accord
 from service.http.deps import AccordDep
-from service.http.wire import CloseOccurrence, MoveOccurrence, Prepare, SkipOccurrence, StartCheckIn
+from service.http.wire import (
+    CloseOccurrence,
+    MoveOccurrence,
+    Prepare,
+    SkipOccurrence,
+    StartCheckIn,
+)
 from service.views import AgreementView
 from service.web import present
 from service.web.forms import Failed, Form, FormInvalid, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Action, Me, form_addresses, render, see_other
+from service.web.pages import (
+    ME,
+    REFUSALS,
+    Action,
+    Me,
+    form_addresses,
+    render,
+    see_other,
+)
 
 Id = FromPath[UUID]
 Index = FromPath[int]

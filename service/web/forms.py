@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
-from uuid import UUID
 from urllib.parse import urlencode
+from uuid import UUID
 
 import msgspec
 from litestar import Request

@@ -23,7 +23,15 @@ from service.http.deps import AccordDep
 from service.http.inbox import ChooseKinds, ConfirmAddress, SetAddress
 from service.store.base import Account
 from service.web.forms import Failed, Form, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Me, SignInRequired, provide_me, render, see_other
+from service.web.pages import (
+    ME,
+    REFUSALS,
+    Me,
+    SignInRequired,
+    provide_me,
+    render,
+    see_other,
+)
 
 EMAIL_PAGE = "/account/email"
 
@@ -35,6 +43,7 @@ KIND_LABELS: dict[str, str] = {
     "repair_note": "A repair note waits for you to acknowledge it in",
     "review": "A clause is due for review in",
     "check_in": "A check-in to prepare for,",
+    "signal": "A signal:",
 }
 
 

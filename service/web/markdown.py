@@ -11,7 +11,13 @@ import re
 from collections.abc import Iterable, Iterator
 from uuid import UUID
 
-from domain.policy import CheckInView, DocumentView, InvitationView, NetworkView, SharedView
+from domain.policy import (
+    CheckInView,
+    DocumentView,
+    InvitationView,
+    NetworkView,
+    SharedView,
+)
 from service.read.export import Export, ExportedAgreement
 from service.views import AgreementView
 from service.web import present

@@ -27,6 +27,7 @@ from domain.agreement import ClauseChange, EndDateChange
 from domain.errors import DomainError, NotFound
 from domain.grants import is_scope
 from domain.policy import SharedView
+from domain.signals import KINDS as SIGNAL_KINDS
 from service.accounts import RateLimited, SignInFailed
 from service.application import Accord
 from service.commands import KeyReused
@@ -55,10 +56,25 @@ from service.http.wire import (
 from service.security import SecondFactorRequired
 from service.store.base import Account, HandleTaken
 from service.views import AgreementSummary, AgreementView
+from service.visibility import signal_bar
 from service.web import present
-from service.web.forms import Failed, Form, FormInvalid, decode, failed, kept_values, read_form
+from service.web.forms import (
+    Failed,
+    Form,
+    FormInvalid,
+    decode,
+    failed,
+    kept_values,
+    read_form,
+)
 from service.web.graph import draw
-from service.web.security import SESSION_COOKIE, clear_session, csrf_token, ensure_presession, set_session
+from service.web.security import (
+    SESSION_COOKIE,
+    clear_session,
+    csrf_token,
+    ensure_presession,
+    set_session,
+)
 
 Id = FromPath[UUID]
 Action = Callable[[Form], Awaitable[object]]
@@ -83,6 +99,8 @@ async def provide_me(request: Request, accord: AccordDep) -> Account:
     request.state.me = me
     # The navigation's count of what waits (kept current by static/live.js's `inbox` key).
     request.state.inbox_count = (await accord.visibility.inbox(me.person_id)).count
+    # The signal bar on every signed-in page: whom one may signal in one tap.
+    request.state.signal_bar = await signal_bar(accord.visibility.signal_views, me.person_id)
     return me
 
 
@@ -107,6 +125,8 @@ def render(
             "forms": present.FormState(failed),
             "new_key": lambda: uuid4().hex,
             "inbox_count": request.state.get("inbox_count"),
+            "signal_bar": request.state.get("signal_bar"),
+            "signal_kinds": SIGNAL_KINDS,
         },
         status_code=failed.status if failed else 200,
     )

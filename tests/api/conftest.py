@@ -17,8 +17,6 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-
-from tests.servers import TEST_MASTER_KEY
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -26,6 +24,7 @@ from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
 from tests import mailbox
+from tests.servers import TEST_MASTER_KEY
 
 PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"

@@ -19,8 +19,8 @@ from tests.api.conftest import (
     Api,
     Person,
     assert_problem,
-    comparable_headers,
     clause_of,
+    comparable_headers,
     fields_of,
     proposal_of,
 )

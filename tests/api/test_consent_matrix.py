@@ -113,6 +113,8 @@ class World:
     document_views: dict[str, Any] = field(default_factory=dict)
     document_lists: dict[str, Any] = field(default_factory=dict)
     document_history: list[Any] = field(default_factory=list)
+    #: GET /api/signals as each of the cast reads it.
+    signal_lists: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -126,7 +128,7 @@ class World:
 
     def hidden_ids(self) -> set[str]:
         """Ids a non-party never needs: clauses, proposals, notes, grants."""
-        keys = ("S", "C", "P", "DS", "P0", "P1", "N", "K", "AP", *(k for k in self.ids if k.startswith("G_")))
+        keys = ("S", "C", "P", "DS", "P0", "P1", "N", "K", "AP", "SG", *(k for k in self.ids if k.startswith("G_")))
         return {self.ids[k] for k in keys if k in self.ids}
 
 
@@ -269,6 +271,17 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     assert marker(t["K_mina"]) not in str(w.check_in_views["jo"]) + str(w.check_in_lists["jo"])
     assert marker(t["K_jo"]) in str(w.check_in_views["mina"])
     await documents_read(w)
+
+    # Signal SG: Mina and Jo opened a channel to each other; Jo sent one, Mina has seen it.
+    await api.call("PUT", f"/api/signals/channels/{jo.sid}", mina, 200, json={"open": True})
+    await api.call("PUT", f"/api/signals/channels/{mina.sid}", jo, 200, json={"open": True})
+    t["SG_note"] = mark("home by midnight")
+    body = {"to": [mina.sid], "kind": "home_safe", "note": t["SG_note"]}
+    ids["SG"] = (await api.call("POST", "/api/signals", jo, 201, json=body))["signal_id"]
+    await api.call("POST", f"/api/signals/{ids['SG']}/seen", mina, 200)
+    for name in CAST:
+        w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
+    assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
     return w
 
 
@@ -571,6 +584,14 @@ ROUTES: dict[str, Route] = {
     "create agreement from template": Route(
         "POST", "/api/agreements", 201, lambda ids: {"title": mark("new"), "template_id": "one_page_contract"}
     ),
+    # Signals
+    "list signals": Route("GET", "/api/signals"),
+    "send signal": Route("POST", "/api/signals", 201, lambda ids: {"to": [ids["jo_id"]], "kind": "still_here"}),
+    "view signal": Route("GET", "/api/signals/{SG}"),
+    "mark signal seen": Route("POST", "/api/signals/{SG}/seen"),
+    "open signal channel": Route("PUT", "/api/signals/channels/{jo_id}", body=lambda ids: {"open": True}, scratch="channel"),
+    "signal settings": Route("GET", "/api/signals/settings"),
+    "change signal settings": Route("PUT", "/api/signals/settings", body=lambda ids: {"expiry_hours": 12}),
 }
 
 R, E = "R", "E"
@@ -681,6 +702,14 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "list templates":          (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "view template":           (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "create agreement from template": (E,    E,           E,           E,   E,   E,   E,   E,           E,       401),
+    "list signals":            (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    # Answered alike whoever it reaches: a signal that may not reach someone is dropped for them, silently.
+    "send signal":             (E,           INVALID,     E,           E,   E,   E,   E,   E,           E,       401),
+    "view signal":             (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "mark signal seen":        (DONE,        INVALID,     N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "open signal channel":     (E,           N4,          N4,          E,   E,   E,   E,   N4,          N4,      401),
+    "signal settings":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "change signal settings":  (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
 }
 # fmt: on
 
@@ -947,6 +976,12 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return json.loads(msgspec.json.encode(list(load_library().values())))
         case "view template":
             return json.loads(msgspec.json.encode(load_library()["one_page_contract"]))
+        case "list signals":
+            return w.signal_lists[caller]
+        case "view signal":
+            return next(s for s in [*w.signal_lists[caller]["received"], *w.signal_lists[caller]["sent"]] if s["signal_id"] == w.ids["SG"])
+        case "signal settings":
+            return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
     raise AssertionError(f"no expectation for {route}")
 
 
@@ -1122,7 +1157,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def request_ids(w: World) -> dict[str, str]:
-    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract"}
+    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid}
 
 
 async def send(
@@ -1240,6 +1275,16 @@ async def scratch_live_link(w: World) -> dict[str, str]:
     return {}
 
 
+async def scratch_channel(w: World) -> dict[str, str]:
+    """Jo live-linked with Mina and with each partner the world gives him (Robin's link stays ended)."""
+    await scratch_live_link(w)
+    if "channel_links" not in w.ids:
+        for name in ("mina", "ira", "alex", "kai"):
+            await link(w.api, w["jo"], w[name])
+        w.ids["channel_links"] = "yes"
+    return {}
+
+
 @pytest.mark.parametrize(("route", "caller", "expect"), cells(lambda e: e == E))
 async def test_permitted(actors: World, route: str, caller: str, expect: str) -> None:
     w = actors
@@ -1259,6 +1304,8 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
             ids |= await scratch_due(w)
         case "M":
             ids |= await scratch_document(w)
+        case "channel":
+            ids |= await scratch_channel(w)
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text

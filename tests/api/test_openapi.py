@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,8 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from tests import checkins
+from tests import checkins, mailbox
 from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
-from tests import mailbox
 from tests.authenticator import SoftAuthenticator
 
 SCHEMA = "/schema/openapi.json"
@@ -1025,3 +1024,65 @@ async def _share_document(api: Api) -> httpx.Response:
 async def _revoke_document_share(api: Api) -> httpx.Response:
     ana, ben, document_id = await shared_document(api)
     return await send(api, "DELETE", f"{DOC}/{document_id}/shares/{ben.sid}", ana)
+
+
+# Signals
+
+SG = "/api/signals"
+
+
+async def signal_channel(api: Api) -> tuple[Person, Person]:
+    """Two partners who both opened a signal channel to each other."""
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    await api.call("PUT", f"{SG}/channels/{ben.sid}", ana, 200, json={"open": True})
+    await api.call("PUT", f"{SG}/channels/{ana.sid}", ben, 200, json={"open": True})
+    return ana, ben
+
+
+async def signal(api: Api) -> tuple[Person, Person, str]:
+    ana, ben = await signal_channel(api)
+    sent = await api.call("POST", SG, ana, 201, json={"to": [ben.sid], "kind": "home_safe", "note": "Back home"})
+    return ana, ben, sent["signal_id"]
+
+
+@scenario("GET", SG)
+async def _my_signals(api: Api) -> httpx.Response:
+    _, ben, _ = await signal(api)
+    return await send(api, "GET", SG, ben)
+
+
+@scenario("POST", SG)
+async def _send_signal(api: Api) -> httpx.Response:
+    ana, ben = await signal_channel(api)
+    return await send(api, "POST", SG, ana, json={"to": [ben.sid], "kind": "still_here"})
+
+
+@scenario("GET", SG + "/{signal_id}")
+async def _view_signal(api: Api) -> httpx.Response:
+    _, ben, signal_id = await signal(api)
+    return await send(api, "GET", f"{SG}/{signal_id}", ben)
+
+
+@scenario("POST", SG + "/{signal_id}/seen")
+async def _seen_signal(api: Api) -> httpx.Response:
+    _, ben, signal_id = await signal(api)
+    return await send(api, "POST", f"{SG}/{signal_id}/seen", ben)
+
+
+@scenario("PUT", SG + "/channels/{person_id}")
+async def _open_channel(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    return await send(api, "PUT", f"{SG}/channels/{ben.sid}", ana, json={"open": True})
+
+
+@scenario("GET", "/api/signals/settings")
+async def _signal_settings(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/signals/settings", await api.person("ana"))
+
+
+@scenario("PUT", "/api/signals/settings")
+async def _change_signal_settings(api: Api) -> httpx.Response:
+    body = {"expiry_hours": 12, "read_receipts": True, "quiet_from": 22, "quiet_until": 7}
+    return await send(api, "PUT", "/api/signals/settings", await api.person("ana"), json=body)

@@ -29,6 +29,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import Api, Person, mark
+
 # The privacy property's app: SQLite, one per module.
 from tests.api.test_privacy_property import prop_client  # noqa: F401
 

@@ -48,7 +48,15 @@ from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
 from tests import checkins
-from tests.api.conftest import MARKER, PASSWORD, Api, mark, marker, unique_handle, wait_until_ready
+from tests.api.conftest import (
+    MARKER,
+    PASSWORD,
+    Api,
+    mark,
+    marker,
+    unique_handle,
+    wait_until_ready,
+)
 
 UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: The far-off revisit and end dates the plans set (party-only).
@@ -133,6 +141,8 @@ class Plan:
     check_ins: tuple[tuple[tuple[int, int], bool, bool], ...] = ()
     #: Personal documents: (owner, people shared with by handle, one of them revoked after, revised after).
     documents: tuple[tuple[int, tuple[int, ...], int | None, bool], ...] = ()
+    #: Signals from a to b: (a, b, a opens a channel to b, b opens one to a, b closes it again).
+    signals: tuple[tuple[int, int, bool, bool, bool], ...] = ()
 
 
 def often(draw: st.DrawFn, weight: int = 4) -> bool:
@@ -221,8 +231,12 @@ def plans(draw: st.DrawFn) -> Plan:
             max_size=2,
         )
     )
+    anyone = st.integers(0, size - 1)
+    signals = draw(st.lists(st.tuples(anyone, anyone, st.booleans(), st.booleans(), st.booleans()), max_size=3))
+    signals = [s for s in signals if s[0] != s[1]]
     return Plan(
-        size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents)
+        size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents),
+        tuple(signals),
     )
 
 
@@ -296,6 +310,15 @@ class DocumentModel:
 
 
 @dataclass
+class SignalModel:
+    signal_id: str
+    sender: int
+    recipient: int
+    reached: bool
+    note: str  # its marker
+
+
+@dataclass
 class World:
     client: AsyncTestClient[Litestar]
     people: list[Person] = field(default_factory=list)
@@ -304,6 +327,9 @@ class World:
     grants: list[GrantModel] = field(default_factory=list)
     check_ins: list[CheckInModel] = field(default_factory=list)
     documents: list[DocumentModel] = field(default_factory=list)
+    signals: list[SignalModel] = field(default_factory=list)
+    #: (a, b): a has their side of a signal channel to b open.
+    channels: set[tuple[int, int]] = field(default_factory=set)
     step: int = 0
 
     def tick(self) -> int:
@@ -540,6 +566,33 @@ async def build_check_in(w: World, pair: tuple[int, int], shares: bool, closes: 
         m.shared |= {marker(plan), marker(point)}
 
 
+def offerable(w: World, a: int, b: int) -> bool:
+    """A live partner, or a partner of a live partner (the oracle's own reading of the rule)."""
+    partners = set(live_partners(w, a))
+    return b in partners or any(b in live_partners(w, p) for p in partners)
+
+
+async def build_signal(w: World, a: int, b: int, opens_a: bool, opens_b: bool, closes_b: bool) -> None:
+    for who, other, opens in ((a, b, opens_a), (b, a, opens_b)):
+        if opens:
+            r = await w.client.put(f"/api/signals/channels/{w.people[other].id}", headers=w.people[who].headers, json={"open": True})
+            assert r.status_code == (200 if offerable(w, who, other) else 404), r.text
+            if r.status_code == 200:
+                w.channels.add((who, other))
+    if closes_b:
+        await w.call("PUT", f"/api/signals/channels/{w.people[a].id}", b, 200, json={"open": False})
+        w.channels.discard((b, a))
+    note = mark("signal")
+    body = {"to": [str(w.people[b].id)], "kind": "home_safe", "note": note}
+    sent = await w.call("POST", "/api/signals", a, 201, json=body)
+    reached = (a, b) in w.channels and (b, a) in w.channels and offerable(w, a, b)
+    w.signals.append(SignalModel(sent["signal_id"], a, b, reached, marker(note)))
+
+
+def sees_signal(viewer: int, m: SignalModel) -> bool:
+    return viewer == m.sender or (viewer == m.recipient and m.reached)
+
+
 def takes_part(w: World, viewer: int, m: CheckInModel) -> bool:
     """A participant of a check-in between partners: while their link has been live, unbroken, since it started."""
     link = w.link(*m.pair)
@@ -613,6 +666,8 @@ async def run(w: World, plan: Plan) -> None:
     for pair, shares, closes in plan.check_ins:
         await build_check_in(w, pair, shares, closes)
     documents = [(await build_document(w, owner, shares), revoke, revise) for owner, shares, revoke, revise in plan.documents]
+    for a, b, opens_a, opens_b, closes_b in plan.signals:
+        await build_signal(w, a, b, opens_a, opens_b, closes_b)
     for (a, b), op in plan.late_links:
         await late_link(w, a, b, op)
     for gplan, g in made:
@@ -696,6 +751,9 @@ def allowed(w: World, viewer: int) -> set[str]:
             ok |= d.current | d.earlier | {d.document_id}
         elif reads_document(w, viewer, d):
             ok |= d.current | {d.document_id}
+    for sm in w.signals:
+        if sees_signal(viewer, sm):
+            ok |= {sm.signal_id, sm.note}
     # Names, and the person ids that go with them: an over-approximation of who may know whom.
     for other, person in enumerate(w.people):
         knows = (
@@ -737,6 +795,8 @@ def secrets(w: World) -> set[str]:
         found |= c.shared | set(c.private.values()) | {c.check_in_id}
     for d in w.documents:
         found |= d.current | d.earlier | {d.document_id}
+    for sm in w.signals:
+        found |= {sm.signal_id, sm.note}
     return found
 
 
@@ -750,6 +810,7 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     paths = ["/api/agreements", "/api/network", "/api/check-ins"]
     paths += [f"/api/check-ins/{m.check_in_id}" for m in w.check_ins]
     paths += ["/api/documents", *(f"/api/documents/{d.document_id}{s}" for d in w.documents for s in ("", "/history"))]
+    paths += ["/api/signals", "/api/me/inbox", *(f"/api/signals/{m.signal_id}" for m in w.signals)]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -791,3 +852,6 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for c in w.check_ins:
                 if path == f"/api/check-ins/{c.check_in_id}":
                     assert (status == 200) == takes_part(w, viewer, c), f"P{viewer} got {status} for {path}: {body}"
+            for sm in w.signals:
+                if path == f"/api/signals/{sm.signal_id}":
+                    assert (status == 200) == sees_signal(viewer, sm), f"P{viewer} got {status} for {path}: {body}"

@@ -10,7 +10,14 @@ try:
 except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
     expect = None
 
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Server,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 MINA_PRIVATE = "The walk by the river on Sunday"
 THEO_PRIVATE = "I missed you on Thursday"

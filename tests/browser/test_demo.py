@@ -153,6 +153,13 @@ def test_a_tour_of_the_demo(browser: Any, demo_server: Server) -> None:
     jules.get_by_role("link", name="Check-ins").click()
     expect(jules.locator("#mine-h + .empty")).to_be_visible()
 
+    # Sam's "home safe" from last night waits on Mina's Signals page, with its note.
+    mina.get_by_role("link", name="Signals").click()
+    settle(mina)
+    expect(mina.locator("#received .signal")).to_contain_text("Home safe from Sam")
+    expect(mina.locator("#received .signal")).to_contain_text("Got the last train")
+    screenshot(mina, "demo-signals")
+
 
 def test_the_demo_s_personal_documents(browser: Any, demo_server: Server) -> None:
     """Mina reads Sam's care plan; Theo reads Mina's Solo Ethic; Jules, Mina's metamour, reads neither."""

@@ -11,7 +11,14 @@ try:
 except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
     expect = None
 
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Server,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 SIGNS = "My chest tightens and I go quiet."
 HELPS = "A slow walk together, without talking."

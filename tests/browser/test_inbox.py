@@ -10,7 +10,14 @@ try:
 except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
     expect = None
 
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Server,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 
 def test_the_count_and_the_inbox_follow_what_waits_without_a_reload(browser: Any, server: Server, api: Api) -> None:

@@ -13,7 +13,14 @@ try:
 except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
     expect = None
 
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Server,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 BOUNDARIES = "We tell each other before a first date with someone new."
 SCHEDULING = "Tuesdays and every other weekend are ours."

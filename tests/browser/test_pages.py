@@ -16,8 +16,8 @@ from litestar.testing import TestClient
 from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
-
 from tests.browser.conftest import PASSWORD, Api, Person, Server
+
 
 def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)

@@ -19,7 +19,14 @@ try:
 except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
     expect = None
 
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Server,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 BOUNDARY = "We tell each other before a first date. Мы говорим заранее."
 SAFER = "Barriers with new partners until we have both tested."

@@ -19,7 +19,15 @@ from typing import Any
 import pytest
 
 from service.demo import MINA_AND_THEO
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in, start_server
+from tests.browser.conftest import (
+    Api,
+    Server,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+    start_server,
+)
 from tests.browser.test_demo import demo, settle, sign_in_as
 
 try:

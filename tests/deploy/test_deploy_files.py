@@ -56,7 +56,6 @@ from .deployfiles import (
     size_bytes,
 )
 
-
 SERVE = ["accord", "serve", "--host", "0.0.0.0", "--port", "8000"]
 READY_PATH = "/health/ready"
 LIVE_PATH = "/health"

@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.cadence import Cadence, check_cadence, first_after, local_date, starts_at
-from domain.checkins import DEFAULT_PROMPTS, GRACE, ActionPoint, CheckIn, proposal_id_for
+from domain.checkins import (
+    DEFAULT_PROMPTS,
+    GRACE,
+    ActionPoint,
+    CheckIn,
+    proposal_id_for,
+)
 from domain.errors import (
     AlreadyDone,
     CheckInStatusForbids,

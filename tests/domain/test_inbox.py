@@ -10,7 +10,14 @@ import pytest
 from domain import inbox
 from domain.errors import AlreadyDone, ValidationFailed
 from domain.reminders import Reminders, check_address
-from tests.domain.test_agreement import LATER, NOW, drafting, in_force, proposed, with_clause
+from tests.domain.test_agreement import (
+    LATER,
+    NOW,
+    drafting,
+    in_force,
+    proposed,
+    with_clause,
+)
 
 
 def waiting(viewer, agreement):

@@ -8,7 +8,13 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
-from domain.errors import LinkStatusForbids, NotInLink, NotTheAuthor, OwnProposal, ValidationFailed
+from domain.errors import (
+    LinkStatusForbids,
+    NotInLink,
+    NotTheAuthor,
+    OwnProposal,
+    ValidationFailed,
+)
 from domain.network import Disclosures, Interval, PartnerLink
 from tests.domain.spec import assert_round_trips, then
 

@@ -13,7 +13,14 @@ from uuid import uuid4
 import msgspec
 import pytest
 
-from domain.agreement import MAX_TOPIC, TOPICS, Agreement, ClauseChange, is_topic, topic_key
+from domain.agreement import (
+    MAX_TOPIC,
+    TOPICS,
+    Agreement,
+    ClauseChange,
+    is_topic,
+    topic_key,
+)
 from domain.errors import ValidationFailed
 from domain.grants import SharingGrant, check_scopes
 from domain.templates import Template, parse_template

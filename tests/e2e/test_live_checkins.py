@@ -14,7 +14,6 @@ from tests import checkins
 from tests.e2e.conftest import Api, Live, Server, build_world
 
 
-
 async def test_participants_see_shared_answers_live_and_nobody_else_sees_anything(server: Server, api: Api) -> None:
     world = await build_world(api)
     mina, jo, sam = [await Live.open(server, who) for who in (world.mina, world.jo, world.sam)]

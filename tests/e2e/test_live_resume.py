@@ -25,7 +25,17 @@ from domain.agreement import Agreement
 from service.store import connect
 from service.store.base import NewEvent
 from service.store.mapper import MsgspecMapper
-from tests.e2e.conftest import SOON, Api, Live, Person, Server, Servers, World, build_world, share_boundaries
+from tests.e2e.conftest import (
+    SOON,
+    Api,
+    Live,
+    Person,
+    Server,
+    Servers,
+    World,
+    build_world,
+    share_boundaries,
+)
 
 
 async def make_changes(api: Api, world: World, rounds: int = 3) -> None:

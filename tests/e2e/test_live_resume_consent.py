@@ -28,7 +28,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import SOON, Api, Live, Person, Server, Servers, World, build_world, share_boundaries
+from tests.e2e.conftest import (
+    SOON,
+    Api,
+    Live,
+    Person,
+    Server,
+    Servers,
+    World,
+    build_world,
+    share_boundaries,
+)
 
 #: Text only ever visible during a grant that was later withdrawn.
 MARKER = "MARKER-7Q2 only while the grant held"

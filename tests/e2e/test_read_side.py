@@ -21,7 +21,15 @@ from projections.projection import Projection
 from service.read.projector import PROJECTIONS
 from service.store import connect
 from service.store.mapper import MsgspecMapper
-from tests.e2e.conftest import SOON, Api, Live, Server, Servers, build_world, share_boundaries
+from tests.e2e.conftest import (
+    SOON,
+    Api,
+    Live,
+    Server,
+    Servers,
+    build_world,
+    share_boundaries,
+)
 from tests.e2e.test_live_resume import append_noise
 from tests.servers import ROOT, sealed
 

@@ -30,7 +30,13 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import PostgresServer, _LocalCluster, _pg_unavailable, _wait_ready, find_pg_bindir
+from tests.conftest import (
+    PostgresServer,
+    _LocalCluster,
+    _pg_unavailable,
+    _wait_ready,
+    find_pg_bindir,
+)
 from tests.servers import Person, ServerApi, ServerGroup, ServerProcess, free_port
 
 SOON = 10.0

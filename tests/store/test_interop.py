@@ -27,8 +27,10 @@ from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
     Notification,
-    StoredEvent as LibStoredEvent,
     Subscription,
+)
+from eventsourcing.persistence import (
+    StoredEvent as LibStoredEvent,
 )
 
 from service.store import connect

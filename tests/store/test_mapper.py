@@ -450,6 +450,24 @@ def test_an_agreement_started_from_a_template_round_trips(mapper: MsgspecMapper)
     agreement = Agreement.start_from(template, "Us", uuid4(), now, clause_ids=[uuid4() for _ in template.clauses])
     events = agreement.collect_events()
     assert Agreement.StartedFromTemplate in {type(e) for e in events}
+
+
+def test_every_signal_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A signal's and a signal book's events keep their types: ids, moments, optional notes and kinds."""
+    from domain.signals import Signal, SignalBook, SignalSettings
+
+    now = datetime(2026, 10, 12, 23, tzinfo=timezone.utc)
+    sam, mina = uuid4(), uuid4()
+    book = SignalBook.create(sam, now)
+    book.open_channel(mina, now)
+    book.change_settings(SignalSettings(expiry_hours=30, read_receipts=True, quiet_from=22, quiet_until=7, time_zone="Europe/Berlin"), now)
+    signal = Signal.send(uuid4(), sam, [mina], [mina], "home_safe", "got the last train", now, book)
+    signal.mark_seen(mina, now)
+    book.record_expired(signal, now + timedelta(hours=30))
+    book.close_channel(mina, now)
+    quiet = Signal.send(uuid4(), sam, [mina], [], "still_here", None, now, book)
+    events = [*book.collect_events(), *signal.collect_events(), *quiet.collect_events()]
+    assert len({type(e) for e in events}) == 7
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__

@@ -35,6 +35,17 @@
 
   const concerns = (key) => keys.includes("*") || keys.includes(key);
 
+  // Signals that reached this person (the `signals` key): a new one is announced on whatever page is open.
+  const loadedAt = Date.now();
+  let received = null;
+  function arrived(view) {
+    if (!view || !Array.isArray(view.received)) return;
+    view.received
+      .filter((s) => (received ? !received.has(s.signal_id) : Date.parse(s.sent_at) > loadedAt - 5000))
+      .forEach((s) => announce(`${s.label} — from ${s.sender.name}`));
+    received = new Set(view.received.map((s) => s.signal_id));
+  }
+
   function count(view) {
     if (!counter || !view || typeof view.count !== "number") return;
     counter.textContent = String(view.count);
@@ -89,12 +100,14 @@
       case "update":
         position = frame.position;
         frame.changes.forEach((change) => { if (change.key === "inbox") count(change.view); });
+        frame.changes.forEach((change) => { if (change.key === "signals") arrived(change.view); });
         if (root && frame.changes.some((change) => concerns(change.key))) refresh();
         break;
       case "resync":
         // Everything is sent again (the page was older than the server's memory): render afresh.
         position = frame.position;
         frame.views.forEach((view) => { if (view.key === "inbox") count(view.view); });
+        frame.views.forEach((view) => { if (view.key === "signals") arrived(view.view); });
         if (root) refresh();
         break;
       case "synced":
