@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from domain.documents import (
@@ -108,7 +108,9 @@ class DocumentPages(Controller):
         return render(request, "document_new.html", context, me=me, failed=failed_form)
 
     @get("/new/{kind:str}")
-    async def new(self, request: Request, me: Me, kind: FromPath[str], template: str | None = None) -> Template:
+    async def new(
+        self, request: Request, me: Me, kind: FromPath[str], template: FromQuery[str | None] = None
+    ) -> Template:
         return await self._new(request, me, kind, template_id=template)
 
     @post("/")
