@@ -33,7 +33,7 @@ from service.http.wire import Me
 from service.read.queries import Queries
 from service.store.base import Account
 from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
-from service.visibility import GrantView, Visibility
+from service.visibility import GrantView, SignalsView, Visibility
 
 FORMAT = "accord-export/1"
 
@@ -119,6 +119,13 @@ class Export(msgspec.Struct, frozen=True, kw_only=True):
         list[ExportedDocument],
         _doc("My personal documents, and those shared with me that I see now"),
     ] = []
+    signals: Annotated[
+        SignalsView | None,
+        _doc(
+            "My signal channels, the signals I sent and received that have not expired, what stays of my expired"
+            " ones, and my settings: exactly `GET /api/signals`"
+        ),
+    ] = None
 
 
 class ExportedDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -169,6 +176,7 @@ class Exports:
                 if (view := await self.visibility.check_in(caller, summary.check_in_id)) is not None
             ],
             documents=[await self._document(caller, view) for view in await self.visibility.my_documents(caller)],
+            signals=await self.visibility.signal_views.signals(caller),
         )
 
     async def _document(self, caller: UUID, view: DocumentView) -> ExportedDocument:

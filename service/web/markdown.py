@@ -8,7 +8,7 @@ like Markdown or HTML reads as what was written.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from uuid import UUID
 
 from domain.policy import (
@@ -17,6 +17,7 @@ from domain.policy import (
     InvitationView,
     NetworkView,
     SharedView,
+    SignalView,
 )
 from service.read.export import Export, ExportedAgreement
 from service.views import AgreementView
@@ -80,6 +81,25 @@ def _document(export: Export) -> Iterator[str]:
         yield ""
     for exported in export.documents:
         yield from personal_document(exported.document)
+    if export.signals is not None and (export.signals.received or export.signals.sent):
+        yield from _signals(export.signals.received, export.signals.sent)
+
+
+def _signals(received: Sequence[SignalView], sent: Sequence[SignalView]) -> Iterator[str]:
+    """The signals not expired yet (each goes, note and all, when it expires)."""
+    yield "## Signals"
+    yield ""
+    for heading, signals in (("Received", received), ("Sent", sent)):
+        if signals:
+            yield f"### {heading}"
+            yield ""
+        for s in signals:
+            whom = f"from {text(s.sender.name)}" if heading == "Received" else "to " + ", ".join(text(t.person.name) for t in s.to)
+            yield f"**{text(s.label)}** {whom}, {present.when(s.sent_at)} (expires {present.when(s.expires_at)})"
+            yield ""
+            if s.note:
+                yield quoted(s.note)
+                yield ""
 
 
 def personal_document(view: DocumentView) -> Iterator[str]:

@@ -289,3 +289,20 @@ async def test_closing_a_side_that_is_not_open_is_answered_alike(client: AsyncTe
     for person_id in (sam.sid, sam.sid, str(uuid.uuid4())):
         answer = await api.call("PUT", f"{S}/channels/{person_id}", mina, 200, json={"open": False})
         assert answer == {"person_id": person_id, "opened": False}
+
+
+async def test_my_export_holds_my_signals_as_i_see_them_and_none_of_anyone_elses(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    sent = await send(api, sam, [mina], note="export-me home by one")
+    for who in (mina, sam):
+        export = await api.call("GET", "/api/me/export", who, 200)
+        assert export["signals"] == await api.call("GET", S, who, 200)
+        markdown = (await client.get("/api/me/export.md", headers=who.headers)).text
+        assert "## Signals" in markdown and "export-me home by one" in markdown and "Home safe" in markdown
+    jo = await api.person("jo")
+    export = await api.call("GET", "/api/me/export", jo, 200)
+    assert sent["signal_id"] not in str(export) and "export-me" not in str(export)
+    assert "## Signals" not in (await client.get("/api/me/export.md", headers=jo.headers)).text
