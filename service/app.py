@@ -14,6 +14,7 @@ from service.application import Accord
 from service.http.deps import DEPENDENCIES
 from service.http.errors import HANDLERS, on_http
 from service.http.accounts import AccountController
+from service.http.blocks import BlockController
 from service.http.security import PasskeySignInController, SecurityController
 from service.http.agreements import AgreementController
 from service.http.checkins import CheckInController
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GrantController,
             InboxController,
             CheckInController,
+            BlockController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

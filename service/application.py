@@ -22,6 +22,7 @@ from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.crypto import Keyring, master_keys
 from service.commands.agreements import Agreements
+from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.erasure import Erasures
 from service.commands.grants import Grants
@@ -117,7 +118,14 @@ class Accord:
         now = lambda: self.clock()  # noqa: E731
         self.visibility = Visibility(self.models, self.names, lambda: self._secret, now, self.keys.open_text)
         # The use cases, one module per aggregate, and the reads: collaborators as parameters.
-        self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
+        self.network = Network(
+            store, self.commands, now, self._settled, lambda: self._secret,
+            proposals_per_sender=RateLimiter(
+                settings.link_proposals_per_sender_per_hour, 3600, name="link_proposals_per_sender", what="link proposals"
+            ),
+            proposals_per_recipient=RateLimiter(settings.link_proposals_per_recipient_per_hour, 3600),
+        )  # fmt: skip
+        self.blocking = Blocking(self.commands, self.visibility, now, self._settled, self.network.person_for)
         self.agreements = Agreements(
             self.commands, self.visibility, now, self._settled, self.network.person_for, self._shred,
             self.keys.seal_text,

@@ -16,6 +16,7 @@ import msgspec
 
 from domain import inbox, policy
 from domain.agreement import Agreement
+from domain.blocks import Blocks
 from domain.checkins import CheckIn
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
@@ -163,7 +164,7 @@ class Visibility:
         match policy.relation(viewer, agreement.parties, agreement.invitees):
             case "party":
                 return await self.party_view(agreement)
-            case "invitee":
+            case "invitee" if not await self.invitation_hidden(viewer, agreement):
                 return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
         return await self.shared(viewer, agreement_id)
 
@@ -244,7 +245,9 @@ class Visibility:
         parties = {party for fact in facts for party in fact.parties}
         network = await self.models.network_around({viewer, *parties})
         await self.names.load({viewer, *parties, *(p for link in network.links for p in (link.a, link.b))})
-        return policy.view_network(viewer, network, self.names, facts, grants, self.secret(), self.clock())
+        return policy.view_network(
+            viewer, network, self.names, facts, grants, self.secret(), self.clock(), await self.blocked_by(viewer)
+        )
 
     async def ref(self, person: UUID, viewer: UUID) -> policy.PersonRef:
         """`person` as `viewer` may see them."""
@@ -270,7 +273,11 @@ class Visibility:
         found: list[inbox.InboxItem] = []
         for agreement_id in sorted(await self.models.involved(viewer), key=str):
             agreement = await self.models.agreement(agreement_id)
-            if agreement is not None and policy.relation(viewer, agreement.parties, agreement.invitees) is not None:
+            if (
+                agreement is not None
+                and policy.relation(viewer, agreement.parties, agreement.invitees) is not None
+                and not await self.invitation_hidden(viewer, agreement)
+            ):
                 found.extend(inbox.items(viewer, agreement))
         for check_in_id in await self.models.check_ins_of(viewer):
             if (view := await self.check_in(viewer, check_in_id)) is not None:
@@ -356,3 +363,42 @@ class Visibility:
                 )
             )
         return sorted(found, key=lambda s: (s.status != "active", str(s.check_in_id)))
+
+
+    # Blocks
+
+    async def blocked_by(self, person: UUID) -> frozenset[UUID]:
+        """`person`'s own block list, for `policy.may_reach`."""
+        blocks = await self.models.aggregate(Blocks, Blocks.id_for(person))
+        return frozenset() if blocks is None else blocks.blocked
+
+    async def invitation_hidden(self, viewer: UUID, agreement: Agreement) -> bool:
+        """An open invitation from someone `viewer` blocked waits unseen (`policy.may_reach`)."""
+        inviter = agreement.inviters.get(viewer) if viewer in agreement.invitees else None
+        return inviter is not None and not policy.may_reach(inviter, viewer, await self.blocked_by(viewer))
+
+    async def my_blocks(self, viewer: UUID) -> list[BlockView]:
+        """`viewer`'s blocks; nobody else has a view of them."""
+        blocks = await self.models.aggregate(Blocks, Blocks.id_for(viewer))
+        return [] if blocks is None else await self.block_views(viewer, blocks)
+
+    async def block_views(self, viewer: UUID, blocks: Blocks) -> list[BlockView]:
+        """`blocks` as the list's own person sees it (anyone else: nothing)."""
+        if blocks.person != viewer:
+            return []
+        found = []
+        for block in blocks.listed():
+            person = None if block.handle else await self.ref(block.person, viewer)
+            found.append(BlockView(block_id=block.block_id, handle=block.handle or None, person=person, since=block.since))
+        return found
+
+
+class BlockView(msgspec.Struct, frozen=True, kw_only=True):
+    """One of my blocks. Blocked by handle: the handle as I typed it, and no person (whether the
+    handle has an account is not shown, not even to me). Blocked from a person's page: that
+    person, as I may see them."""
+
+    block_id: UUID
+    since: datetime
+    handle: str | None = None
+    person: policy.PersonRef | None = None

@@ -252,3 +252,14 @@ class SkipOccurrence(Strict):
 class ProposeFromActionPoint(Strict):
     agreement_id: UUID
     changes: Annotated[list[Change], Meta(min_length=1, max_length=50)]
+
+
+# Blocks
+
+
+class BlockPerson(Strict):
+    """Exactly one of the two: a handle (answered alike whether or not it has an account), or a
+    person I can see (a `person_id` from my network)."""
+
+    handle: Handle | None = None
+    person_id: UUID | None = None

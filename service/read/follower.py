@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate
 from domain.agreement import Agreement
 from domain.checkins import CheckIn
 from domain.grants import SharingGrant
+from domain.blocks import Blocks
 from domain.network import Disclosures, Erasure, PartnerLink
 from service.crypto import Keyring
 from service.live.hub import Connection, Hub
@@ -268,6 +269,12 @@ class Follower:
                         touched.agreements.add(agreement_id)
                         touched.people |= set(agreement.parties) & tracked
                 touched.network = await self.models.neighbourhood((event.person,)) & tracked
+            case Blocks.Event():
+                blocks = await self.models.aggregate(Blocks, event.originator_id)
+                if blocks is not None:
+                    # The blocker's views only (requests from the blocked person hide or show again);
+                    # the blocked person is told nothing, not even by a push.
+                    touched.network = {blocks.person} & tracked
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:
