@@ -25,6 +25,7 @@ from service.store import StoreUnavailable
 from service.web import present
 from service.web.export import ExportPages
 from service.web.inbox_pages import EmailPages, InboxPages
+from service.web.blocks import BlockPages
 from service.web.checkins import CheckInPages
 from service.web.pages import CONTROLLERS, SignInRequired
 from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
@@ -122,7 +123,7 @@ def routers() -> list[Router]:
     """The pages, guarded by the CSRF check, and the static files; both with security headers."""
     pages = Router(
         path="/",
-        route_handlers=[*CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages],
+        route_handlers=[*CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, BlockPages],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],
         include_in_schema=False,
