@@ -68,9 +68,12 @@ class Blocks(Aggregate):
         return uuid5(BLOCKS_NAMESPACE, f"list:{person}")
 
     @staticmethod
-    def block_id_for(blocker: UUID, blocked: UUID) -> UUID:
-        """Opaque to the blocker: it does not show the blocked person's id, nor whether they have an account."""
-        return uuid5(BLOCKS_NAMESPACE, f"block:{blocker}:{blocked}")
+    def block_id_for(blocker: UUID, blocked: UUID, handle: str) -> UUID:
+        """Opaque to the blocker: it shows neither the blocked person's id nor whether they have an account.
+
+        A block by handle and one from the person's page are two blocks, even of the same person:
+        were they one, blocking both ways would tell the blocker which person a handle belongs to."""
+        return uuid5(BLOCKS_NAMESPACE, f"block:{blocker}:{blocked}:{handle}")
 
     @property
     def blocked(self) -> frozenset[UUID]:
@@ -87,9 +90,9 @@ class Blocks(Aggregate):
         return cls._create(cls.Created, id=cls.id_for(person), timestamp=now, person=person)
 
     def block(self, blocked: UUID, handle: str, now: datetime) -> UUID:
-        """Block `blocked`; blocking someone already blocked appends nothing and answers the same block."""
+        """Block `blocked`; blocking someone again the same way appends nothing and answers the same block."""
         self.check_not_self(blocked, "handle" if handle else "person")
-        block_id = self.block_id_for(self.person, blocked)
+        block_id = self.block_id_for(self.person, blocked, handle)
         if block_id not in self.entries:
             self.trigger_event(self.PersonBlocked, timestamp=now, block_id=block_id, blocked=blocked, handle=handle)
         return block_id

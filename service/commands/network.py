@@ -74,8 +74,10 @@ class Network:
         """The person `handle` names, as `sender` may reach them: their account's person, or
         (no account, or one that blocked `sender`) an id no account will ever have."""
         account = await self.store.account_by_handle(handle)
-        if account is not None and (sender is None or await self.may_reach(sender, account.person_id)):
-            return account.person_id
+        person = self.nobody(handle) if account is None else account.person_id
+        # A handle without an account has its (empty) block list read too, so both take the same steps.
+        if sender is None or await self.may_reach(sender, person):
+            return person
         return self.nobody(handle)
 
     def nobody(self, handle: str) -> UUID:

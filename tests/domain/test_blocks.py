@@ -30,16 +30,26 @@ def test_blocking_someone_records_whom_and_how_they_were_named() -> None:
 
     assert then(blocks) == [(Blocks.PersonBlocked, {"block_id": block_id, "blocked": ex, "handle": "ex_handle"})]
     assert blocks.blocked == {ex}
-    assert block_id == Blocks.block_id_for(mina, ex) != ex
+    assert block_id == Blocks.block_id_for(mina, ex, "ex_handle") != ex
 
 
-def test_blocking_again_appends_nothing_and_answers_the_same_block() -> None:
+def test_blocking_again_the_same_way_appends_nothing_and_answers_the_same_block() -> None:
     blocks, ex = listed(), uuid4()
     first = blocks.block(ex, "", NOW)
     blocks.collect_events()
 
-    assert blocks.block(ex, "ex_handle", LATER) == first
+    assert blocks.block(ex, "", LATER) == first
     assert then(blocks) == []
+
+
+def test_a_block_by_handle_and_one_from_the_page_are_two_blocks() -> None:
+    """One would tell the blocker that the handle is that person's."""
+    blocks, ex = listed(), uuid4()
+    by_page = blocks.block(ex, "", NOW)
+    by_handle = blocks.block(ex, "ex_handle", NOW)
+    assert by_page != by_handle and len(then(blocks)) == 2
+    blocks.unblock(by_page, LATER)
+    assert blocks.blocked == {ex}
 
 
 def test_one_cannot_block_oneself() -> None:
