@@ -268,19 +268,14 @@ async def test_the_blockers_socket_gets_nothing_of_what_the_blocked_person_sends
     mina, ex, sam = await api.person("mina"), await api.person("ex"), await api.person("sam")
     await block(api, mina, ex.handle)
     agreement_id = (await api.create(ex))["agreement_id"]
-    socket = await api.client.websocket_connect("/api/live")
-    with socket:
-        token = mina.headers["Authorization"].removeprefix("Bearer ")
-        socket.send_json({"type": "auth", "token": token, "since": None})
-        assert socket.receive_json()["type"] == "ready"
-        while (frame := socket.receive_json())["type"] != "synced":
-            pass
+    with await api.client.websocket_connect("/api/live") as socket:
+        synced(socket, mina)
         await api.call("POST", "/api/links", ex, 202, json={"handle": mina.handle})
         await api.invite(ex, agreement_id, mina.handle)
         # Then something that is Mina's business: the next frame she gets is about it, and nothing came before.
         await api.propose_link(sam, mina)
         proposed_at = await api.position()
-        frame = socket.receive_json()
+        frame = socket.receive_json(timeout=20)
         assert frame["type"] == "update" and frame["position"] == proposed_at, frame
         assert str(ex.id) not in str(frame) and agreement_id not in str(frame)
 
@@ -318,3 +313,37 @@ async def test_link_proposals_over_the_recipients_limit_answer_as_usual_and_neve
         assert link["link_id"] == str(PartnerLink.id_for(first.id, mina.id))
         [pending] = (await limited.call("GET", "/api/network", second, 200))["links"]
         assert pending["status"] == "proposed" and pending["proposed_by_me"]
+
+
+def synced(socket: Any, who: Person) -> Any:
+    """`who` signs in on an open socket, which then catches up."""
+    socket.send_json({"type": "auth", "token": who.headers["Authorization"].removeprefix("Bearer "), "since": None})
+    assert socket.receive_json(timeout=20)["type"] == "ready"
+    while socket.receive_json(timeout=20)["type"] != "synced":
+        pass
+
+
+async def test_a_block_updates_the_blockers_open_page_at_once(api: Api) -> None:
+    mina, ex = await api.person("mina"), await api.person("ex")
+    await api.propose_link(ex, mina)
+    with await api.client.websocket_connect("/api/live") as socket:
+        synced(socket, mina)
+        await block(api, mina, ex.handle)
+        blocked_at = await api.position()
+        frame = socket.receive_json(timeout=20)
+        assert frame["type"] == "update" and frame["position"] == blocked_at, frame
+        [change] = [c for c in frame["changes"] if c["key"] == "network"]
+        assert change["view"]["links"] == []
+
+
+async def test_a_block_sends_the_blocked_person_nothing(api: Api) -> None:
+    mina, ex, sam = await api.person("mina"), await api.person("ex"), await api.person("sam")
+    await api.propose_link(ex, mina)
+    with await api.client.websocket_connect("/api/live") as socket:
+        synced(socket, ex)
+        await block(api, mina, ex.handle)
+        # The next frame is about Ex's own next step: nothing came before it.
+        await api.propose_link(ex, sam)
+        proposed_at = await api.position()
+        frame = socket.receive_json(timeout=20)
+        assert frame["type"] == "update" and frame["position"] == proposed_at, frame
