@@ -93,7 +93,8 @@ class Network:
     # Partner links
 
     async def propose_link(self, caller: UUID, handle: str, key: CommandKey | None) -> Outcome:
-        if self.proposals_per_sender is not None:
+        # A repeat of a recorded request (same Idempotency-Key) answers as before, and counts for nothing.
+        if self.proposals_per_sender is not None and (key is None or await self.commands.repeated(key) is None):
             self.proposals_per_sender.check(str(caller))
         other = await self.person_for(handle, caller)
         if self.proposals_per_recipient is not None and not self.proposals_per_recipient.allow(str(other)):

@@ -347,3 +347,16 @@ async def test_a_block_sends_the_blocked_person_nothing(api: Api) -> None:
         proposed_at = await api.position()
         frame = socket.receive_json(timeout=20)
         assert frame["type"] == "update" and frame["position"] == proposed_at, frame
+
+
+async def test_a_repeated_link_proposal_counts_once_against_the_senders_limit(api: Api, make_client) -> None:
+    async with make_client(link_proposals_per_sender_per_hour=1) as client:
+        limited = Api(client)
+        sky = await limited.person("sky")
+        headers = {**sky.headers, "Idempotency-Key": str(uuid.uuid4())}
+        body = {"handle": unique_handle()}
+        first = await client.post("/api/links", json=body, headers=headers)
+        again = await client.post("/api/links", json=body, headers=headers)
+        assert (first.status_code, again.status_code) == (202, 202) and again.headers["idempotent-replayed"] == "true"
+        r = await client.post("/api/links", json={"handle": unique_handle()}, headers=sky.headers)
+        assert_problem(r, 429, code="link_proposals_per_sender")
