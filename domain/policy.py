@@ -785,11 +785,14 @@ def view_network(
     grants: Sequence[GrantFact],
     secret: bytes,
     now: datetime,
+    blocked: Collection[UUID] = (),
 ) -> NetworkView:
     """The people and links `viewer` may see.
 
     - Their own links, whatever became of them: proposed, declined, withdrawn,
-      live or ended, with the live intervals.
+      live or ended, with the live intervals; but not a proposal, still
+      pending, from someone who may not reach them (`may_reach`, `blocked`:
+      the viewer's own block list).
     - Someone else's link, only while it is live and both its people are
       parties of an agreement the viewer may see with `relationship` scope (as
       a party, or through a holding grant). A partner's other partners are not
@@ -815,6 +818,7 @@ def view_network(
                 )
                 for link in network.links
                 if link.involves(viewer)
+                and not (link.status == "proposed" and not may_reach(link.proposer, viewer, blocked))
             ),
             key=lambda link: link.link_id,
         )
@@ -1316,3 +1320,21 @@ class SignalRemainsView(msgspec.Struct, frozen=True, kw_only=True):
     label: str
     sender: PersonRef
     sent_at: datetime
+
+
+# Blocks
+
+
+def may_reach(sender: UUID, recipient: UUID, blocked_by_recipient: Collection[UUID]) -> bool:
+    """Whether `sender` may reach `recipient` now: invite them, propose a link or a grant to them,
+    signal them, propose a plan with them. `blocked_by_recipient` is the recipient's own block list
+    (domain/blocks.py), which nobody else ever sees.
+
+    No: what the sender sends is answered exactly as for a handle without an account
+    (service/commands/network.py `person_for`), so the sender cannot tell a block from a
+    missing account; and requests they sent before the block (a pending link proposal, an
+    open invitation) no longer show to the recipient, who sees them again only if they unblock
+    while the request is still pending. A block ends nothing: live links and grants stay
+    until someone ends them, visibly.
+    """
+    return sender == recipient or sender not in blocked_by_recipient

@@ -22,9 +22,12 @@ class SignInFailed(Exception):
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts; retry after {retry_after} s")
+    """Over a limit; `limit` names it (the problem's type), when it has a name."""
+
+    def __init__(self, retry_after: int, limit: str = "", what: str = "attempts") -> None:
+        super().__init__(f"too many {what}; retry after {retry_after} s")
         self.retry_after = retry_after
+        self.limit = limit
 
 
 def token_digest(token: str) -> bytes:
@@ -33,23 +36,40 @@ def token_digest(token: str) -> bytes:
 
 
 class RateLimiter:
-    """At most `limit` attempts per key in a sliding minute, in this process."""
+    """At most `limit` hits per key in a sliding `window` of seconds, in this process.
 
-    def __init__(self, limit: int, window: float = 60.0) -> None:
+    One limiter serves one limit for many keys (a client address, a sender, a recipient):
+    `check` refuses the caller over the limit, `allow` only says whether a hit fits.
+    `name` and `what` word the refusal (`RateLimited`).
+    """
+
+    def __init__(self, limit: int, window: float = 60.0, *, name: str = "", what: str = "attempts") -> None:
         self.limit = limit
         self.window = window
+        self.name = name
+        self.what = what
         self._hits: dict[str, deque[float]] = {}
 
     def check(self, key: str) -> None:
+        if (wait := self._hit(key)) is not None:
+            raise RateLimited(wait, self.name, self.what)
+
+    def allow(self, key: str) -> bool:
+        """Count a hit for `key` if it fits under the limit; False (and nothing counted) if not."""
+        return self._hit(key) is None
+
+    def _hit(self, key: str) -> int | None:
+        """Seconds until a hit would fit, or None when this one did (and was counted)."""
         now = time.monotonic()
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self.window:
             hits.popleft()
         if len(hits) >= self.limit:
-            raise RateLimited(int(hits[0] + self.window - now) + 1)
+            return int(hits[0] + self.window - now) + 1
         hits.append(now)
         if len(self._hits) > 10_000:
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
+        return None
 
 
 class Accounts:

@@ -14,6 +14,7 @@ from service import web
 from service.application import Accord
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
+from service.http.blocks import BlockController
 from service.http.checkins import CheckInController
 from service.http.deps import DEPENDENCIES
 from service.http.documents import DocumentController
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DocumentController,
             SignalController,
             SignalSettingsController,
+            BlockController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -21,6 +21,7 @@ from domain.errors import NotFound, ValidationFailed
 from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.commands.agreements import Agreements
+from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
 from service.commands.erasure import Erasures
@@ -120,9 +121,16 @@ class Accord:
         now = lambda: self.clock()  # noqa: E731
         self.visibility = Visibility(self.models, self.names, lambda: self._secret, now, self.keys.open_text)
         # The use cases, one module per aggregate, and the reads: collaborators as parameters.
-        self.network = Network(store, self.commands, now, self._settled, lambda: self._secret)
+        self.network = Network(
+            store, self.commands, now, self._settled, lambda: self._secret,
+            proposals_per_sender=RateLimiter(
+                settings.link_proposals_per_sender_per_hour, 3600, name="link_proposals_per_sender", what="link proposals"
+            ),
+            proposals_per_recipient=RateLimiter(settings.link_proposals_per_recipient_per_hour, 3600),
+        )  # fmt: skip
         #: The template library (service/library/*.toml), read once.
         self.library = load_library()
+        self.blocking = Blocking(self.commands, self.visibility, now, self._settled, self.network.person_for)
         self.agreements = Agreements(
             self.commands, self.visibility, now, self._settled, self.network.person_for, self._shred,
             self.keys.seal_text,
@@ -139,7 +147,9 @@ class Accord:
         self.document_reads = DocumentReads(self.visibility)
         self.signals = Signals(
             self.commands, self.visibility, now, self._settled, self._shred,
-            per_sender=RateLimiter(settings.signals_per_sender_per_hour, window=3600.0),
+            per_sender=RateLimiter(
+                settings.signals_per_sender_per_hour, window=3600.0, name="signals_per_sender", what="signals"
+            ),
             per_recipient=RateLimiter(settings.signals_per_recipient_per_hour, window=3600.0),
         )  # fmt: skip
         self.signal_reads = SignalReads(self.visibility)

@@ -99,6 +99,12 @@ class Settings:
     signals_per_recipient_per_hour: int = 120
     """Signals that may reach one person per hour, in each process; beyond, a signal is dropped for them, and its sender is answered as if it went."""
 
+    link_proposals_per_sender_per_hour: int = 30
+    """Partner-link proposals one person may make in a sliding hour, in each process, whatever the handles; more are refused with 429 (`link_proposals_per_sender`)."""
+
+    link_proposals_per_recipient_per_hour: int = 10
+    """Partner-link proposals one person may receive in a sliding hour, in each process. More are answered to their senders as usual, but never reach the recipient: they go where a proposal to a handle without an account goes."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from `ACCORD_*` variables, then explicit overrides (None ignored)."""

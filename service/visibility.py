@@ -16,6 +16,7 @@ import msgspec
 
 from domain import inbox, policy
 from domain.agreement import Agreement
+from domain.blocks import Blocks
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.errors import NotFound
@@ -170,7 +171,7 @@ class Visibility:
         match policy.relation(viewer, agreement.parties, agreement.invitees):
             case "party":
                 return await self.party_view(agreement)
-            case "invitee":
+            case "invitee" if not await self.invitation_hidden(viewer, agreement):
                 return AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation="invited")
         return await self.shared(viewer, agreement_id)
 
@@ -251,7 +252,9 @@ class Visibility:
         parties = {party for fact in facts for party in fact.parties}
         network = await self.models.network_around({viewer, *parties})
         await self.names.load({viewer, *parties, *(p for link in network.links for p in (link.a, link.b))})
-        return policy.view_network(viewer, network, self.names, facts, grants, self.secret(), self.clock())
+        return policy.view_network(
+            viewer, network, self.names, facts, grants, self.secret(), self.clock(), await self.blocked_by(viewer)
+        )
 
     async def ref(self, person: UUID, viewer: UUID) -> policy.PersonRef:
         """`person` as `viewer` may see them."""
@@ -277,7 +280,11 @@ class Visibility:
         found: list[inbox.InboxItem] = []
         for agreement_id in sorted(await self.models.involved(viewer), key=str):
             agreement = await self.models.agreement(agreement_id)
-            if agreement is not None and policy.relation(viewer, agreement.parties, agreement.invitees) is not None:
+            if (
+                agreement is not None
+                and policy.relation(viewer, agreement.parties, agreement.invitees) is not None
+                and not await self.invitation_hidden(viewer, agreement)
+            ):
                 found.extend(inbox.items(viewer, agreement))
         for check_in_id in await self.models.check_ins_of(viewer):
             if (view := await self.check_in(viewer, check_in_id)) is not None:
@@ -445,10 +452,36 @@ class Visibility:
                 found.append(view)
         return sorted(found, key=lambda v: (v.access != "owner", v.title, str(v.document_id)))
 
+    # Blocks
+
+    async def blocked_by(self, person: UUID) -> frozenset[UUID]:
+        """`person`'s own block list, for `policy.may_reach`."""
+        blocks = await self.models.aggregate(Blocks, Blocks.id_for(person))
+        return frozenset() if blocks is None else blocks.blocked
+
+    async def invitation_hidden(self, viewer: UUID, agreement: Agreement) -> bool:
+        """An open invitation from someone `viewer` blocked waits unseen (`policy.may_reach`)."""
+        inviter = agreement.inviters.get(viewer) if viewer in agreement.invitees else None
+        return inviter is not None and not policy.may_reach(inviter, viewer, await self.blocked_by(viewer))
+
+    async def my_blocks(self, viewer: UUID) -> list[BlockView]:
+        """`viewer`'s blocks; nobody else has a view of them."""
+        blocks = await self.models.aggregate(Blocks, Blocks.id_for(viewer))
+        return [] if blocks is None else await self.block_views(viewer, blocks)
+
+    async def block_views(self, viewer: UUID, blocks: Blocks) -> list[BlockView]:
+        """`blocks` as the list's own person sees it (anyone else: nothing)."""
+        if blocks.person != viewer:
+            return []
+        found = []
+        for block in blocks.listed():
+            person = None if block.handle else await self.ref(block.person, viewer)
+            found.append(BlockView(block_id=block.block_id, handle=block.handle or None, person=person, since=block.since))
+        return found
+
 
 def document_key(document_id: UUID) -> str:
     return f"{DOCUMENT}{document_id}"
-
 
 
 #: The hub key of a person's signals page (`Visibility.signals`).
@@ -493,10 +526,16 @@ class SignalViews:
         return {person: set((await self.book(person)).opened) for person in set(people)}
 
     async def reachable(self, sender: UUID, recipients: Sequence[UUID]) -> list[UUID]:
-        """Who of `recipients` a signal from `sender` reaches now (`policy.may_signal`)."""
+        """Who of `recipients` a signal from `sender` reaches now: along a channel both opened
+        (`policy.may_signal`), to someone who has not blocked them (`policy.may_reach`)."""
         opened = await self.opened_by((sender, *recipients))
         network = await self.v.models.network_around((sender,))
-        return [r for r in recipients if policy.may_signal(sender, r, opened, network.links)]
+        return [
+            r
+            for r in recipients
+            if policy.may_signal(sender, r, opened, network.links)
+            and policy.may_reach(sender, r, await self.v.blocked_by(r))
+        ]
 
     async def signal(self, viewer: UUID, signal_id: UUID, current: Signal | None = None) -> policy.SignalView | None:
         """What `viewer` may see of a signal, or None (404: not even that it exists; also once expired)."""
@@ -513,6 +552,8 @@ class SignalViews:
     async def _signal(self, viewer: UUID, signal: Signal) -> policy.SignalView | None:
         if policy.signal_access(viewer, signal.by, signal.recipients) is None:
             return None
+        if viewer != signal.by and not policy.may_reach(signal.by, viewer, await self.v.blocked_by(viewer)):
+            return None  # blocked since it arrived: gone from their view at once, the sender told nothing
         if signal.has_expired(self.v.clock()):
             return None  # its key goes soon: nobody sees it meanwhile
         receipts = {r: (await self.book(r)).settings.read_receipts for r in signal.recipients} if viewer == signal.by else {}
@@ -545,6 +586,7 @@ class SignalViews:
             if relation is not None:
                 candidates[person] = relation
         opened = await self.opened_by(candidates)
+        blocked = await self.v.blocked_by(viewer)
         await self.v.names.load((viewer, *candidates))
         # Only someone shown to the viewer by name (and id) can be chosen: a pseudonym stays one.
         refs = {person: self.v._ref(person, viewer, network) for person in candidates}
@@ -553,7 +595,8 @@ class SignalViews:
                 person=refs[person],
                 relation=relation,
                 opened=person in book.opened,
-                offered=person not in book.opened and viewer in opened[person],
+                # Someone the viewer blocked does not offer them anything (their side opens nothing).
+                offered=person not in book.opened and viewer in opened[person] and person not in blocked,
             )
             for person, relation in candidates.items()
             if refs[person].person_id is not None
@@ -589,3 +632,14 @@ class SignalViews:
 async def signal_bar(views: SignalViews, viewer: UUID) -> list[policy.PersonRef]:
     """Whom the signal bar offers: the people `viewer` opened a channel to, partners first."""
     return [c.person for c in await views.channels(viewer) if c.opened]
+
+
+class BlockView(msgspec.Struct, frozen=True, kw_only=True):
+    """One of my blocks. Blocked by handle: the handle as I typed it, and no person (whether the
+    handle has an account is not shown, not even to me). Blocked from a person's page: that
+    person, as I may see them."""
+
+    block_id: UUID
+    since: datetime
+    handle: str | None = None
+    person: policy.PersonRef | None = None

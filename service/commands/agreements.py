@@ -26,7 +26,7 @@ class Agreements:
         visibility: Visibility,
         clock: Callable[[], datetime],
         settled: Callable[[Outcome], Awaitable[Outcome]],
-        person_for: Callable[[str], Awaitable[UUID]],
+        person_for: Callable[[str, UUID], Awaitable[UUID]],
         shred: Callable[[list[UUID]], Awaitable[None]],
         seal_text: Callable[[UUID, str], Awaitable[str]],
     ) -> None:
@@ -98,7 +98,7 @@ class Agreements:
         self, caller: UUID, agreement_id: UUID, handle: str, key: CommandKey | None
     ) -> Outcome:
         # An unknown handle is invited all the same, so the answer tells nothing.
-        invitee = await self.person_for(handle)
+        invitee = await self.person_for(handle, caller)
         # The handle is the invitee's: sealed with their key, so deleting their account erases it here too.
         sealed = await self.seal_text(invitee, handle.casefold())
         return await self._on_agreement(

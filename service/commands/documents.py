@@ -38,7 +38,7 @@ class Documents:
         visibility: Visibility,
         clock: Callable[[], datetime],
         settled: Callable[[Outcome], Awaitable[Outcome]],
-        person_for: Callable[[str], Awaitable[UUID]],
+        person_for: Callable[[str, UUID], Awaitable[UUID]],
         seal_text: Callable[[UUID, str], Awaitable[str]],
         shred: Callable[[list[UUID]], Awaitable[None]],
     ) -> None:
@@ -120,7 +120,8 @@ class Documents:
             assert handle is not None
             if not handle.strip():
                 raise ValidationFailed("handle", "must not be empty")
-            person = await self.person_for(handle.strip())
+            # Someone who blocked the owner is answered for as a handle without an account is.
+            person = await self.person_for(handle.strip(), caller)
             sealed = await self.seal_text(person, handle.strip().casefold())
         return await self._on_document(
             caller, document_id, key, lambda d: d.share_with(caller, person, sealed, self.clock(), explicit=explicit)

@@ -1,7 +1,8 @@
 """Use cases of sharing grants: propose, consent, revoke (their lapse is the scheduler's).
 
 Only a party may touch an agreement's grants; the audience is addressed by
-handle and answered alike whether or not it has an account (`person_for`).
+handle and answered alike whether or not it has an account, or has blocked the
+caller (`person_for`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Grants:
         visibility: Visibility,
         clock: Callable[[], datetime],
         settle: Callable[[Outcome], Awaitable[Outcome]],
-        person_for: Callable[[str], Awaitable[UUID]],
+        person_for: Callable[[str, UUID], Awaitable[UUID]],
         seal_text: Callable[[UUID, str], Awaitable[str]],
     ) -> None:
         self.seal_text = seal_text
@@ -76,7 +77,7 @@ class Grants:
         no_reshare: bool,
         key: CommandKey | None,
     ) -> Outcome:
-        audience = await self.person_for(audience_handle)
+        audience = await self.person_for(audience_handle, caller)
         # The handle is the audience's: sealed with their key, so deleting their account erases it here too.
         sealed = await self.seal_text(audience, audience_handle.casefold())
         grant_id = uuid4()

@@ -4,6 +4,13 @@ Handles are answered alike whether or not they have an account: a link
 proposal, an invitation or a grant to an unknown handle is recorded against
 an id derived from the handle with the server's secret, which no account will
 ever have and nobody without the secret can compute, and simply never holds.
+
+A handle whose person blocked the sender (domain/blocks.py) is answered the
+same way, with the same id a handle without an account would get: the sender
+cannot tell a block from a missing account, and nothing they send reaches the
+blocker, now or after an unblock. A link proposal over the recipient's limit
+goes the same way (the recipient hears nothing; the sender's answer is as
+usual); one over the sender's own limit is refused (429).
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ from uuid import UUID
 
 import msgspec
 
+from domain import policy
+from domain.blocks import Blocks
 from domain.errors import NotFound
 from domain.network import Disclosures, PartnerLink
+from service.accounts import RateLimiter
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.store import EventStore
 
@@ -48,24 +58,47 @@ class Network:
         clock: Callable[[], datetime],
         settle: Callable[[Outcome], Awaitable[Outcome]],
         secret: Callable[[], bytes],
+        proposals_per_sender: RateLimiter | None = None,
+        proposals_per_recipient: RateLimiter | None = None,
     ) -> None:
+        #: Link proposals a sender may make (over it: 429), and a recipient may receive (over it: silence).
+        self.proposals_per_sender = proposals_per_sender
+        self.proposals_per_recipient = proposals_per_recipient
         self.store = store
         self.commands = commands
         self.clock = clock
         self.settle = settle
         self.secret = secret
 
-    async def person_for(self, handle: str) -> UUID:
+    async def person_for(self, handle: str, sender: UUID | None = None) -> UUID:
+        """The person `handle` names, as `sender` may reach them: their account's person, or
+        (no account, or one that blocked `sender`) an id no account will ever have."""
         account = await self.store.account_by_handle(handle)
-        if account is not None:
-            return account.person_id
+        person = self.nobody(handle) if account is None else account.person_id
+        # A handle without an account has its (empty) block list read too, so both take the same steps.
+        if sender is None or await self.may_reach(sender, person):
+            return person
+        return self.nobody(handle)
+
+    def nobody(self, handle: str) -> UUID:
+        """The id a handle without an account is answered with: the same every time, for everyone."""
         digest = hmac.new(self.secret(), b"unknown-handle:" + handle.casefold().encode(), "sha256")
         return UUID(bytes=digest.digest()[:16], version=4)
+
+    async def may_reach(self, sender: UUID, recipient: UUID) -> bool:
+        """The recipient's own block list, read from its stream: a block holds from the moment it is made."""
+        blocks = await self.commands.load_if_any(Blocks, Blocks.id_for(recipient))
+        return policy.may_reach(sender, recipient, () if blocks is None else blocks.blocked)
 
     # Partner links
 
     async def propose_link(self, caller: UUID, handle: str, key: CommandKey | None) -> Outcome:
-        other = await self.person_for(handle)
+        # A repeat of a recorded request (same Idempotency-Key) answers as before, and counts for nothing.
+        if self.proposals_per_sender is not None and (key is None or await self.commands.repeated(key) is None):
+            self.proposals_per_sender.check(str(caller))
+        other = await self.person_for(handle, caller)
+        if self.proposals_per_recipient is not None and not self.proposals_per_recipient.allow(str(other)):
+            other = self.nobody(handle)
         link_id = PartnerLink.id_for(caller, other)
 
         def decide(link: PartnerLink | None) -> PartnerLink:

@@ -17,7 +17,7 @@ import msgspec
 from domain import policy
 from domain.errors import NotFound
 from domain.signals import Signal, SignalBook, SignalSettings
-from service.accounts import RateLimited, RateLimiter
+from service.accounts import RateLimiter
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.visibility import SignalsView, Visibility
 
@@ -98,13 +98,8 @@ class Signals:
         now = self.clock()
         book = await self.views.book(caller)
         reachable = await self.views.reachable(caller, list(dict.fromkeys(to)))
-        recipients = []
-        for person in reachable:
-            try:
-                self.per_recipient.check(str(person))
-            except RateLimited:
-                continue  # silence for them; the sender cannot tell
-            recipients.append(person)
+        # Over a recipient's limit: silence for them; the sender cannot tell.
+        recipients = [person for person in reachable if self.per_recipient.allow(str(person))]
 
         async def render(signal: Signal) -> object:
             return await self.views.signal(caller, signal.id, current=signal)

@@ -261,7 +261,8 @@ def on_busy(request: Request, exc: Busy) -> Response[Problem]:
 
 
 def on_rate_limited(request: Request, exc: RateLimited) -> Response[Problem]:
-    return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+    # A named limit is the problem's type (`.../problems/link_proposals_per_sender`).
+    return problem(429, str(exc), code=exc.limit, headers={"Retry-After": str(exc.retry_after)})
 
 
 def on_sign_in_failed(request: Request, exc: SignInFailed) -> Response[Problem]:

@@ -309,3 +309,14 @@ class ShareDocument(Strict):
     partner_id: UUID | None = None
     #: Required to share a security map, which is private by default.
     explicit: bool = False
+
+
+# Blocks
+
+
+class BlockPerson(Strict):
+    """Exactly one of the two: a handle (answered alike whether or not it has an account), or a
+    person I can see (a `person_id` from my network)."""
+
+    handle: Handle | None = None
+    person_id: UUID | None = None

@@ -21,6 +21,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.agreement import Agreement
+from domain.blocks import Blocks
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.grants import SharingGrant
@@ -321,6 +322,12 @@ class Follower:
                     elif isinstance(event, SignalBook.SettingsChanged):
                         near |= await self._signalled_with(book.person)
                     touched.signals = near & tracked
+            case Blocks.Event():
+                blocks = await self.models.aggregate(Blocks, event.originator_id)
+                if blocks is not None:
+                    # The blocker's views only (requests from the blocked person hide or show again);
+                    # the blocked person is told nothing, not even by a push.
+                    touched.network = {blocks.person} & tracked
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:

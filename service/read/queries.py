@@ -98,7 +98,9 @@ class Queries:
         summaries = []
         for agreement_id, relation in index.agreements.items():
             # (An index may be a moment ahead of this process: what it cannot load yet, it lists next time.)
-            if (agreement := await self.models.agreement(agreement_id)) is not None:
+            if (agreement := await self.models.agreement(agreement_id)) is not None and not (
+                relation == "invited" and await self.visibility.invitation_hidden(caller, agreement)
+            ):
                 summaries.append(AgreementSummary(agreement_id=agreement_id, title=agreement.title, relation=relation))
         for agreement_id in set(index.granted) - set(index.agreements):
             if await self.visibility.shared(caller, agreement_id) is not None:
@@ -109,6 +111,8 @@ class Queries:
         """An invitation as its invitee may see it: the title, who invited them, and the parties,
         named as `domain.policy.view_invitation` decides."""
         agreement = await self.commands.load(Agreement, agreement_id)
+        if await self.visibility.invitation_hidden(caller, agreement):
+            raise NotFound("agreement", agreement_id)
         invitations = {i: agreement.inviters[i] for i in agreement.invitees if i in agreement.inviters}
         people = {caller, *agreement.parties, *invitations.values()}
         await self.names.load(people)

@@ -23,6 +23,7 @@ from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
+from service.web.blocks import BlockPages
 from service.web.checkins import CheckInPages
 from service.web.documents import DocumentPages
 from service.web.export import ExportPages
@@ -130,7 +131,7 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[
             *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
-            DocumentPrintingPages, DocumentPages, SignalPages,
+            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages,
         ],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],

@@ -712,6 +712,29 @@ async def _remove_address(api: Api) -> httpx.Response:
     return await send(api, "DELETE", "/api/me/email", await with_address(api, confirmed=True))
 
 
+# Blocks (tests/api/test_blocks.py)
+
+
+@scenario("GET", "/api/me/blocks")
+async def _blocks(api: Api) -> httpx.Response:
+    me, ex = await api.person("me"), await api.person("ex")
+    await send(api, "POST", "/api/me/blocks", me, json={"handle": ex.handle})
+    return await send(api, "GET", "/api/me/blocks", me)
+
+
+@scenario("POST", "/api/me/blocks")
+async def _block(api: Api) -> httpx.Response:
+    me, ex = await api.person("me"), await api.person("ex")
+    return await send(api, "POST", "/api/me/blocks", me, json={"handle": ex.handle})
+
+
+@scenario("DELETE", "/api/me/blocks/{block_id}")
+async def _unblock(api: Api) -> httpx.Response:
+    me, ex = await api.person("me"), await api.person("ex")
+    made = (await send(api, "POST", "/api/me/blocks", me, json={"handle": ex.handle})).json()
+    return await send(api, "DELETE", f"/api/me/blocks/{made['block_id']}", me)
+
+
 # --------------------------------------------------------------------------
 # Success statuses
 # --------------------------------------------------------------------------
@@ -928,8 +951,10 @@ async def test_the_idempotency_key_is_documented_on_commands_only_with_the_rule_
         [key] = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"] or [None]
         # Account routes take none: deleting an account ends the very token a repeat would carry;
         # sessions and account security are kept beside the log, not commands on it.
-        # Email reminders (/api/me/email...) are commands on the log like any other: they take one.
-        account = path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) and not path.startswith("/api/me/email")
+        # Email reminders (/api/me/email...) and blocks (/api/me/blocks...) are commands on the log like any other.
+        account = path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) and not path.startswith(
+            ("/api/me/email", "/api/me/blocks")
+        )
         if method == "GET" or account or path == "/api/me":
             assert key is None, (method, path)
         else:

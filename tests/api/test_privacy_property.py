@@ -855,3 +855,45 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for sm in w.signals:
                 if path == f"/api/signals/{sm.signal_id}":
                     assert (status == 200) == sees_signal(viewer, sm), f"P{viewer} got {status} for {path}: {body}"
+
+
+# --------------------------------------------------------------------------
+# Blocks: nobody but the blocker can tell
+# --------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(plan=plans(), pair=st.tuples(st.integers(0, 5), st.integers(0, 5)).filter(lambda p: p[0] != p[1]))
+async def test_a_block_changes_nothing_anyone_but_the_blocker_receives(
+    prop_client: AsyncTestClient[Litestar], plan: Plan, pair: tuple[int, int]
+) -> None:
+    """Whatever the world, blocking changes no answer to anyone but the blocker, the blocked person
+    included; and what the blocked person then sends the blocker is answered as to a missing handle."""
+    w = World(prop_client)
+    await run(w, plan)
+    blocker, blocked = (index % plan.size for index in pair)
+    if blocker == blocked:
+        return
+    others = [v for v in range(plan.size) if v != blocker]
+    before = {v: await received(w, v) + [await own_blocks(w, v)] for v in others}
+
+    await w.call("POST", "/api/me/blocks", blocker, 201, json={"handle": w.people[blocked].handle})
+
+    for v in others:
+        assert await received(w, v) + [await own_blocks(w, v)] == before[v], f"P{v} can tell P{blocker} blocked P{blocked}"
+    # What the blocked person sends now answers exactly as the same request to a handle without an account.
+    answers = [
+        await w.client.post("/api/links", json={"handle": handle}, headers=w.people[blocked].headers)
+        for handle in (w.people[blocker].handle, unique_handle("ghost"))
+    ]
+    assert [(r.status_code, r.content) for r in answers] == [(202, b'{"status":"proposed"}')] * 2
+    assert answers[0].headers.keys() == answers[1].headers.keys()
+
+
+async def own_blocks(w: World, viewer: int) -> tuple[str, int, str]:
+    r = await w.client.get("/api/me/blocks", headers=w.people[viewer].headers)
+    return ("/api/me/blocks", r.status_code, r.text)

@@ -306,3 +306,29 @@ async def test_my_export_holds_my_signals_as_i_see_them_and_none_of_anyone_elses
     export = await api.call("GET", "/api/me/export", jo, 200)
     assert sent["signal_id"] not in str(export) and "export-me" not in str(export)
     assert "## Signals" not in (await client.get("/api/me/export.md", headers=jo.headers)).text
+
+
+async def test_a_block_stops_signals_at_once_and_the_sender_cannot_tell(client: AsyncTestClient[Litestar]) -> None:
+    """Blocking does not end the link or touch the channel, but nothing the blocked person sends
+    reaches the blocker any more, what reached them before is gone from their view, and the
+    sender's answers are exactly as before. Unblocking restores nothing."""
+    api = Api(client)
+    mina, sam = await partners_with_channel(api)
+    before = await send(api, sam, [mina], note="before the block")
+    await api.call("POST", "/api/me/blocks", mina, 201, json={"person_id": sam.sid})
+    mine = await api.call("GET", S, mina, 200)
+    assert mine["received"] == [] and not any(c["offered"] for c in mine["channels"])
+    assert (await client.get(f"{S}/{before['signal_id']}", headers=mina.headers)).status_code == 404
+    assert [i["kind"] for i in (await api.call("GET", "/api/me/inbox", mina, 200))["items"]] == []
+
+    during = await send(api, sam, [mina], note="during the block")
+    # The sender's view of either is what it would be had it arrived.
+    assert [t["person"]["person_id"] for t in during["to"]] == [mina.sid]
+    assert (await api.call("GET", f"{S}/{before['signal_id']}", sam, 200))["to"] == before["to"]
+    assert [s["signal_id"] for s in (await api.call("GET", S, sam, 200))["sent"]] == [during["signal_id"], before["signal_id"]]
+
+    [block] = await api.call("GET", "/api/me/blocks", mina, 200)
+    await api.call("DELETE", f"/api/me/blocks/{block['block_id']}", mina, 200)
+    received = (await api.call("GET", S, mina, 200))["received"]
+    # What reached her before comes back into view; what was sent during the block never reached her.
+    assert [s["signal_id"] for s in received] == [before["signal_id"]]

@@ -468,6 +468,18 @@ def test_every_signal_event_round_trips(mapper: MsgspecMapper) -> None:
     quiet = Signal.send(uuid4(), sam, [mina], [], "still_here", None, now, book)
     events = [*book.collect_events(), *signal.collect_events(), *quiet.collect_events()]
     assert len({type(e) for e in events}) == 7
+
+
+def test_every_block_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A block list's events keep their ids, handle and times through the mapper."""
+    from domain.blocks import Blocks
+
+    now = datetime(2026, 11, 29, 20, tzinfo=timezone.utc)
+    blocks = Blocks.create(uuid4(), now)
+    block_id = blocks.block(uuid4(), "ex", now)
+    blocks.unblock(block_id, now + timedelta(hours=1))
+    events = blocks.collect_events()
+    assert len({type(e) for e in events}) == 3
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
