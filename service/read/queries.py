@@ -78,11 +78,15 @@ class Queries:
         costs the same whether or not the agreement exists. The one view
         function decides each.
         """
+        # The aggregate is exact at this position at least: one cached is kept current by the follower,
+        # and one read from its stream meanwhile holds everything up to where the follower stood as
+        # the read began (the follower may pass `known_head` during that read, the stream read not).
+        exact_at = self.models.position
         cached = await self.models.agreement(agreement_id)
         if cached is not None and policy.relation(caller, cached.parties, cached.invitees) is None:
             if (shared := await self.visibility.shared(caller, agreement_id)) is not None:
                 return shared
-        caught_up = known_head is not None and self.models.position >= known_head
+        caught_up = known_head is not None and exact_at >= known_head
         if cached is not None and (caught_up or not await self.store.read_stream(agreement_id, gt=cached.version, limit=1)):
             current: Agreement | None = cached
         else:
