@@ -281,6 +281,8 @@ class Agreement(Aggregate):
             agreement.invitation_handles = {}
             #: invitee -> who invited them (their latest invitation).
             agreement.inviters = {}
+            #: invitee -> when they were invited (since when the invitation waits, domain/inbox.py).
+            agreement.invited_at = {}
             agreement.clauses = {}
             # Ids are never reused, so a clause id names one clause across all history.
             agreement.used_clause_ids = set()
@@ -319,7 +321,7 @@ class Agreement(Aggregate):
             agreement.invitees.append(self.invitee)
             agreement.invitation_handles[self.invitee] = self.handle
             agreement.inviters[self.invitee] = self.by
-            agreement.invited_at = {**getattr(agreement, "invited_at", {}), self.invitee: self.timestamp}
+            agreement.invited_at[self.invitee] = self.timestamp
 
     class InvitationAccepted(Event):
         by: UUID

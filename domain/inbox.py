@@ -74,8 +74,8 @@ def _item(kind: str, thing_id: UUID, agreement: Agreement, link: str, since: dat
 def invitation(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
     """They were invited and have not answered."""
     if viewer in agreement.invitees:
-        since = getattr(agreement, "invited_at", {}).get(viewer)
-        yield _item("invitation", agreement.id, agreement, f"/agreements/{agreement.id}", since, int(since.timestamp()) if since else 0)
+        since = agreement.invited_at[viewer]
+        yield _item("invitation", agreement.id, agreement, f"/agreements/{agreement.id}", since, int(since.timestamp()))
 
 
 def consent(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
@@ -86,9 +86,9 @@ def consent(viewer: UUID, agreement: Agreement) -> Iterator[InboxItem]:
         and viewer in agreement.parties
         and viewer not in agreement.consents
     ):
-        since = getattr(agreement, "version_since", None)
+        since = agreement.version_since
         # When the version or who is in it last changed: either asks for consent afresh.
-        version = f"{agreement.content_version}.{int(since.timestamp() * 1e6) if since else 0}"
+        version = f"{agreement.content_version}.{int(since.timestamp() * 1e6)}"
         yield _item("consent", agreement.id, agreement, f"/agreements/{agreement.id}#consent", since, version)
 
 

@@ -204,7 +204,6 @@ class ReadModels:
         is the policy's)."""
         return await self._document(personal.DOCUMENTS, str(person))
 
-
     async def derive(self, key: tuple[str, Any], work: Callable[[], Awaitable[T]]) -> T:
         """`work()`, remembered until the position moves (see `_derive`), for a view's parts."""
         return await self._derive(key, work)

@@ -15,8 +15,8 @@ from service.application import Accord
 from service.http.deps import AccordDep
 from service.http.wire import BlockPerson
 from service.store.base import Account
-from service.web.forms import Failed, Form, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Id, Me, form_addresses, render, see_other
+from service.web.forms import Failed, Form, decode
+from service.web.pages import ME, Id, Me, act, form_addresses, render
 
 BLOCKS_PAGE = "/account/blocks"
 
@@ -31,12 +31,7 @@ class BlockPages(Controller):
         return render(request, "blocks.html", context, me=me, failed=failed)
 
     async def _act(self, request: Request, me: Account, form_id: str, action: Any, then: str = BLOCKS_PAGE) -> Response[Any]:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except REFUSALS as error:
-            return await self._page(request, me, failed(form_id, form, error))
-        return see_other(then)
+        return await act(request, me.person_id, form_id, action, lambda f: self._page(request, me, f), then)
 
     @get("/")
     async def page(self, request: Request, me: Me) -> Template:

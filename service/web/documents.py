@@ -35,6 +35,7 @@ from service.web.pages import (
     REFUSALS,
     Action,
     Me,
+    act,
     form_addresses,
     render,
     see_other,
@@ -156,12 +157,8 @@ class DocumentPages(Controller):
         return render(request, template, context, me=me, failed=failed_form)
 
     async def _act(self, request: Request, me: Any, document_id: UUID, form_id: str, action: Action) -> Response[Any]:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except REFUSALS as error:
-            return await self._page(request, me, document_id, failed(form_id, form, error))
-        return see_other(f"/documents/{document_id}#{form_id}")
+        refused = lambda f: self._page(request, me, document_id, f)  # noqa: E731
+        return await act(request, me.person_id, form_id, action, refused, f"/documents/{document_id}#{form_id}")
 
     @get("/{document_id:uuid}")
     async def document(self, request: Request, me: Me, document_id: Id) -> Template:

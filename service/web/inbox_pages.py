@@ -22,12 +22,12 @@ from service.http.auth import client
 from service.http.deps import AccordDep
 from service.http.inbox import ChooseKinds, ConfirmAddress, SetAddress
 from service.store.base import Account
-from service.web.forms import Failed, Form, decode, failed, read_form
+from service.web.forms import Failed, Form, decode
 from service.web.pages import (
     ME,
-    REFUSALS,
     Me,
     SignInRequired,
+    act,
     provide_me,
     render,
     see_other,
@@ -84,12 +84,7 @@ class EmailPages(Controller):
         return render(request, "email.html", context, me=me, failed=failed)
 
     async def _act(self, request: Request, me: Account, form_id: str, action: Any) -> Response[Any]:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except REFUSALS as error:
-            return await self._page(request, me, failed(form_id, form, error))
-        return see_other(EMAIL_PAGE)
+        return await act(request, me.person_id, form_id, action, lambda f: self._page(request, me, f), EMAIL_PAGE)
 
     @get("/")
     async def page(self, request: Request, me: Me) -> Template:

@@ -139,6 +139,24 @@ def see_other(path: str) -> Redirect:
     return Redirect(path=path, status_code=303)
 
 
+async def act(
+    request: Request,
+    caller: UUID | None,
+    form_id: str,
+    action: Action,
+    refused: Callable[[Failed], Awaitable[Any]],
+    then: str,
+) -> Response[Any]:
+    """A form's post: `action` on the form; refused, `refused` renders the page again with the form as
+    sent and why (`failed`); done, on to `then` (303, so a reload does not post again)."""
+    form = await read_form(request, caller)
+    try:
+        await action(form)
+    except REFUSALS as error:
+        return await refused(failed(form_id, form, error))
+    return see_other(then)
+
+
 def _local(path: str | None) -> str:
     """Only paths on this site: a `next` naming another site would be an open redirect."""
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
@@ -279,12 +297,7 @@ class NetworkPages(Controller):
         return render(request, "network_live.html" if live else "network.html", context, me=me, failed=failed)
 
     async def _act(self, request: Request, me: Account, form_id: str, action: Action) -> Response[Any]:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except REFUSALS as error:
-            return await self._page(request, me, failed(form_id, form, error))
-        return see_other("/network")
+        return await act(request, me.person_id, form_id, action, lambda f: self._page(request, me, f), "/network")
 
     @get("/")
     async def network(self, request: Request, me: Me) -> Template:
@@ -501,13 +514,9 @@ class AgreementPages(Controller):
         then: str = "",
         on_sharing: bool = False,
     ) -> Response[Any]:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except REFUSALS as error:
-            again = self._sharing if on_sharing else self._page
-            return await again(request, me, agreement_id, failed(form_id, form, error))
-        return see_other(f"/agreements/{agreement_id}{then}")
+        again = self._sharing if on_sharing else self._page
+        refused = lambda f: again(request, me, agreement_id, f)  # noqa: E731
+        return await act(request, me.person_id, form_id, action, refused, f"/agreements/{agreement_id}{then}")
 
     @post("/invitations")
     async def invite(self, request: Request, accord: AccordDep, me: Me, agreement_id: Id) -> Response[Any]:

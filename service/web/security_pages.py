@@ -28,8 +28,8 @@ from service.http.security import (
 )
 from service.security import Ceremony, encode_id
 from service.store.base import Account
-from service.web.forms import Failed, Form, FormInvalid, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Me, _local, render, see_other
+from service.web.forms import Failed, Form, FormInvalid, decode, read_form
+from service.web.pages import ME, Me, _local, act, render, see_other
 from service.web.security import SESSION_COOKIE, clear_session, set_session
 
 PAGE = "/account/security"
@@ -80,13 +80,12 @@ class AccountSecurityPages(Controller):
     async def _act(
         self, request: Request, me: Account, form_id: str, action: Any
     ) -> Response[Any]:
-        form = await read_form(request, None)
-        request.app.state.accord.auth_limiter.check(client(request))
-        try:
+        async def limited(form: Form) -> None:
+            # Every form here is limited like sign-in, before it is acted on (a 429, not a refusal).
+            request.app.state.accord.auth_limiter.check(client(request))
             await action(form)
-        except REFUSALS as error:
-            return await self._page(request, me, failed(form_id, form, error))
-        return see_other(PAGE)
+
+        return await act(request, None, form_id, limited, lambda f: self._page(request, me, f), PAGE)
 
     @get("/")
     async def page(self, request: Request, me: Me) -> Template:

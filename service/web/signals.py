@@ -22,8 +22,8 @@ from service.application import Accord
 from service.http.deps import AccordDep
 from service.http.signals import ChangeSignalSettings, SendSignal, SetChannel
 from service.store.base import Account
-from service.web.forms import Failed, Form, decode, failed, read_form
-from service.web.pages import ME, REFUSALS, Me, render, see_other
+from service.web.forms import Failed, Form, decode
+from service.web.pages import ME, Me, act, render
 
 Id = FromPath[UUID]
 PAGE = "/signals"
@@ -60,12 +60,7 @@ class SignalPages(Controller):
         return render(request, "signals_live.html" if live else "signals.html", context, me=me, failed=failed)
 
     async def _act(self, request: Request, me: Account, form_id: str, action: Any, back: str = PAGE) -> Response[Any]:
-        form = await read_form(request, me.person_id)
-        try:
-            await action(form)
-        except REFUSALS as error:
-            return await self._page(request, me, failed=failed(form_id, form, error))
-        return see_other(back)
+        return await act(request, me.person_id, form_id, action, lambda f: self._page(request, me, failed=f), back)
 
     @get("/")
     async def page(self, request: Request, me: Me) -> Template:
