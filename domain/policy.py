@@ -1338,3 +1338,38 @@ def may_reach(sender: UUID, recipient: UUID, blocked_by_recipient: Collection[UU
     until someone ends them, visibly.
     """
     return sender == recipient or sender not in blocked_by_recipient
+
+
+# The calendar: the events layer of consent
+
+
+class CalendarEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing on one viewer's calendar, as much of it as they may see.
+
+    `full`: the viewer takes part (or holds the `events` scope every participant
+    consented to): what it is, who is in it, and its title and place. `busy`:
+    only that `people` (one person) are busy from `start` to `end`; its
+    `entry_id` is opaque and stable for this viewer, so it names nothing and
+    cannot be matched with anyone else's calendar.
+    """
+
+    entry_id: str
+    sight: Literal["full", "busy"]
+    start: datetime
+    end: datetime
+    #: `full`: the participants; `busy`: the one person whose time it is.
+    people: tuple[PersonRef, ...]
+    #: Full sight only from here on: a plan kind or `check_in`, the plan's or check-in's id.
+    kind: str | None = None
+    plan_id: UUID | None = None
+    check_in_id: UUID | None = None
+    #: A check-in occurrence's number.
+    index: int | None = None
+    title: str | None = None
+    place: str | None = None
+    status: str | None = None
+    time_zone: str | None = None
+    #: A check-in series' cadence, so a feed can carry it as one recurring event.
+    cadence: Cadence | None = None
+    #: Entry ids of the viewer's own entries it overlaps (shown as a conflict).
+    conflicts: tuple[str, ...] = ()
