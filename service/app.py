@@ -20,6 +20,7 @@ from service.http.deps import DEPENDENCIES
 from service.http.documents import DocumentController
 from service.http.errors import HANDLERS, on_http
 from service.http.export import ExportController
+from service.http.feeds import CalendarFeedController, FeedController
 from service.http.health import HealthController
 from service.http.inbox import InboxController
 from service.http.live import live
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SignalController,
             SignalSettingsController,
             BlockController,
+            FeedController,
+            CalendarFeedController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -25,6 +25,7 @@ from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
 from service.commands.erasure import Erasures
+from service.commands.feeds import Feeds
 from service.commands.grants import Grants
 from service.commands.network import Network
 from service.commands.reminders import EmailReminders
@@ -153,6 +154,7 @@ class Accord:
             per_recipient=RateLimiter(settings.signals_per_recipient_per_hour, window=3600.0),
         )  # fmt: skip
         self.signal_reads = SignalReads(self.visibility)
+        self.feeds = Feeds(self.commands, self.reads, now, self._settled, self._calendar_entries)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,
@@ -253,6 +255,9 @@ class Accord:
         for owner in owners:
             self.commands.forget(owner)
             self.models.aggregates.drop(owner)
+
+    async def _calendar_entries(self, viewer: UUID, start: datetime, end: datetime) -> tuple:
+        return ()
 
     async def _settled(self, outcome: Outcome) -> Outcome:
         # Read-your-writes in this process: lists reflect the command once it returns.

@@ -20,6 +20,7 @@ from domain.blocks import Blocks
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.errors import NotFound
+from domain.feeds import CalendarFeed
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
 from domain.signals import KINDS as SIGNAL_KINDS
@@ -643,3 +644,21 @@ class BlockView(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime
     handle: str | None = None
     person: policy.PersonRef | None = None
+
+
+class FeedView(msgspec.Struct, frozen=True, kw_only=True):
+    """My calendar feed as I see it: whether I have one, and since when (never its address again)."""
+
+    active: bool
+    issued_at: datetime | None = None
+
+
+def feed_view(feed: CalendarFeed | None) -> FeedView:
+    if feed is None or not feed.active:
+        return FeedView(active=False)
+    return FeedView(active=True, issued_at=feed.issued_at)
+
+
+async def my_feed(visibility: Visibility, viewer: UUID) -> FeedView:
+    """`viewer`'s own calendar feed; nobody else has a view of it."""
+    return feed_view(await visibility.models.aggregate(CalendarFeed, CalendarFeed.id_for(viewer)))

@@ -6,7 +6,7 @@ agreement nobody is left in loses its key), decline the invitations addressed
 to them, withdraw the grants they proposed or consented to that are still
 pending, and end or answer their partner links (a check-in between partners,
 seen by nobody once the link has ended, loses its key); their personal documents
-are deleted and lose their keys. Then their sign-in tokens and
+are deleted and lose their keys. Then their calendar feed is revoked, their sign-in tokens and
 recorded command results are deleted, their account becomes a tombstone (an
 id, nothing else), and their data key is destroyed, so their handle and name
 can never be read again, with or without the master key. Last, an `Erasure`
@@ -29,6 +29,7 @@ from domain.agreement import Agreement
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.errors import AlreadyExists, DomainError
+from domain.feeds import CalendarFeed
 from domain.network import Erasure, PartnerLink
 from service.accounts import Accounts
 from service.commands.agreements import Agreements
@@ -101,6 +102,7 @@ class Erasures:
         if documents and self.shred is not None:
             # Their personal documents are theirs alone: gone for everyone they were shared with too.
             await self.shred(documents)
+        await self._revoke_feed(person)
         await self.store.delete_account(person)
         await self.keys.destroy([person])
 
@@ -157,6 +159,22 @@ class Erasures:
 
                 await _done(self.commands.run(PersonalDocument, document_id, delete, nothing, key=None))
         return found
+
+    async def _revoke_feed(self, person: UUID) -> None:
+        """Their calendar feed's address stops working, like any address never issued."""
+        feed = await self.commands.load_if_any(CalendarFeed, CalendarFeed.id_for(person))
+        if feed is None or not feed.active:
+            return
+
+        def revoke(current: CalendarFeed | None) -> CalendarFeed:
+            assert current is not None
+            current.revoke(self.clock())
+            return current
+
+        async def nothing(_: CalendarFeed) -> None:
+            return None
+
+        await _done(self.commands.run(CalendarFeed, feed.id, revoke, nothing, key=None))
 
     async def _end_pending_grants(self, person: UUID, agreement: Agreement) -> None:
         for grant in await self.models.grants_for(agreement.id):

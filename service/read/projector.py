@@ -32,6 +32,7 @@ from projections import (
     agreement_grants,
     checkins,
     documents,
+    feeds,
     lapses,
     people,
     reviews,
@@ -57,6 +58,8 @@ PROJECTIONS += (checkins.CHECK_INS, checkins.DUE)
 PROJECTIONS += (documents.DOCUMENTS,)
 #: Signals: whose they are (an index views read) and when each expires.
 PROJECTIONS += (signals.SIGNALS, signals.EXPIRY)
+#: Calendar feeds: whose calendar a feed token's digest opens.
+PROJECTIONS += (feeds.FEEDS,)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

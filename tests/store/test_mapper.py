@@ -483,3 +483,19 @@ def test_every_block_event_round_trips(mapper: MsgspecMapper) -> None:
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
+
+
+def test_every_calendar_feed_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A calendar feed's events keep their owner, digests and times through the mapper."""
+    from domain.feeds import CalendarFeed
+
+    now = datetime(2026, 11, 29, 20, tzinfo=timezone.utc)
+    feed = CalendarFeed.create(uuid4(), now)
+    feed.issue("first", now)
+    feed.issue("second", now + timedelta(hours=1))
+    feed.revoke(now + timedelta(hours=2))
+    events = feed.collect_events()
+    assert len({type(e) for e in events}) == 3
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
