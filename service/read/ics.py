@@ -14,7 +14,10 @@ show, and adds nothing of its own:
   every N months on its day, a day the month lacks falling on the month's last
   day, as domain/cadence.py has it). Occurrence entries of the same check-in
   beside it are its exceptions: a skipped one an EXDATE, a moved one a
-  RECURRENCE-ID with its new times.
+  RECURRENCE-ID with its new times. An occurrence whose wall-clock time a
+  spring-forward change skips is written out as an exception too, at the
+  instant the cadence gives (02:30 is 03:30 that day): calendar apps disagree
+  on how long an event that starts in the gap lasts.
 
 UIDs are the entry ids, so a calendar app updates an event in place when it
 changes instead of showing it twice.
@@ -27,7 +30,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from icalendar import Calendar, Event, vRecur
 
-from domain.cadence import Cadence, local_date, zone
+from domain.cadence import Cadence, local_date, starts_at, zone
 from domain.calendar import CHECK_IN, CHECK_IN_LENGTH, PLAN_KINDS
 from domain.policy import CalendarEntry
 
@@ -43,8 +46,11 @@ NOT_HAPPENING = frozenset({"skipped", "cancelled", "declined"})
 STATUS = {"proposed": "TENTATIVE", "accepted": "CONFIRMED", "cancelled": "CANCELLED", "declined": "CANCELLED"}
 
 
-def render(entries: Sequence[CalendarEntry], now: datetime, name: str = "Accord") -> bytes:
-    """The feed of `entries`, stamped `now`."""
+def render(
+    entries: Sequence[CalendarEntry], now: datetime, name: str = "Accord", until: datetime | None = None
+) -> bytes:
+    """The feed of `entries`, stamped `now`; recurring ones looked at up to `until` (default: a year past the last
+    entry) for occurrences to write out."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -52,13 +58,17 @@ def render(entries: Sequence[CalendarEntry], now: datetime, name: str = "Accord"
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", "PT1H")
     series = {e.check_in_id: e for e in entries if e.cadence is not None and e.check_in_id is not None}
+    if until is None:
+        until = max((e.end for e in entries), default=now) + timedelta(days=366)
     for entry in sorted(entries, key=lambda e: (e.start, e.entry_id)):
         if entry.sight == "busy":
             calendar.add_component(_busy(entry, now))
         elif entry.cadence is not None:
             calendar.add_component(_series(entry, now, _skipped(entry, entries)))
+            for event in _in_gaps(entry, now, until, _exceptions(entry, entries)):
+                calendar.add_component(event)
         elif entry.check_in_id in series and entry.index is not None:
             if entry.status not in NOT_HAPPENING:
                 calendar.add_component(_moved(entry, series[entry.check_in_id], now))
@@ -145,6 +155,29 @@ def _moved(entry: CalendarEntry, series: CalendarEntry, now: datetime) -> Event:
     event.add("dtstart", _local(entry.start, series.cadence.time_zone))
     event.add("dtend", _local(entry.end, series.cadence.time_zone))
     return event
+
+
+def _in_gaps(series: CalendarEntry, now: datetime, until: datetime, exceptions: set[int]) -> list[Event]:
+    """Occurrences of `series` whose wall-clock start does not exist that day, at their true instants."""
+    cadence = series.cadence
+    assert cadence is not None
+    found = []
+    index = series.index or 0
+    length = series.end - series.start if series.end > series.start else CHECK_IN_LENGTH
+    while (start := starts_at(cadence, index)) < until:
+        wall = wall_start(cadence, index)
+        if index not in exceptions and start.astimezone(wall.tzinfo).replace(tzinfo=None) != wall.replace(tzinfo=None):
+            event = _described(_event(series.entry_id, now), series)
+            event.add("recurrence-id", wall)
+            event.add("dtstart", start.astimezone(wall.tzinfo))
+            event.add("dtend", (start + length).astimezone(wall.tzinfo))
+            found.append(event)
+        index += 1
+    return found
+
+
+def _exceptions(series: CalendarEntry, entries: Sequence[CalendarEntry]) -> set[int]:
+    return {e.index for e in entries if e.cadence is None and e.check_in_id == series.check_in_id and e.index is not None}
 
 
 def _skipped(series: CalendarEntry, entries: Sequence[CalendarEntry]) -> list[int]:
