@@ -15,9 +15,9 @@ show, and adds nothing of its own:
   day, as domain/cadence.py has it). Occurrence entries of the same check-in
   beside it are its exceptions: a skipped one an EXDATE, a moved one a
   RECURRENCE-ID with its new times. An occurrence whose wall-clock time a
-  spring-forward change skips is written out as an exception too, at the
-  instant the cadence gives (02:30 is 03:30 that day): calendar apps disagree
-  on how long an event that starts in the gap lasts.
+  spring-forward change skips, or that a change falls in, is written out as an
+  exception too, in UTC, at the instants the cadence gives (02:30 is 03:30
+  that day): calendar apps disagree on how long such an event lasts.
 
 UIDs are the entry ids, so a calendar app updates an event in place when it
 changes instead of showing it twice.
@@ -67,7 +67,7 @@ def render(
             calendar.add_component(_busy(entry, now))
         elif entry.cadence is not None:
             calendar.add_component(_series(entry, now, _skipped(entry, entries)))
-            for event in _in_gaps(entry, now, until, _exceptions(entry, entries)):
+            for event in _irregular(entry, now, until, _exceptions(entry, entries)):
                 calendar.add_component(event)
         elif entry.check_in_id in series and entry.index is not None:
             if entry.status not in NOT_HAPPENING:
@@ -101,7 +101,14 @@ def _busy(entry: CalendarEntry, now: datetime) -> Event:
 
 
 def _local(moment: datetime, time_zone: str | None) -> datetime:
-    return moment.astimezone(zone(time_zone) if time_zone else timezone.utc)
+    return _at(moment, zone(time_zone) if time_zone else timezone.utc)
+
+
+def _at(moment: datetime, tz) -> datetime:
+    """`moment` on the wall clock of `tz`, or in UTC when that wall time names two instants (an autumn
+    change's repeated hour): a TZID time is read as the first of the two."""
+    local = moment.astimezone(tz)
+    return local if local.replace(fold=0).astimezone(timezone.utc) == moment else moment.astimezone(timezone.utc)
 
 
 def _described(event: Event, entry: CalendarEntry) -> Event:
@@ -157,8 +164,9 @@ def _moved(entry: CalendarEntry, series: CalendarEntry, now: datetime) -> Event:
     return event
 
 
-def _in_gaps(series: CalendarEntry, now: datetime, until: datetime, exceptions: set[int]) -> list[Event]:
-    """Occurrences of `series` whose wall-clock start does not exist that day, at their true instants."""
+def _irregular(series: CalendarEntry, now: datetime, until: datetime, exceptions: set[int]) -> list[Event]:
+    """Occurrences of `series` the rule alone would not put right, at their true instants: one whose wall
+    time a spring change skips, and one that a change falls in (calendar apps add its length on the wall clock)."""
     cadence = series.cadence
     assert cadence is not None
     found = []
@@ -166,11 +174,15 @@ def _in_gaps(series: CalendarEntry, now: datetime, until: datetime, exceptions: 
     length = series.end - series.start if series.end > series.start else CHECK_IN_LENGTH
     while (start := starts_at(cadence, index)) < until:
         wall = wall_start(cadence, index)
-        if index not in exceptions and start.astimezone(wall.tzinfo).replace(tzinfo=None) != wall.replace(tzinfo=None):
+        end = start + length
+        local = start.astimezone(wall.tzinfo)
+        skipped = local.replace(tzinfo=None) != wall.replace(tzinfo=None)
+        crossed = local.utcoffset() != end.astimezone(wall.tzinfo).utcoffset()
+        if index not in exceptions and (skipped or crossed):
             event = _described(_event(series.entry_id, now), series)
             event.add("recurrence-id", wall)
-            event.add("dtstart", start.astimezone(wall.tzinfo))
-            event.add("dtend", (start + length).astimezone(wall.tzinfo))
+            event.add("dtstart", start.astimezone(timezone.utc))
+            event.add("dtend", end.astimezone(timezone.utc))
             found.append(event)
         index += 1
     return found

@@ -176,9 +176,10 @@ def test_a_weekly_series_expands_to_the_cadences_occurrences_across_both_changes
 
     event, *in_gaps = parse(feed).walk("VEVENT")
     assert event["RRULE"]["FREQ"] == ["WEEKLY"] and event["RRULE"]["BYDAY"] == ["SU"]
-    # 02:30 on the last Sunday of March does not exist: those are written out at 03:30.
+    # 02:30 on the last Sunday of March does not exist, and on the last Sunday of October the hour from
+    # 02:30 holds the change: those are written out at their instants.
     assert bool(in_gaps) == (at == "02:30")
-    assert all(e.start.strftime("%m %H:%M") == "03 03:30" and e.start.day > 31 - 7 for e in in_gaps)
+    assert all(e.start.month in (3, 10) and e.start.day > 31 - 7 for e in in_gaps)
     assert expanded_series([entry]) == in_window(cadence)
 
 
@@ -218,3 +219,10 @@ def test_a_full_and_a_busy_view_of_the_same_time_are_two_unrelated_events() -> N
     other = busy(entry.start, hours=16)
     uids = {str(e["UID"]) for e in parse(render([entry, other], NOW)).walk("VEVENT")}
     assert len(uids) == 2 and str(entry.plan_id) not in render([other], NOW).decode()
+
+
+def test_a_plan_ending_in_the_repeated_hour_ends_at_its_instant() -> None:
+    """02:30 on 31 October 2027 happens twice in Berlin; the plan ends at the second."""
+    entry = plan(start=datetime(2027, 10, 30, 22, 0, tzinfo=UTC), end=datetime(2027, 10, 31, 1, 30, tzinfo=UTC))
+    expanded = expand(render([entry], NOW), datetime(2027, 10, 1, tzinfo=UTC), datetime(2027, 11, 30, tzinfo=UTC))
+    assert instants(expanded) == [(entry.start, entry.end)]
