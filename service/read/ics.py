@@ -135,9 +135,17 @@ def label(kind: str | None) -> str:
 
 def _full(entry: CalendarEntry, now: datetime) -> Event:
     event = _described(_event(entry.entry_id, now), entry)
-    event.add("dtstart", _local(entry.start, entry.time_zone))
-    event.add("dtend", _local(entry.end, entry.time_zone))
+    _add_times(event, entry.start, entry.end, entry.time_zone)
     return event
+
+
+def _add_times(event: Event, start: datetime, end: datetime, time_zone: str | None) -> None:
+    """DTSTART and DTEND in `time_zone`, or both in UTC when either wall time is ambiguous there."""
+    local_start, local_end = _local(start, time_zone), _local(end, time_zone)
+    if local_start.tzinfo is timezone.utc or local_end.tzinfo is timezone.utc:
+        local_start, local_end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    event.add("dtstart", local_start)
+    event.add("dtend", local_end)
 
 
 def _series(entry: CalendarEntry, now: datetime, skipped: Sequence[int]) -> Event:
@@ -159,8 +167,7 @@ def _moved(entry: CalendarEntry, series: CalendarEntry, now: datetime) -> Event:
     assert series.cadence is not None and entry.index is not None
     event = _described(_event(series.entry_id, now), entry)
     event.add("recurrence-id", wall_start(series.cadence, entry.index))
-    event.add("dtstart", _local(entry.start, series.cadence.time_zone))
-    event.add("dtend", _local(entry.end, series.cadence.time_zone))
+    _add_times(event, entry.start, entry.end, series.cadence.time_zone)
     return event
 
 
