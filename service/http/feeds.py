@@ -18,12 +18,13 @@ from service.commands.runner import Outcome
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
-from service.http.responses import COMMAND, NOT_FOUND, READ, STORE_AWAY, respond
+from service.http.responses import BAD_REQUEST, COMMAND, NOT_FOUND, READ, STORE_AWAY, respond
 from service.visibility import FeedView, my_feed
 
 FEED_PATH = "/calendar"
 SUFFIX = ".ics"
-MEDIA_TYPE = "text/calendar; charset=utf-8"
+#: litestar adds "; charset=utf-8" to text types.
+MEDIA_TYPE = "text/calendar"
 
 
 class IssuedFeed(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,7 +84,7 @@ class CalendarFeedController(Controller):
             "An unknown, revoked or replaced address is 404, like any made-up one"
         ),
         media_type=MEDIA_TYPE,
-        responses={**NOT_FOUND, **STORE_AWAY},
+        responses={**NOT_FOUND, **BAD_REQUEST, **STORE_AWAY},
     )
     async def calendar(self, accord: AccordDep, feed: FromPath[str]) -> Response[bytes]:
         body = await accord.feeds.calendar(feed[: -len(SUFFIX)]) if feed.endswith(SUFFIX) else None

@@ -746,6 +746,9 @@ async def test_the_matrix_covers_every_api_route_and_every_caller(client: AsyncT
     # Blocks are the caller's own list, which nobody else ever sees: tests/api/test_blocks.py
     # (someone else's block id is 404 like a random id; the blocked person cannot tell).
     own += ("/api/me/blocks",)
+    # The calendar feed's address is the caller's own; what a feed shows is each kind of viewer's calendar,
+    # compared with GET /api/calendar in tests/api/test_feeds.py.
+    own += ("/api/me/calendar-feed",)
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", route.path))
         for route in client.app.routes

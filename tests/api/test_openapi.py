@@ -735,6 +735,32 @@ async def _unblock(api: Api) -> httpx.Response:
     return await send(api, "DELETE", f"/api/me/blocks/{made['block_id']}", me)
 
 
+# Calendar feeds (tests/api/test_feeds.py)
+
+
+@scenario("GET", "/api/me/calendar-feed")
+async def _calendar_feed(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/me/calendar-feed", await api.person("me"))
+
+
+@scenario("POST", "/api/me/calendar-feed")
+async def _issue_calendar_feed(api: Api) -> httpx.Response:
+    return await send(api, "POST", "/api/me/calendar-feed", await api.person("me"))
+
+
+@scenario("DELETE", "/api/me/calendar-feed")
+async def _revoke_calendar_feed(api: Api) -> httpx.Response:
+    me = await api.person("me")
+    await send(api, "POST", "/api/me/calendar-feed", me)
+    return await send(api, "DELETE", "/api/me/calendar-feed", me)
+
+
+@scenario("GET", "/calendar/{feed}")
+async def _read_calendar_feed(api: Api) -> httpx.Response:
+    issued = (await send(api, "POST", "/api/me/calendar-feed", await api.person("me"))).json()
+    return await send(api, "GET", f"/calendar/{issued['token']}.ics")
+
+
 # --------------------------------------------------------------------------
 # Success statuses
 # --------------------------------------------------------------------------
@@ -951,9 +977,10 @@ async def test_the_idempotency_key_is_documented_on_commands_only_with_the_rule_
         [key] = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"] or [None]
         # Account routes take none: deleting an account ends the very token a repeat would carry;
         # sessions and account security are kept beside the log, not commands on it.
-        # Email reminders (/api/me/email...) and blocks (/api/me/blocks...) are commands on the log like any other.
+        # Email reminders (/api/me/email...), blocks (/api/me/blocks...) and the calendar feed (/api/me/calendar-feed)
+        # are commands on the log like any other.
         account = path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) and not path.startswith(
-            ("/api/me/email", "/api/me/blocks")
+            ("/api/me/email", "/api/me/blocks", "/api/me/calendar-feed")
         )
         if method == "GET" or account or path == "/api/me":
             assert key is None, (method, path)
