@@ -7,14 +7,15 @@ its Idempotency-Key, service/commands/runner.py) holds no token either; the
 first answer is the only one that shows it.
 
 A feed holds what its owner's calendar holds (the one view function's
-entries, `Visibility.calendar`) from `PAST` before now to `AHEAD` after it.
+entries, `Visibility.calendar`) from `PAST` before today (midnight UTC) to
+`AHEAD` after it.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from uuid import UUID
 
 from domain.feeds import CalendarFeed, digest_of
@@ -107,4 +108,6 @@ class Feeds:
         if person is None:
             return None
         now = self.clock()
-        return ics.render(await self.entries(person, now - PAST, now + AHEAD), now)
+        today = datetime.combine(now.date(), time(0), tzinfo=timezone.utc)
+        start, end = today - PAST, today + AHEAD
+        return ics.render(await self.entries(person, start, end), now, until=end)
