@@ -15,6 +15,7 @@ from service.application import Accord
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
 from service.http.blocks import BlockController
+from service.http.calendar import CalendarController
 from service.http.checkins import CheckInController
 from service.http.deps import DEPENDENCIES
 from service.http.documents import DocumentController
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SignalController,
             SignalSettingsController,
             BlockController,
+            CalendarController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -20,6 +20,7 @@ from uuid import UUID
 from domain.errors import NotFound, ValidationFailed
 from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
+from service.commands.calendar import CalendarReads
 from service.commands.agreements import Agreements
 from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
@@ -153,6 +154,7 @@ class Accord:
             per_recipient=RateLimiter(settings.signals_per_recipient_per_hour, window=3600.0),
         )  # fmt: skip
         self.signal_reads = SignalReads(self.visibility)
+        self.calendar_reads = CalendarReads(self.visibility, now)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,

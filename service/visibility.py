@@ -9,7 +9,7 @@ demand; names from a bounded cache of display names.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 import msgspec
@@ -17,10 +17,12 @@ import msgspec
 from domain import inbox, policy
 from domain.agreement import Agreement
 from domain.blocks import Blocks
-from domain.checkins import CheckIn
+from domain.cadence import Cadence
+from domain.calendar import Shows, Slot
+from domain.checkins import CheckIn, check_in_slots
 from domain.documents import PersonalDocument
 from domain.errors import NotFound
-from domain.grants import SharingGrant
+from domain.grants import EVENTS, EVENTS_BUSY, SharingGrant
 from domain.network import PartnerLink
 from domain.signals import KINDS as SIGNAL_KINDS
 from domain.signals import Signal, SignalBook, SignalSettings, default_book
@@ -155,6 +157,7 @@ class Visibility:
         self.secret = secret
         self.clock = clock
         self.signal_views = SignalViews(self)
+        self.calendar_views = CalendarViews(self)
 
     # One thing, for one person
 
@@ -305,6 +308,8 @@ class Visibility:
             found = await self.inbox(viewer)
         elif key == SIGNALS:
             found = await self.signal_views.live(viewer)
+        elif key == CALENDAR:
+            found = await self.calendar_views.live(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -322,7 +327,7 @@ class Visibility:
         mine = await self.models.documents_of(person)
         documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
         return {
-            NETWORK, INBOX, SIGNALS, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
+            NETWORK, INBOX, SIGNALS, CALENDAR, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
             *documents,
         }  # fmt: skip
 
@@ -451,6 +456,12 @@ class Visibility:
             if (view := await self.document(viewer, document_id)) is not None:
                 found.append(view)
         return sorted(found, key=lambda v: (v.access != "owner", v.title, str(v.document_id)))
+
+    async def calendar(
+        self, viewer: UUID, start: datetime, end: datetime, *, series: bool = False
+    ) -> CalendarView:
+        """`viewer`'s calendar from `start` to `end`: what the events layer of consent lets them see."""
+        return await self.calendar_views.calendar(viewer, start, end, series=series)
 
     # Blocks
 
@@ -643,3 +654,108 @@ class BlockView(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime
     handle: str | None = None
     person: policy.PersonRef | None = None
+
+
+#: The hub key of a person's calendar (`CalendarViews.live`).
+CALENDAR = "calendar"
+#: The window the `calendar` push covers, around today: what the week and month pages and a feed show.
+LIVE_BEFORE = timedelta(days=60)
+LIVE_AHEAD = timedelta(days=400)
+
+
+class CalendarView(msgspec.Struct, frozen=True, kw_only=True):
+    """One person's calendar over a window: GET /api/calendar and the `calendar` push alike."""
+
+    start: datetime
+    end: datetime
+    #: The viewer's own time zone (their availability settings), for showing the entries.
+    time_zone: str
+    entries: tuple[policy.CalendarEntry, ...]
+
+
+class CalendarViews:
+    """The events layer of consent through the one view function: whose time a viewer may see, and how much.
+
+    The candidates are the slots of the viewer, of their live partners, and of the parties of
+    agreements that name the viewer as a grant's audience: nobody else's time can reach them
+    (`policy.slot_sight`), so nobody else's is read."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.v = visibility
+
+    async def calendar(self, viewer: UUID, start: datetime, end: datetime, *, series: bool = False) -> CalendarView:
+        models = self.v.models
+        around = await models.network_around((viewer,))
+        partners = policy.partners_of(viewer, around.links)
+        agreements, grants = [], []
+        for agreement_id in sorted((await models.person(viewer)).granted, key=str):
+            mine = [g for g in await models.grant_facts(agreement_id) if g.audience == viewer]
+            fact = await models.agreement_fact(agreement_id)
+            if fact is not None and any({EVENTS, EVENTS_BUSY} & g.scopes for g in mine):
+                agreements.append(fact)
+                grants.extend(mine)
+        parties = {p for fact in agreements for p in fact.parties}
+        people = {viewer, *partners, *parties}
+        slots: dict[tuple[UUID, int | None], Slot] = {}
+        cadences: dict[UUID, Cadence] = {}
+        stopped: set[UUID] = set()
+        for person in sorted(people, key=str):
+            for slot in await self.slots_of(person, start, end, cadences, stopped):
+                slots[(slot.id, slot.index)] = slot
+        involved = {p for slot in slots.values() for p in slot.participants}
+        network = await models.network_around({viewer, *parties, *involved})
+        facts = policy.CalendarFacts(
+            network=network,
+            shows={p: await self.shows(p, viewer) for p in sorted(partners, key=str)},
+            agreements=tuple(agreements),
+            grants=tuple(grants),
+            blocks={p: await self.v.blocked_by(p) for p in sorted({viewer, *involved}, key=str)},
+            cadences=cadences,
+            stopped=frozenset(stopped),
+        )
+        found = list(slots.values())
+        details = {plan: d for plan in policy.full_plans(viewer, found, facts, self.v.clock()) if (d := await self.details(plan))}
+        await self.v.names.load({viewer, *involved})
+        entries = policy.calendar_view(
+            viewer, found, facts, self.v.names, self.v.secret(), self.v.clock(), details, series=series
+        )
+        return CalendarView(start=start, end=end, time_zone=await self.time_zone(viewer), entries=entries)
+
+    async def live(self, viewer: UUID) -> CalendarView | None:
+        """The `calendar` push: the calendar from 60 days before today to 400 after (moving once a day);
+        nothing while it is empty, as for someone with no calendar at all."""
+        today = datetime.combine(self.v.clock().date(), time(0), tzinfo=UTC)
+        view = await self.calendar(viewer, today - LIVE_BEFORE, today + LIVE_AHEAD)
+        return view if view.entries else None
+
+    async def slots_of(
+        self, person: UUID, start: datetime, end: datetime, cadences: dict[UUID, Cadence], stopped: set[UUID]
+    ) -> list[Slot]:
+        """Everything that may hold `person`'s time in the window: their check-ins' occurrences and their plans."""
+        found: list[Slot] = []
+        for check_in_id in await self.v.models.check_ins_of(person):
+            check_in = await self.v.models.aggregate(CheckIn, check_in_id)
+            if check_in is None or check_in.id in cadences:
+                continue
+            cadences[check_in.id] = check_in.cadence
+            if check_in.status != "active":
+                stopped.add(check_in.id)
+            found.extend(check_in_slots(check_in, await self.v.check_in_participants(check_in), start, end))
+        found.extend(await self.plan_slots(person, start, end))
+        return found
+
+    async def plan_slots(self, person: UUID, start: datetime, end: datetime) -> list[Slot]:
+        """`person`'s plans in the window (the plans projection)."""
+        return []
+
+    async def details(self, plan_id: UUID) -> policy.PlanDetails | None:
+        """A plan's title and place, for a viewer who sees it in full."""
+        return None
+
+    async def shows(self, person: UUID, viewer: UUID) -> Shows:
+        """What `person` shows `viewer` of their time (their availability settings); nothing by default."""
+        return "nothing"
+
+    async def time_zone(self, person: UUID) -> str:
+        """The zone `person` reads their calendar in (their availability settings); UTC by default."""
+        return "UTC"

@@ -115,6 +115,8 @@ class World:
     document_history: list[Any] = field(default_factory=list)
     #: GET /api/signals as each of the cast reads it.
     signal_lists: dict[str, Any] = field(default_factory=dict)
+    #: GET /api/calendar (the next 90 days) as each of the cast reads it.
+    calendars: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -282,6 +284,17 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     for name in CAST:
         w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
     assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
+
+    # The calendar: check-in K's occurrences are its participants' alone (nobody shows anyone busy here).
+    today = datetime.combine(datetime.now(UTC).date(), datetime.min.time())
+    ids["cal_from"], ids["cal_to"] = (f"{(today + timedelta(days=d)).isoformat()}Z" for d in (0, 90))
+    for name in CAST:
+        w.calendars[name] = await api.call("GET", ROUTES["calendar"].url(ids), w[name], 200)
+    for name in ("mina", "jo"):
+        entries = w.calendars[name]["entries"]
+        assert entries and all(e["check_in_id"] == ids["K"] and e["sight"] == "full" for e in entries)
+    assert w.calendars["mina"]["entries"] == w.calendars["jo"]["entries"]
+    assert all(not w.calendars[name]["entries"] for name in CAST if name not in ("mina", "jo"))
     return w
 
 
@@ -592,6 +605,8 @@ ROUTES: dict[str, Route] = {
     "open signal channel": Route("PUT", "/api/signals/channels/{jo_id}", body=lambda ids: {"open": True}, scratch="channel"),
     "signal settings": Route("GET", "/api/signals/settings"),
     "change signal settings": Route("PUT", "/api/signals/settings", body=lambda ids: {"expiry_hours": 12}),
+    # The calendar
+    "calendar": Route("GET", "/api/calendar?from={cal_from}&to={cal_to}"),
 }
 
 R, E = "R", "E"
@@ -710,6 +725,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "open signal channel":     (E,           N4,          N4,          E,   E,   E,   E,   N4,          N4,      401),
     "signal settings":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "change signal settings":  (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    # Everyone has a calendar; what is on it is the events layer's to say (tests/api/test_calendar.py).
+    "calendar":                (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
 }
 # fmt: on
 
@@ -983,6 +1000,8 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.signal_lists[caller]
         case "view signal":
             return next(s for s in [*w.signal_lists[caller]["received"], *w.signal_lists[caller]["sent"]] if s["signal_id"] == w.ids["SG"])
+        case "calendar":
+            return w.calendars[caller]
         case "signal settings":
             return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
     raise AssertionError(f"no expectation for {route}")

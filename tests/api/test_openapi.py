@@ -1111,3 +1111,15 @@ async def _signal_settings(api: Api) -> httpx.Response:
 async def _change_signal_settings(api: Api) -> httpx.Response:
     body = {"expiry_hours": 12, "read_receipts": True, "quiet_from": 22, "quiet_until": 7}
     return await send(api, "PUT", "/api/signals/settings", await api.person("ana"), json=body)
+
+
+# The calendar
+
+
+@scenario("GET", "/api/calendar")
+async def _calendar(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    await api.call("POST", "/api/check-ins", ana, 201, json=checkins.weekly(partner_id=ben.sid))
+    start = datetime.now(UTC)
+    return await send(api, "GET", "/api/calendar", ben, params={"from": start.isoformat(), "to": (start + timedelta(days=90)).isoformat()})
