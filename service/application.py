@@ -21,6 +21,7 @@ from domain.errors import NotFound, ValidationFailed
 from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.commands.agreements import Agreements
+from service.commands.availability import Availabilities, AvailabilityReads
 from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
@@ -153,6 +154,8 @@ class Accord:
             per_recipient=RateLimiter(settings.signals_per_recipient_per_hour, window=3600.0),
         )  # fmt: skip
         self.signal_reads = SignalReads(self.visibility)
+        self.availabilities = Availabilities(self.commands, self.visibility, now, self._settled)
+        self.availability_reads = AvailabilityReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,
