@@ -22,6 +22,11 @@ RULES: dict[str, Any] = {
 }
 
 
+async def in_app(client: AsyncTestClient[Litestar], call: Any, *args: Any) -> Any:
+    """Await `call(*args)` on the app's own event loop (the store's connections live there)."""
+    return await asyncio.wrap_future(client.blocking_portal.start_task_soon(call, *args))
+
+
 def rules_of(person: Person) -> str:
     return f"/api/people/{person.sid}/availability"
 
@@ -98,7 +103,7 @@ async def test_an_ended_link_or_a_block_hides_the_rules(client: AsyncTestClient[
     assert_problem(await client.get(rules_of(mina), headers=theo.headers), 404)
     assert [p["person"]["person_id"] for p in (await api.call("GET", ME, mina, 200))["partners"]] == [sam.sid]
     accord = client.app.state.accord
-    assert await accord.visibility.availability_views.shows(mina.id, theo.id) == "nothing"
+    assert await in_app(client, accord.visibility.availability_views.shows, mina.id, theo.id) == "nothing"
     await api.call("GET", rules_of(mina), sam, 200)
     await api.call("POST", "/api/me/blocks", mina, 201, json={"person_id": sam.sid})
     assert_problem(await client.get(rules_of(mina), headers=sam.headers), 404)
@@ -115,9 +120,10 @@ async def test_what_a_partner_sees_can_be_chosen_for_partners_only(client: Async
     assert await api.position() == before
     accord = client.app.state.accord
     await api.call("PUT", ME, mina, 200, json={"partners": [{"person_id": theo.sid, "shows": "busy"}]})
-    assert await accord.visibility.availability_views.shows(mina.id, theo.id) == "busy"
-    assert await accord.visibility.availability_views.shows(mina.id, sky.id) == "nothing"
-    assert await accord.visibility.availability_views.time_zone(mina.id) == "UTC"
+    views = accord.visibility.availability_views
+    assert await in_app(client, views.shows, mina.id, theo.id) == "busy"
+    assert await in_app(client, views.shows, mina.id, sky.id) == "nothing"
+    assert await in_app(client, views.time_zone, mina.id) == "UTC"
 
 
 async def test_bad_input_names_the_field_and_appends_nothing(client: AsyncTestClient[Litestar]) -> None:
