@@ -41,6 +41,8 @@ from uuid import UUID
 import msgspec
 
 from domain.agreement import TOPICS, Clause
+from domain.availability import RULES as BOOKING_RULES
+from domain.availability import Availability, BookingRules, Breach, Mode, ShownTo
 from domain.cadence import Cadence
 from domain.cadence import starts_at as cadence_starts_at
 from domain.calendar import CHECK_IN, Shows, Slot
@@ -1671,4 +1673,88 @@ def full_plans(viewer: UUID, slots: Iterable[Slot], facts: CalendarFacts, now: d
     granted = events_access(viewer, facts.agreements, facts.grants, facts.network, now)
     return tuple(
         slot.id for slot in slots if slot.kind != CHECK_IN and slot_sight(viewer, slot, facts, granted).full
+    )
+
+
+# Booking rules: whom a person shows them to
+
+
+class SharedRules(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's booking rules as one viewer may see them: every rule to the owner; to a live
+    partner, the rules the owner shows partners, with the time zone they are read in (None when
+    no rule is shown)."""
+
+    person: PersonRef
+    time_zone: str | None
+    rules: BookingRules
+
+
+def rules_access(viewer: UUID, owner: UUID, links: Iterable[LinkFact], blocked_by_owner: Collection[UUID]) -> bool:
+    """The owner, and their live partners whom they have not blocked; anyone else: 404."""
+    return viewer == owner or (viewer in partners_of(owner, links) and may_reach(viewer, owner, blocked_by_owner))
+
+
+def rule_shown(viewer: UUID, owner: UUID, shown_to: ShownTo, links: Iterable[LinkFact], blocked_by_owner: Collection[UUID]) -> bool:
+    """Whether `viewer` may know of one rule of `owner`'s (its name, and whose it is)."""
+    if viewer == owner:
+        return True
+    return shown_to == "partners" and rules_access(viewer, owner, links, blocked_by_owner)
+
+
+def view_rules(
+    viewer: UUID,
+    availability: Availability,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    blocked_by_owner: Collection[UUID],
+) -> SharedRules | None:
+    owner = availability.person
+    if not rules_access(viewer, owner, network.links, blocked_by_owner):
+        return None
+    shown = {
+        name: rule
+        for name, rule in availability.rules.set().items()
+        if rule_shown(viewer, owner, rule.shown_to, network.links, blocked_by_owner)
+    }
+    return SharedRules(
+        person=person_ref(owner, viewer, network, names, secret),
+        time_zone=availability.time_zone if shown or viewer == owner else None,
+        rules=BookingRules(**shown),
+    )
+
+
+#: What a proposer hears of a rule its owner does not show them.
+UNSHOWN_BREACH = "this time does not work for a participant"
+
+
+class BreachView(msgspec.Struct, frozen=True, kw_only=True):
+    """A booking rule a plan breaks, as the person proposing (rescheduling, accepting) may know it:
+    the rule and its owner when the owner shows them that rule, else only that the time does not
+    work for a participant (`rule`, `label` and `owner` None)."""
+
+    mode: Mode
+    detail: str
+    rule: str | None = None
+    label: str | None = None
+    owner: PersonRef | None = None
+
+
+def view_breach(
+    viewer: UUID,
+    breach: Breach,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    blocked_by_owner: Collection[UUID],
+) -> BreachView:
+    if not rule_shown(viewer, breach.owner, breach.shown_to, network.links, blocked_by_owner):
+        return BreachView(mode=breach.mode, detail=UNSHOWN_BREACH)
+    owner = person_ref(breach.owner, viewer, network, names, secret)
+    return BreachView(
+        mode=breach.mode,
+        detail=f"{owner.name}: {breach.detail}" if breach.owner != viewer else f"your rule: {breach.detail}",
+        rule=breach.rule,
+        label=BOOKING_RULES[breach.rule],
+        owner=owner,
     )

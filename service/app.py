@@ -14,6 +14,7 @@ from service import web
 from service.application import Accord
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
+from service.http.availability import AvailabilityController, PartnerRulesController
 from service.http.blocks import BlockController
 from service.http.calendar import CalendarController
 from service.http.checkins import CheckInController
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SignalSettingsController,
             BlockController,
             CalendarController,
+            AvailabilityController,
+            PartnerRulesController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -22,6 +22,7 @@ from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.commands.calendar import CalendarReads
 from service.commands.agreements import Agreements
+from service.commands.availability import Availabilities, AvailabilityReads
 from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
@@ -155,6 +156,8 @@ class Accord:
         )  # fmt: skip
         self.signal_reads = SignalReads(self.visibility)
         self.calendar_reads = CalendarReads(self.visibility, now)
+        self.availabilities = Availabilities(self.commands, self.visibility, now, self._settled)
+        self.availability_reads = AvailabilityReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,

@@ -16,6 +16,7 @@ import msgspec
 
 from domain import inbox, policy
 from domain.agreement import Agreement
+from domain.availability import Availability, BookingRules, Breach, default_availability
 from domain.blocks import Blocks
 from domain.cadence import Cadence
 from domain.calendar import Shows, Slot
@@ -158,6 +159,7 @@ class Visibility:
         self.clock = clock
         self.signal_views = SignalViews(self)
         self.calendar_views = CalendarViews(self)
+        self.availability_views = AvailabilityViews(self)
 
     # One thing, for one person
 
@@ -656,6 +658,87 @@ class BlockView(msgspec.Struct, frozen=True, kw_only=True):
     person: policy.PersonRef | None = None
 
 
+#: The hub key of a person's own availability (`AvailabilityViews.mine`).
+AVAILABILITY = "availability"
+
+
+class PartnerShowsView(msgspec.Struct, frozen=True, kw_only=True):
+    """One live partner, and what they see of the owner's other time."""
+
+    person: policy.PersonRef
+    shows: Shows
+
+
+class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's own availability: GET/PUT /api/me/availability and the `availability` push alike."""
+
+    time_zone: str
+    #: Every live partner shown to the owner by name, partners without a choice as "nothing".
+    partners: list[PartnerShowsView]
+    rules: BookingRules
+
+
+class AvailabilityViews:
+    """Availability through the one view function: a person's time zone, what they show each partner,
+    their booking rules, and a rule a plan breaks, as each viewer may know them."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.v = visibility
+
+    async def of(self, person: UUID) -> Availability:
+        """A person's availability as it stands (their defaults before any choice)."""
+        return await self.v.models.aggregate(Availability, Availability.id_for(person)) or default_availability(
+            person, self.v.clock()
+        )
+
+    async def time_zone(self, person: UUID) -> str:
+        """The zone `person`'s own calendar pages read in (their choice; UTC until they make one)."""
+        return (await self.of(person)).time_zone
+
+    async def shows(self, owner: UUID, partner: UUID) -> Shows:
+        """What `owner` shows `partner` of their other time: their choice while the two are live
+        partners and `owner` has not blocked `partner`; "nothing" for anyone else."""
+        network = await self.v.models.network_around((owner,))
+        if not policy.rules_access(partner, owner, network.links, await self.v.blocked_by(owner)) or partner == owner:
+            return "nothing"
+        return (await self.of(owner)).shows_to(partner)
+
+    async def mine(self, viewer: UUID, current: Availability | None = None) -> AvailabilityView:
+        availability = current or await self.of(viewer)
+        network = await self.v.models.network_around((viewer,))
+        partners = sorted(policy.partners_of(viewer, network.links), key=str)
+        await self.v.names.load((viewer, *partners))
+        refs = [self.v._ref(person, viewer, network) for person in partners]
+        shown = [
+            PartnerShowsView(person=ref, shows=availability.shows_to(ref.person_id))
+            for ref in refs
+            if ref.person_id is not None  # a partner shown by pseudonym cannot be chosen for
+        ]
+        shown.sort(key=lambda p: (p.person.name, p.person.key))
+        return AvailabilityView(time_zone=availability.time_zone, partners=shown, rules=availability.rules)
+
+    async def rules(self, viewer: UUID, owner: UUID) -> policy.SharedRules | None:
+        """`owner`'s rules as `viewer` may see them, or None (404: not even that they have any)."""
+        network = await self.v.models.network_around((owner,))
+        await self.v.names.load((owner,))
+        return policy.view_rules(
+            viewer, await self.of(owner), network, self.v.names, self.v.secret(), await self.v.blocked_by(owner)
+        )
+
+    async def breaches(self, viewer: UUID, breaches: Iterable[Breach]) -> list[policy.BreachView]:
+        """The breaches of a plan `viewer` proposes, reschedules or accepts, as they may know them."""
+        seen: list[policy.BreachView] = []
+        for breach in breaches:
+            network = await self.v.models.network_around((breach.owner,))
+            await self.v.names.load((breach.owner,))
+            view = policy.view_breach(
+                viewer, breach, network, self.v.names, self.v.secret(), await self.v.blocked_by(breach.owner)
+            )
+            if view not in seen:  # two unshown breaches read alike: once is enough
+                seen.append(view)
+        return seen
+
+
 #: The hub key of a person's calendar (`CalendarViews.live`).
 CALENDAR = "calendar"
 #: The window the `calendar` push covers, around today: what the week and month pages and a feed show.
@@ -754,8 +837,8 @@ class CalendarViews:
 
     async def shows(self, person: UUID, viewer: UUID) -> Shows:
         """What `person` shows `viewer` of their time (their availability settings); nothing by default."""
-        return "nothing"
+        return await self.v.availability_views.shows(person, viewer)
 
     async def time_zone(self, person: UUID) -> str:
         """The zone `person` reads their calendar in (their availability settings); UTC by default."""
-        return "UTC"
+        return await self.v.availability_views.time_zone(person)
