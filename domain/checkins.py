@@ -548,7 +548,8 @@ def check_in_slots(
         if candidate.overlaps(start, end):
             found.append(candidate)
     if check_in.status == "active":
-        last = max(check_in.occurrences, default=-1)
+        # Beyond the last opened (or, before the first opens, from when the series started).
+        last = max(check_in.occurrences, default=first_after(check_in.cadence, check_in.started_at) - 1)
         index = first_after(check_in.cadence, start - CHECK_IN_LENGTH, last)
         while (begins := starts_at(check_in.cadence, index)) < end:
             found.append(slot(index, begins, "accepted"))
