@@ -686,10 +686,10 @@ class AvailabilityViews:
         return (await self.of(person)).time_zone
 
     async def shows(self, owner: UUID, partner: UUID) -> Shows:
-        """What `owner` shows `partner` of their other time: their choice while the two are live
-        partners and `owner` has not blocked `partner`; "nothing" for anyone else."""
+        """What `owner` chose to show `partner` of their other time while the two are live partners;
+        "nothing" for anyone else. (Whether a block hides it too is the calendar view's to decide.)"""
         network = await self.v.models.network_around((owner,))
-        if not policy.rules_access(partner, owner, network.links, await self.v.blocked_by(owner)) or partner == owner:
+        if partner not in policy.partners_of(owner, network.links):
             return "nothing"
         return (await self.of(owner)).shows_to(partner)
 
@@ -711,9 +711,7 @@ class AvailabilityViews:
         """`owner`'s rules as `viewer` may see them, or None (404: not even that they have any)."""
         network = await self.v.models.network_around((owner,))
         await self.v.names.load((owner,))
-        return policy.view_rules(
-            viewer, await self.of(owner), network, self.v.names, self.v.secret(), await self.v.blocked_by(owner)
-        )
+        return policy.view_rules(viewer, await self.of(owner), network, self.v.names, self.v.secret())
 
     async def breaches(self, viewer: UUID, breaches: Iterable[Breach]) -> list[policy.BreachView]:
         """The breaches of a plan `viewer` proposes, reschedules or accepts, as they may know them."""
@@ -721,9 +719,7 @@ class AvailabilityViews:
         for breach in breaches:
             network = await self.v.models.network_around((breach.owner,))
             await self.v.names.load((breach.owner,))
-            view = policy.view_breach(
-                viewer, breach, network, self.v.names, self.v.secret(), await self.v.blocked_by(breach.owner)
-            )
+            view = policy.view_breach(viewer, breach, network, self.v.names, self.v.secret())
             if view not in seen:  # two unshown breaches read alike: once is enough
                 seen.append(view)
         return seen
