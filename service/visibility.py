@@ -308,6 +308,8 @@ class Visibility:
             found = await self.inbox(viewer)
         elif key == SIGNALS:
             found = await self.signal_views.live(viewer)
+        elif key == AVAILABILITY:
+            found = await self.availability_views.live(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -325,7 +327,7 @@ class Visibility:
         mine = await self.models.documents_of(person)
         documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
         return {
-            NETWORK, INBOX, SIGNALS, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
+            NETWORK, INBOX, SIGNALS, AVAILABILITY, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
             *documents,
         }  # fmt: skip
 
@@ -706,6 +708,12 @@ class AvailabilityViews:
         ]
         shown.sort(key=lambda p: (p.person.name, p.person.key))
         return AvailabilityView(time_zone=availability.time_zone, partners=shown, rules=availability.rules)
+
+    async def live(self, viewer: UUID) -> AvailabilityView | None:
+        """The `availability` push: as `mine`, once the viewer made a choice; before that there is nothing to push."""
+        if await self.v.models.aggregate(Availability, Availability.id_for(viewer)) is None:
+            return None
+        return await self.mine(viewer)
 
     async def rules(self, viewer: UUID, owner: UUID) -> policy.SharedRules | None:
         """`owner`'s rules as `viewer` may see them, or None (404: not even that they have any)."""

@@ -21,6 +21,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.agreement import Agreement
+from domain.availability import Availability
 from domain.blocks import Blocks
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
@@ -34,6 +35,7 @@ from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
 from service.visibility import (
+    AVAILABILITY,
     INBOX,
     SIGNALS,
     Visibility,
@@ -119,7 +121,7 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals")
+    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals", "availability")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
@@ -133,6 +135,8 @@ class Touched:
         self.network: set[UUID] = set()
         #: People whose signals (and so their inbox) may have changed.
         self.signals: set[UUID] = set()
+        #: People whose own availability (time zone, partners' sight, booking rules) changed.
+        self.availability: set[UUID] = set()
 
 
 class Follower:
@@ -221,6 +225,8 @@ class Follower:
                     fresh[person] = await self.visibility.views(person, [*keys, INBOX])
                 for person in touched.signals:
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, [SIGNALS, INBOX]))
+                for person in touched.availability:
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, [AVAILABILITY]))
                 for person in touched.network:
                     every = await self.visibility.keys(person) | self.hub.shown_keys(person)
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, every))
@@ -322,6 +328,10 @@ class Follower:
                     elif isinstance(event, SignalBook.SettingsChanged):
                         near |= await self._signalled_with(book.person)
                     touched.signals = near & tracked
+            case Availability.Event():
+                availability = await self.models.aggregate(Availability, event.originator_id)
+                if availability is not None:
+                    touched.availability = {availability.person} & tracked
             case Blocks.Event():
                 blocks = await self.models.aggregate(Blocks, event.originator_id)
                 if blocks is not None:

@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import Api, Person, assert_problem
+from tests.api.test_blocks import synced
 
 ME = "/api/me/availability"
 
@@ -178,3 +179,24 @@ async def test_concurrent_changes_of_different_things_both_apply(client: AsyncTe
     mine = await api.call("GET", ME, mina, 200)
     assert mine["time_zone"] == "Europe/Berlin" and mine["rules"] == RULES
     assert mine["partners"][0]["shows"] == "busy"
+
+
+async def test_my_open_pages_hear_my_change_and_my_partner_hears_nothing(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo = await api.person("mina"), await api.person("theo")
+    await api.link(mina, theo)
+    with await client.websocket_connect("/api/live") as mine, await client.websocket_connect("/api/live") as theirs:
+        synced(mine, mina)
+        synced(theirs, theo)
+        await api.call("PUT", ME, mina, 200, json={"time_zone": "Europe/Berlin", "rules": RULES})
+        changed_at = await api.position()
+        # One frame for each event of the change; the last one holds all of it.
+        while (frame := mine.receive_json(timeout=20))["position"] < changed_at:
+            assert [c["key"] for c in frame["changes"]] == ["availability"], frame
+        assert frame["type"] == "update" and frame["position"] == changed_at, frame
+        [change] = [c for c in frame["changes"] if c["key"] == "availability"]
+        assert change["view"] == await api.call("GET", ME, mina, 200)
+        # Theo's next frame is about his own next step: nothing of Mina's choice came before it.
+        await api.call("PUT", ME, theo, 200, json={"time_zone": "Asia/Tokyo"})
+        frame = theirs.receive_json(timeout=20)
+        assert frame["position"] == changed_at + 1 and [c["key"] for c in frame["changes"]] == ["availability"], frame
