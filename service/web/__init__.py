@@ -23,6 +23,7 @@ from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
+from service.web.availability import AvailabilityPages
 from service.web.blocks import BlockPages
 from service.web.checkins import CheckInPages
 from service.web.documents import DocumentPages
@@ -131,7 +132,7 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[
             *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
-            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages,
+            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, AvailabilityPages,
         ],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],
