@@ -1689,16 +1689,19 @@ class SharedRules(msgspec.Struct, frozen=True, kw_only=True):
     rules: BookingRules
 
 
-def rules_access(viewer: UUID, owner: UUID, links: Iterable[LinkFact], blocked_by_owner: Collection[UUID]) -> bool:
-    """The owner, and their live partners whom they have not blocked; anyone else: 404."""
-    return viewer == owner or (viewer in partners_of(owner, links) and may_reach(viewer, owner, blocked_by_owner))
+def rules_access(viewer: UUID, owner: UUID, links: Iterable[LinkFact]) -> bool:
+    """The owner and their live partners; anyone else: 404.
+
+    A block changes nothing here: it ends no link (`may_reach`), and a partner
+    whose view of the rules went away would know they were blocked."""
+    return viewer == owner or viewer in partners_of(owner, links)
 
 
-def rule_shown(viewer: UUID, owner: UUID, shown_to: ShownTo, links: Iterable[LinkFact], blocked_by_owner: Collection[UUID]) -> bool:
+def rule_shown(viewer: UUID, owner: UUID, shown_to: ShownTo, links: Iterable[LinkFact]) -> bool:
     """Whether `viewer` may know of one rule of `owner`'s (its name, and whose it is)."""
     if viewer == owner:
         return True
-    return shown_to == "partners" and rules_access(viewer, owner, links, blocked_by_owner)
+    return shown_to == "partners" and rules_access(viewer, owner, links)
 
 
 def view_rules(
@@ -1707,15 +1710,14 @@ def view_rules(
     network: Network,
     names: Mapping[UUID, str],
     secret: bytes,
-    blocked_by_owner: Collection[UUID],
 ) -> SharedRules | None:
     owner = availability.person
-    if not rules_access(viewer, owner, network.links, blocked_by_owner):
+    if not rules_access(viewer, owner, network.links):
         return None
     shown = {
         name: rule
         for name, rule in availability.rules.set().items()
-        if rule_shown(viewer, owner, rule.shown_to, network.links, blocked_by_owner)
+        if rule_shown(viewer, owner, rule.shown_to, network.links)
     }
     return SharedRules(
         person=person_ref(owner, viewer, network, names, secret),
@@ -1746,9 +1748,8 @@ def view_breach(
     network: Network,
     names: Mapping[UUID, str],
     secret: bytes,
-    blocked_by_owner: Collection[UUID],
 ) -> BreachView:
-    if not rule_shown(viewer, breach.owner, breach.shown_to, network.links, blocked_by_owner):
+    if not rule_shown(viewer, breach.owner, breach.shown_to, network.links):
         return BreachView(mode=breach.mode, detail=UNSHOWN_BREACH)
     owner = person_ref(breach.owner, viewer, network, names, secret)
     return BreachView(

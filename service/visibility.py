@@ -312,6 +312,8 @@ class Visibility:
             found = await self.signal_views.live(viewer)
         elif key == CALENDAR:
             found = await self.calendar_views.live(viewer)
+        elif key == AVAILABILITY:
+            found = await self.availability_views.live(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -329,7 +331,7 @@ class Visibility:
         mine = await self.models.documents_of(person)
         documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
         return {
-            NETWORK, INBOX, SIGNALS, CALENDAR, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
+            NETWORK, INBOX, SIGNALS, CALENDAR, AVAILABILITY, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
             *documents,
         }  # fmt: skip
 
@@ -696,10 +698,10 @@ class AvailabilityViews:
         return (await self.of(person)).time_zone
 
     async def shows(self, owner: UUID, partner: UUID) -> Shows:
-        """What `owner` shows `partner` of their other time: their choice while the two are live
-        partners and `owner` has not blocked `partner`; "nothing" for anyone else."""
+        """What `owner` chose to show `partner` of their other time while the two are live partners;
+        "nothing" for anyone else. (Whether a block hides it too is the calendar view's to decide.)"""
         network = await self.v.models.network_around((owner,))
-        if not policy.rules_access(partner, owner, network.links, await self.v.blocked_by(owner)) or partner == owner:
+        if partner not in policy.partners_of(owner, network.links):
             return "nothing"
         return (await self.of(owner)).shows_to(partner)
 
@@ -717,13 +719,17 @@ class AvailabilityViews:
         shown.sort(key=lambda p: (p.person.name, p.person.key))
         return AvailabilityView(time_zone=availability.time_zone, partners=shown, rules=availability.rules)
 
+    async def live(self, viewer: UUID) -> AvailabilityView | None:
+        """The `availability` push: as `mine`, once the viewer made a choice; before that there is nothing to push."""
+        if await self.v.models.aggregate(Availability, Availability.id_for(viewer)) is None:
+            return None
+        return await self.mine(viewer)
+
     async def rules(self, viewer: UUID, owner: UUID) -> policy.SharedRules | None:
         """`owner`'s rules as `viewer` may see them, or None (404: not even that they have any)."""
         network = await self.v.models.network_around((owner,))
         await self.v.names.load((owner,))
-        return policy.view_rules(
-            viewer, await self.of(owner), network, self.v.names, self.v.secret(), await self.v.blocked_by(owner)
-        )
+        return policy.view_rules(viewer, await self.of(owner), network, self.v.names, self.v.secret())
 
     async def breaches(self, viewer: UUID, breaches: Iterable[Breach]) -> list[policy.BreachView]:
         """The breaches of a plan `viewer` proposes, reschedules or accepts, as they may know them."""
@@ -731,9 +737,7 @@ class AvailabilityViews:
         for breach in breaches:
             network = await self.v.models.network_around((breach.owner,))
             await self.v.names.load((breach.owner,))
-            view = policy.view_breach(
-                viewer, breach, network, self.v.names, self.v.secret(), await self.v.blocked_by(breach.owner)
-            )
+            view = policy.view_breach(viewer, breach, network, self.v.names, self.v.secret())
             if view not in seen:  # two unshown breaches read alike: once is enough
                 seen.append(view)
         return seen

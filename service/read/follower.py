@@ -35,6 +35,7 @@ from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
 from service.visibility import (
+    AVAILABILITY,
     CALENDAR,
     INBOX,
     SIGNALS,
@@ -121,7 +122,7 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals", "calendar")
+    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals", "calendar", "availability")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
@@ -137,6 +138,8 @@ class Touched:
         self.signals: set[UUID] = set()
         #: People whose calendar may have changed (the hub pushes it only to those it did change for).
         self.calendar: set[UUID] = set()
+        #: People whose own availability (time zone, partners' sight, booking rules) changed.
+        self.availability: set[UUID] = set()
 
 
 class Follower:
@@ -227,6 +230,8 @@ class Follower:
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, [SIGNALS, INBOX]))
                 for person in touched.calendar - touched.network:
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, [CALENDAR]))
+                for person in touched.availability:
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, [AVAILABILITY]))
                 for person in touched.network:
                     every = await self.visibility.keys(person) | self.hub.shown_keys(person)
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, every))
@@ -329,6 +334,12 @@ class Follower:
                     elif isinstance(event, SignalBook.SettingsChanged):
                         near |= await self._signalled_with(book.person)
                     touched.signals = near & tracked
+            case Availability.Event():
+                availability = await self.models.aggregate(Availability, event.originator_id)
+                if availability is not None:
+                    touched.availability = {availability.person} & tracked
+                    # What the owner shows each partner, and the zone the owner's own calendar reads in.
+                    touched.calendar = await self._near_calendars((availability.person,), tracked)
             case Blocks.Event():
                 blocks = await self.models.aggregate(Blocks, event.originator_id)
                 if blocks is not None:
@@ -338,11 +349,6 @@ class Follower:
                     # Calendars near the blocker lose (or regain) the blocker's time: to the blocked
                     # person that reads exactly as the blocker choosing to show them nothing.
                     touched.calendar = await self._near_calendars((blocks.person,), tracked)
-            case Availability.Event():
-                availability = await self.models.aggregate(Availability, event.originator_id)
-                if availability is not None:
-                    # What the owner shows each partner, and the zone the owner's own calendar reads in.
-                    touched.calendar = await self._near_calendars((availability.person,), tracked)
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:

@@ -23,6 +23,7 @@ from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
+from service.web.availability import AvailabilityPages
 from service.web.blocks import BlockPages
 from service.web.calendar import CalendarPages
 from service.web.checkins import CheckInPages
@@ -132,7 +133,7 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[
             *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
-            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, CalendarPages,
+            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, CalendarPages, AvailabilityPages,
         ],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],

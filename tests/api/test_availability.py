@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import Api, Person, assert_problem
+from tests.api.test_blocks import synced
 
 ME = "/api/me/availability"
 
@@ -93,7 +94,7 @@ async def test_nothing_shown_to_partners_shows_no_zone(client: AsyncTestClient[L
     assert shown["time_zone"] is None and all(v is None for v in shown["rules"].values())
 
 
-async def test_an_ended_link_or_a_block_hides_the_rules(client: AsyncTestClient[Litestar]) -> None:
+async def test_an_ended_link_hides_the_rules_and_a_block_changes_nothing_the_blocked_can_see(client: AsyncTestClient[Litestar]) -> None:
     api = Api(client)
     mina, theo, sam = await api.person("mina"), await api.person("theo"), await api.person("sam")
     link_id = await api.link(mina, theo)
@@ -104,9 +105,11 @@ async def test_an_ended_link_or_a_block_hides_the_rules(client: AsyncTestClient[
     assert [p["person"]["person_id"] for p in (await api.call("GET", ME, mina, 200))["partners"]] == [sam.sid]
     accord = client.app.state.accord
     assert await in_app(client, accord.visibility.availability_views.shows, mina.id, theo.id) == "nothing"
-    await api.call("GET", rules_of(mina), sam, 200)
+    # A block ends no link: Sam reads Mina's rules as before, and cannot tell.
+    before = await client.get(rules_of(mina), headers=sam.headers)
     await api.call("POST", "/api/me/blocks", mina, 201, json={"person_id": sam.sid})
-    assert_problem(await client.get(rules_of(mina), headers=sam.headers), 404)
+    after = await client.get(rules_of(mina), headers=sam.headers)
+    assert (before.status_code, before.content) == (after.status_code, after.content) == (200, after.content)
 
 
 async def test_what_a_partner_sees_can_be_chosen_for_partners_only(client: AsyncTestClient[Litestar]) -> None:
@@ -176,3 +179,24 @@ async def test_concurrent_changes_of_different_things_both_apply(client: AsyncTe
     mine = await api.call("GET", ME, mina, 200)
     assert mine["time_zone"] == "Europe/Berlin" and mine["rules"] == RULES
     assert mine["partners"][0]["shows"] == "busy"
+
+
+async def test_my_open_pages_hear_my_change_and_my_partner_hears_nothing(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo = await api.person("mina"), await api.person("theo")
+    await api.link(mina, theo)
+    with await client.websocket_connect("/api/live") as mine, await client.websocket_connect("/api/live") as theirs:
+        synced(mine, mina)
+        synced(theirs, theo)
+        await api.call("PUT", ME, mina, 200, json={"time_zone": "Europe/Berlin", "rules": RULES})
+        changed_at = await api.position()
+        # One frame for each event of the change; the last one holds all of it.
+        while (frame := mine.receive_json(timeout=20))["position"] < changed_at:
+            assert [c["key"] for c in frame["changes"]] == ["availability"], frame
+        assert frame["type"] == "update" and frame["position"] == changed_at, frame
+        [change] = [c for c in frame["changes"] if c["key"] == "availability"]
+        assert change["view"] == await api.call("GET", ME, mina, 200)
+        # Theo's next frame is about his own next step: nothing of Mina's choice came before it.
+        await api.call("PUT", ME, theo, 200, json={"time_zone": "Asia/Tokyo"})
+        frame = theirs.receive_json(timeout=20)
+        assert frame["position"] == changed_at + 1 and [c["key"] for c in frame["changes"]] == ["availability"], frame

@@ -285,7 +285,13 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
         w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
     assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
 
-    # The calendar: check-in K's occurrences are its participants' alone (nobody shows anyone busy here).
+    # Availability: Mina's zone is Berlin, Jo sees her time as busy; one rule shown to partners, one to nobody.
+    ids["mina_id"] = mina.sid
+    body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": jo.sid, "shows": "busy"}], "rules": MINA_RULES}
+    await api.call("PUT", "/api/me/availability", mina, 200, json=body)
+    # The calendar: check-in K's occurrences are its participants' in full; Jo shows Kai his time as busy,
+    # so Kai sees Jo busy then, and nothing else; nobody else sees anything of it.
+    await api.call("PUT", "/api/me/availability", jo, 200, json={"partners": [{"person_id": w["kai"].sid, "shows": "busy"}]})
     today = datetime.combine(datetime.now(UTC).date(), datetime.min.time())
     ids["cal_from"], ids["cal_to"] = (f"{(today + timedelta(days=d)).isoformat()}Z" for d in (0, 90))
     for name in CAST:
@@ -294,8 +300,34 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
         entries = w.calendars[name]["entries"]
         assert entries and all(e["check_in_id"] == ids["K"] and e["sight"] == "full" for e in entries)
     assert w.calendars["mina"]["entries"] == w.calendars["jo"]["entries"]
-    assert all(not w.calendars[name]["entries"] for name in CAST if name not in ("mina", "jo"))
+    busy = w.calendars["kai"]["entries"]
+    assert len(busy) == len(w.calendars["jo"]["entries"])
+    assert all(e["sight"] == "busy" and e["people"] == [named(jo)] and e["check_in_id"] is None for e in busy)
+    assert all(not w.calendars[name]["entries"] for name in CAST if name not in ("mina", "jo", "kai"))
     return w
+
+
+MINA_RULES: dict[str, Any] = {
+    "quiet_nights": {"weekdays": ["sunday"], "mode": "refuse", "shown_to": "partners"},
+    "overnight_notice": None,
+    "plans_per_week": {"limit": 2, "mode": "warn", "shown_to": "nobody"},
+    "buffer_after_date": None,
+}
+#: Each person's live partners in the world (Robin's link to Jo ended).
+WORLD_PARTNERS: dict[str, tuple[str, ...]] = {
+    "mina": ("jo",), "jo": ("mina", "sam", "ira", "alex", "kai"), "sam": ("jo",), "ira": ("jo",), "alex": ("jo",), "kai": ("jo",),
+}  # fmt: skip
+
+
+def expected_availability(w: World, caller: str) -> dict[str, Any]:
+    partners = [
+        {"person": named(w[p]), "shows": "busy" if (caller, p) in (("mina", "jo"), ("jo", "kai")) else "nothing"}
+        for p in WORLD_PARTNERS.get(caller, ())
+    ]
+    partners.sort(key=lambda p: (p["person"]["name"], p["person"]["key"]))
+    if caller == "mina":
+        return {"time_zone": "Europe/Berlin", "partners": partners, "rules": MINA_RULES}
+    return {"time_zone": "UTC", "partners": partners, "rules": dict.fromkeys(MINA_RULES)}
 
 
 def sections(*texts: str) -> dict[str, Any]:
@@ -607,6 +639,10 @@ ROUTES: dict[str, Route] = {
     "change signal settings": Route("PUT", "/api/signals/settings", body=lambda ids: {"expiry_hours": 12}),
     # The calendar
     "calendar": Route("GET", "/api/calendar?from={cal_from}&to={cal_to}"),
+    # Availability and booking rules
+    "my availability": Route("GET", "/api/me/availability"),
+    "change availability": Route("PUT", "/api/me/availability", body=lambda ids: {"time_zone": "Europe/Berlin"}),
+    "Mina's booking rules": Route("GET", "/api/people/{mina_id}/availability"),
 }
 
 R, E = "R", "E"
@@ -727,6 +763,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "change signal settings":  (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
     # Everyone has a calendar; what is on it is the events layer's to say (tests/api/test_calendar.py).
     "calendar":                (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "my availability":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "change availability":     (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    # Her own, and her partner's as far as she shows him; metamours, an ex's partner, strangers: nothing.
+    "Mina's booking rules":    (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
 }
 # fmt: on
 
@@ -1004,6 +1044,11 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.calendars[caller]
         case "signal settings":
             return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
+        case "my availability":
+            return expected_availability(w, caller)
+        case "Mina's booking rules":
+            shown = MINA_RULES if caller == "mina" else {**dict.fromkeys(MINA_RULES), "quiet_nights": MINA_RULES["quiet_nights"]}
+            return {"person": named(w["mina"]), "time_zone": "Europe/Berlin", "rules": shown}
     raise AssertionError(f"no expectation for {route}")
 
 

@@ -19,8 +19,11 @@ from domain.availability import (
     check_booking,
     default_availability,
 )
+from domain import policy
 from domain.calendar import Slot
 from domain.errors import ValidationFailed
+from domain.network import Interval
+from domain.policy import LinkFact, Network
 from tests.domain.spec import assert_round_trips, then
 
 NOW = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -237,3 +240,59 @@ def test_every_rule_a_plan_breaks_is_named_in_order() -> None:
     assert rules_broken(owner, overnight, [before], now=utc(2026, 10, 20, 6, 0)) == [
         "quiet_nights", "overnight_notice", "plans_per_week", "buffer_after_date",
     ]  # fmt: skip
+
+
+# The policy: whom rules and breaches are shown to
+
+SECRET = b"test secret"
+
+
+def network_of(*pairs: tuple[UUID, UUID], ended: tuple[tuple[UUID, UUID], ...] = ()) -> Network:
+    def fact(a: UUID, b: UUID, status: str) -> LinkFact:
+        return LinkFact(a=a, b=b, status=status, proposer=a, intervals=(Interval(confirmed_at=NOW - timedelta(days=9)),))  # type: ignore[arg-type]
+
+    return Network(links=(*(fact(a, b, "live") for a, b in pairs), *(fact(a, b, "ended") for a, b in ended)))
+
+
+def test_the_owner_sees_every_rule_a_partner_those_shown_to_partners_anyone_else_nothing() -> None:
+    mina, theo, jules, ex = uuid4(), uuid4(), uuid4(), uuid4()
+    quiet = QuietNights(weekdays=("friday",), shown_to="partners")
+    per_week = PlansPerWeek(limit=2)
+    owner = owner_with(BookingRules(quiet_nights=quiet, plans_per_week=per_week), mina)
+    network = network_of((mina, theo), (theo, jules), ended=((mina, ex),))
+    names = {mina: "Mina", theo: "Theo", jules: "Jules", ex: "Ex"}
+    mine = policy.view_rules(mina, owner, network, names, SECRET)
+    assert mine is not None and mine.rules == owner.rules and mine.time_zone == BERLIN
+    shown = policy.view_rules(theo, owner, network, names, SECRET)
+    assert shown is not None and shown.rules == BookingRules(quiet_nights=quiet) and shown.person.name == "Mina"
+    for nobody in (jules, ex, uuid4()):
+        assert policy.view_rules(nobody, owner, network, names, SECRET) is None
+    # Nothing shown to partners: not even the zone the rules are read in.
+    private = owner_with(BookingRules(plans_per_week=per_week), mina)
+    assert policy.view_rules(theo, private, network, names, SECRET) == policy.SharedRules(
+        person=shown.person, time_zone=None, rules=BookingRules()
+    )
+
+
+def test_a_breach_is_named_to_the_proposer_only_as_far_as_its_owner_shows_the_rule() -> None:
+    mina, theo, sam = uuid4(), uuid4(), uuid4()
+    network = network_of((mina, theo), (mina, sam))
+    names = {mina: "Mina", theo: "Theo", sam: "Sam"}
+    owner = owner_with(
+        BookingRules(
+            quiet_nights=QuietNights(weekdays=("friday",), shown_to="partners"),
+            plans_per_week=PlansPerWeek(limit=1, mode="warn"),
+        ),
+        mina,
+    )
+    friday_night = slot((theo, mina), utc(2026, 10, 23, 18, 0))
+    quiet, per_week = check_booking(owner, friday_night, [slot((mina, sam), utc(2026, 10, 20, 18, 0))], NOW)
+    named = policy.view_breach(theo, quiet, network, names, SECRET)
+    assert (named.rule, named.label, named.mode) == ("quiet_nights", "Quiet nights", "refuse")
+    assert named.owner is not None and named.owner.name == "Mina" and named.detail.startswith("Mina: ")
+    unnamed = policy.view_breach(theo, per_week, network, names, SECRET)
+    assert unnamed == policy.BreachView(mode="warn", detail=policy.UNSHOWN_BREACH)
+    # The owner hears her own rule as hers; someone who is not her partner, only that the time does not work.
+    assert policy.view_breach(mina, per_week, network, names, SECRET).detail.startswith("your rule: ")
+    stranger = policy.view_breach(uuid4(), quiet, network, names, SECRET)
+    assert stranger == policy.BreachView(mode="refuse", detail=policy.UNSHOWN_BREACH)
