@@ -32,6 +32,7 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.cadence import Cadence, check_cadence, first_after, starts_at
+from domain.calendar import CHECK_IN, CHECK_IN_LENGTH, Slot, SlotStatus
 from domain.errors import (
     AlreadyDone,
     CheckInStatusForbids,
@@ -507,3 +508,50 @@ class CheckIn(Aggregate):
         check-in, and a party who is not a participant of the check-in from the agreement's timeline."""
         if set(parties) != set(participants):
             raise NotFound("agreement", agreement_id)
+
+
+# On the calendar
+
+
+def check_in_slots(
+    check_in: CheckIn, participants: Collection[UUID], start: datetime, end: datetime
+) -> tuple[Slot, ...]:
+    """The occurrences of a series between `start` and `end`, as time on its participants' calendars.
+
+    `participants`: who takes part now (`domain.policy.check_in_participants`); none, no slots.
+    Each occurrence opened so far stands where it is (a move shows); a skipped one holds no time,
+    nor does the open one of an ended series. While the series is active, the cadence goes on
+    beyond the open one; a paused or ended series shows nothing further.
+    """
+    people = tuple(p for p in check_in.participants if p in participants)
+    if not people:
+        return ()
+    if check_in.started_by in people:  # the starter first, as a plan's proposer is
+        people = (check_in.started_by, *(p for p in people if p != check_in.started_by))
+
+    def slot(index: int, begins: datetime, status: SlotStatus) -> Slot:
+        return Slot(
+            id=check_in.id,
+            kind=CHECK_IN,
+            participants=people,
+            start=begins,
+            end=begins + CHECK_IN_LENGTH,
+            time_zone=check_in.cadence.time_zone,
+            status=status,
+            index=index,
+        )
+
+    found = []
+    for occurrence in sorted(check_in.occurrences.values(), key=lambda o: o.index):
+        held = occurrence.status != "skipped" and not (occurrence.status == "open" and check_in.status == "ended")
+        candidate = slot(occurrence.index, occurrence.starts_at, "accepted" if held else "cancelled")
+        if candidate.overlaps(start, end):
+            found.append(candidate)
+    if check_in.status == "active":
+        # Beyond the last opened (or, before the first opens, from when the series started).
+        last = max(check_in.occurrences, default=first_after(check_in.cadence, check_in.started_at) - 1)
+        index = first_after(check_in.cadence, start - CHECK_IN_LENGTH, last)
+        while (begins := starts_at(check_in.cadence, index)) < end:
+            found.append(slot(index, begins, "accepted"))
+            index += 1
+    return tuple(found)

@@ -28,8 +28,11 @@ from domain.errors import (
 IDENTITY = "identity"
 RELATIONSHIP = "relationship"
 HISTORY = "history"
+#: The events layer: the parties' plans on the audience's calendar, in full, or only as busy time.
+EVENTS = "events"
+EVENTS_BUSY = "events:busy"
 CLAUSES = "clauses:"
-SCOPES = (IDENTITY, RELATIONSHIP, HISTORY, *(CLAUSES + topic for topic in TOPICS))
+SCOPES = (IDENTITY, RELATIONSHIP, HISTORY, EVENTS, EVENTS_BUSY, *(CLAUSES + topic for topic in TOPICS))
 
 
 def clauses_scope(topic: str) -> str:

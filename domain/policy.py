@@ -41,7 +41,11 @@ from uuid import UUID
 import msgspec
 
 from domain.agreement import TOPICS, Clause
+from domain.availability import RULES as BOOKING_RULES
+from domain.availability import Availability, BookingRules, Breach, Mode, ShownTo
 from domain.cadence import Cadence
+from domain.cadence import starts_at as cadence_starts_at
+from domain.calendar import CHECK_IN, Shows, Slot
 from domain.checkins import CheckIn, Occurrence
 from domain.documents import KIND_NAMES as DOCUMENT_KINDS
 from domain.documents import PersonalDocument
@@ -49,6 +53,8 @@ from domain.documents import Section as DocumentSection
 from domain.errors import NotFound, NotToBeShared
 from domain.grants import (
     CLAUSES,
+    EVENTS,
+    EVENTS_BUSY,
     HISTORY,
     IDENTITY,
     RELATIONSHIP,
@@ -1373,3 +1379,383 @@ class CalendarEntry(msgspec.Struct, frozen=True, kw_only=True):
     cadence: Cadence | None = None
     #: Entry ids of the viewer's own entries it overlaps (shown as a conflict).
     conflicts: tuple[str, ...] = ()
+    #: A check-in series given as one entry (`calendar_view(series=True)`): no occurrence of it starts at
+    #: or after this (it was paused or ended); None while it goes on.
+    until: datetime | None = None
+
+
+class PlanDetails(msgspec.Struct, frozen=True, kw_only=True):
+    """A plan's intimate text, opened only for viewers who see the plan in full."""
+
+    title: str
+    place: str = ""
+
+
+class CalendarFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What one viewer's calendar turns on, beside the slots themselves."""
+
+    #: The links of the viewer and of everyone in the slots, and of the parties of `agreements`.
+    network: Network
+    #: What each person shows this viewer of their time (their Availability); absent: nothing.
+    shows: dict[UUID, Shows] = msgspec.field(default_factory=dict)
+    #: Agreements with a grant naming the viewer as audience, and those grants.
+    agreements: tuple[AgreementFact, ...] = ()
+    grants: tuple[GrantFact, ...] = ()
+    #: Each person's own block list: the viewer's, and those of the people in the slots.
+    blocks: dict[UUID, frozenset[UUID]] = msgspec.field(default_factory=dict)
+    #: Each check-in series' cadence (for `series`).
+    cadences: dict[UUID, Cadence] = msgspec.field(default_factory=dict)
+    #: Each check-in series that will not go on (paused or ended): occurrences after its last known one hold no time.
+    stopped: frozenset[UUID] = frozenset()
+
+
+class EventsAccess(msgspec.Struct, frozen=True, kw_only=True):
+    """What holding grants give a viewer of the plans among one agreement's parties."""
+
+    parties: frozenset[UUID]
+    full: bool
+    identity: bool
+
+
+class SlotSight(msgspec.Struct, frozen=True, kw_only=True):
+    """How much of one slot one viewer sees: all of it, or the time of some of its people, or nothing."""
+
+    full: bool = False
+    #: Full sight: whether the people in it are named (a participant, or `identity` through a grant).
+    identity: bool = False
+    #: Otherwise: the people the viewer sees busy then, each with whether they are named by `identity`.
+    busy: tuple[tuple[UUID, bool], ...] = ()
+
+    @property
+    def nothing(self) -> bool:
+        return not self.full and not self.busy
+
+
+NOTHING_SEEN = SlotSight()
+
+
+def taking_part(slot: Slot, blocks: Mapping[UUID, Collection[UUID]]) -> tuple[UUID, ...]:
+    """The participants a slot reaches: all but those who blocked its proposer (`may_reach`).
+
+    A plan to someone who blocked the proposer answers like any other, and never reaches
+    them: it is not on their calendar, nor does it show them busy to anyone."""
+    proposer = slot.participants[0]
+    return tuple(p for p in slot.participants if may_reach(proposer, p, blocks.get(p, ())))
+
+
+def events_access(
+    viewer: UUID, agreements: Iterable[AgreementFact], grants: Iterable[GrantFact], network: Network, now: datetime
+) -> tuple[EventsAccess, ...]:
+    """The `events` and `events:busy` scopes that reach `viewer` through holding grants (`grant_holds`)."""
+    grants = tuple(grants)
+    found = []
+    for agreement in agreements:
+        access = agreement_access(viewer, agreement, grants, network, now)
+        if access.kind != "metamour" or not {EVENTS, EVENTS_BUSY} & access.scopes:
+            continue
+        found.append(
+            EventsAccess(
+                parties=frozenset(agreement.parties),
+                full=EVENTS in access.scopes,
+                identity=IDENTITY in access.scopes,
+            )
+        )
+    return tuple(found)
+
+
+def slot_sight(
+    viewer: UUID, slot: Slot, facts: CalendarFacts, granted: Sequence[EventsAccess]
+) -> SlotSight:
+    """THE decision for one slot on one viewer's calendar.
+
+    - Time it no longer holds (declined, cancelled) is on nobody's calendar: the plan's page keeps it.
+    - A participant it reaches sees it in full (`taking_part`).
+    - A metamour sees it through a holding grant on an agreement whose parties include every
+      participant: in full with `events` (a plan; a check-in's content is its participants' only,
+      so it shows busy), busy with `events:busy`.
+    - A live partner of a participant sees that participant busy, iff the participant shows them
+      "busy" (`Shows`; the default is nothing).
+    - Nobody sees anything of a person who blocked them, or whom they blocked; a full view
+      needs none of the participants to have blocked the viewer.
+    - Everyone else: nothing, not even that it exists.
+    """
+    if not slot.holds_time:
+        return NOTHING_SEEN
+    present = taking_part(slot, facts.blocks)
+    if viewer in present:
+        return SlotSight(full=True, identity=True)
+    mine = facts.blocks.get(viewer, frozenset())
+
+    def apart(person: UUID) -> bool:
+        return person in mine or viewer in facts.blocks.get(person, frozenset())
+
+    everyone = frozenset(slot.participants)
+    covering = [access for access in granted if everyone <= access.parties]
+    if (
+        slot.kind != CHECK_IN
+        and any(access.full for access in covering)
+        and not any(apart(p) for p in slot.participants)
+    ):
+        return SlotSight(full=True, identity=any(a.identity for a in covering if a.full))
+    busy: dict[UUID, bool] = {}
+    if covering:
+        named = any(access.identity for access in covering)
+        busy.update((person, named) for person in present)
+    partners = partners_of(viewer, facts.network.links)
+    for person in present:
+        if person in partners and facts.shows.get(person, "nothing") == "busy":
+            busy[person] = busy.get(person, False)
+    return SlotSight(
+        busy=tuple(sorted(((p, named) for p, named in busy.items() if not apart(p)), key=lambda item: str(item[0])))
+    )
+
+
+def busy_entry_id(viewer: UUID, person: UUID, slot: Slot, secret: bytes) -> str:
+    """Stable for this viewer, person and slot; without the secret it names none of them."""
+    index = b"" if slot.index is None else str(slot.index).encode()
+    digest = hmac.new(secret, b"busy:" + viewer.bytes + person.bytes + slot.id.bytes + index, hashlib.sha256)
+    return f"busy-{digest.hexdigest()[:24]}"
+
+
+def full_entry_id(slot: Slot) -> str:
+    if slot.kind == CHECK_IN:
+        return f"checkin:{slot.id}:{slot.index}"
+    return f"plan:{slot.id}"
+
+
+def calendar_view(
+    viewer: UUID,
+    slots: Iterable[Slot],
+    facts: CalendarFacts,
+    names: Mapping[UUID, str],
+    secret: bytes,
+    now: datetime,
+    details: Mapping[UUID, PlanDetails] | None = None,
+    *,
+    series: bool = False,
+) -> tuple[CalendarEntry, ...]:
+    """Everything on `viewer`'s calendar among `slots`, as much of each as they may see (`slot_sight`).
+
+    `details`: the title and place of the plans the viewer sees in full (`full_plans`). Busy entries
+    carry the time and the one person only: no plan id, no title, no other participant, and an
+    entry id that cannot be matched with anyone else's calendar. A viewer's own entries that
+    overlap each other name each other in `conflicts`.
+
+    `series`: a check-in the viewer takes part in is one entry with its cadence (for a feed's
+    recurring event), starting at its first occurrence among `slots`, with `until` once it stopped,
+    plus an entry for each occurrence that moved off its cadence or no longer holds time (skipped).
+    """
+    details = details or {}
+    granted = events_access(viewer, facts.agreements, facts.grants, facts.network, now)
+
+    def ref(person: UUID, identity: bool) -> PersonRef:
+        return person_ref(person, viewer, facts.network, names, secret, identity=identity)
+
+    entries: list[CalendarEntry] = []
+    own: list[CalendarEntry] = []
+    seen_series: set[UUID] = set()
+    ordered = sorted(slots, key=lambda s: (s.start, str(s.id), s.index or 0))
+    for slot in ordered:
+        if series and slot.kind == CHECK_IN and slot.id in facts.cadences:
+            entry = _series_entry(viewer, slot, ordered, facts, seen_series, ref)
+            if entry is not None:
+                entries.extend(entry)
+            if viewer in slot.participants:
+                continue
+        sight = slot_sight(viewer, slot, facts, granted)
+        if sight.full:
+            found = details.get(slot.id) if slot.kind != CHECK_IN else None
+            entry = CalendarEntry(
+                entry_id=full_entry_id(slot),
+                sight="full",
+                start=slot.start,
+                end=slot.end,
+                people=tuple(ref(p, sight.identity) for p in slot.participants),
+                kind=slot.kind,
+                plan_id=None if slot.kind == CHECK_IN else slot.id,
+                check_in_id=slot.id if slot.kind == CHECK_IN else None,
+                index=slot.index,
+                title=None if found is None else found.title,
+                place=None if found is None else found.place or None,
+                status=slot.status,
+                time_zone=slot.time_zone,
+            )
+            entries.append(entry)
+            if viewer in slot.participants:
+                own.append(entry)
+            continue
+        for person, named in sight.busy:
+            entries.append(
+                CalendarEntry(
+                    entry_id=busy_entry_id(viewer, person, slot, secret),
+                    sight="busy",
+                    start=slot.start,
+                    end=slot.end,
+                    people=(ref(person, named),),
+                )
+            )
+    clashes = {
+        entry.entry_id: tuple(
+            other.entry_id
+            for other in own
+            if other.entry_id != entry.entry_id and other.start < entry.end and entry.start < other.end
+        )
+        for entry in own
+    }
+    return tuple(
+        sorted(
+            (msgspec.structs.replace(e, conflicts=clashes[e.entry_id]) if clashes.get(e.entry_id) else e for e in entries),
+            key=lambda e: (e.start, e.entry_id),
+        )
+    )
+
+
+def _series_entry(
+    viewer: UUID,
+    slot: Slot,
+    ordered: Sequence[Slot],
+    facts: CalendarFacts,
+    seen: set[UUID],
+    ref: Callable[[UUID, bool], PersonRef],
+) -> list[CalendarEntry] | None:
+    """A check-in series as a feed carries it: its first occurrence with the cadence, then exceptions."""
+    if viewer not in taking_part(slot, facts.blocks):
+        return None
+    cadence = facts.cadences[slot.id]
+    people = tuple(ref(p, True) for p in slot.participants)
+    found: list[CalendarEntry] = []
+    if slot.id not in seen:
+        seen.add(slot.id)
+        occurrences = [s for s in ordered if s.kind == CHECK_IN and s.id == slot.id]
+        held = [s for s in occurrences if s.holds_time]
+        until = None
+        if slot.id in facts.stopped and occurrences:
+            last = max(occurrences, key=lambda s: s.index or 0)
+            until = cadence_starts_at(cadence, (last.index or 0) + 1)
+        first = held[0] if held else slot
+        found.append(
+            CalendarEntry(
+                entry_id=f"checkin:{slot.id}",
+                sight="full",
+                start=cadence_starts_at(cadence, first.index or 0),
+                end=cadence_starts_at(cadence, first.index or 0) + (first.end - first.start),
+                people=people,
+                kind=CHECK_IN,
+                check_in_id=slot.id,
+                index=first.index,
+                status="accepted",
+                time_zone=cadence.time_zone,
+                cadence=cadence,
+                until=until,
+            )
+        )
+    moved = slot.start != cadence_starts_at(cadence, slot.index or 0)
+    if moved or not slot.holds_time:
+        found.append(
+            CalendarEntry(
+                entry_id=full_entry_id(slot),
+                sight="full",
+                start=slot.start,
+                end=slot.end,
+                people=people,
+                kind=CHECK_IN,
+                check_in_id=slot.id,
+                index=slot.index,
+                status=slot.status,
+                time_zone=slot.time_zone,
+            )
+        )
+    return found
+
+
+def full_plans(viewer: UUID, slots: Iterable[Slot], facts: CalendarFacts, now: datetime) -> tuple[UUID, ...]:
+    """The plans among `slots` that `viewer` sees in full: whose details a calendar must open."""
+    granted = events_access(viewer, facts.agreements, facts.grants, facts.network, now)
+    return tuple(
+        slot.id for slot in slots if slot.kind != CHECK_IN and slot_sight(viewer, slot, facts, granted).full
+    )
+
+
+# Booking rules: whom a person shows them to
+
+
+class SharedRules(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's booking rules as one viewer may see them: every rule to the owner; to a live
+    partner, the rules the owner shows partners, with the time zone they are read in (None when
+    no rule is shown)."""
+
+    person: PersonRef
+    time_zone: str | None
+    rules: BookingRules
+
+
+def rules_access(viewer: UUID, owner: UUID, links: Iterable[LinkFact]) -> bool:
+    """The owner and their live partners; anyone else: 404.
+
+    A block changes nothing here: it ends no link (`may_reach`), and a partner
+    whose view of the rules went away would know they were blocked."""
+    return viewer == owner or viewer in partners_of(owner, links)
+
+
+def rule_shown(viewer: UUID, owner: UUID, shown_to: ShownTo, links: Iterable[LinkFact]) -> bool:
+    """Whether `viewer` may know of one rule of `owner`'s (its name, and whose it is)."""
+    if viewer == owner:
+        return True
+    return shown_to == "partners" and rules_access(viewer, owner, links)
+
+
+def view_rules(
+    viewer: UUID,
+    availability: Availability,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> SharedRules | None:
+    owner = availability.person
+    if not rules_access(viewer, owner, network.links):
+        return None
+    shown = {
+        name: rule
+        for name, rule in availability.rules.set().items()
+        if rule_shown(viewer, owner, rule.shown_to, network.links)
+    }
+    return SharedRules(
+        person=person_ref(owner, viewer, network, names, secret),
+        time_zone=availability.time_zone if shown or viewer == owner else None,
+        rules=BookingRules(**shown),
+    )
+
+
+#: What a proposer hears of a rule its owner does not show them.
+UNSHOWN_BREACH = "this time does not work for a participant"
+
+
+class BreachView(msgspec.Struct, frozen=True, kw_only=True):
+    """A booking rule a plan breaks, as the person proposing (rescheduling, accepting) may know it:
+    the rule and its owner when the owner shows them that rule, else only that the time does not
+    work for a participant (`rule`, `label` and `owner` None)."""
+
+    mode: Mode
+    detail: str
+    rule: str | None = None
+    label: str | None = None
+    owner: PersonRef | None = None
+
+
+def view_breach(
+    viewer: UUID,
+    breach: Breach,
+    network: Network,
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> BreachView:
+    if not rule_shown(viewer, breach.owner, breach.shown_to, network.links):
+        return BreachView(mode=breach.mode, detail=UNSHOWN_BREACH)
+    owner = person_ref(breach.owner, viewer, network, names, secret)
+    return BreachView(
+        mode=breach.mode,
+        detail=f"{owner.name}: {breach.detail}" if breach.owner != viewer else f"your rule: {breach.detail}",
+        rule=breach.rule,
+        label=BOOKING_RULES[breach.rule],
+        owner=owner,
+    )

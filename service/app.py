@@ -14,7 +14,9 @@ from service import web
 from service.application import Accord
 from service.http.accounts import AccountController
 from service.http.agreements import AgreementController
+from service.http.availability import AvailabilityController, PartnerRulesController
 from service.http.blocks import BlockController
+from service.http.calendar import CalendarController
 from service.http.checkins import CheckInController
 from service.http.deps import DEPENDENCIES
 from service.http.documents import DocumentController
@@ -85,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BlockController,
             FeedController,
             CalendarFeedController,
+            CalendarController,
+            AvailabilityController,
+            PartnerRulesController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

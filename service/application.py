@@ -18,9 +18,12 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from domain.errors import NotFound, ValidationFailed
+from domain.policy import CalendarEntry
 from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
+from service.commands.calendar import CalendarReads
 from service.commands.agreements import Agreements
+from service.commands.availability import Availabilities, AvailabilityReads
 from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
@@ -155,6 +158,9 @@ class Accord:
         )  # fmt: skip
         self.signal_reads = SignalReads(self.visibility)
         self.feeds = Feeds(self.commands, self.reads, now, self._settled, self._calendar_entries)
+        self.calendar_reads = CalendarReads(self.visibility, now)
+        self.availabilities = Availabilities(self.commands, self.visibility, now, self._settled)
+        self.availability_reads = AvailabilityReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,
@@ -256,8 +262,9 @@ class Accord:
             self.commands.forget(owner)
             self.models.aggregates.drop(owner)
 
-    async def _calendar_entries(self, viewer: UUID, start: datetime, end: datetime) -> tuple:
-        return ()
+    async def _calendar_entries(self, viewer: UUID, start: datetime, end: datetime) -> tuple[CalendarEntry, ...]:
+        """A feed's entries: the viewer's calendar, each check-in series they take part in as one entry."""
+        return (await self.visibility.calendar(viewer, start, end, series=True)).entries
 
     async def _settled(self, outcome: Outcome) -> Outcome:
         # Read-your-writes in this process: lists reflect the command once it returns.

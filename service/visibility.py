@@ -9,19 +9,22 @@ demand; names from a bounded cache of display names.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 import msgspec
 
 from domain import inbox, policy
 from domain.agreement import Agreement
+from domain.availability import Availability, BookingRules, Breach, default_availability
 from domain.blocks import Blocks
-from domain.checkins import CheckIn
+from domain.cadence import Cadence
+from domain.calendar import Shows, Slot
+from domain.checkins import CheckIn, check_in_slots
 from domain.documents import PersonalDocument
 from domain.errors import NotFound
 from domain.feeds import CalendarFeed
-from domain.grants import SharingGrant
+from domain.grants import EVENTS, EVENTS_BUSY, SharingGrant
 from domain.network import PartnerLink
 from domain.signals import KINDS as SIGNAL_KINDS
 from domain.signals import Signal, SignalBook, SignalSettings, default_book
@@ -156,6 +159,8 @@ class Visibility:
         self.secret = secret
         self.clock = clock
         self.signal_views = SignalViews(self)
+        self.calendar_views = CalendarViews(self)
+        self.availability_views = AvailabilityViews(self)
 
     # One thing, for one person
 
@@ -306,6 +311,10 @@ class Visibility:
             found = await self.inbox(viewer)
         elif key == SIGNALS:
             found = await self.signal_views.live(viewer)
+        elif key == CALENDAR:
+            found = await self.calendar_views.live(viewer)
+        elif key == AVAILABILITY:
+            found = await self.availability_views.live(viewer)
         elif key.startswith(GRANTS):
             found = await self.grants(viewer, UUID(key.removeprefix(GRANTS)))
         elif key.startswith(CHECK_IN):
@@ -323,7 +332,7 @@ class Visibility:
         mine = await self.models.documents_of(person)
         documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
         return {
-            NETWORK, INBOX, SIGNALS, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
+            NETWORK, INBOX, SIGNALS, CALENDAR, AVAILABILITY, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
             *documents,
         }  # fmt: skip
 
@@ -452,6 +461,12 @@ class Visibility:
             if (view := await self.document(viewer, document_id)) is not None:
                 found.append(view)
         return sorted(found, key=lambda v: (v.access != "owner", v.title, str(v.document_id)))
+
+    async def calendar(
+        self, viewer: UUID, start: datetime, end: datetime, *, series: bool = False
+    ) -> CalendarView:
+        """`viewer`'s calendar from `start` to `end`: what the events layer of consent lets them see."""
+        return await self.calendar_views.calendar(viewer, start, end, series=series)
 
     # Blocks
 
@@ -662,3 +677,191 @@ def feed_view(feed: CalendarFeed | None) -> FeedView:
 async def my_feed(visibility: Visibility, viewer: UUID) -> FeedView:
     """`viewer`'s own calendar feed; nobody else has a view of it."""
     return feed_view(await visibility.models.aggregate(CalendarFeed, CalendarFeed.id_for(viewer)))
+
+
+#: The hub key of a person's own availability (`AvailabilityViews.mine`).
+AVAILABILITY = "availability"
+
+
+class PartnerShowsView(msgspec.Struct, frozen=True, kw_only=True):
+    """One live partner, and what they see of the owner's other time."""
+
+    person: policy.PersonRef
+    shows: Shows
+
+
+class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's own availability: GET/PUT /api/me/availability and the `availability` push alike."""
+
+    time_zone: str
+    #: Every live partner shown to the owner by name, partners without a choice as "nothing".
+    partners: list[PartnerShowsView]
+    rules: BookingRules
+
+
+class AvailabilityViews:
+    """Availability through the one view function: a person's time zone, what they show each partner,
+    their booking rules, and a rule a plan breaks, as each viewer may know them."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.v = visibility
+
+    async def of(self, person: UUID) -> Availability:
+        """A person's availability as it stands (their defaults before any choice)."""
+        return await self.v.models.aggregate(Availability, Availability.id_for(person)) or default_availability(
+            person, self.v.clock()
+        )
+
+    async def time_zone(self, person: UUID) -> str:
+        """The zone `person`'s own calendar pages read in (their choice; UTC until they make one)."""
+        return (await self.of(person)).time_zone
+
+    async def shows(self, owner: UUID, partner: UUID) -> Shows:
+        """What `owner` chose to show `partner` of their other time while the two are live partners;
+        "nothing" for anyone else. (Whether a block hides it too is the calendar view's to decide.)"""
+        network = await self.v.models.network_around((owner,))
+        if partner not in policy.partners_of(owner, network.links):
+            return "nothing"
+        return (await self.of(owner)).shows_to(partner)
+
+    async def mine(self, viewer: UUID, current: Availability | None = None) -> AvailabilityView:
+        availability = current or await self.of(viewer)
+        network = await self.v.models.network_around((viewer,))
+        partners = sorted(policy.partners_of(viewer, network.links), key=str)
+        await self.v.names.load((viewer, *partners))
+        refs = [self.v._ref(person, viewer, network) for person in partners]
+        shown = [
+            PartnerShowsView(person=ref, shows=availability.shows_to(ref.person_id))
+            for ref in refs
+            if ref.person_id is not None  # a partner shown by pseudonym cannot be chosen for
+        ]
+        shown.sort(key=lambda p: (p.person.name, p.person.key))
+        return AvailabilityView(time_zone=availability.time_zone, partners=shown, rules=availability.rules)
+
+    async def live(self, viewer: UUID) -> AvailabilityView | None:
+        """The `availability` push: as `mine`, once the viewer made a choice; before that there is nothing to push."""
+        if await self.v.models.aggregate(Availability, Availability.id_for(viewer)) is None:
+            return None
+        return await self.mine(viewer)
+
+    async def rules(self, viewer: UUID, owner: UUID) -> policy.SharedRules | None:
+        """`owner`'s rules as `viewer` may see them, or None (404: not even that they have any)."""
+        network = await self.v.models.network_around((owner,))
+        await self.v.names.load((owner,))
+        return policy.view_rules(viewer, await self.of(owner), network, self.v.names, self.v.secret())
+
+    async def breaches(self, viewer: UUID, breaches: Iterable[Breach]) -> list[policy.BreachView]:
+        """The breaches of a plan `viewer` proposes, reschedules or accepts, as they may know them."""
+        seen: list[policy.BreachView] = []
+        for breach in breaches:
+            network = await self.v.models.network_around((breach.owner,))
+            await self.v.names.load((breach.owner,))
+            view = policy.view_breach(viewer, breach, network, self.v.names, self.v.secret())
+            if view not in seen:  # two unshown breaches read alike: once is enough
+                seen.append(view)
+        return seen
+
+
+#: The hub key of a person's calendar (`CalendarViews.live`).
+CALENDAR = "calendar"
+#: The window the `calendar` push covers, around today: what the week and month pages and a feed show.
+LIVE_BEFORE = timedelta(days=60)
+LIVE_AHEAD = timedelta(days=400)
+
+
+class CalendarView(msgspec.Struct, frozen=True, kw_only=True):
+    """One person's calendar over a window: GET /api/calendar and the `calendar` push alike."""
+
+    start: datetime
+    end: datetime
+    #: The viewer's own time zone (their availability settings), for showing the entries.
+    time_zone: str
+    entries: tuple[policy.CalendarEntry, ...]
+
+
+class CalendarViews:
+    """The events layer of consent through the one view function: whose time a viewer may see, and how much.
+
+    The candidates are the slots of the viewer, of their live partners, and of the parties of
+    agreements that name the viewer as a grant's audience: nobody else's time can reach them
+    (`policy.slot_sight`), so nobody else's is read."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.v = visibility
+
+    async def calendar(self, viewer: UUID, start: datetime, end: datetime, *, series: bool = False) -> CalendarView:
+        models = self.v.models
+        around = await models.network_around((viewer,))
+        partners = policy.partners_of(viewer, around.links)
+        agreements, grants = [], []
+        for agreement_id in sorted((await models.person(viewer)).granted, key=str):
+            mine = [g for g in await models.grant_facts(agreement_id) if g.audience == viewer]
+            fact = await models.agreement_fact(agreement_id)
+            if fact is not None and any({EVENTS, EVENTS_BUSY} & g.scopes for g in mine):
+                agreements.append(fact)
+                grants.extend(mine)
+        parties = {p for fact in agreements for p in fact.parties}
+        people = {viewer, *partners, *parties}
+        slots: dict[tuple[UUID, int | None], Slot] = {}
+        cadences: dict[UUID, Cadence] = {}
+        stopped: set[UUID] = set()
+        for person in sorted(people, key=str):
+            for slot in await self.slots_of(person, start, end, cadences, stopped):
+                slots[(slot.id, slot.index)] = slot
+        involved = {p for slot in slots.values() for p in slot.participants}
+        network = await models.network_around({viewer, *parties, *involved})
+        facts = policy.CalendarFacts(
+            network=network,
+            shows={p: await self.shows(p, viewer) for p in sorted(partners, key=str)},
+            agreements=tuple(agreements),
+            grants=tuple(grants),
+            blocks={p: await self.v.blocked_by(p) for p in sorted({viewer, *involved}, key=str)},
+            cadences=cadences,
+            stopped=frozenset(stopped),
+        )
+        found = list(slots.values())
+        details = {plan: d for plan in policy.full_plans(viewer, found, facts, self.v.clock()) if (d := await self.details(plan))}
+        await self.v.names.load({viewer, *involved})
+        entries = policy.calendar_view(
+            viewer, found, facts, self.v.names, self.v.secret(), self.v.clock(), details, series=series
+        )
+        return CalendarView(start=start, end=end, time_zone=await self.time_zone(viewer), entries=entries)
+
+    async def live(self, viewer: UUID) -> CalendarView | None:
+        """The `calendar` push: the calendar from 60 days before today to 400 after (moving once a day);
+        nothing while it is empty, as for someone with no calendar at all."""
+        today = datetime.combine(self.v.clock().date(), time(0), tzinfo=UTC)
+        view = await self.calendar(viewer, today - LIVE_BEFORE, today + LIVE_AHEAD)
+        return view if view.entries else None
+
+    async def slots_of(
+        self, person: UUID, start: datetime, end: datetime, cadences: dict[UUID, Cadence], stopped: set[UUID]
+    ) -> list[Slot]:
+        """Everything that may hold `person`'s time in the window: their check-ins' occurrences and their plans."""
+        found: list[Slot] = []
+        for check_in_id in await self.v.models.check_ins_of(person):
+            check_in = await self.v.models.aggregate(CheckIn, check_in_id)
+            if check_in is None or check_in.id in cadences:
+                continue
+            cadences[check_in.id] = check_in.cadence
+            if check_in.status != "active":
+                stopped.add(check_in.id)
+            found.extend(check_in_slots(check_in, await self.v.check_in_participants(check_in), start, end))
+        found.extend(await self.plan_slots(person, start, end))
+        return found
+
+    async def plan_slots(self, person: UUID, start: datetime, end: datetime) -> list[Slot]:
+        """`person`'s plans in the window (the plans projection)."""
+        return []
+
+    async def details(self, plan_id: UUID) -> policy.PlanDetails | None:
+        """A plan's title and place, for a viewer who sees it in full."""
+        return None
+
+    async def shows(self, person: UUID, viewer: UUID) -> Shows:
+        """What `person` shows `viewer` of their time (their availability settings); nothing by default."""
+        return await self.v.availability_views.shows(person, viewer)
+
+    async def time_zone(self, person: UUID) -> str:
+        """The zone `person` reads their calendar in (their availability settings); UTC by default."""
+        return await self.v.availability_views.time_zone(person)

@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, KeysView
+from collections.abc import Callable, Iterable, KeysView
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.agreement import Agreement
+from domain.availability import Availability
 from domain.blocks import Blocks
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
@@ -34,6 +35,8 @@ from service.store import EventStore, StoredEvent, StoreError
 from service.store.mapper import MsgspecMapper
 from service.store.sealed import SHREDDED
 from service.visibility import (
+    AVAILABILITY,
+    CALENDAR,
     INBOX,
     SIGNALS,
     Visibility,
@@ -119,7 +122,7 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals")
+    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals", "calendar", "availability")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
@@ -133,6 +136,10 @@ class Touched:
         self.network: set[UUID] = set()
         #: People whose signals (and so their inbox) may have changed.
         self.signals: set[UUID] = set()
+        #: People whose calendar may have changed (the hub pushes it only to those it did change for).
+        self.calendar: set[UUID] = set()
+        #: People whose own availability (time zone, partners' sight, booking rules) changed.
+        self.availability: set[UUID] = set()
 
 
 class Follower:
@@ -221,6 +228,10 @@ class Follower:
                     fresh[person] = await self.visibility.views(person, [*keys, INBOX])
                 for person in touched.signals:
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, [SIGNALS, INBOX]))
+                for person in touched.calendar - touched.network:
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, [CALENDAR]))
+                for person in touched.availability:
+                    fresh.setdefault(person, {}).update(await self.visibility.views(person, [AVAILABILITY]))
                 for person in touched.network:
                     every = await self.visibility.keys(person) | self.hub.shown_keys(person)
                     fresh.setdefault(person, {}).update(await self.visibility.views(person, every))
@@ -267,6 +278,7 @@ class Follower:
                 if check_in is not None:
                     touched.check_ins.add(check_in.id)
                     touched.people = set(check_in.participants) & tracked
+                    touched.calendar = await self._near_calendars(check_in.participants, tracked)
             case PersonalDocument.Event():
                 # Whoever was shown it (a share revoked, the document deleted) is told at once, with the owner
                 # and everyone it is shared with now.
@@ -322,12 +334,21 @@ class Follower:
                     elif isinstance(event, SignalBook.SettingsChanged):
                         near |= await self._signalled_with(book.person)
                     touched.signals = near & tracked
+            case Availability.Event():
+                availability = await self.models.aggregate(Availability, event.originator_id)
+                if availability is not None:
+                    touched.availability = {availability.person} & tracked
+                    # What the owner shows each partner, and the zone the owner's own calendar reads in.
+                    touched.calendar = await self._near_calendars((availability.person,), tracked)
             case Blocks.Event():
                 blocks = await self.models.aggregate(Blocks, event.originator_id)
                 if blocks is not None:
                     # The blocker's views only (requests from the blocked person hide or show again);
                     # the blocked person is told nothing, not even by a push.
                     touched.network = {blocks.person} & tracked
+                    # Calendars near the blocker lose (or regain) the blocker's time: to the blocked
+                    # person that reads exactly as the blocker choosing to show them nothing.
+                    touched.calendar = await self._near_calendars((blocks.person,), tracked)
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:
@@ -336,6 +357,11 @@ class Follower:
                         near.add(audience)
                     touched.network = near & tracked
         return touched
+
+    async def _near_calendars(self, people: Iterable[UUID], tracked: KeysView[UUID]) -> set[UUID]:
+        """Whose calendar time of `people` may reach: themselves, their partners (busy), and partners
+        of their partners (metamours through `events` grants); the hub pushes to those it changed for."""
+        return await self.models.neighbourhood(people) & tracked if tracked else set()
 
     async def _signalled_with(self, person: UUID) -> set[UUID]:
         """Who sent `person` a signal still listed: their read receipts show there."""

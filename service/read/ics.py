@@ -156,7 +156,7 @@ def _series(entry: CalendarEntry, now: datetime, skipped: Sequence[int]) -> Even
     event.add("dtstart", wall_start(cadence, first))
     length = entry.end - entry.start
     event.add("duration", length if length > timedelta(0) else CHECK_IN_LENGTH)
-    event.add("rrule", rrule(cadence))
+    event.add("rrule", rrule(cadence, entry.until))
     for index in skipped:
         event.add("exdate", wall_start(cadence, index))
     return event
@@ -179,7 +179,8 @@ def _irregular(series: CalendarEntry, now: datetime, until: datetime, exceptions
     found = []
     index = series.index or 0
     length = series.end - series.start if series.end > series.start else CHECK_IN_LENGTH
-    while (start := starts_at(cadence, index)) < until:
+    stop = until if series.until is None else min(until, series.until)
+    while (start := starts_at(cadence, index)) < stop:
         wall = wall_start(cadence, index)
         end = start + length
         local = start.astimezone(wall.tzinfo)
@@ -220,18 +221,22 @@ def wall_start(cadence: Cadence, index: int) -> datetime:
     return datetime.combine(local_date(cadence, index), time(hour, minute), tzinfo=zone(cadence.time_zone))
 
 
-def rrule(cadence: Cadence) -> vRecur:
-    """The cadence as a recurrence rule. A monthly day past the 28th is the month's last day when it is
+def rrule(cadence: Cadence, until: datetime | None = None) -> vRecur:
+    """The cadence as a recurrence rule, with no occurrence starting at or after `until` (UTC, as RFC 5545
+    asks beside a DTSTART with a zone). A monthly day past the 28th is the month's last day when it is
     shorter: the 31st is BYMONTHDAY=-1; the 29th and 30th the last of 28..day the month has (BYSETPOS=-1)."""
     if cadence.kind == "weekly":
         assert cadence.weekday is not None
-        return vRecur(freq="WEEKLY", interval=cadence.every, byday=WEEKDAYS[cadence.weekday])
-    assert cadence.day is not None
-    if cadence.day <= 28:
-        return vRecur(freq="MONTHLY", interval=cadence.every, bymonthday=cadence.day)
-    if cadence.day == 31:
-        return vRecur(freq="MONTHLY", interval=cadence.every, bymonthday=-1)
-    return vRecur(
-        freq="MONTHLY", interval=cadence.every, bymonthday=list(range(28, cadence.day + 1)), bysetpos=-1
-    )
+        rule = vRecur(freq="WEEKLY", interval=cadence.every, byday=WEEKDAYS[cadence.weekday])
+    elif cadence.day is not None and cadence.day <= 28:
+        rule = vRecur(freq="MONTHLY", interval=cadence.every, bymonthday=cadence.day)
+    elif cadence.day == 31:
+        rule = vRecur(freq="MONTHLY", interval=cadence.every, bymonthday=-1)
+    else:
+        assert cadence.day is not None
+        rule = vRecur(freq="MONTHLY", interval=cadence.every, bymonthday=list(range(28, cadence.day + 1)), bysetpos=-1)
+    if until is not None:
+        # UNTIL is inclusive: the last second before the first occurrence that will not be.
+        rule["UNTIL"] = (until - timedelta(seconds=1)).astimezone(timezone.utc)
+    return rule
 

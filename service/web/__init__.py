@@ -23,8 +23,10 @@ from service.accounts import RateLimited
 from service.commands import Busy
 from service.store import StoreUnavailable
 from service.web import present
+from service.web.availability import AvailabilityPages
 from service.web.blocks import BlockPages
 from service.web.feeds import FeedPages
+from service.web.calendar import CalendarPages
 from service.web.checkins import CheckInPages
 from service.web.documents import DocumentPages
 from service.web.export import ExportPages
@@ -132,7 +134,8 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[
             *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
-            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, FeedPages,
+            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, CalendarPages, AvailabilityPages,
+            FeedPages,
         ],
         guards=[require_csrf_token],
         middleware=[SecurityHeaders()],

@@ -44,6 +44,8 @@ SCOPE_LABELS = {
     IDENTITY: "Our names (otherwise they see pseudonyms)",
     RELATIONSHIP: "That our relationship exists",
     HISTORY: "How the shared clauses changed over time",
+    "events": "Our plans on their calendar, in full",
+    "events:busy": "Our plans on their calendar, as busy time only",
     **{CLAUSES + topic: f"Clauses on {label.lower()}" for topic, label in TOPIC_LABELS.items()},
 }
 
@@ -52,6 +54,8 @@ SCOPES_SEEN = {
     IDENTITY: "their names",
     RELATIONSHIP: "that their relationship exists",
     HISTORY: "how those clauses changed",
+    "events": "their plans, in full",
+    "events:busy": "their plans, as busy time",
     **{CLAUSES + topic: f"their clauses on {label.lower()}" for topic, label in TOPIC_LABELS.items()},
 }
 

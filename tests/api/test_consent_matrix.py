@@ -115,6 +115,8 @@ class World:
     document_history: list[Any] = field(default_factory=list)
     #: GET /api/signals as each of the cast reads it.
     signal_lists: dict[str, Any] = field(default_factory=dict)
+    #: GET /api/calendar (the next 90 days) as each of the cast reads it.
+    calendars: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -282,7 +284,50 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     for name in CAST:
         w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
     assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
+
+    # Availability: Mina's zone is Berlin, Jo sees her time as busy; one rule shown to partners, one to nobody.
+    ids["mina_id"] = mina.sid
+    body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": jo.sid, "shows": "busy"}], "rules": MINA_RULES}
+    await api.call("PUT", "/api/me/availability", mina, 200, json=body)
+    # The calendar: check-in K's occurrences are its participants' in full; Jo shows Kai his time as busy,
+    # so Kai sees Jo busy then, and nothing else; nobody else sees anything of it.
+    await api.call("PUT", "/api/me/availability", jo, 200, json={"partners": [{"person_id": w["kai"].sid, "shows": "busy"}]})
+    today = datetime.combine(datetime.now(UTC).date(), datetime.min.time())
+    ids["cal_from"], ids["cal_to"] = (f"{(today + timedelta(days=d)).isoformat()}Z" for d in (0, 90))
+    for name in CAST:
+        w.calendars[name] = await api.call("GET", ROUTES["calendar"].url(ids), w[name], 200)
+    for name in ("mina", "jo"):
+        entries = w.calendars[name]["entries"]
+        assert entries and all(e["check_in_id"] == ids["K"] and e["sight"] == "full" for e in entries)
+    assert w.calendars["mina"]["entries"] == w.calendars["jo"]["entries"]
+    busy = w.calendars["kai"]["entries"]
+    assert len(busy) == len(w.calendars["jo"]["entries"])
+    assert all(e["sight"] == "busy" and e["people"] == [named(jo)] and e["check_in_id"] is None for e in busy)
+    assert all(not w.calendars[name]["entries"] for name in CAST if name not in ("mina", "jo", "kai"))
     return w
+
+
+MINA_RULES: dict[str, Any] = {
+    "quiet_nights": {"weekdays": ["sunday"], "mode": "refuse", "shown_to": "partners"},
+    "overnight_notice": None,
+    "plans_per_week": {"limit": 2, "mode": "warn", "shown_to": "nobody"},
+    "buffer_after_date": None,
+}
+#: Each person's live partners in the world (Robin's link to Jo ended).
+WORLD_PARTNERS: dict[str, tuple[str, ...]] = {
+    "mina": ("jo",), "jo": ("mina", "sam", "ira", "alex", "kai"), "sam": ("jo",), "ira": ("jo",), "alex": ("jo",), "kai": ("jo",),
+}  # fmt: skip
+
+
+def expected_availability(w: World, caller: str) -> dict[str, Any]:
+    partners = [
+        {"person": named(w[p]), "shows": "busy" if (caller, p) in (("mina", "jo"), ("jo", "kai")) else "nothing"}
+        for p in WORLD_PARTNERS.get(caller, ())
+    ]
+    partners.sort(key=lambda p: (p["person"]["name"], p["person"]["key"]))
+    if caller == "mina":
+        return {"time_zone": "Europe/Berlin", "partners": partners, "rules": MINA_RULES}
+    return {"time_zone": "UTC", "partners": partners, "rules": dict.fromkeys(MINA_RULES)}
 
 
 def sections(*texts: str) -> dict[str, Any]:
@@ -592,6 +637,12 @@ ROUTES: dict[str, Route] = {
     "open signal channel": Route("PUT", "/api/signals/channels/{jo_id}", body=lambda ids: {"open": True}, scratch="channel"),
     "signal settings": Route("GET", "/api/signals/settings"),
     "change signal settings": Route("PUT", "/api/signals/settings", body=lambda ids: {"expiry_hours": 12}),
+    # The calendar
+    "calendar": Route("GET", "/api/calendar?from={cal_from}&to={cal_to}"),
+    # Availability and booking rules
+    "my availability": Route("GET", "/api/me/availability"),
+    "change availability": Route("PUT", "/api/me/availability", body=lambda ids: {"time_zone": "Europe/Berlin"}),
+    "Mina's booking rules": Route("GET", "/api/people/{mina_id}/availability"),
 }
 
 R, E = "R", "E"
@@ -710,6 +761,12 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "open signal channel":     (E,           N4,          N4,          E,   E,   E,   E,   N4,          N4,      401),
     "signal settings":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "change signal settings":  (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    # Everyone has a calendar; what is on it is the events layer's to say (tests/api/test_calendar.py).
+    "calendar":                (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "my availability":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    "change availability":     (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    # Her own, and her partner's as far as she shows him; metamours, an ex's partner, strangers: nothing.
+    "Mina's booking rules":    (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
 }
 # fmt: on
 
@@ -986,8 +1043,15 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.signal_lists[caller]
         case "view signal":
             return next(s for s in [*w.signal_lists[caller]["received"], *w.signal_lists[caller]["sent"]] if s["signal_id"] == w.ids["SG"])
+        case "calendar":
+            return w.calendars[caller]
         case "signal settings":
             return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
+        case "my availability":
+            return expected_availability(w, caller)
+        case "Mina's booking rules":
+            shown = MINA_RULES if caller == "mina" else {**dict.fromkeys(MINA_RULES), "quiet_nights": MINA_RULES["quiet_nights"]}
+            return {"person": named(w["mina"]), "time_zone": "Europe/Berlin", "rules": shown}
     raise AssertionError(f"no expectation for {route}")
 
 

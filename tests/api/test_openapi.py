@@ -977,10 +977,10 @@ async def test_the_idempotency_key_is_documented_on_commands_only_with_the_rule_
         [key] = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"] or [None]
         # Account routes take none: deleting an account ends the very token a repeat would carry;
         # sessions and account security are kept beside the log, not commands on it.
-        # Email reminders (/api/me/email...), blocks (/api/me/blocks...) and the calendar feed (/api/me/calendar-feed)
-        # are commands on the log like any other.
+        # Email reminders (/api/me/email...), blocks (/api/me/blocks...), availability and the calendar feed
+        # (/api/me/calendar-feed) are commands on the log like any other.
         account = path.startswith(("/api/accounts", "/api/sessions", "/api/me/", "/health")) and not path.startswith(
-            ("/api/me/email", "/api/me/blocks", "/api/me/calendar-feed")
+            ("/api/me/email", "/api/me/blocks", "/api/me/availability", "/api/me/calendar-feed")
         )
         if method == "GET" or account or path == "/api/me":
             assert key is None, (method, path)
@@ -1138,3 +1138,42 @@ async def _signal_settings(api: Api) -> httpx.Response:
 async def _change_signal_settings(api: Api) -> httpx.Response:
     body = {"expiry_hours": 12, "read_receipts": True, "quiet_from": 22, "quiet_until": 7}
     return await send(api, "PUT", "/api/signals/settings", await api.person("ana"), json=body)
+
+
+# The calendar
+
+
+@scenario("GET", "/api/calendar")
+async def _calendar(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    await api.call("POST", "/api/check-ins", ana, 201, json=checkins.weekly(partner_id=ben.sid))
+    start = datetime.now(UTC)
+    return await send(api, "GET", "/api/calendar", ben, params={"from": start.isoformat(), "to": (start + timedelta(days=90)).isoformat()})
+
+
+# Availability (tests/api/test_availability.py)
+
+
+@scenario("GET", "/api/me/availability")
+async def _my_availability(api: Api) -> httpx.Response:
+    return await send(api, "GET", "/api/me/availability", await api.person("ana"))
+
+
+@scenario("PUT", "/api/me/availability")
+async def _change_availability(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    body = {
+        "time_zone": "Europe/Berlin",
+        "partners": [{"person_id": ben.sid, "shows": "busy"}],
+        "rules": {"quiet_nights": {"weekdays": ["friday"], "shown_to": "partners"}},
+    }
+    return await send(api, "PUT", "/api/me/availability", ana, json=body)
+
+
+@scenario("GET", "/api/people/{person_id}/availability")
+async def _partner_rules(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    return await send(api, "GET", f"/api/people/{ana.sid}/availability", ben)

@@ -30,6 +30,7 @@ SQLite only, one app for the module, fresh people for every example.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -143,6 +144,8 @@ class Plan:
     documents: tuple[tuple[int, tuple[int, ...], int | None, bool], ...] = ()
     #: Signals from a to b: (a, b, a opens a channel to b, b opens one to a, b closes it again).
     signals: tuple[tuple[int, int, bool, bool, bool], ...] = ()
+    #: Booking rules: (owner, quiet nights shown to partners, plans per week shown to partners).
+    rules: tuple[tuple[int, bool, bool], ...] = ()
 
 
 def often(draw: st.DrawFn, weight: int = 4) -> bool:
@@ -234,9 +237,10 @@ def plans(draw: st.DrawFn) -> Plan:
     anyone = st.integers(0, size - 1)
     signals = draw(st.lists(st.tuples(anyone, anyone, st.booleans(), st.booleans(), st.booleans()), max_size=3))
     signals = [s for s in signals if s[0] != s[1]]
+    rules = draw(st.lists(st.tuples(anyone, st.booleans(), st.booleans()), max_size=2, unique_by=lambda r: r[0]))
     return Plan(
         size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents),
-        tuple(signals),
+        tuple(signals), tuple(rules),
     )
 
 
@@ -330,6 +334,8 @@ class World:
     signals: list[SignalModel] = field(default_factory=list)
     #: (a, b): a has their side of a signal channel to b open.
     channels: set[tuple[int, int]] = field(default_factory=set)
+    #: Each owner's booking rules, as set.
+    rules: dict[int, dict[str, Any]] = field(default_factory=dict)
     step: int = 0
 
     def tick(self) -> int:
@@ -668,6 +674,14 @@ async def run(w: World, plan: Plan) -> None:
     documents = [(await build_document(w, owner, shares), revoke, revise) for owner, shares, revoke, revise in plan.documents]
     for a, b, opens_a, opens_b, closes_b in plan.signals:
         await build_signal(w, a, b, opens_a, opens_b, closes_b)
+    for owner, quiet_shown, per_week_shown in plan.rules:
+        w.rules[owner] = {
+            "quiet_nights": {"weekdays": ["friday"], "mode": "refuse", "shown_to": "partners" if quiet_shown else "nobody"},
+            "overnight_notice": None,
+            "plans_per_week": {"limit": 2, "mode": "warn", "shown_to": "partners" if per_week_shown else "nobody"},
+            "buffer_after_date": None,
+        }
+        await w.call("PUT", "/api/me/availability", owner, 200, json={"rules": w.rules[owner]})
     for (a, b), op in plan.late_links:
         await late_link(w, a, b, op)
     for gplan, g in made:
@@ -811,6 +825,7 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     paths += [f"/api/check-ins/{m.check_in_id}" for m in w.check_ins]
     paths += ["/api/documents", *(f"/api/documents/{d.document_id}{s}" for d in w.documents for s in ("", "/history"))]
     paths += ["/api/signals", "/api/me/inbox", *(f"/api/signals/{m.signal_id}" for m in w.signals)]
+    paths += ["/api/me/availability", *(f"/api/people/{p.id}/availability" for p in w.people)]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -855,6 +870,17 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for sm in w.signals:
                 if path == f"/api/signals/{sm.signal_id}":
                     assert (status == 200) == sees_signal(viewer, sm), f"P{viewer} got {status} for {path}: {body}"
+            for owner, person in enumerate(w.people):
+                if path == f"/api/people/{person.id}/availability":
+                    assert (status == 200) == (owner == viewer or owner in live_partners(w, viewer)), f"P{viewer} got {status} for {path}: {body}"
+                    if status == 200:
+                        assert json.loads(body)["rules"] == rules_shown(w, owner, viewer), f"P{viewer} got {path}: {body}"
+
+
+def rules_shown(w: World, owner: int, viewer: int) -> dict[str, Any]:
+    """An owner's rules: all of them to the owner; to a partner those shown to partners."""
+    rules = w.rules.get(owner, dict.fromkeys(("quiet_nights", "overnight_notice", "plans_per_week", "buffer_after_date")))
+    return {name: rule if rule is not None and (viewer == owner or rule["shown_to"] == "partners") else None for name, rule in rules.items()}
 
 
 # --------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_a_lapsed_grant_may_still_be_revoked(cast):
 
 
 def test_every_scope_is_accepted(cast):
-    assert set(SCOPES) == {"identity", "relationship", "history"} | {
+    assert set(SCOPES) == {"identity", "relationship", "history", "events", "events:busy"} | {
         f"clauses:{topic}" for topic in TOPICS
     }
     assert cast.propose(scopes=SCOPES).scopes == SCOPES

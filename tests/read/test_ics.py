@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import icalendar
+import msgspec
 import pytest
 import recurring_ical_events
 
@@ -226,3 +227,12 @@ def test_a_plan_ending_in_the_repeated_hour_ends_at_its_instant() -> None:
     entry = plan(start=datetime(2027, 10, 30, 22, 0, tzinfo=UTC), end=datetime(2027, 10, 31, 1, 30, tzinfo=UTC))
     expanded = expand(render([entry], NOW), datetime(2027, 10, 1, tzinfo=UTC), datetime(2027, 11, 30, tzinfo=UTC))
     assert instants(expanded) == [(entry.start, entry.end)]
+
+
+def test_a_series_that_stopped_ends_before_its_next_occurrence() -> None:
+    """Paused or ended: the entry's `until` is where the next occurrence would have started."""
+    cadence = Cadence(kind="weekly", at="02:30", time_zone=BERLIN, starts_on=date(2027, 1, 1), weekday=6)
+    entry = msgspec.structs.replace(series(cadence), until=starts_at(cadence, 20))
+    feed = render([entry], NOW, until=WINDOW[1])
+    assert instants(expand(feed, *WINDOW)) == occurrences(cadence, range(20))
+    assert all(e.start < entry.until for e in parse(feed).walk("VEVENT"))

@@ -499,3 +499,27 @@ def test_every_calendar_feed_event_round_trips(mapper: MsgspecMapper) -> None:
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
+
+
+def test_every_availability_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A person's availability keeps its zone, each partner's choice and the rules (nested Structs) through the mapper."""
+    from domain.availability import Availability, BookingRules, BufferAfterDate, OvernightNotice, PlansPerWeek, QuietNights
+
+    now = datetime(2026, 11, 29, 21, tzinfo=timezone.utc)
+    availability = Availability.create(uuid4(), now)
+    availability.choose_time_zone("Europe/Berlin", now)
+    availability.choose_shows(uuid4(), "busy", now)
+    availability.change_rules(
+        BookingRules(
+            quiet_nights=QuietNights(weekdays=("friday", "sunday"), mode="warn", shown_to="partners"),
+            overnight_notice=OvernightNotice(hours=48),
+            plans_per_week=PlansPerWeek(limit=3, shown_to="partners"),
+            buffer_after_date=BufferAfterDate(hours=12, mode="warn"),
+        ),
+        now,
+    )
+    events = availability.collect_events()
+    assert len({type(e) for e in events}) == 4
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
