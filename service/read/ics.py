@@ -66,7 +66,7 @@ def render(
         if entry.sight == "busy":
             calendar.add_component(_busy(entry, now))
         elif entry.cadence is not None:
-            calendar.add_component(_series(entry, now, _skipped(entry, entries)))
+            calendar.add_component(_series(entry, now, _skipped(entry, entries), _moved_first(entry, entries)))
             for event in _irregular(entry, now, until, _exceptions(entry, entries)):
                 calendar.add_component(event)
         elif entry.check_in_id in series and entry.index is not None:
@@ -148,10 +148,10 @@ def _add_times(event: Event, start: datetime, end: datetime, time_zone: str | No
     event.add("dtend", local_end)
 
 
-def _series(entry: CalendarEntry, now: datetime, skipped: Sequence[int]) -> Event:
+def _series(entry: CalendarEntry, now: datetime, skipped: Sequence[int], first: int) -> Event:
+    """The series' VEVENT, from occurrence `first` on."""
     cadence = entry.cadence
     assert cadence is not None
-    first = entry.index or 0
     event = _described(_event(entry.entry_id, now), entry)
     event.add("dtstart", wall_start(cadence, first))
     length = entry.end - entry.start
@@ -198,6 +198,17 @@ def _irregular(series: CalendarEntry, now: datetime, until: datetime, exceptions
 
 def _exceptions(series: CalendarEntry, entries: Sequence[CalendarEntry]) -> set[int]:
     return {e.index for e in entries if e.cadence is None and e.check_in_id == series.check_in_id and e.index is not None}
+
+
+def _moved_first(series: CalendarEntry, entries: Sequence[CalendarEntry]) -> int:
+    """Where the rule starts: the series' first occurrence, or an earlier one moved later than it (an
+    exception must be an occurrence the rule makes)."""
+    moved = [
+        e.index
+        for e in entries
+        if e.cadence is None and e.check_in_id == series.check_in_id and e.index is not None and e.status not in NOT_HAPPENING
+    ]
+    return min([series.index or 0, *moved])
 
 
 def _skipped(series: CalendarEntry, entries: Sequence[CalendarEntry]) -> list[int]:

@@ -236,3 +236,13 @@ def test_a_series_that_stopped_ends_before_its_next_occurrence() -> None:
     feed = render([entry], NOW, until=WINDOW[1])
     assert instants(expand(feed, *WINDOW)) == occurrences(cadence, range(20))
     assert all(e.start < entry.until for e in parse(feed).walk("VEVENT"))
+
+
+def test_an_occurrence_moved_past_the_next_one_still_replaces_its_own() -> None:
+    """The series entry starts at its first held occurrence by time (index 2); the moved index 1 is later."""
+    cadence = Cadence(kind="weekly", at="19:00", time_zone=BERLIN, starts_on=date(2027, 1, 1), weekday=2)
+    entry = series(cadence, index=2)
+    moved = occurrence(entry, 1, moved_by=timedelta(days=8))
+    skipped = occurrence(entry, 0, status="cancelled")
+    expected = [o for o in in_window(cadence) if o >= occurrences(cadence, [2])[0]]
+    assert expanded_series([entry, moved, skipped]) == sorted([*expected, (moved.start, moved.end)])
