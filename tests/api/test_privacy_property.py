@@ -819,6 +819,9 @@ def secrets(w: World) -> set[str]:
 # --------------------------------------------------------------------------
 
 
+DTSTAMP = re.compile(r"DTSTAMP:\d{8}T\d{6}Z\r\n")
+
+
 async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     """Everything `viewer` gets from every read route: (path, status, body)."""
     paths = ["/api/agreements", "/api/network", "/api/check-ins"]
@@ -833,6 +836,11 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     for path in paths:
         r = await w.client.get(path, headers=w.people[viewer].headers)
         answers.append((path, r.status_code, r.text))
+    # The calendar feed, as a calendar app reads it: long lines unfolded, so nothing hides across a fold;
+    # without the time it was made (DTSTAMP), which is all that differs between two reads.
+    feed = await w.call("POST", "/api/me/calendar-feed", viewer, 201)
+    r = await w.client.get(f"/calendar/{feed['token']}.ics")
+    answers.append(("/calendar/<token>.ics", r.status_code, DTSTAMP.sub("", r.text.replace("\r\n ", ""))))
     return answers
 
 
