@@ -47,7 +47,7 @@ from litestar.testing import AsyncTestClient
 
 from domain import policy
 from service.library import load_library
-from tests import checkins
+from tests import checkins, plans
 from tests.api.conftest import (
     MARKER,
     PROBLEM,
@@ -115,6 +115,9 @@ class World:
     document_history: list[Any] = field(default_factory=list)
     #: GET /api/signals as each of the cast reads it.
     signal_lists: dict[str, Any] = field(default_factory=dict)
+    #: Plan PL as each participant reads it, and GET /api/plans as each of the cast reads it.
+    plan_views: dict[str, Any] = field(default_factory=dict)
+    plan_lists: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -282,7 +285,24 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     for name in CAST:
         w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
     assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
+
+    # Plan PL: Jo proposed a date to two of his partners, Mina and Sam; both accepted.
+    t.update(PL_title=mark("dinner for three"), PL_place=mark("the old harbour"), PL_note=mark("bringing wine"))
+    ids |= await plan_scratch(w, title=t["PL_title"], place=t["PL_place"])
+    await api.call("POST", f"/api/plans/{ids['PL']}/answer", mina, 200, json={"answer": "accepted", "note": t["PL_note"]})
+    view = await api.call("POST", f"/api/plans/{ids['PL']}/answer", w["sam"], 200, json={"answer": "accepted"})
+    assert view["status"] == "accepted"
+    for name in ("mina", "jo", "sam"):
+        w.plan_views[name] = await api.call("GET", f"/api/plans/{ids['PL']}", w[name], 200)
+    for name in CAST:
+        w.plan_lists[name] = await api.call("GET", "/api/plans", w[name], 200)
     return w
+
+
+async def plan_scratch(w: World, *, title: str = "", place: str = "") -> dict[str, str]:
+    """A date Jo proposes to his partners Mina and Sam."""
+    body = plans.plan_body(w["mina"], w["sam"], title=title or mark("date"), place=place or mark("somewhere"))
+    return {"PL": (await w.api.call("POST", "/api/plans", w["jo"], 201, json=body))["plan_id"]}
 
 
 def sections(*texts: str) -> dict[str, Any]:
@@ -592,6 +612,20 @@ ROUTES: dict[str, Route] = {
     "open signal channel": Route("PUT", "/api/signals/channels/{jo_id}", body=lambda ids: {"open": True}, scratch="channel"),
     "signal settings": Route("GET", "/api/signals/settings"),
     "change signal settings": Route("PUT", "/api/signals/settings", body=lambda ids: {"expiry_hours": 12}),
+    # Plans: a plan to Jo, and plan PL (Jo's, with Mina and Sam)
+    "list plans": Route("GET", "/api/plans"),
+    "propose plan": Route("POST", "/api/plans", 201, lambda ids: plans.plan_body(invitees=[ids["jo_handle"]]), "channel"),
+    "view plan": Route("GET", "/api/plans/{PL}"),
+    "answer plan": Route(
+        "POST", "/api/plans/{PL}/answer", body=lambda ids: {"answer": "declined", "note": mark("busy")}, scratch="PL"
+    ),
+    "reschedule plan": Route(
+        "POST",
+        "/api/plans/{PL}/reschedule",
+        body=lambda ids: {k: v for k, v in plans.plan_body().items() if k in ("start", "end", "time_zone")},
+        scratch="PL",
+    ),
+    "cancel plan": Route("POST", "/api/plans/{PL}/cancel", body=lambda ids: {"note": mark("ill")}, scratch="PL"),
 }
 
 R, E = "R", "E"
@@ -710,6 +744,14 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "open signal channel":     (E,           N4,          N4,          E,   E,   E,   E,   N4,          N4,      401),
     "signal settings":         (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
     "change signal settings":  (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
+    "list plans":              (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    # Only a live partner of the proposer may be invited; one does not invite oneself.
+    "propose plan":            (E,           INVALID,     INVALID,     E,   E,   E,   E,   INVALID,     INVALID, 401),
+    "view plan":               (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    # Whoever put the times on the table has accepted them: they reschedule or cancel instead.
+    "answer plan":             (E,           INVALID,     N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "reschedule plan":         (E,           E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "cancel plan":             (E,           E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
 }
 # fmt: on
 
@@ -983,6 +1025,10 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.signal_lists[caller]
         case "view signal":
             return next(s for s in [*w.signal_lists[caller]["received"], *w.signal_lists[caller]["sent"]] if s["signal_id"] == w.ids["SG"])
+        case "list plans":
+            return w.plan_lists[caller]
+        case "view plan":
+            return w.plan_views[caller]
         case "signal settings":
             return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
     raise AssertionError(f"no expectation for {route}")
@@ -996,6 +1042,8 @@ def visible_markers(w: World, route: str, caller: str) -> set[str]:
         return {marker(w.texts["C"])}
     if caller == "lee" and route in ("view A", "my invitation", "list agreements", "inbox"):
         return {marker(w.texts["title_a"])}  # an invitee sees the title, nothing else
+    if caller == "sam" and route in ("view plan", "list plans"):
+        return {marker(w.texts[k]) for k in ("PL_title", "PL_place", "PL_note")}  # he takes part in PL
     if caller == "sam" and route in ("view document", "list documents"):
         return {marker(w.texts["M1"]), marker(w.texts["M3"])}  # M's current version, shared with him
     return set()
@@ -1160,7 +1208,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def request_ids(w: World) -> dict[str, str]:
-    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid}
+    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid, "jo_handle": w["jo"].handle}
 
 
 async def send(
@@ -1309,6 +1357,9 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
             ids |= await scratch_document(w)
         case "channel":
             ids |= await scratch_channel(w)
+        case "PL":
+            ids |= await scratch_channel(w)
+            ids |= await plan_scratch(w)
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text
