@@ -29,6 +29,7 @@ from service.http.live import live
 from service.http.methods import head_and_allow
 from service.http.network import GrantController, NetworkController
 from service.http.observability import Metrics, Readiness, request_log
+from service.http.plans import PlanController
 from service.http.printing import AgreementExportController, DocumentExportController
 from service.http.responses import POSITION
 from service.http.security import PasskeySignInController, SecurityController
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CalendarController,
             AvailabilityController,
             PartnerRulesController,
+            PlanController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

@@ -35,6 +35,7 @@ from projections import (
     feeds,
     lapses,
     people,
+    plans,
     reviews,
     signals,
 )
@@ -60,6 +61,8 @@ PROJECTIONS += (documents.DOCUMENTS,)
 PROJECTIONS += (signals.SIGNALS, signals.EXPIRY)
 #: Calendar feeds: whose calendar a feed token's digest opens.
 PROJECTIONS += (feeds.FEEDS,)
+#: Plans: whose they are (an index views read) and each plan as time (the calendar's and booking rules').
+PROJECTIONS += (plans.PLANS, plans.PLAN_TIMES)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

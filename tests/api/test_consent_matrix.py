@@ -47,7 +47,7 @@ from litestar.testing import AsyncTestClient
 
 from domain import policy
 from service.library import load_library
-from tests import checkins
+from tests import checkins, plans
 from tests.api.conftest import (
     MARKER,
     PROBLEM,
@@ -117,6 +117,9 @@ class World:
     signal_lists: dict[str, Any] = field(default_factory=dict)
     #: GET /api/calendar (the next 90 days) as each of the cast reads it.
     calendars: dict[str, Any] = field(default_factory=dict)
+    #: Plan PL as each participant reads it, and GET /api/plans as each of the cast reads it.
+    plan_views: dict[str, Any] = field(default_factory=dict)
+    plan_lists: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -289,8 +292,18 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
     ids["mina_id"] = mina.sid
     body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": jo.sid, "shows": "busy"}], "rules": MINA_RULES}
     await api.call("PUT", "/api/me/availability", mina, 200, json=body)
-    # The calendar: check-in K's occurrences are its participants' in full; Jo shows Kai his time as busy,
-    # so Kai sees Jo busy then, and nothing else; nobody else sees anything of it.
+    # Plan PL: Jo proposed a date to two of his partners, Mina and Sam; both accepted.
+    t.update(PL_title=mark("dinner for three"), PL_place=mark("the old harbour"), PL_note=mark("bringing wine"))
+    ids |= await plan_scratch(w, title=t["PL_title"], place=t["PL_place"])
+    await api.call("POST", f"/api/plans/{ids['PL']}/answer", mina, 200, json={"answer": "accepted", "note": t["PL_note"]})
+    view = await api.call("POST", f"/api/plans/{ids['PL']}/answer", w["sam"], 200, json={"answer": "accepted"})
+    assert view["status"] == "accepted"
+    for name in ("mina", "jo", "sam"):
+        w.plan_views[name] = await api.call("GET", f"/api/plans/{ids['PL']}", w[name], 200)
+    for name in CAST:
+        w.plan_lists[name] = await api.call("GET", "/api/plans", w[name], 200)
+    # The calendar: check-in K's occurrences and plan PL are their participants' in full; Jo shows Kai his
+    # time as busy, so Kai sees Jo busy then, and nothing else; nobody else sees anything of them.
     await api.call("PUT", "/api/me/availability", jo, 200, json={"partners": [{"person_id": w["kai"].sid, "shows": "busy"}]})
     today = datetime.combine(datetime.now(UTC).date(), datetime.min.time())
     ids["cal_from"], ids["cal_to"] = (f"{(today + timedelta(days=d)).isoformat()}Z" for d in (0, 90))
@@ -298,12 +311,15 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
         w.calendars[name] = await api.call("GET", ROUTES["calendar"].url(ids), w[name], 200)
     for name in ("mina", "jo"):
         entries = w.calendars[name]["entries"]
-        assert entries and all(e["check_in_id"] == ids["K"] and e["sight"] == "full" for e in entries)
+        assert {e["check_in_id"] or e["plan_id"] for e in entries} == {ids["K"], ids["PL"]}
+        assert all(e["sight"] == "full" for e in entries)
     assert w.calendars["mina"]["entries"] == w.calendars["jo"]["entries"]
+    [sams] = w.calendars["sam"]["entries"]
+    assert (sams["plan_id"], sams["title"], sams["place"]) == (ids["PL"], t["PL_title"], t["PL_place"])
     busy = w.calendars["kai"]["entries"]
     assert len(busy) == len(w.calendars["jo"]["entries"])
     assert all(e["sight"] == "busy" and e["people"] == [named(jo)] and e["check_in_id"] is None for e in busy)
-    assert all(not w.calendars[name]["entries"] for name in CAST if name not in ("mina", "jo", "kai"))
+    assert all(not w.calendars[name]["entries"] for name in CAST if name not in ("mina", "jo", "sam", "kai"))
     return w
 
 
@@ -328,6 +344,12 @@ def expected_availability(w: World, caller: str) -> dict[str, Any]:
     if caller == "mina":
         return {"time_zone": "Europe/Berlin", "partners": partners, "rules": MINA_RULES}
     return {"time_zone": "UTC", "partners": partners, "rules": dict.fromkeys(MINA_RULES)}
+
+
+async def plan_scratch(w: World, *, title: str = "", place: str = "") -> dict[str, str]:
+    """A date Jo proposes to his partners Mina and Sam."""
+    body = plans.plan_body(w["mina"], w["sam"], title=title or mark("date"), place=place or mark("somewhere"))
+    return {"PL": (await w.api.call("POST", "/api/plans", w["jo"], 201, json=body))["plan_id"]}
 
 
 def sections(*texts: str) -> dict[str, Any]:
@@ -643,6 +665,20 @@ ROUTES: dict[str, Route] = {
     "my availability": Route("GET", "/api/me/availability"),
     "change availability": Route("PUT", "/api/me/availability", body=lambda ids: {"time_zone": "Europe/Berlin"}),
     "Mina's booking rules": Route("GET", "/api/people/{mina_id}/availability"),
+    # Plans: a plan to Jo, and plan PL (Jo's, with Mina and Sam)
+    "list plans": Route("GET", "/api/plans"),
+    "propose plan": Route("POST", "/api/plans", 201, lambda ids: plans.plan_body(invitees=[ids["jo_handle"]]), "channel"),
+    "view plan": Route("GET", "/api/plans/{PL}"),
+    "answer plan": Route(
+        "POST", "/api/plans/{PL}/answer", body=lambda ids: {"answer": "declined", "note": mark("busy")}, scratch="PL"
+    ),
+    "reschedule plan": Route(
+        "POST",
+        "/api/plans/{PL}/reschedule",
+        body=lambda ids: {k: v for k, v in plans.plan_body().items() if k in ("start", "end", "time_zone")},
+        scratch="PL",
+    ),
+    "cancel plan": Route("POST", "/api/plans/{PL}/cancel", body=lambda ids: {"note": mark("ill")}, scratch="PL"),
 }
 
 R, E = "R", "E"
@@ -767,6 +803,14 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "change availability":     (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
     # Her own, and her partner's as far as she shows him; metamours, an ex's partner, strangers: nothing.
     "Mina's booking rules":    (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "list plans":              (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    # Only a live partner of the proposer may be invited; one does not invite oneself.
+    "propose plan":            (E,           INVALID,     INVALID,     E,   E,   E,   E,   INVALID,     INVALID, 401),
+    "view plan":               (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    # Whoever put the times on the table has accepted them: they reschedule or cancel instead.
+    "answer plan":             (E,           INVALID,     N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "reschedule plan":         (E,           E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "cancel plan":             (E,           E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
 }
 # fmt: on
 
@@ -1045,6 +1089,10 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return next(s for s in [*w.signal_lists[caller]["received"], *w.signal_lists[caller]["sent"]] if s["signal_id"] == w.ids["SG"])
         case "calendar":
             return w.calendars[caller]
+        case "list plans":
+            return w.plan_lists[caller]
+        case "view plan":
+            return w.plan_views[caller]
         case "signal settings":
             return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
         case "my availability":
@@ -1063,6 +1111,10 @@ def visible_markers(w: World, route: str, caller: str) -> set[str]:
         return {marker(w.texts["C"])}
     if caller == "lee" and route in ("view A", "my invitation", "list agreements", "inbox"):
         return {marker(w.texts["title_a"])}  # an invitee sees the title, nothing else
+    if caller == "sam" and route in ("view plan", "list plans"):
+        return {marker(w.texts[k]) for k in ("PL_title", "PL_place", "PL_note")}  # he takes part in PL
+    if caller == "sam" and route == "calendar":
+        return {marker(w.texts[k]) for k in ("PL_title", "PL_place")}  # PL in full on his calendar
     if caller == "sam" and route in ("view document", "list documents"):
         return {marker(w.texts["M1"]), marker(w.texts["M3"])}  # M's current version, shared with him
     return set()
@@ -1227,7 +1279,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def request_ids(w: World) -> dict[str, str]:
-    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid}
+    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid, "jo_handle": w["jo"].handle}
 
 
 async def send(
@@ -1376,6 +1428,9 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
             ids |= await scratch_document(w)
         case "channel":
             ids |= await scratch_channel(w)
+        case "PL":
+            ids |= await scratch_channel(w)
+            ids |= await plan_scratch(w)
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text

@@ -1,9 +1,10 @@
 """The feed shows each kind of viewer exactly their calendar: GET /calendar/<token>.ics against GET /api/calendar.
 
-One world per module and store. Mina and Theo, partners, keep a weekly
-check-in on Sundays at 02:30 in Berlin (so the spring change falls on one;
-the first occurrence skipped, the second moved past the third); Mina and
-Sam, partners, a monthly one on the 31st. Around them: Sam, whom Mina shows
+One world per module and store. Mina and Theo, partners, have an accepted
+date, a proposed call and a cancelled overnight, and keep a weekly check-in
+on Sundays at 02:30 in Berlin (so the spring change falls on one; the first
+occurrence skipped, the second moved past the third); Mina and Sam,
+partners, a monthly one on the 31st. Around them: Sam, whom Mina shows
 her time as busy; Jo, Mina's partner, shown nothing; Ira, Theo's partner,
 with a grant of `events` on an agreement of Mina and Theo; Kai, Theo's
 partner, without one; Sky, a stranger. Each one's feed is parsed with
@@ -42,6 +43,10 @@ class World:
     tokens: dict[str, str]
 
 
+def at(days: int, hour: int) -> datetime:
+    return TODAY + timedelta(days=days, hours=hour)
+
+
 def next_sunday() -> date:
     return (TODAY + timedelta(days=(6 - TODAY.weekday()) % 7 or 7)).date()
 
@@ -64,6 +69,24 @@ async def build(client: AsyncTestClient[Litestar]) -> World:
     await api.invite(mina, agreement_id, theo.handle)
     await api.accept_invitation(theo, agreement_id)
     await grant(api, agreement_id, mina, p["ira"].handle, ["events"], (theo,))
+    dinner = await api.call(
+        "POST", "/api/plans", mina, 201,
+        json={"kind": "date", "title": "Dinner at Luigi's", "place": "Luigi's, Kastanienallee",
+              "start": at(3, 18).isoformat(), "end": at(3, 22).isoformat(), "time_zone": "Europe/Berlin",
+              "invitees": [theo.handle]},
+    )  # fmt: skip
+    await api.call("POST", f"/api/plans/{dinner['plan_id']}/answer", theo, 200, json={"answer": "accepted"})
+    await api.call(
+        "POST", "/api/plans", theo, 201,
+        json={"kind": "call", "title": "Call about the trip", "start": at(10, 17).isoformat(),
+              "end": at(10, 18).isoformat(), "time_zone": "Europe/Berlin", "invitees": [mina.handle]},
+    )  # fmt: skip
+    cancelled = await api.call(
+        "POST", "/api/plans", mina, 201,
+        json={"kind": "overnight", "title": "Cabin weekend", "start": at(12, 16).isoformat(),
+              "end": at(13, 10).isoformat(), "time_zone": "Europe/Berlin", "invitees": [theo.handle]},
+    )  # fmt: skip
+    await api.call("POST", f"/api/plans/{cancelled['plan_id']}/cancel", theo, 200, json={"note": "sorry"})
     weekly = await api.call(
         "POST", "/api/check-ins", mina, 201,
         json={"kind": "weekly", "weekday": 6, "at": "02:30", "time_zone": "Europe/Berlin",
@@ -149,22 +172,26 @@ async def test_each_kind_of_viewer_sees_what_they_were_meant_to(client: AsyncTes
     days = [START.date() + timedelta(days=n) for n in range((END - START).days)]
     weeks = sum(day.weekday() == 6 for day in days) - 1  # Sundays, less the skipped one
     months = sum((day + timedelta(days=1)).day == 1 for day in days)  # the 31st, or the month's last day
-    assert seen["mina"] == Counter({"Check-in": weeks + months})
-    assert seen["theo"] == Counter({"Check-in": weeks})
-    assert seen["sam"] == Counter({"Check-in": months, "Busy": weeks})  # Mina shows Sam her time as busy
-    assert seen["ira"] == Counter({"Busy": 2 * weeks})  # `events`: a check-in's people busy, never its content
+    plans = Counter({"Dinner at Luigi's": 1, "Call about the trip": 1})  # the cancelled one holds no time
+    assert seen["mina"] == plans + Counter({"Check-in": weeks + months})
+    assert seen["theo"] == plans + Counter({"Check-in": weeks})
+    assert seen["sam"] == Counter({"Check-in": months, "Busy": weeks + 2})  # Mina shows Sam her time as busy
+    # `events`: the plans in full; a check-in's content is its participants' own, so its people are busy.
+    assert seen["ira"] == plans + Counter({"Busy": 2 * weeks})
     assert seen["jo"] == seen["kai"] == seen["sky"] == Counter()
 
 
 async def test_busy_events_carry_nothing_but_the_time(client: AsyncTestClient[Litestar], world: World) -> None:
+    theo = world.people["theo"]
     for name in ("sam", "ira"):
         feed, _ = await both(client, world, name)
-        events = icalendar.Calendar.from_ical(feed).walk("VEVENT")
-        busy = [e for e in events if str(e["SUMMARY"]) == "Busy"]
+        busy = [e for e in icalendar.Calendar.from_ical(feed).walk("VEVENT") if str(e["SUMMARY"]) == "Busy"]
         assert busy and all(set(e) == {"UID", "DTSTAMP", "SUMMARY", "DTSTART", "DTEND"} for e in busy)
-        theo = world.people["theo"]
-        for secret in ("Mina and Theo", theo.name, theo.handle, theo.sid):
-            assert secret not in feed.decode(), (name, secret)
+        assert theo.sid not in feed.decode() and "Mina and Theo" not in feed.decode()
+    # Sam sees only busy time: not a word of what it is, or with whom.
+    feed, _ = await both(client, world, "sam")
+    for secret in ("Luigi", "Dinner", "Call about", "Cabin", theo.name, theo.handle):
+        assert secret not in feed.decode(), secret
 
 
 async def test_a_participants_feed_names_people_as_they_see_them_with_stable_uids(
@@ -175,10 +202,15 @@ async def test_a_participants_feed_names_people_as_they_see_them_with_stable_uid
     series = [e for e in events if "RRULE" in e]
     assert sorted(e["RRULE"]["FREQ"][0] for e in series) == ["MONTHLY", "WEEKLY"]
     uids = {str(e["UID"]) for e in events}
-    assert uids == {f"checkin:{e['check_in_id']}@accord" for e in entries}
+    series_of = {e["entry_id"]: f"checkin:{e['check_in_id']}" for e in entries if e["kind"] == "check_in"}
+    assert uids == {f"{series_of.get(e['entry_id'], e['entry_id'])}@accord" for e in entries}
     for entry in entries:
-        event = next(e for e in series if str(e["UID"]) == f"checkin:{entry['check_in_id']}@accord")
+        uid = f"{series_of.get(entry['entry_id'], entry['entry_id'])}@accord"
+        event = next(e for e in events if str(e["UID"]) == uid)
         assert all(person["name"] in str(event["DESCRIPTION"]) for person in entry["people"])
+        if entry["kind"] != "check_in":
+            assert str(event["LOCATION"] if entry["place"] else "") == (entry["place"] or "")
+            assert str(event["STATUS"]) == {"accepted": "CONFIRMED", "proposed": "TENTATIVE"}[entry["status"]]
     again, _ = await both(client, world, "mina")
     assert {str(e["UID"]) for e in icalendar.Calendar.from_ical(again).walk("VEVENT")} == uids
 
