@@ -97,16 +97,12 @@ async def build(client: AsyncTestClient[Litestar]) -> World:
     moved_to = datetime.combine(next_sunday() + timedelta(days=8), time(18), tzinfo=UTC)
     await api.call("POST", f"{occurrences}/1/move", mina, 200, json={"to": moved_to.isoformat(), "reason": "travel"})
     await api.call(
-        "POST", "/api/check-ins", sam_of(p), 201,
+        "POST", "/api/check-ins", p["sam"], 201,
         json={"kind": "monthly", "day": 31, "at": "19:00", "time_zone": "Europe/Berlin",
               "starts_on": START.date().isoformat(), "partner_id": mina.sid},
     )  # fmt: skip
     tokens = {name: (await api.call("POST", FEED, p[name], 201))["token"] for name in VIEWERS}
     return World(people=p, tokens=tokens)
-
-
-def sam_of(people: dict[str, Person]) -> Person:
-    return people["sam"]
 
 
 _WORLDS: dict[int, World] = {}
