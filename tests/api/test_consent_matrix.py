@@ -1118,6 +1118,7 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         visible_ids = {c["clause_id"] for v in views for c in v.get("clauses", [])}
         visible = visible_markers(w, "view A", caller) | visible_markers(w, "my invitation", caller)
         visible |= visible_markers(w, "view document", caller)
+        visible |= visible_markers(w, "view plan", caller)
         for text in texts:
             assert set(MARKER.findall(text)) <= visible, text
             for hidden in w.hidden_ids() - visible_ids:
@@ -1133,6 +1134,8 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         export["documents"]
     )
     assert normalise_network(export["network"]) == expected_read(w, "network", caller)
+    # Plans: exactly the caller's list.
+    assert export["plans"] == w.plan_lists[caller]
     assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
     assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
         (s["agreement_id"], s["relation"]) for s in listed

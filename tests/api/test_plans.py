@@ -183,3 +183,21 @@ async def test_a_plans_text_rests_sealed(client: AsyncTestClient[Litestar], stor
     note = f"Running late {uuid.uuid4().hex[:10]}"
     await api.call("POST", f"{P}/{pid}/answer", theo, 200, json={"answer": "declined", "note": note}, headers={"Idempotency-Key": "k1"})
     assert leaked(raw_dump(store_url), {**marks, "note": note}) == []
+
+
+async def test_export_holds_my_plans_as_get_shows_them(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo = await partners(api, "mina", "theo")
+    stranger = await api.person("stranger")
+    title = f"Picnic {uuid.uuid4().hex[:10]}"
+    pid = (await propose(api, mina, theo, title=title))["plan_id"]
+    await api.call("POST", f"{P}/{pid}/answer", theo, 200, json={"answer": "accepted", "note": "with cake"})
+    for who in (mina, theo):
+        export = await api.call("GET", "/api/me/export", who, 200)
+        assert export["plans"] == await api.call("GET", P, who, 200)
+        markdown = (await client.get("/api/me/export.md", headers=who.headers)).text
+        assert "## Plans (1)" in markdown and title in markdown and f"`{pid}`" in markdown
+        assert "with cake" in markdown and "Fri 4 Dec 2026, 19:00 (Europe/Berlin)" in markdown
+    export = await api.call("GET", "/api/me/export", stranger, 200)
+    assert export["plans"] == [] and pid not in str(export)
+    assert "## Plans" not in (await client.get("/api/me/export.md", headers=stranger.headers)).text
