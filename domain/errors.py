@@ -386,3 +386,27 @@ class BookingRefused(DomainError):
         super().__init__(detail)
         self.plan_id = plan_id
         self.breaches: tuple[object, ...] = ()
+
+
+class PlanStatusForbids(InvalidTransition):
+    """The plan is cancelled, so the command cannot happen."""
+
+    code = "plan_status_forbids"
+
+    def __init__(self, plan_id: UUID, status: str, action: str) -> None:
+        super().__init__(f"plan {plan_id} is {status}, so it cannot be {action}")
+        self.plan_id = plan_id
+        self.status = status
+        self.action = action
+
+
+class PlanChanged(InvalidTransition):
+    """An answer to a proposal of a plan that was rescheduled since: the times on the table are others."""
+
+    code = "plan_changed"
+
+    def __init__(self, plan_id: UUID, proposal: int, current_proposal: int) -> None:
+        super().__init__(f"plan {plan_id} was rescheduled: proposal {proposal} is now {current_proposal}")
+        self.plan_id = plan_id
+        self.proposal = proposal
+        self.current_proposal = current_proposal

@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 
 from domain.agreement import Agreement, start_of
-from domain.policy import CheckInView, SignalView
+from domain.policy import CheckInView, PlanView, SignalView
 
 
 class InboxItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +53,7 @@ KIND_NAMES: dict[str, str] = {
     "review": "Clauses due for review",
     "check_in": "Check-ins to prepare for",
     "signal": "Signals sent to me",
+    "plan": "Plans waiting for my answer",
 }
 
 #: A check-in waits for its participants' preparation from this long before it starts.
@@ -163,6 +164,23 @@ def signal(view: SignalView) -> Iterator[InboxItem]:
             since=view.sent_at,
             title=f"{view.label} from {view.sender.name}",
             key=f"signal:{view.signal_id}",
+        )
+
+
+def plan(view: PlanView) -> Iterator[InboxItem]:
+    """A plan whose times on the table wait for the viewer's answer (each reschedule asks again).
+
+    `view` is what the policy lets the viewer see of it."""
+    if view.status == "proposed" and view.my_answer == "pending":
+        since = next(s.at for s in reversed(view.history) if s.step in ("proposed", "rescheduled"))
+        yield InboxItem(
+            kind="plan",
+            thing_id=view.plan_id,
+            agreement_id=None,
+            link=f"/plans/{view.plan_id}",
+            since=since,
+            title=f"{view.kind_label}: {view.title}",
+            key=f"plan:{view.plan_id}:{view.proposal}",
         )
 
 

@@ -44,6 +44,7 @@ from domain.agreement import TOPICS, Clause
 from domain.availability import RULES as BOOKING_RULES
 from domain.availability import Availability, BookingRules, Breach, Mode, ShownTo
 from domain.cadence import Cadence
+from domain.calendar import PLAN_KINDS, Slot
 from domain.checkins import CheckIn, Occurrence
 from domain.documents import KIND_NAMES as DOCUMENT_KINDS
 from domain.documents import PersonalDocument
@@ -59,6 +60,7 @@ from domain.grants import (
     clauses_scope,
 )
 from domain.network import Interval, LinkStatus, PartnerLink
+from domain.plans import Plan, PlanTime
 from domain.signals import KINDS as SIGNAL_KINDS
 from domain.signals import Signal
 
@@ -1459,4 +1461,126 @@ def view_breach(
         rule=breach.rule,
         label=BOOKING_RULES[breach.rule],
         owner=owner,
+    )
+
+
+# Plans
+
+
+def plan_participants(plan: PlanTime, network: Network) -> frozenset[UUID]:
+    """Who takes part in a plan now; everyone else is told it does not exist.
+
+    A plan stands on the links between its proposer and each invitee, as a check-in
+    between partners stands on its link: an invitee takes part while their link with
+    the proposer has been live without a break since the plan was proposed. Once it
+    ends, they no longer see the plan and it no longer holds their time (a mended link
+    is a new start, and takes a new plan); the others keep it among themselves, and
+    their answers alone decide it. With no invitee left, nobody sees it.
+    """
+
+    def link_with(invitee: UUID) -> LinkFact | None:
+        return next((k for k in network.links if k.involves(plan.proposer) and k.involves(invitee)), None)
+
+    counted = {i for i in plan.invitees if _live_since_before(link_with(i), plan.proposed_at)}
+    return frozenset({plan.proposer, *counted}) if counted else frozenset()
+
+
+def plan_access(viewer: UUID, plan: PlanTime, network: Network, blocked_by_viewer: Collection[UUID]) -> bool:
+    """THE decision for a plan: a participant who counts now sees it in full; nobody else, not even
+    that it exists. An invitee who blocked the proposer never sees it (`may_reach`), and the plan
+    waits for their answer like any other, so the proposer cannot tell."""
+    if viewer not in plan_participants(plan, network):
+        return False
+    return viewer == plan.proposer or may_reach(plan.proposer, viewer, blocked_by_viewer)
+
+
+def plan_slot(plan: PlanTime, network: Network) -> Slot | None:
+    """The plan as time on the calendars of the participants who count now (None: on nobody's)."""
+    among = plan_participants(plan, network)
+    return plan.slot(among) if among else None
+
+
+class PlanParticipantView(msgspec.Struct, frozen=True, kw_only=True):
+    person: PersonRef
+    #: `pending`, `accepted` or `declined`, for the times on the table now.
+    answer: str
+    note: str | None = None
+
+
+class PlanStepView(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a plan's history: `proposed`, `accepted`, `declined`, `rescheduled` or `cancelled`."""
+
+    at: datetime
+    by: PersonRef
+    step: str
+    start: datetime | None = None
+    end: datetime | None = None
+    place: str | None = None
+    note: str | None = None
+
+
+class PlanView(msgspec.Struct, frozen=True, kw_only=True):
+    """A plan as a participant sees it: GET /api/plans/{id} and the `plan:<id>` push alike."""
+
+    plan_id: UUID
+    kind: str
+    kind_label: str
+    title: str
+    place: str | None
+    start: datetime
+    end: datetime
+    time_zone: str
+    #: `proposed`, `accepted` (by every participant), `declined` (by one) or `cancelled`.
+    status: str
+    #: The number of the proposal on the table (an answer may name it, see POST …/answer).
+    proposal: int
+    proposer: PersonRef
+    #: Who put the times on the table now (the proposer, or whoever rescheduled last).
+    proposed_by: PersonRef
+    participants: tuple[PlanParticipantView, ...]
+    my_answer: str
+    #: Oldest first.
+    history: tuple[PlanStepView, ...]
+
+
+def view_plan(
+    viewer: UUID,
+    plan: Plan,
+    network: Network,
+    blocked_by_viewer: Collection[UUID],
+    names: Mapping[UUID, str],
+    secret: bytes,
+) -> PlanView | None:
+    """A plan as `viewer` may see it, or None (404)."""
+    if not plan_access(viewer, plan.time, network, blocked_by_viewer):
+        return None
+    among = plan_participants(plan.time, network)
+
+    def ref(person: UUID) -> PersonRef:
+        # Planning time together is an introduction, as taking part in a check-in is.
+        return person_ref(person, viewer, network, names, secret, identity=True)
+
+    slot = plan.slot(among)
+    return PlanView(
+        plan_id=plan.id,
+        kind=plan.kind,
+        kind_label=PLAN_KINDS[plan.kind],
+        title=plan.title,
+        place=plan.place,
+        start=plan.start,
+        end=plan.end,
+        time_zone=plan.time_zone,
+        status=slot.status,
+        proposal=plan.proposal,
+        proposer=ref(plan.proposer),
+        proposed_by=ref(plan.proposed_by),
+        participants=tuple(
+            PlanParticipantView(person=ref(p), answer=plan.answers[p], note=plan.notes.get(p))
+            for p in slot.participants
+        ),
+        my_answer=plan.answers[viewer],
+        history=tuple(
+            PlanStepView(at=s.at, by=ref(s.by), step=s.step, start=s.start, end=s.end, place=s.place, note=s.note)
+            for s in plan.history
+        ),
     )

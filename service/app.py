@@ -27,6 +27,7 @@ from service.http.live import live
 from service.http.methods import head_and_allow
 from service.http.network import GrantController, NetworkController
 from service.http.observability import Metrics, Readiness, request_log
+from service.http.plans import PlanController
 from service.http.printing import AgreementExportController, DocumentExportController
 from service.http.responses import POSITION
 from service.http.security import PasskeySignInController, SecurityController
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BlockController,
             AvailabilityController,
             PartnerRulesController,
+            PlanController,
             live,
             # The browser app (service/web): pages, templates and static files.
             *web.routers(),

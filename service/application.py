@@ -28,6 +28,7 @@ from service.commands.documents import DocumentReads, Documents
 from service.commands.erasure import Erasures
 from service.commands.grants import Grants
 from service.commands.network import Network
+from service.commands.plans import PlanReads, Plans
 from service.commands.reminders import EmailReminders
 from service.commands.signals import SignalReads, Signals
 from service.crypto import Keyring, master_keys
@@ -156,6 +157,8 @@ class Accord:
         self.signal_reads = SignalReads(self.visibility)
         self.availabilities = Availabilities(self.commands, self.visibility, now, self._settled)
         self.availability_reads = AvailabilityReads(self.visibility)
+        self.plans = Plans(self.commands, self.models, self.visibility, now, self._settled, self.network.person_for)
+        self.plan_reads = PlanReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,
             self.keys, now, self._settled, self._shred,

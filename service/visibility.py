@@ -18,15 +18,17 @@ from domain import inbox, policy
 from domain.agreement import Agreement
 from domain.availability import Availability, BookingRules, Breach, default_availability
 from domain.blocks import Blocks
-from domain.calendar import Shows
+from domain.calendar import Shows, Slot
 from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.errors import NotFound
 from domain.grants import SharingGrant
 from domain.network import PartnerLink
+from domain.plans import Plan, PlanTime
 from domain.signals import KINDS as SIGNAL_KINDS
 from domain.signals import Signal, SignalBook, SignalSettings, default_book
 from projections.documents import VersionEntry, history
+from projections.plans import in_window
 from projections.timeline import Entry
 from service.read.models import Cache, ReadModels, link_fact
 from service.store import EventStore
@@ -39,6 +41,7 @@ GRANTS = "grants:"
 INBOX = "inbox"
 CHECK_IN = "checkin:"
 DOCUMENT = "document:"
+PLAN = "plan:"
 
 
 class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
@@ -295,6 +298,9 @@ class Visibility:
         for signal_id in await self.models.signals_of(viewer):
             if (seen := await self.signal_views.signal(viewer, signal_id)) is not None:
                 found.extend(inbox.signal(seen))
+        for plan_id in await self.models.plans_of(viewer):
+            if (plan := await self.plan(viewer, plan_id)) is not None:
+                found.extend(inbox.plan(plan))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 
@@ -316,6 +322,8 @@ class Visibility:
             found = await self.check_in(viewer, UUID(key.removeprefix(CHECK_IN)))
         elif key.startswith(DOCUMENT):
             found = await self.document(viewer, UUID(key.removeprefix(DOCUMENT)))
+        elif key.startswith(PLAN):
+            found = await self.plan(viewer, UUID(key.removeprefix(PLAN)))
         else:
             found = await self.agreement(viewer, UUID(key.removeprefix(AGREEMENT)))
         return None if found is None else encode_view(found)
@@ -326,9 +334,10 @@ class Visibility:
         check_ins = {check_in_key(c) for c in await self.models.check_ins_of(person)}
         mine = await self.models.documents_of(person)
         documents = {document_key(d) for d in (*mine.owned, *mine.shared)}
+        plans = {plan_key(p) for p in await self.models.plans_of(person)}
         return {
             NETWORK, INBOX, SIGNALS, AVAILABILITY, *(agreement_key(a) for a in involved), *(grants_key(a) for a in involved), *check_ins,
-            *documents,
+            *documents, *plans,
         }  # fmt: skip
 
     async def views(self, person: UUID, keys: Iterable[str]) -> dict[str, bytes | None]:
@@ -457,6 +466,44 @@ class Visibility:
                 found.append(view)
         return sorted(found, key=lambda v: (v.access != "owner", v.title, str(v.document_id)))
 
+    # Plans (a method group of `Visibility`, kept together)
+
+    async def plan(self, viewer: UUID, plan_id: UUID, current: Plan | None = None) -> policy.PlanView | None:
+        """What `viewer` may see of a plan, or None (404: not even that it exists).
+
+        `current`: the plan as just read from its stream, when the caller has it."""
+        plan = current or await self.models.aggregate(Plan, plan_id)
+        if plan is None:
+            return None
+        network = await self.models.network_touching(plan.participants)
+        if not policy.plan_access(viewer, plan.time, network, await self.blocked_by(viewer)):
+            return None
+        await self.names.load(plan.participants)
+        return policy.view_plan(viewer, plan, network, await self.blocked_by(viewer), self.names, self.secret())
+
+    async def plan_participants(self, plan: PlanTime) -> frozenset[UUID]:
+        """Who takes part in `plan` now (`policy.plan_participants`)."""
+        return policy.plan_participants(plan, await self.models.network_touching(plan.participants))
+
+    async def my_plans(self, viewer: UUID) -> list[policy.PlanView]:
+        """The plans `viewer` sees, soonest first."""
+        found = [v for p in await self.models.plans_of(viewer) if (v := await self.plan(viewer, p)) is not None]
+        return sorted(found, key=lambda v: (v.start, str(v.plan_id)))
+
+    async def plan_slots(self, person: UUID, start: datetime, end: datetime) -> list[Slot]:
+        """`person`'s plans that overlap [start, end), as time on their calendar (for the calendar and booking
+        rules): only those they see (`policy.plan_access`), among the participants who count now. No plan's
+        sealed stream is opened."""
+        found = []
+        blocked = await self.blocked_by(person)
+        for time in in_window(await self.models.plan_times(await self.models.plans_of(person)), start, end):
+            if time.cancelled and await self.models.aggregate(Plan, time.plan_id) is None:
+                continue  # cancelled as someone in it deleted their account, and gone with its key
+            network = await self.models.network_touching(time.participants)
+            if policy.plan_access(person, time, network, blocked) and (slot := policy.plan_slot(time, network)):
+                found.append(slot)
+        return found
+
     # Blocks
 
     async def blocked_by(self, person: UUID) -> frozenset[UUID]:
@@ -483,6 +530,10 @@ class Visibility:
             person = None if block.handle else await self.ref(block.person, viewer)
             found.append(BlockView(block_id=block.block_id, handle=block.handle or None, person=person, since=block.since))
         return found
+
+
+def plan_key(plan_id: UUID) -> str:
+    return f"{PLAN}{plan_id}"
 
 
 def document_key(document_id: UUID) -> str:

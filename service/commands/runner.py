@@ -235,4 +235,15 @@ def _replay(seen: Appended, key: CommandKey) -> Outcome:
     return Outcome(body=recorded.body, position=seen.last_position, repeated=True)
 
 
+def owned_by(thing_id: UUID, key: CommandKey | None, what: str) -> CommandKey | None:
+    """The caller's idempotency key, recorded under a thing sealed with its own key (a signal, a
+    plan): the answer kept for a repeat holds its intimate text, so it is sealed with the thing's
+    own key and erased with it (service/store/sealed.py seals a result with the key of the command
+    id's first part). A repeat by the same caller with
+    the same key names the same thing, so it finds the record."""
+    if key is None:
+        return None
+    return CommandKey(caller=thing_id, key=f"{what}:{key.caller}:{key.key}", fingerprint=key.fingerprint)
+
+
 __all__ = ["Busy", "CommandKey", "CommandRunner", "KeyReused", "Outcome", "StoreUnavailable"]

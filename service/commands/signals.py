@@ -18,7 +18,7 @@ from domain import policy
 from domain.errors import NotFound
 from domain.signals import Signal, SignalBook, SignalSettings
 from service.accounts import RateLimiter
-from service.commands.runner import CommandKey, CommandRunner, Outcome
+from service.commands.runner import CommandKey, CommandRunner, Outcome, owned_by
 from service.visibility import SignalsView, Visibility
 
 
@@ -92,7 +92,7 @@ class Signals:
 
         The answer is the same whoever it reached: the sender's view names whom they addressed."""
         new_id = signal_id or (uuid4() if key is None else uuid5(caller, key.key))
-        key = owned_by_signal(new_id, key, "sent")
+        key = owned_by(new_id, key, "sent")
         if key is None or await self.commands.repeated(key) is None:
             self.per_sender.check(str(caller))
         now = self.clock()
@@ -126,7 +126,7 @@ class Signals:
         async def render(signal: Signal) -> object:
             return await self.views.signal(caller, signal.id, current=signal)
 
-        key = owned_by_signal(signal_id, key, f"seen:{caller}")
+        key = owned_by(signal_id, key, f"seen:{caller}")
         return await self.settled(await self.commands.run(Signal, signal_id, decide, render, key=key))
 
     async def expire(self, signal_id: UUID, by: UUID, now: datetime) -> None:
@@ -149,16 +149,6 @@ class Signals:
         key = CommandKey(caller=signal_id, key="expired", fingerprint="expired")
         await self.commands.run(SignalBook, SignalBook.id_for(by), decide, nothing, key=key, may_create=True)
         await self.shred([signal_id])
-
-
-def owned_by_signal(signal_id: UUID, key: CommandKey | None, what: str) -> CommandKey | None:
-    """The caller's idempotency key, recorded under the signal: the answer kept for a repeat holds
-    the note, so it is sealed with the signal's own key and erased with it (service/store/sealed.py
-    seals a result with the key of the command id's first part). A repeat by the same caller with
-    the same key names the same signal, so it finds the record."""
-    if key is None:
-        return None
-    return CommandKey(caller=signal_id, key=f"{what}:{key.caller}:{key.key}", fingerprint=key.fingerprint)
 
 
 class ChannelChoice(msgspec.Struct, frozen=True, kw_only=True):

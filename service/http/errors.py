@@ -39,6 +39,8 @@ from domain.errors import (
     OccurrenceNotOpen,
     OwnProposal,
     OwnRepairNote,
+    PlanChanged,
+    PlanStatusForbids,
     ProposalClosed,
     ProposalOutOfDate,
     StaleRevision,
@@ -203,6 +205,10 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"clause_id": exc.clause_id, "due_for_review": False}
         case NothingDue():
             return {"id": exc.agreement_id, "due": False}
+        case PlanStatusForbids():
+            return {"plan_id": exc.plan_id, "status": exc.status}
+        case PlanChanged():
+            return {"plan_id": exc.plan_id, "proposal": exc.current_proposal}
         case DocumentChanged():
             return {"document_id": exc.document_id, "version": exc.current_version, "sections": exc.sections}
         case BookingRefused():

@@ -27,6 +27,7 @@ from domain.checkins import CheckIn
 from domain.documents import PersonalDocument
 from domain.grants import SharingGrant
 from domain.network import Disclosures, Erasure, PartnerLink
+from domain.plans import Plan
 from domain.signals import Signal, SignalBook
 from service.crypto import Keyring
 from service.live.hub import Connection, Hub
@@ -43,6 +44,7 @@ from service.visibility import (
     check_in_key,
     document_key,
     grants_key,
+    plan_key,
 )
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ class Projected:
 class Touched:
     """Whom one event may concern, among the people tracked here, and which of their views."""
 
-    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals", "availability")
+    __slots__ = ("agreements", "people", "network", "check_ins", "documents", "signals", "plans", "availability")
 
     def __init__(self) -> None:
         self.agreements: set[UUID] = set()
@@ -129,6 +131,8 @@ class Touched:
         self.check_ins: set[UUID] = set()
         #: Personal documents whose views `people` get afresh.
         self.documents: set[UUID] = set()
+        #: Plans whose views `people` get afresh.
+        self.plans: set[UUID] = set()
         #: People whose views of `agreements` may have changed.
         self.people: set[UUID] = set()
         #: People all of whose views may have changed (their network, and what it lets them see).
@@ -220,6 +224,7 @@ class Follower:
                 keys = [k for a in touched.agreements for k in (agreement_key(a), grants_key(a))]
                 keys += [check_in_key(c) for c in touched.check_ins]
                 keys += [document_key(d) for d in touched.documents]
+                keys += [plan_key(p) for p in touched.plans]
                 for person in touched.people:
                     # Their inbox is built from their agreements: it may have changed with them.
                     fresh[person] = await self.visibility.views(person, [*keys, INBOX])
@@ -244,7 +249,7 @@ class Follower:
         self.hub.sign_out(person)
 
     async def _push_gone(self, agreement_id: UUID, position: int) -> None:
-        keys = [agreement_key(agreement_id), grants_key(agreement_id), document_key(agreement_id)]
+        keys = [agreement_key(agreement_id), grants_key(agreement_id), document_key(agreement_id), plan_key(agreement_id)]
         shown = [person for person in self.hub.tracked if self.hub.shown_keys(person) & set(keys)]
         # What waited for them there is gone from their inbox too.
         self.hub.track(position, {person: await self.visibility.views(person, [*keys, INBOX]) for person in shown})
@@ -332,6 +337,11 @@ class Follower:
                 availability = await self.models.aggregate(Availability, event.originator_id)
                 if availability is not None:
                     touched.availability = {availability.person} & tracked
+            case Plan.Event():
+                plan = await self.models.aggregate(Plan, event.originator_id)
+                if plan is not None:
+                    touched.plans.add(plan.id)
+                    touched.people = set(plan.participants) & tracked
             case Blocks.Event():
                 blocks = await self.models.aggregate(Blocks, event.originator_id)
                 if blocks is not None:

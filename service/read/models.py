@@ -30,7 +30,8 @@ from domain.policy import (
     grant_fact,
     in_force_history,
 )
-from projections import agreement_grants, checkins, people, signals
+from domain.plans import PlanTime
+from projections import agreement_grants, checkins, people, plans, signals
 from projections import documents as personal
 from projections.projection import Projection
 from projections.timeline import Timeline
@@ -48,6 +49,7 @@ INDEXES: tuple[Projection[Any], ...] = (people.PROJECTION, agreement_grants.PROJ
 INDEXES += (checkins.CHECK_INS,)
 INDEXES += (personal.DOCUMENTS,)
 INDEXES += (signals.SIGNALS,)
+INDEXES += (plans.PLANS, plans.PLAN_TIMES)
 INDEX_TOPICS = frozenset(get_topic(cls) for p in INDEXES for cls in p.handles)
 
 
@@ -211,6 +213,20 @@ class ReadModels:
     async def signals_of(self, person: UUID) -> list[UUID]:
         """Signals `person` sent or received, newest last (whether they still exist is their stream's to say)."""
         return list((await self._document(signals.SIGNALS, str(person))).signals)
+
+    async def plans_of(self, person: UUID) -> list[UUID]:
+        """Plans `person` was proposed with (whether they still take part is the policy's)."""
+        return list((await self._document(plans.PLANS, str(person))).plans)
+
+    async def plan_times(self, plan_ids: Iterable[UUID]) -> list[PlanTime]:
+        """Each plan as time (`plans.PLAN_TIMES`), without opening any plan's sealed stream."""
+        name = plans.PLAN_TIMES.name
+        keys = [str(p) for p in plan_ids]
+        missing = [k for k in keys if self.documents.get((name, k)) is None]
+        if missing:
+            for key, data in (await self.store.documents(name, missing)).items():
+                self.documents.put((name, key), plans.PLAN_TIMES.decode(data))
+        return [found for k in keys if (found := self.documents.get((name, k))) is not None]
 
     async def involved(self, person: UUID) -> set[UUID]:
         """Agreements `person` is a party of, invited to, or named as a grant's audience in."""

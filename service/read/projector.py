@@ -34,6 +34,7 @@ from projections import (
     documents,
     lapses,
     people,
+    plans,
     reviews,
     signals,
 )
@@ -57,6 +58,8 @@ PROJECTIONS += (checkins.CHECK_INS, checkins.DUE)
 PROJECTIONS += (documents.DOCUMENTS,)
 #: Signals: whose they are (an index views read) and when each expires.
 PROJECTIONS += (signals.SIGNALS, signals.EXPIRY)
+#: Plans: whose they are (an index views read) and each plan as time (the calendar's and booking rules').
+PROJECTIONS += (plans.PLANS, plans.PLAN_TIMES)
 
 #: Events per page: a live page is what has arrived since the last, a catching-up one this many.
 PAGE = 5000

@@ -44,6 +44,7 @@ KIND_LABELS: dict[str, str] = {
     "review": "A clause is due for review in",
     "check_in": "A check-in to prepare for,",
     "signal": "A signal:",
+    "plan": "A plan waits for your answer:",
 }
 
 

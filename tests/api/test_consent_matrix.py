@@ -47,7 +47,7 @@ from litestar.testing import AsyncTestClient
 
 from domain import policy
 from service.library import load_library
-from tests import checkins
+from tests import checkins, plans
 from tests.api.conftest import (
     MARKER,
     PROBLEM,
@@ -115,6 +115,9 @@ class World:
     document_history: list[Any] = field(default_factory=list)
     #: GET /api/signals as each of the cast reads it.
     signal_lists: dict[str, Any] = field(default_factory=dict)
+    #: Plan PL as each participant reads it, and GET /api/plans as each of the cast reads it.
+    plan_views: dict[str, Any] = field(default_factory=dict)
+    plan_lists: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Person:
         return self.people[name]
@@ -283,6 +286,17 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
         w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
     assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
 
+    # Plan PL: Jo proposed a date to two of his partners, Mina and Sam; both accepted.
+    t.update(PL_title=mark("dinner for three"), PL_place=mark("the old harbour"), PL_note=mark("bringing wine"))
+    ids |= await plan_scratch(w, title=t["PL_title"], place=t["PL_place"])
+    await api.call("POST", f"/api/plans/{ids['PL']}/answer", mina, 200, json={"answer": "accepted", "note": t["PL_note"]})
+    view = await api.call("POST", f"/api/plans/{ids['PL']}/answer", w["sam"], 200, json={"answer": "accepted"})
+    assert view["status"] == "accepted"
+    for name in ("mina", "jo", "sam"):
+        w.plan_views[name] = await api.call("GET", f"/api/plans/{ids['PL']}", w[name], 200)
+    for name in CAST:
+        w.plan_lists[name] = await api.call("GET", "/api/plans", w[name], 200)
+
     # Availability: Mina's zone is Berlin, Jo sees her time as busy; one rule shown to partners, one to nobody.
     ids["mina_id"] = mina.sid
     body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": jo.sid, "shows": "busy"}], "rules": MINA_RULES}
@@ -311,6 +325,12 @@ def expected_availability(w: World, caller: str) -> dict[str, Any]:
     if caller == "mina":
         return {"time_zone": "Europe/Berlin", "partners": partners, "rules": MINA_RULES}
     return {"time_zone": "UTC", "partners": partners, "rules": dict.fromkeys(MINA_RULES)}
+
+
+async def plan_scratch(w: World, *, title: str = "", place: str = "") -> dict[str, str]:
+    """A date Jo proposes to his partners Mina and Sam."""
+    body = plans.plan_body(w["mina"], w["sam"], title=title or mark("date"), place=place or mark("somewhere"))
+    return {"PL": (await w.api.call("POST", "/api/plans", w["jo"], 201, json=body))["plan_id"]}
 
 
 def sections(*texts: str) -> dict[str, Any]:
@@ -624,6 +644,20 @@ ROUTES: dict[str, Route] = {
     "my availability": Route("GET", "/api/me/availability"),
     "change availability": Route("PUT", "/api/me/availability", body=lambda ids: {"time_zone": "Europe/Berlin"}),
     "Mina's booking rules": Route("GET", "/api/people/{mina_id}/availability"),
+    # Plans: a plan to Jo, and plan PL (Jo's, with Mina and Sam)
+    "list plans": Route("GET", "/api/plans"),
+    "propose plan": Route("POST", "/api/plans", 201, lambda ids: plans.plan_body(invitees=[ids["jo_handle"]]), "channel"),
+    "view plan": Route("GET", "/api/plans/{PL}"),
+    "answer plan": Route(
+        "POST", "/api/plans/{PL}/answer", body=lambda ids: {"answer": "declined", "note": mark("busy")}, scratch="PL"
+    ),
+    "reschedule plan": Route(
+        "POST",
+        "/api/plans/{PL}/reschedule",
+        body=lambda ids: {k: v for k, v in plans.plan_body().items() if k in ("start", "end", "time_zone")},
+        scratch="PL",
+    ),
+    "cancel plan": Route("POST", "/api/plans/{PL}/cancel", body=lambda ids: {"note": mark("ill")}, scratch="PL"),
 }
 
 R, E = "R", "E"
@@ -746,6 +780,14 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "change availability":     (E,           E,           E,           E,   E,   E,   E,   E,           E,       401),
     # Her own, and her partner's as far as she shows him; metamours, an ex's partner, strangers: nothing.
     "Mina's booking rules":    (R,           R,           N4,          N4,  N4,  N4,  N4,  N4,          N4,      401),
+    "list plans":              (R,           R,           R,           R,   R,   R,   R,   R,           R,       401),
+    # Only a live partner of the proposer may be invited; one does not invite oneself.
+    "propose plan":            (E,           INVALID,     INVALID,     E,   E,   E,   E,   INVALID,     INVALID, 401),
+    "view plan":               (R,           R,           N4,          R,   N4,  N4,  N4,  N4,          N4,      401),
+    # Whoever put the times on the table has accepted them: they reschedule or cancel instead.
+    "answer plan":             (E,           INVALID,     N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "reschedule plan":         (E,           E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
+    "cancel plan":             (E,           E,           N4,          E,   N4,  N4,  N4,  N4,          N4,      401),
 }
 # fmt: on
 
@@ -1019,6 +1061,10 @@ def expected_read(w: World, route: str, caller: str) -> Any:
             return w.signal_lists[caller]
         case "view signal":
             return next(s for s in [*w.signal_lists[caller]["received"], *w.signal_lists[caller]["sent"]] if s["signal_id"] == w.ids["SG"])
+        case "list plans":
+            return w.plan_lists[caller]
+        case "view plan":
+            return w.plan_views[caller]
         case "signal settings":
             return {"expiry_hours": 24, "read_receipts": False, "quiet_from": None, "quiet_until": None, "time_zone": "UTC", "keep": "kind_and_time"}
         case "my availability":
@@ -1037,6 +1083,8 @@ def visible_markers(w: World, route: str, caller: str) -> set[str]:
         return {marker(w.texts["C"])}
     if caller == "lee" and route in ("view A", "my invitation", "list agreements", "inbox"):
         return {marker(w.texts["title_a"])}  # an invitee sees the title, nothing else
+    if caller == "sam" and route in ("view plan", "list plans"):
+        return {marker(w.texts[k]) for k in ("PL_title", "PL_place", "PL_note")}  # he takes part in PL
     if caller == "sam" and route in ("view document", "list documents"):
         return {marker(w.texts["M1"]), marker(w.texts["M3"])}  # M's current version, shared with him
     return set()
@@ -1111,6 +1159,7 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         visible_ids = {c["clause_id"] for v in views for c in v.get("clauses", [])}
         visible = visible_markers(w, "view A", caller) | visible_markers(w, "my invitation", caller)
         visible |= visible_markers(w, "view document", caller)
+        visible |= visible_markers(w, "view plan", caller)
         for text in texts:
             assert set(MARKER.findall(text)) <= visible, text
             for hidden in w.hidden_ids() - visible_ids:
@@ -1126,6 +1175,8 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         export["documents"]
     )
     assert normalise_network(export["network"]) == expected_read(w, "network", caller)
+    # Plans: exactly the caller's list.
+    assert export["plans"] == w.plan_lists[caller]
     assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
     assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
         (s["agreement_id"], s["relation"]) for s in listed
@@ -1201,7 +1252,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def request_ids(w: World) -> dict[str, str]:
-    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid}
+    return {**w.ids, "kai_handle": w["kai"].handle, "sky_id": w["sky"].sid, "in_force": "4", "T": "one_page_contract", "jo_id": w["jo"].sid, "jo_handle": w["jo"].handle}
 
 
 async def send(
@@ -1350,6 +1401,9 @@ async def test_permitted(actors: World, route: str, caller: str, expect: str) ->
             ids |= await scratch_document(w)
         case "channel":
             ids |= await scratch_channel(w)
+        case "PL":
+            ids |= await scratch_channel(w)
+            ids |= await plan_scratch(w)
     before = (await w.client.get("/health")).json()["position"]
     r = await send(w, spec, caller, ids)
     assert r.status_code == spec.ok, r.text

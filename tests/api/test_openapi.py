@@ -27,7 +27,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from tests import checkins, mailbox
+from tests import checkins, mailbox, plans
 from tests.api.conftest import PASSWORD, Api, Person, assert_problem, unique_handle
 from tests.authenticator import SoftAuthenticator
 
@@ -733,6 +733,58 @@ async def _unblock(api: Api) -> httpx.Response:
     me, ex = await api.person("me"), await api.person("ex")
     made = (await send(api, "POST", "/api/me/blocks", me, json={"handle": ex.handle})).json()
     return await send(api, "DELETE", f"/api/me/blocks/{made['block_id']}", me)
+
+
+# Plans (tests/api/test_plans.py)
+
+PL = "/api/plans"
+
+
+async def plan(api: Api) -> tuple[Person, Person, str]:
+    """A date Ana proposed to her partner Ben: (ana, ben, plan_id)."""
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    view = await api.call("POST", PL, ana, 201, json=plans.plan_body(ben))
+    return ana, ben, view["plan_id"]
+
+
+@scenario("POST", PL)
+async def _propose_plan(api: Api) -> httpx.Response:
+    ana, ben = await api.person("ana"), await api.person("ben")
+    await api.link(ana, ben)
+    return await send(api, "POST", PL, ana, json=plans.plan_body(ben))
+
+
+@scenario("GET", PL)
+async def _my_plans(api: Api) -> httpx.Response:
+    ana, _, _ = await plan(api)
+    return await send(api, "GET", PL, ana)
+
+
+@scenario("GET", PL + "/{plan_id}")
+async def _view_plan(api: Api) -> httpx.Response:
+    _, ben, plan_id = await plan(api)
+    return await send(api, "GET", f"{PL}/{plan_id}", ben)
+
+
+@scenario("POST", PL + "/{plan_id}/answer")
+async def _answer_plan(api: Api) -> httpx.Response:
+    _, ben, plan_id = await plan(api)
+    return await send(api, "POST", f"{PL}/{plan_id}/answer", ben, json={"answer": "accepted"})
+
+
+@scenario("POST", PL + "/{plan_id}/reschedule")
+async def _reschedule_plan(api: Api) -> httpx.Response:
+    _, ben, plan_id = await plan(api)
+    body = plans.plan_body()
+    times = {k: body[k] for k in ("start", "end", "time_zone")}
+    return await send(api, "POST", f"{PL}/{plan_id}/reschedule", ben, json=times)
+
+
+@scenario("POST", PL + "/{plan_id}/cancel")
+async def _cancel_plan(api: Api) -> httpx.Response:
+    _, ben, plan_id = await plan(api)
+    return await send(api, "POST", f"{PL}/{plan_id}/cancel", ben, json={"note": "sorry"})
 
 
 # --------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from domain.network import PartnerLink
 from service.app import create_app
 from service.settings import Settings
 from tests import checkins
+from tests.plans import plan_body
 from tests.api.conftest import (
     MARKER,
     PASSWORD,
@@ -144,6 +145,8 @@ class Plan:
     documents: tuple[tuple[int, tuple[int, ...], int | None, bool], ...] = ()
     #: Signals from a to b: (a, b, a opens a channel to b, b opens one to a, b closes it again).
     signals: tuple[tuple[int, int, bool, bool, bool], ...] = ()
+    #: Plans: (proposer, invitees, the first invitee accepts with a note, or declines).
+    dates: tuple[tuple[int, tuple[int, ...], bool], ...] = ()
     #: Booking rules: (owner, quiet nights shown to partners, plans per week shown to partners).
     rules: tuple[tuple[int, bool, bool], ...] = ()
 
@@ -238,9 +241,18 @@ def plans(draw: st.DrawFn) -> Plan:
     signals = draw(st.lists(st.tuples(anyone, anyone, st.booleans(), st.booleans(), st.booleans()), max_size=3))
     signals = [s for s in signals if s[0] != s[1]]
     rules = draw(st.lists(st.tuples(anyone, st.booleans(), st.booleans()), max_size=2, unique_by=lambda r: r[0]))
+    # Mostly to the proposer's partners (through the early links), sometimes to someone else too.
+    dates = []
+    for _ in range(draw(st.integers(0, 2))):
+        proposer = draw(anyone)
+        partners = sorted(partners_in(early, proposer))
+        invitees = draw(st.lists(st.sampled_from(partners), min_size=1, max_size=2, unique=True)) if partners else []
+        if not often(draw) or not invitees:
+            invitees.append(draw(anyone.filter(lambda p: p != proposer and p not in invitees)))
+        dates.append((proposer, tuple(invitees), draw(st.booleans())))
     return Plan(
         size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents),
-        tuple(signals), tuple(rules),
+        tuple(signals), tuple(dates), tuple(rules),
     )
 
 
@@ -323,6 +335,15 @@ class SignalModel:
 
 
 @dataclass
+class PlanModel:
+    plan_id: str
+    proposer: int
+    invitees: tuple[int, ...]
+    proposed: int  # the step it was proposed at
+    texts: set[str]  # its markers: title, place, an answer's note
+
+
+@dataclass
 class World:
     client: AsyncTestClient[Litestar]
     people: list[Person] = field(default_factory=list)
@@ -332,6 +353,7 @@ class World:
     check_ins: list[CheckInModel] = field(default_factory=list)
     documents: list[DocumentModel] = field(default_factory=list)
     signals: list[SignalModel] = field(default_factory=list)
+    dates: list[PlanModel] = field(default_factory=list)
     #: (a, b): a has their side of a signal channel to b open.
     channels: set[tuple[int, int]] = field(default_factory=set)
     #: Each owner's booking rules, as set.
@@ -595,6 +617,32 @@ async def build_signal(w: World, a: int, b: int, opens_a: bool, opens_b: bool, c
     w.signals.append(SignalModel(sent["signal_id"], a, b, reached, marker(note)))
 
 
+async def build_plan(w: World, proposer: int, invitees: tuple[int, ...], accepts: bool) -> None:
+    """A date to `invitees`, refused (and nothing made) unless each is a live partner of the proposer;
+    the first invitee answers."""
+    title, place = mark("date"), mark("place")
+    partners = live_partners(w, proposer)
+    body = plan_body(*(w.people[i] for i in invitees), title=title, place=place)
+    ok = all(i in partners for i in invitees)
+    view = await w.call("POST", "/api/plans", proposer, 201 if ok else 422, json=body)
+    if not ok:
+        return
+    m = PlanModel(view["plan_id"], proposer, invitees, w.step, {marker(title), marker(place)})
+    w.dates.append(m)
+    note = mark("note")
+    answer = {"answer": "accepted" if accepts else "declined", "note": note}
+    await w.call("POST", f"/api/plans/{m.plan_id}/answer", invitees[0], 200, json=answer)
+    m.texts.add(marker(note))
+
+
+def plan_participants(w: World, m: PlanModel) -> set[int]:
+    """The proposer and each invitee whose link with them has been live, unbroken, since it was
+    proposed; nobody once no invitee is left (the oracle's own reading of the rule)."""
+    partners = live_partners(w, m.proposer)
+    counted = {i for i in m.invitees if partners.get(i, m.proposed + 1) <= m.proposed}
+    return {m.proposer, *counted} if counted else set()
+
+
 def sees_signal(viewer: int, m: SignalModel) -> bool:
     return viewer == m.sender or (viewer == m.recipient and m.reached)
 
@@ -674,6 +722,8 @@ async def run(w: World, plan: Plan) -> None:
     documents = [(await build_document(w, owner, shares), revoke, revise) for owner, shares, revoke, revise in plan.documents]
     for a, b, opens_a, opens_b, closes_b in plan.signals:
         await build_signal(w, a, b, opens_a, opens_b, closes_b)
+    for proposer, invitees, accepts in plan.dates:
+        await build_plan(w, proposer, invitees, accepts)
     for owner, quiet_shown, per_week_shown in plan.rules:
         w.rules[owner] = {
             "quiet_nights": {"weekdays": ["friday"], "mode": "refuse", "shown_to": "partners" if quiet_shown else "nobody"},
@@ -768,6 +818,9 @@ def allowed(w: World, viewer: int) -> set[str]:
     for sm in w.signals:
         if sees_signal(viewer, sm):
             ok |= {sm.signal_id, sm.note}
+    for pm in w.dates:
+        if viewer in plan_participants(w, pm):
+            ok |= pm.texts | {pm.plan_id}
     # Names, and the person ids that go with them: an over-approximation of who may know whom.
     for other, person in enumerate(w.people):
         knows = (
@@ -780,6 +833,8 @@ def allowed(w: World, viewer: int) -> set[str]:
             )
             # Sharing one's own document with someone introduces oneself.
             or any(d.owner == other and reads_document(w, viewer, d) for d in w.documents)
+            # Planning together introduces everyone a plan was proposed to (its history names them all).
+            or any(viewer in plan_participants(w, pm) and other in (pm.proposer, *pm.invitees) for pm in w.dates)
         )
         if knows:
             ok |= {marker(person.name), str(person.id)}
@@ -811,6 +866,8 @@ def secrets(w: World) -> set[str]:
         found |= d.current | d.earlier | {d.document_id}
     for sm in w.signals:
         found |= {sm.signal_id, sm.note}
+    for pm in w.dates:
+        found |= pm.texts | {pm.plan_id}
     return found
 
 
@@ -826,6 +883,7 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     paths += ["/api/documents", *(f"/api/documents/{d.document_id}{s}" for d in w.documents for s in ("", "/history"))]
     paths += ["/api/signals", "/api/me/inbox", *(f"/api/signals/{m.signal_id}" for m in w.signals)]
     paths += ["/api/me/availability", *(f"/api/people/{p.id}/availability" for p in w.people)]
+    paths += ["/api/plans", *(f"/api/plans/{m.plan_id}" for m in w.dates)]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -870,6 +928,10 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
             for sm in w.signals:
                 if path == f"/api/signals/{sm.signal_id}":
                     assert (status == 200) == sees_signal(viewer, sm), f"P{viewer} got {status} for {path}: {body}"
+            for pm in w.dates:
+                if path == f"/api/plans/{pm.plan_id}":
+                    takes = viewer in plan_participants(w, pm)
+                    assert (status == 200) == takes, f"P{viewer} got {status} for {path}: {body}"
             for owner, person in enumerate(w.people):
                 if path == f"/api/people/{person.id}/availability":
                     assert (status == 200) == (owner == viewer or owner in live_partners(w, viewer)), f"P{viewer} got {status} for {path}: {body}"

@@ -507,3 +507,21 @@ def test_every_availability_event_round_trips(mapper: MsgspecMapper) -> None:
     for event in events:
         back = mapper.to_domain_event(mapper.to_stored_event(event))
         assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
+
+
+def test_every_plan_event_round_trips(mapper: MsgspecMapper) -> None:
+    """A plan's events keep their types through the mapper: ids, invitees, aware moments in a time zone, notes."""
+    from domain.plans import Plan
+
+    now = datetime(2026, 10, 20, 9, tzinfo=timezone.utc)
+    mina, theo, sam = uuid4(), uuid4(), uuid4()
+    start = datetime(2026, 10, 24, 18, tzinfo=timezone(timedelta(hours=2)))
+    plan = Plan.propose(uuid4(), mina, [theo, sam], "overnight", "Cabin", None, start, start + timedelta(hours=16), "Europe/Berlin", now)
+    plan.answer(theo, "declined", "work", now)
+    plan.reschedule(theo, start + timedelta(days=7), start + timedelta(days=7, hours=16), "The cabin", "Europe/Berlin", None, now)
+    plan.cancel(sam, "sorry", now)
+    events = plan.collect_events()
+    assert len({type(e) for e in events}) == 4
+    for event in events:
+        back = mapper.to_domain_event(mapper.to_stored_event(event))
+        assert type(back) is type(event) and vars(back) == vars(event), type(event).__name__
