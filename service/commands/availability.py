@@ -18,6 +18,7 @@ from domain import policy
 from domain.availability import Availability, BookingRules, Breach, PartnerShows, check_booking
 from domain.calendar import Slot
 from domain.errors import BookingRefused, NotFound
+from domain.plans import Plan
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.visibility import AvailabilityView, Visibility
 
@@ -100,6 +101,7 @@ class BookingCheck:
     way each names its rule and owner only as far as the owner shows that rule to `caller`."""
 
     def __init__(self, visibility: Visibility, slots_of: SlotsOf) -> None:
+        self.visibility = visibility
         self.views = visibility.availability_views
         self.slots_of = slots_of
 
@@ -115,6 +117,13 @@ class BookingCheck:
             others = await self.slots_of(owner, candidate.start - margin, candidate.end + margin)
             found += check_booking(availability, candidate, others, proposed_at)
         return found
+
+    async def check_plan(self, caller: UUID, plan: Plan) -> list[policy.BreachView]:
+        """A plan as a command's `decide` leaves it, among the participants who count now; notice is
+        counted from when the times on the table were proposed (by a proposal or a reschedule)."""
+        among = await self.visibility.plan_participants(plan.time)
+        proposed_at = max(step.at for step in plan.history if step.step in ("proposed", "rescheduled"))
+        return await self.check(caller, plan.slot(among or None), proposed_at)
 
     async def check(self, caller: UUID, candidate: Slot, proposed_at: datetime) -> list[policy.BreachView]:
         """`proposed_at`: when the candidate was proposed (now, for a proposal or a reschedule; for an
