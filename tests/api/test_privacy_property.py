@@ -145,10 +145,10 @@ class Plan:
     documents: tuple[tuple[int, tuple[int, ...], int | None, bool], ...] = ()
     #: Signals from a to b: (a, b, a opens a channel to b, b opens one to a, b closes it again).
     signals: tuple[tuple[int, int, bool, bool, bool], ...] = ()
-    #: Booking rules: (owner, quiet nights shown to partners, plans per week shown to partners).
-    rules: tuple[tuple[int, bool, bool], ...] = ()
     #: Plans: (proposer, invitees, the first invitee accepts with a note, or declines).
     dates: tuple[tuple[int, tuple[int, ...], bool], ...] = ()
+    #: Booking rules: (owner, quiet nights shown to partners, plans per week shown to partners).
+    rules: tuple[tuple[int, bool, bool], ...] = ()
     #: Availability: (owner, partner) the owner shows their time as busy (made while they are partners).
     shows: tuple[tuple[int, int], ...] = ()
 
@@ -254,7 +254,7 @@ def plans(draw: st.DrawFn) -> Plan:
         dates.append((proposer, tuple(invitees), draw(st.booleans())))
     return Plan(
         size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents),
-        tuple(signals), tuple(rules), tuple(dates), tuple(draw(st.lists(st.tuples(anyone, anyone), max_size=3))),
+        tuple(signals), tuple(dates), tuple(rules), tuple(draw(st.lists(st.tuples(anyone, anyone), max_size=3))),
     )
 
 
@@ -729,6 +729,8 @@ async def run(w: World, plan: Plan) -> None:
     documents = [(await build_document(w, owner, shares), revoke, revise) for owner, shares, revoke, revise in plan.documents]
     for a, b, opens_a, opens_b, closes_b in plan.signals:
         await build_signal(w, a, b, opens_a, opens_b, closes_b)
+    for proposer, invitees, accepts in plan.dates:
+        await build_plan(w, proposer, invitees, accepts)
     for owner, quiet_shown, per_week_shown in plan.rules:
         w.rules[owner] = {
             "quiet_nights": {"weekdays": ["friday"], "mode": "refuse", "shown_to": "partners" if quiet_shown else "nobody"},
@@ -737,8 +739,6 @@ async def run(w: World, plan: Plan) -> None:
             "buffer_after_date": None,
         }
         await w.call("PUT", "/api/me/availability", owner, 200, json={"rules": w.rules[owner]})
-    for proposer, invitees, accepts in plan.dates:
-        await build_plan(w, proposer, invitees, accepts)
     for owner, partner in plan.shows:
         if partner in live_partners(w, owner):
             await w.call("PUT", "/api/me/availability", owner, 200, json={"partners": [{"person_id": str(w.people[partner].id), "shows": "busy"}]})
