@@ -373,6 +373,21 @@ class DocumentChanged(DomainError):
         self.sections: tuple[object, ...] = ()
 
 
+class BookingRefused(DomainError):
+    """A plan breaks a participant's booking rule set to refuse (domain/availability.py).
+
+    `detail` names the rule and its owner only as far as the owner shows that
+    rule to the caller; `breaches` holds each refusal as the caller may know it,
+    set by the service that checked them."""
+
+    code = "booking_rule"
+
+    def __init__(self, plan_id: UUID, detail: str = "this time does not work for a participant") -> None:
+        super().__init__(detail)
+        self.plan_id = plan_id
+        self.breaches: tuple[object, ...] = ()
+
+
 class PlanStatusForbids(InvalidTransition):
     """The plan is cancelled, so the command cannot happen."""
 

@@ -1882,3 +1882,10 @@ def view_plan(
             for s in plan.history
         ),
     )
+
+
+class PlannedView(PlanView, frozen=True, kw_only=True):
+    """A plan as the participant who just proposed, rescheduled or answered it sees it, with the
+    booking rules it breaks that are set to warn (`BreachView`: named as far as their owners show them)."""
+
+    warnings: tuple[BreachView, ...] = ()

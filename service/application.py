@@ -23,7 +23,7 @@ from service.accounts import Accounts, RateLimiter, SignInFailed
 from service.commands import CommandRunner, Outcome
 from service.commands.calendar import CalendarReads
 from service.commands.agreements import Agreements
-from service.commands.availability import Availabilities, AvailabilityReads
+from service.commands.availability import Availabilities, AvailabilityReads, BookingCheck
 from service.commands.blocks import Blocking
 from service.commands.checkins import CheckInReads, CheckIns
 from service.commands.documents import DocumentReads, Documents
@@ -162,7 +162,10 @@ class Accord:
         self.calendar_reads = CalendarReads(self.visibility, now)
         self.availabilities = Availabilities(self.commands, self.visibility, now, self._settled)
         self.availability_reads = AvailabilityReads(self.visibility)
-        self.plans = Plans(self.commands, self.models, self.visibility, now, self._settled, self.network.person_for)
+        self.bookings = BookingCheck(self.visibility, self.visibility.plan_slots)
+        self.plans = Plans(
+            self.commands, self.models, self.visibility, now, self._settled, self.network.person_for, self.bookings
+        )
         self.plan_reads = PlanReads(self.visibility)
         self.erasures = Erasures(
             store, self.commands, self.models, self.accounts, self.agreements, self.grants, self.network,

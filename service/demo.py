@@ -10,7 +10,11 @@ clause about meeting her, and nothing else. Mina's Solo Ethic is shared with
 Theo and Sam, and Sam's care plan with Mina. Mina has started a second
 agreement with Theo from the one-page contract; Theo added a clause on a topic
 of his own. Mina and Sam opened a signal channel to each other, and Sam sent
-Mina "home safe" last night.
+Mina "home safe" last night. Next week is on Mina's calendar: dates and an
+overnight with Theo, a climbing date and a call with Sam, and a brunch with both
+that waits for Sam's answer. Everyone reads their calendar in Berlin time; Mina
+shows Theo and Sam her other time as busy, and Sam shows Jules his, so Jules
+sees Sam's time with Mina as busy and nothing more.
 
 Everything is made by calling `Accord`'s use cases on the configured store, as
 a person would through the app, so the demo passes the same rules and its
@@ -25,11 +29,13 @@ from datetime import datetime, time, timedelta
 from uuid import UUID, uuid4
 
 from domain.agreement import ClauseChange
+from domain.availability import PartnerShows
 from domain.cadence import Cadence, starts_at, zone
 from domain.documents import Section
 from domain.network import PartnerLink
 from domain.signals import SignalSettings
 from service.application import Accord
+from service.commands.availability import AvailabilityChange
 from service.settings import Settings
 from service.store import connect
 from service.store.base import HandleTaken
@@ -47,7 +53,7 @@ class Person:
 
 
 PEOPLE = (
-    Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam; Jules's metamour"),
+    Person("mina", "Mina", "solo-polyamorous; partners with Theo and with Sam; Jules's metamour; next week's plans on her calendar"),
     Person(
         "theo",
         "Theo",
@@ -55,7 +61,7 @@ PEOPLE = (
         " a weekly check-in with Mina; a draft with her started from the one-page contract",
     ),
     Person("sam", "Sam", "Mina's partner and Jules's; wrote Mina a repair note"),
-    Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share"),
+    Person("jules", "Jules", "Sam's partner, Mina's metamour; sees two clauses Mina and Sam share, and Sam's time as busy"),
 )
 
 #: Mina and Theo's agreement started from the one-page contract, with Theo's clause on a topic of his own.
@@ -222,6 +228,43 @@ async def fill(accord: Accord, mina: Person, theo: Person, sam: Person, jules: P
     await _documents(accord, mina, theo, sam)
     await _one_page(accord, mina, theo)
     await _signals(accord, mina, sam)
+    await _calendar(accord, mina, theo, sam, jules)
+
+
+#: Mina's week: (day after next Monday, start "HH:MM", hours, kind, title, place, with, every invitee accepts).
+WEEK = (
+    (0, "19:00", 3, "date", "Dinner at Lupo", "Lupo, Weserstraße 12", ("theo",), True),
+    (2, "18:30", 3, "date", "Climbing, then ramen", "Boulderhalle Ost", ("sam",), True),
+    (4, "19:00", 15, "overnight", "Overnight at Theo's", None, ("theo",), True),
+    (5, "16:00", 1, "call", "Call about the summer trip", None, ("sam",), True),
+    (6, "11:00", 2, "other", "Brunch, the three of us", "Café Linde", ("theo", "sam"), False),
+)
+
+
+async def _calendar(accord: Accord, mina: Person, theo: Person, sam: Person, jules: Person) -> None:
+    """Next week's plans, proposed by Mina; each partner's view of her other time; Sam's busy time for Jules."""
+    people = {"theo": theo, "sam": sam}
+    for person in (mina, theo, sam, jules):
+        await accord.availabilities.change(person.id, AvailabilityChange(time_zone=BERLIN), None)
+    await accord.availabilities.change(
+        mina.id, AvailabilityChange(partners=(PartnerShows(person_id=theo.id, shows="busy"), PartnerShows(person_id=sam.id, shows="busy"))), None
+    )
+    await accord.availabilities.change(sam.id, AvailabilityChange(partners=(PartnerShows(person_id=jules.id, shows="busy"),)), None)
+    tz = zone(BERLIN)
+    today = accord.clock().astimezone(tz).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    for day, at, hours, kind, title, place, invitees, accepted in WEEK:
+        hour, minute = (int(part) for part in at.split(":"))
+        start = datetime.combine(monday + timedelta(days=day), time(hour, minute), tzinfo=tz)
+        planned = await accord.plans.propose(
+            mina.id, (), [people[i].id for i in invitees], kind, title, place, start, start + timedelta(hours=hours), BERLIN, None
+        )
+        plan_id = planned.body.plan_id  # type: ignore[attr-defined]
+        for invitee in invitees[: None if accepted else 1]:
+            await accord.plans.answer(people[invitee].id, plan_id, "accepted", None, None, None)
+
+
+BERLIN = "Europe/Berlin"
 
 
 MINA_SOLO_ETHIC = (

@@ -69,6 +69,9 @@ def summarize(view: Any) -> str:
     if "received" in view and "channels" in view:  # one's signals
         opened = sum(1 for c in view["channels"] if c.get("opened"))
         return f"{len(view['received'])} signal(s) received, {len(view['sent'])} sent, {opened} channel(s) opened"
+    if "plan_id" in view and "proposal" in view:  # a plan one takes part in
+        waiting = sum(1 for p in view.get("participants", ()) if p.get("answer") == "pending")
+        return f"{view['kind_label']} {view['title']!r} {view['status']} ({view['start']}), {waiting} answer(s) pending"
     if "me" in view:  # the network
         live = sum(1 for link in view.get("links", ()) if link.get("status") == "live")
         return f"{live} live link(s), {len(view.get('known_links', ()))} other link(s) known"

@@ -1,4 +1,5 @@
-"""Use cases of availability: a person's time zone, what each partner sees of their time, their booking rules.
+"""Use cases of availability: a person's time zone, what each partner sees of their time, their booking
+rules; and the booking check a plan passes before it is proposed, rescheduled or accepted.
 
 A change names only what it changes (a field left out stays as it is), so two
 pages changing different things at once both land. What a partner sees can be
@@ -7,15 +8,17 @@ chosen only for a live partner; anyone else is 404, as if nobody.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
 
 from domain import policy
-from domain.availability import Availability, BookingRules, PartnerShows
-from domain.errors import NotFound
+from domain.availability import Availability, BookingRules, Breach, PartnerShows, check_booking
+from domain.calendar import Slot
+from domain.errors import BookingRefused, NotFound
+from domain.plans import Plan
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.visibility import AvailabilityView, Visibility
 
@@ -82,3 +85,53 @@ class AvailabilityReads:
         if found is None:
             raise NotFound("person", person)
         return found
+
+
+#: The slots of one person that overlap a window (the plans projection's, with check-in occurrences if any).
+SlotsOf = Callable[[UUID, datetime, datetime], Awaitable[Sequence[Slot]]]
+#: Around a plan, the owner's other plans a rule may weigh: its local week, and a buffer on either side.
+WEEK_AND_A_DAY = timedelta(days=8)
+
+
+class BookingCheck:
+    """Every participant's booking rules, checked on a plan's candidate slot before it is appended.
+
+    A breach of a rule set to `refuse` raises `BookingRefused` (409 `booking_rule`), so nothing
+    is appended; breaches of rules set to `warn` come back, for the answer's `warnings`. Either
+    way each names its rule and owner only as far as the owner shows that rule to `caller`."""
+
+    def __init__(self, visibility: Visibility, slots_of: SlotsOf) -> None:
+        self.visibility = visibility
+        self.views = visibility.availability_views
+        self.slots_of = slots_of
+
+    async def breaches(self, candidate: Slot, proposed_at: datetime) -> list[Breach]:
+        found: list[Breach] = []
+        for owner in dict.fromkeys(candidate.participants):
+            availability = await self.views.of(owner)
+            rules = availability.rules.set()
+            if not rules:
+                continue
+            buffer = rules.get("buffer_after_date")
+            margin = WEEK_AND_A_DAY + timedelta(hours=getattr(buffer, "hours", 0))
+            others = await self.slots_of(owner, candidate.start - margin, candidate.end + margin)
+            found += check_booking(availability, candidate, others, proposed_at)
+        return found
+
+    async def check_plan(self, caller: UUID, plan: Plan) -> list[policy.BreachView]:
+        """A plan as a command's `decide` leaves it, among the participants who count now; notice is
+        counted from when the times on the table were proposed (by a proposal or a reschedule)."""
+        among = await self.visibility.plan_participants(plan.time)
+        proposed_at = max(step.at for step in plan.history if step.step in ("proposed", "rescheduled"))
+        return await self.check(caller, plan.slot(among or None), proposed_at)
+
+    async def check(self, caller: UUID, candidate: Slot, proposed_at: datetime) -> list[policy.BreachView]:
+        """`proposed_at`: when the candidate was proposed (now, for a proposal or a reschedule; for an
+        answer, when the proposal answered was made)."""
+        found = await self.breaches(candidate, proposed_at)
+        refusing = await self.views.breaches(caller, [b for b in found if b.mode == "refuse"])
+        if refusing:
+            refused = BookingRefused(candidate.id, "; ".join(view.detail for view in refusing))
+            refused.breaches = tuple(refusing)
+            raise refused
+        return await self.views.breaches(caller, [b for b in found if b.mode == "warn"])

@@ -6,7 +6,9 @@ agreement nobody is left in loses its key), decline the invitations addressed
 to them, withdraw the grants they proposed or consented to that are still
 pending, and end or answer their partner links (a check-in between partners,
 seen by nobody once the link has ended, loses its key); their personal documents
-are deleted and lose their keys. Then their calendar feed is revoked, their sign-in tokens and
+are deleted and lose their keys; each plan they took part in is cancelled (so it
+holds nobody's time) and loses its key, since its title, place or answers are
+partly theirs. Then their calendar feed is revoked, their sign-in tokens and
 recorded command results are deleted, their account becomes a tombstone (an
 id, nothing else), and their data key is destroyed, so their handle and name
 can never be read again, with or without the master key. Last, an `Erasure`
@@ -31,6 +33,7 @@ from domain.documents import PersonalDocument
 from domain.errors import AlreadyExists, DomainError
 from domain.feeds import CalendarFeed
 from domain.network import Erasure, PartnerLink
+from domain.plans import Plan
 from service.accounts import Accounts
 from service.commands.agreements import Agreements
 from service.commands.grants import Grants
@@ -87,6 +90,7 @@ class Erasures:
                 await _done(self.agreements.decline_invitation(person, agreement_id, None))
         between_partners = await self._end_check_ins_between_partners(person)
         documents = await self._delete_documents(person)
+        plans = await self._cancel_plans(person)
         for link_id in index.links:
             link = await self.commands.load_if_any(PartnerLink, link_id)
             if link is None:
@@ -103,6 +107,9 @@ class Erasures:
             # Their personal documents are theirs alone: gone for everyone they were shared with too.
             await self.shred(documents)
         await self._revoke_feed(person)
+        if plans and self.shred is not None:
+            # A plan's text is partly theirs (its title and place, or their answers): gone for everyone.
+            await self.shred(plans)
         await self.store.delete_account(person)
         await self.keys.destroy([person])
 
@@ -175,6 +182,31 @@ class Erasures:
             return None
 
         await _done(self.commands.run(CalendarFeed, feed.id, revoke, nothing, key=None))
+
+    async def _cancel_plans(self, person: UUID) -> list[UUID]:
+        """Cancel (so it holds nobody's time any more) each plan this person was proposed with; their ids."""
+        found = []
+        for plan_id in await self.models.plans_of(person):
+            plan = await self.commands.load_if_any(Plan, plan_id)
+            if plan is None:
+                continue  # shredded already
+            found.append(plan_id)
+            if not plan.cancelled:
+                await _done(self._cancel(person, plan_id))
+        return found
+
+    async def _cancel(self, person: UUID, plan_id: UUID) -> None:
+        """Cancelled and projected before its key goes: its time reads as free wherever plans are read by time."""
+
+        def cancel(current: Plan | None) -> Plan:
+            assert current is not None
+            current.cancel(person, None, self.clock())
+            return current
+
+        async def nothing(_: Plan) -> None:
+            return None
+
+        await self.settled(await self.commands.run(Plan, plan_id, cancel, nothing, key=None))
 
     async def _end_pending_grants(self, person: UUID, agreement: Agreement) -> None:
         for grant in await self.models.grants_for(agreement.id):

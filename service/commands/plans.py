@@ -15,9 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4, uuid5
 
+import msgspec
+
 from domain import policy
 from domain.errors import NotFound, ValidationFailed
 from domain.plans import Plan
+from service.commands.availability import BookingCheck
 from service.commands.runner import CommandKey, CommandRunner, Outcome, owned_by
 from service.read.models import ReadModels
 from service.visibility import Visibility
@@ -32,7 +35,10 @@ class Plans:
         clock: Callable[[], datetime],
         settled: Callable[[Outcome], Awaitable[Outcome]],
         person_for: Callable[[str], Awaitable[UUID]],
+        booking: BookingCheck,
     ) -> None:
+        #: Every participant's booking rules, judged on the plan as `decide` leaves it, before the append.
+        self.booking = booking
         self.commands = commands
         self.models = models
         self.visibility = visibility
@@ -43,6 +49,18 @@ class Plans:
     def _render_for(self, caller: UUID) -> Callable[[Plan], Awaitable[object]]:
         async def render(plan: Plan) -> object:
             return await self.visibility.plan(caller, plan.id, current=plan)
+
+        return render
+
+    def _booked_for(self, caller: UUID, *, check: bool = True) -> Callable[[Plan], Awaitable[object]]:
+        """The answer to a proposal, a reschedule or an answer: the plan with the warnings of its
+        participants' rules. `check`: the rules judge it first (a refusing rule raises, and nothing is
+        appended); run again on every retry, so it judges the plan about to be appended."""
+
+        async def render(plan: Plan) -> object:
+            warnings = await self.booking.check_plan(caller, plan) if check else []
+            view = await self.visibility.plan(caller, plan.id, current=plan)
+            return view and policy.PlannedView(**msgspec.structs.asdict(view), warnings=tuple(warnings))
 
         return render
 
@@ -84,11 +102,17 @@ class Plans:
         if (early := await self.commands.repeated(key)) is not None:
             return early
         decide(None)  # bad input is refused before anything is read or appended
-        outcome = await self.commands.run(Plan, new_id, decide, self._render_for(caller), key=key, creates=True)
+        outcome = await self.commands.run(Plan, new_id, decide, self._booked_for(caller), key=key, creates=True)
         return await self.settled(outcome)
 
     async def _on_plan(
-        self, caller: UUID, plan_id: UUID, key: CommandKey | None, what: str, command: Callable[[Plan], None]
+        self,
+        caller: UUID,
+        plan_id: UUID,
+        key: CommandKey | None,
+        what: str,
+        command: Callable[[Plan], None],
+        render: Callable[[Plan], Awaitable[object]] | None = None,
     ) -> Outcome:
         known = await self.models.aggregate(Plan, plan_id)
         if known is None or caller not in await self.visibility.plan_participants(known.time):
@@ -104,7 +128,7 @@ class Plans:
             return plan
 
         key = owned_by(plan_id, key, f"{what}:{caller}")
-        outcome = await self.commands.run(Plan, plan_id, decide, self._render_for(caller), key=key)
+        outcome = await self.commands.run(Plan, plan_id, decide, render or self._render_for(caller), key=key)
         return await self.settled(outcome)
 
     async def answer(
@@ -117,7 +141,8 @@ class Plans:
         key: CommandKey | None,
     ) -> Outcome:
         return await self._on_plan(
-            caller, plan_id, key, "answered", lambda p: p.answer(caller, answer, note, self.clock(), proposal)
+            caller, plan_id, key, "answered", lambda p: p.answer(caller, answer, note, self.clock(), proposal),
+            self._booked_for(caller, check=answer == "accepted"),
         )
 
     async def reschedule(
@@ -137,6 +162,7 @@ class Plans:
             key,
             "rescheduled",
             lambda p: p.reschedule(caller, start, end, place, time_zone, note, self.clock()),
+            self._booked_for(caller),
         )
 
     async def cancel(self, caller: UUID, plan_id: UUID, note: str | None, key: CommandKey | None) -> Outcome:

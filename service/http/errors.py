@@ -15,6 +15,7 @@ from domain.errors import (
     AlreadyDone,
     AlreadyExists,
     AlreadyInvolved,
+    BookingRefused,
     CheckInStatusForbids,
     DocumentChanged,
     DomainError,
@@ -210,6 +211,8 @@ def current_of(exc: DomainError) -> dict[str, Any] | None:
             return {"plan_id": exc.plan_id, "proposal": exc.current_proposal}
         case DocumentChanged():
             return {"document_id": exc.document_id, "version": exc.current_version, "sections": exc.sections}
+        case BookingRefused():
+            return {"plan_id": exc.plan_id, "breaches": exc.breaches}
     return None
 
 

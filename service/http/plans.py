@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from domain.plans import MAX_INVITEES, MAX_NOTE, MAX_PLACE, MAX_TITLE
-from domain.policy import PlanView
+from domain.policy import PlannedView, PlanView
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
 from service.http.idempotency import KEY, Key
@@ -68,7 +68,7 @@ class PlanController(Controller):
     dependencies = {**CALLER, **KEY}
 
     @post("/", summary="Propose a plan to one or more of my live partners", status_code=201, responses=COMMAND)
-    async def propose(self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[ProposePlan]) -> Response[PlanView]:
+    async def propose(self, accord: AccordDep, caller: Caller, key: Key, data: JSONBody[ProposePlan]) -> Response[PlannedView]:
         outcome = await accord.plans.propose(
             caller, data.invitees, data.partner_ids, data.kind, data.title, data.place, data.start, data.end,
             data.time_zone, key, plan_id=data.plan_id,
@@ -86,7 +86,7 @@ class PlanController(Controller):
     @post("/{plan_id:uuid}/answer", summary="Accept or decline the times on the table", status_code=200, responses=COMMAND)
     async def answer(
         self, accord: AccordDep, caller: Caller, key: Key, plan_id: PlanId, data: JSONBody[AnswerPlan]
-    ) -> Response[PlanView]:
+    ) -> Response[PlannedView]:
         return respond(await accord.plans.answer(caller, plan_id, data.answer, data.note, data.proposal, key))
 
     @post(
@@ -97,7 +97,7 @@ class PlanController(Controller):
     )
     async def reschedule(
         self, accord: AccordDep, caller: Caller, key: Key, plan_id: PlanId, data: JSONBody[ReschedulePlan]
-    ) -> Response[PlanView]:
+    ) -> Response[PlannedView]:
         return respond(
             await accord.plans.reschedule(
                 caller, plan_id, data.start, data.end, data.place, data.time_zone, data.note, key

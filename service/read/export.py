@@ -25,6 +25,7 @@ from domain.policy import (
     DocumentView,
     InvitationView,
     NetworkView,
+    PlanView,
     SharedView,
 )
 from projections.documents import VersionEntry
@@ -126,6 +127,10 @@ class Export(msgspec.Struct, frozen=True, kw_only=True):
             " ones, and my settings: exactly `GET /api/signals`"
         ),
     ] = None
+    plans: Annotated[
+        list[PlanView],
+        _doc("Every plan I take part in, with its history: exactly `GET /api/plans`"),
+    ] = []
 
 
 class ExportedDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -177,6 +182,7 @@ class Exports:
             ],
             documents=[await self._document(caller, view) for view in await self.visibility.my_documents(caller)],
             signals=await self.visibility.signal_views.signals(caller),
+            plans=await self.visibility.my_plans(caller),
         )
 
     async def _document(self, caller: UUID, view: DocumentView) -> ExportedDocument:

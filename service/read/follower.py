@@ -254,7 +254,7 @@ class Follower:
         self.hub.sign_out(person)
 
     async def _push_gone(self, agreement_id: UUID, position: int) -> None:
-        keys = [agreement_key(agreement_id), grants_key(agreement_id), document_key(agreement_id)]
+        keys = [agreement_key(agreement_id), grants_key(agreement_id), document_key(agreement_id), plan_key(agreement_id)]
         shown = [person for person in self.hub.tracked if self.hub.shown_keys(person) & set(keys)]
         # What waited for them there is gone from their inbox too.
         self.hub.track(position, {person: await self.visibility.views(person, [*keys, INBOX]) for person in shown})

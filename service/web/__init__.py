@@ -32,6 +32,7 @@ from service.web.documents import DocumentPages
 from service.web.export import ExportPages
 from service.web.inbox_pages import EmailPages, InboxPages
 from service.web.pages import CONTROLLERS, SignInRequired
+from service.web.plans import PlanPages
 from service.web.printing import DocumentPrintingPages, PrintingPages
 from service.web.security import SecurityHeaders, csrf_token, require_csrf_token
 from service.web.security_pages import CONTROLLERS as SECURITY_CONTROLLERS
@@ -134,7 +135,7 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[
             *CONTROLLERS, ExportPages, *SECURITY_CONTROLLERS, InboxPages, EmailPages, CheckInPages, PrintingPages,
-            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, CalendarPages, AvailabilityPages,
+            DocumentPrintingPages, DocumentPages, SignalPages, BlockPages, CalendarPages, AvailabilityPages, PlanPages,
             FeedPages,
         ],
         guards=[require_csrf_token],

@@ -16,6 +16,7 @@ from domain.policy import (
     DocumentView,
     InvitationView,
     NetworkView,
+    PlanView,
     SharedView,
     SignalView,
 )
@@ -83,6 +84,35 @@ def _document(export: Export) -> Iterator[str]:
         yield from personal_document(exported.document)
     if export.signals is not None and (export.signals.received or export.signals.sent):
         yield from _signals(export.signals.received, export.signals.sent)
+    if export.plans:
+        yield f"## Plans ({len(export.plans)})"
+        yield ""
+    for plan in export.plans:
+        yield from _plan(plan)
+
+
+def _plan(view: PlanView) -> Iterator[str]:
+    """One plan: what, when and where, everyone's answer, and its history."""
+    yield f"### {text(view.kind_label)}: {text(view.title)} ({view.status})"
+    yield ""
+    yield f"- Plan id: `{view.plan_id}`"
+    yield f"- From {present.local_when(view.start, view.time_zone)} to {present.local_when(view.end, view.time_zone)}"
+    if view.place:
+        yield f"- Place: {text(view.place)}"
+    for p in view.participants:
+        note = f": {text(p.note)}" if p.note else ""
+        yield f"- {text(p.person.name)}: {p.answer}{note}"
+    yield ""
+    yield "#### History"
+    yield ""
+    for step in view.history:
+        times = ""
+        if step.start and step.end:
+            times = f", {present.local_when(step.start, view.time_zone)} to {present.local_when(step.end, view.time_zone)}"
+        place = f", at {text(step.place)}" if step.place else ""
+        note = f": {text(step.note)}" if step.note else ""
+        yield f"- {present.when(step.at)}: {text(step.by.name)} {step.step}{times}{place}{note}"
+    yield ""
 
 
 def _signals(received: Sequence[SignalView], sent: Sequence[SignalView]) -> Iterator[str]:

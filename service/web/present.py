@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from domain.agreement import MAX_TOPIC, TOPICS, is_topic, topic_key
+from domain.cadence import zone
 from domain.errors import ValidationFailed
 from domain.grants import CLAUSES, HISTORY, IDENTITY, RELATIONSHIP, SCOPES
 from domain.policy import (
@@ -77,6 +78,11 @@ def scope_label(scope: str, seen: bool = False) -> str:
 
 def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%-d %b %Y, %H:%M UTC")
+
+
+def local_when(moment: datetime, time_zone: str) -> str:
+    """A moment as the clock reads it in `time_zone` (a plan's), naming the zone."""
+    return moment.astimezone(zone(time_zone)).strftime(f"%a %-d %b %Y, %H:%M ({time_zone})")
 
 
 def by_topic(clauses: Any) -> list[tuple[str, list[Any]]]:

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests import plans
 from tests.api.conftest import Api, Person, assert_problem
 
 CAL = "/api/calendar"
@@ -168,3 +169,59 @@ async def test_choosing_nothing_or_a_block_takes_the_busy_time_away(client: Asyn
     assert await calendar(api, sam)
     await api.call("POST", "/api/me/blocks", cast["mina"], 201, json={"handle": sam.handle})
     assert await calendar(api, sam) == []
+
+
+def tomorrow_at(hour: int) -> datetime:
+    return datetime.combine(date.today() + timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=hour)
+
+
+async def propose(api: Api, proposer: Person, *invitees: Person, hour: int = 18, title: str = "Dinner at Lupo") -> str:
+    start = tomorrow_at(hour)
+    body = plans.plan_body(*invitees, title=title, place="Lupo", start=start.isoformat(), end=(start + timedelta(hours=3)).isoformat())
+    return (await api.call("POST", "/api/plans", proposer, 201, json=body))["plan_id"]
+
+
+async def test_each_viewer_sees_a_plan_in_full_busy_or_not_at_all(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    cast = await events_cast(api)
+    await api.call("POST", f"/api/check-ins/{cast.check_in_id}/end", cast["mina"], 200)  # only the plan, below
+    plan_id = await propose(api, cast["mina"], cast["theo"])
+    await api.call("POST", f"/api/plans/{plan_id}/answer", cast["theo"], 200, json={"answer": "accepted"})
+    mina, theo = cast["mina"].name, cast["theo"].name
+    calendars = {name: await calendar(api, cast[name], days=3) for name in cast.people}
+    for name in ("mina", "theo", "jules"):
+        [entry] = calendars[name]
+        assert (entry["sight"], entry["plan_id"], entry["title"], entry["place"], entry["status"]) == (
+            "full", plan_id, "Dinner at Lupo", "Lupo", "accepted"
+        ), name
+        assert [p["name"] for p in entry["people"]] == [mina, theo]
+    assert sights(calendars["sam"]) == {("busy", (mina,))}
+    # Without `identity`, Mina is a pseudonym to Robin; Theo, his partner, is named as always.
+    robins = {e["people"][0]["name"]: e for e in calendars["robin"]}
+    assert len(robins) == 2 and theo in robins and mina not in robins
+    assert all(e["sight"] == "busy" for e in robins.values())
+    for name in ("kai", "lee", "sky"):
+        assert calendars[name] == [], name
+    for name in ("sam", "robin"):
+        assert plan_id not in str(calendars[name]) and "Lupo" not in str(calendars[name])
+
+    # Cancelled, it holds nobody's time: gone from every calendar.
+    await api.call("POST", f"/api/plans/{plan_id}/cancel", cast["theo"], 200, json={"note": "ill"})
+    for name in cast.people:
+        assert await calendar(api, cast[name], days=3) == [], name
+
+
+async def test_ones_own_overlapping_plans_are_conflicts(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo, sam = await api.person("mina"), await api.person("theo"), await api.person("sam")
+    await api.link(mina, theo)
+    await api.link(mina, sam)
+    first = await propose(api, mina, theo, hour=18)
+    second = await propose(api, mina, sam, hour=20)
+    apart = await propose(api, mina, sam, hour=21, title="Breakfast")  # starts as the first ends
+    entries = {e["plan_id"]: e for e in await calendar(api, mina, days=3)}
+    assert entries[first]["conflicts"] == [f"plan:{second}"]
+    assert set(entries[second]["conflicts"]) == {f"plan:{first}", f"plan:{apart}"}
+    # Theo sees only his own plan, and nothing it could clash with.
+    [theos] = await calendar(api, theo, days=3)
+    assert theos["plan_id"] == first and theos["conflicts"] == []

@@ -288,10 +288,6 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
         w.signal_lists[name] = await api.call("GET", "/api/signals", w[name], 200)
     assert marker(t["SG_note"]) in str(w.signal_lists["mina"]) and marker(t["SG_note"]) in str(w.signal_lists["jo"])
 
-    # Availability: Mina's zone is Berlin, Jo sees her time as busy; one rule shown to partners, one to nobody.
-    ids["mina_id"] = mina.sid
-    body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": jo.sid, "shows": "busy"}], "rules": MINA_RULES}
-    await api.call("PUT", "/api/me/availability", mina, 200, json=body)
     # Plan PL: Jo proposed a date to two of his partners, Mina and Sam; both accepted.
     t.update(PL_title=mark("dinner for three"), PL_place=mark("the old harbour"), PL_note=mark("bringing wine"))
     ids |= await plan_scratch(w, title=t["PL_title"], place=t["PL_place"])
@@ -302,6 +298,11 @@ async def build_world(client: AsyncTestClient[Litestar]) -> World:
         w.plan_views[name] = await api.call("GET", f"/api/plans/{ids['PL']}", w[name], 200)
     for name in CAST:
         w.plan_lists[name] = await api.call("GET", "/api/plans", w[name], 200)
+
+    # Availability: Mina's zone is Berlin, Jo sees her time as busy; one rule shown to partners, one to nobody.
+    ids["mina_id"] = mina.sid
+    body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": jo.sid, "shows": "busy"}], "rules": MINA_RULES}
+    await api.call("PUT", "/api/me/availability", mina, 200, json=body)
     # The calendar: check-in K's occurrences and plan PL are their participants' in full; Jo shows Kai his
     # time as busy, so Kai sees Jo busy then, and nothing else; nobody else sees anything of them.
     await api.call("PUT", "/api/me/availability", jo, 200, json={"partners": [{"person_id": w["kai"].sid, "shows": "busy"}]})
@@ -1189,6 +1190,7 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         visible_ids = {c["clause_id"] for v in views for c in v.get("clauses", [])}
         visible = visible_markers(w, "view A", caller) | visible_markers(w, "my invitation", caller)
         visible |= visible_markers(w, "view document", caller)
+        visible |= visible_markers(w, "view plan", caller)
         for text in texts:
             assert set(MARKER.findall(text)) <= visible, text
             for hidden in w.hidden_ids() - visible_ids:
@@ -1204,6 +1206,8 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
         export["documents"]
     )
     assert normalise_network(export["network"]) == expected_read(w, "network", caller)
+    # Plans: exactly the caller's list.
+    assert export["plans"] == w.plan_lists[caller]
     assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
     assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
         (s["agreement_id"], s["relation"]) for s in listed

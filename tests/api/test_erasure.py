@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.policy import FORMER_MEMBER
 from service.store import connect
-from tests import checkins
+from tests import checkins, plans
 from tests.api.conftest import PASSWORD, Api, Person
 from tests.api.test_at_rest import leaked, marker, person, raw_dump
 from tests.servers import sealed
@@ -243,3 +244,27 @@ async def test_a_deleted_account_takes_its_personal_documents_with_it(
     assert [d["document_id"] for d in await api.call("GET", "/api/documents", ana, 200)] == [anas]
     assert not await has_key(store_url, bens)
     assert await has_key(store_url, anas)
+
+
+async def test_a_deleted_account_takes_the_plans_it_was_in_with_it(
+    client: AsyncTestClient[Litestar], store_url: str
+) -> None:
+    """A plan's text is partly theirs (their answer's note here): it is cancelled, so it holds nobody's
+    time, and its key destroyed, for everyone who was in it."""
+    api = Api(client)
+    mina, theo, sam = await api.person("mina"), await api.person("theo"), await api.person("sam")
+    await api.link(mina, theo)
+    await api.link(mina, sam)
+    plan_id = (await api.call("POST", "/api/plans", mina, 201, json=plans.plan_body(theo, sam)))["plan_id"]
+    await api.call("POST", f"/api/plans/{plan_id}/answer", sam, 200, json={"answer": "accepted", "note": "wine!"})
+    visibility = client.app.state.accord.visibility
+    window = (plans.START - timedelta(days=1), plans.START + timedelta(days=1))
+    assert [s.id for s in await visibility.plan_slots(mina.id, *window)] == [uuid.UUID(plan_id)]
+
+    await api.call("DELETE", "/api/me", sam, 204, json={"password": PASSWORD})
+
+    for who in (mina, theo):
+        await api.call("GET", f"/api/plans/{plan_id}", who, 404)
+        assert await api.call("GET", "/api/plans", who, 200) == []
+        assert await visibility.plan_slots(who.id, *window) == []
+    assert not await has_key(store_url, plan_id)

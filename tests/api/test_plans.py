@@ -3,6 +3,7 @@ what a link's end and a block do, bad input and conflicts, and what rests in the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -183,3 +184,47 @@ async def test_a_plans_text_rests_sealed(client: AsyncTestClient[Litestar], stor
     note = f"Running late {uuid.uuid4().hex[:10]}"
     await api.call("POST", f"{P}/{pid}/answer", theo, 200, json={"answer": "declined", "note": note}, headers={"Idempotency-Key": "k1"})
     assert leaked(raw_dump(store_url), {**marks, "note": note}) == []
+
+
+async def test_export_holds_my_plans_as_get_shows_them(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo = await partners(api, "mina", "theo")
+    stranger = await api.person("stranger")
+    title = f"Picnic {uuid.uuid4().hex[:10]}"
+    pid = (await propose(api, mina, theo, title=title))["plan_id"]
+    await api.call("POST", f"{P}/{pid}/answer", theo, 200, json={"answer": "accepted", "note": "with cake"})
+    for who in (mina, theo):
+        export = await api.call("GET", "/api/me/export", who, 200)
+        assert export["plans"] == await api.call("GET", P, who, 200)
+        markdown = (await client.get("/api/me/export.md", headers=who.headers)).text
+        assert "## Plans (1)" in markdown and title in markdown and f"`{pid}`" in markdown
+        assert "with cake" in markdown and "Fri 4 Dec 2026, 19:00 (Europe/Berlin)" in markdown
+    export = await api.call("GET", "/api/me/export", stranger, 200)
+    assert export["plans"] == [] and pid not in str(export)
+    assert "## Plans" not in (await client.get("/api/me/export.md", headers=stranger.headers)).text
+
+
+async def test_concurrent_answers_both_apply_and_a_stale_one_is_409(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo, sam = await partners(api, "mina", "theo", "sam")
+    pid = (await propose(api, mina, theo, sam))["plan_id"]
+    answers_sent = await asyncio.gather(
+        client.post(f"{P}/{pid}/answer", headers=theo.headers, json={"answer": "accepted", "proposal": 1}),
+        client.post(f"{P}/{pid}/answer", headers=sam.headers, json={"answer": "accepted", "proposal": 1}),
+    )
+    assert [r.status_code for r in answers_sent] == [200, 200]
+    assert (await api.call("GET", f"{P}/{pid}", mina, 200))["status"] == "accepted"
+    # A reschedule and an answer to the proposal it replaced, at once: one of the two orders.
+    later = START + timedelta(days=2)
+    body = {"start": later.isoformat(), "end": (later + timedelta(hours=1)).isoformat(), "time_zone": "UTC"}
+    moved, answered = await asyncio.gather(
+        client.post(f"{P}/{pid}/reschedule", headers=mina.headers, json=body),
+        client.post(f"{P}/{pid}/answer", headers=theo.headers, json={"answer": "declined", "proposal": 1}),
+    )
+    assert moved.status_code == 200
+    if answered.status_code == 409:
+        assert answered.json()["current"] == {"plan_id": pid, "proposal": 2}
+    else:
+        assert answered.status_code == 200
+    view = await api.call("GET", f"{P}/{pid}", mina, 200)
+    assert view["proposal"] == 2 and view["status"] == "proposed"

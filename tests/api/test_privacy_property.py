@@ -68,7 +68,7 @@ REVISIT_WORDS = re.compile(r'"(revisits|due_reviews|until)"|revisit|reaffirm|due
 #: Two topics the parties named themselves: shared, or not, exactly like the built-in ones.
 OWN_TOPICS = ("money_matters", "kids_and_school")
 TOPICS = ("boundaries", "safer_sex", "scheduling", "privacy", *OWN_TOPICS)
-EXTRA_SCOPES = ("identity", "relationship", "history")
+EXTRA_SCOPES = ("identity", "relationship", "history", "events", "events:busy")
 
 
 # --------------------------------------------------------------------------
@@ -145,10 +145,12 @@ class Plan:
     documents: tuple[tuple[int, tuple[int, ...], int | None, bool], ...] = ()
     #: Signals from a to b: (a, b, a opens a channel to b, b opens one to a, b closes it again).
     signals: tuple[tuple[int, int, bool, bool, bool], ...] = ()
-    #: Booking rules: (owner, quiet nights shown to partners, plans per week shown to partners).
-    rules: tuple[tuple[int, bool, bool], ...] = ()
     #: Plans: (proposer, invitees, the first invitee accepts with a note, or declines).
     dates: tuple[tuple[int, tuple[int, ...], bool], ...] = ()
+    #: Booking rules: (owner, quiet nights shown to partners, plans per week shown to partners).
+    rules: tuple[tuple[int, bool, bool], ...] = ()
+    #: Availability: (owner, partner) the owner shows their time as busy (made while they are partners).
+    shows: tuple[tuple[int, int], ...] = ()
 
 
 def often(draw: st.DrawFn, weight: int = 4) -> bool:
@@ -252,7 +254,7 @@ def plans(draw: st.DrawFn) -> Plan:
         dates.append((proposer, tuple(invitees), draw(st.booleans())))
     return Plan(
         size, tuple(early.items()), tuple(agreements), tuple(grants), tuple(late), tuple(check_ins), tuple(documents),
-        tuple(signals), tuple(rules), tuple(dates),
+        tuple(signals), tuple(dates), tuple(rules), tuple(draw(st.lists(st.tuples(anyone, anyone), max_size=3))),
     )
 
 
@@ -341,6 +343,9 @@ class PlanModel:
     invitees: tuple[int, ...]
     proposed: int  # the step it was proposed at
     texts: set[str]  # its markers: title, place, an answer's note
+    accepted: bool = True  # its first invitee accepted (a decline means it holds nobody's time)
+    #: What a full calendar entry shows of it: its title's and place's markers.
+    shown: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -358,6 +363,8 @@ class World:
     channels: set[tuple[int, int]] = field(default_factory=set)
     #: Each owner's booking rules, as set.
     rules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: (owner, partner): the owner shows that partner their time as busy.
+    shows: set[tuple[int, int]] = field(default_factory=set)
     step: int = 0
 
     def tick(self) -> int:
@@ -627,7 +634,7 @@ async def build_plan(w: World, proposer: int, invitees: tuple[int, ...], accepts
     view = await w.call("POST", "/api/plans", proposer, 201 if ok else 422, json=body)
     if not ok:
         return
-    m = PlanModel(view["plan_id"], proposer, invitees, w.step, {marker(title), marker(place)})
+    m = PlanModel(view["plan_id"], proposer, invitees, w.step, {marker(title), marker(place)}, accepts, {marker(title), marker(place)})
     w.dates.append(m)
     note = mark("note")
     answer = {"answer": "accepted" if accepts else "declined", "note": note}
@@ -722,6 +729,8 @@ async def run(w: World, plan: Plan) -> None:
     documents = [(await build_document(w, owner, shares), revoke, revise) for owner, shares, revoke, revise in plan.documents]
     for a, b, opens_a, opens_b, closes_b in plan.signals:
         await build_signal(w, a, b, opens_a, opens_b, closes_b)
+    for proposer, invitees, accepts in plan.dates:
+        await build_plan(w, proposer, invitees, accepts)
     for owner, quiet_shown, per_week_shown in plan.rules:
         w.rules[owner] = {
             "quiet_nights": {"weekdays": ["friday"], "mode": "refuse", "shown_to": "partners" if quiet_shown else "nobody"},
@@ -730,8 +739,10 @@ async def run(w: World, plan: Plan) -> None:
             "buffer_after_date": None,
         }
         await w.call("PUT", "/api/me/availability", owner, 200, json={"rules": w.rules[owner]})
-    for proposer, invitees, accepts in plan.dates:
-        await build_plan(w, proposer, invitees, accepts)
+    for owner, partner in plan.shows:
+        if partner in live_partners(w, owner):
+            await w.call("PUT", "/api/me/availability", owner, 200, json={"partners": [{"person_id": str(w.people[partner].id), "shows": "busy"}]})
+            w.shows.add((owner, partner))
     for (a, b), op in plan.late_links:
         await late_link(w, a, b, op)
     for gplan, g in made:
@@ -821,6 +832,8 @@ def allowed(w: World, viewer: int) -> set[str]:
     for pm in w.dates:
         if viewer in plan_participants(w, pm):
             ok |= pm.texts | {pm.plan_id}
+        elif sees_plan_through_events(w, viewer, pm):
+            ok |= {pm.plan_id} | pm.shown
     # Names, and the person ids that go with them: an over-approximation of who may know whom.
     for other, person in enumerate(w.people):
         knows = (
@@ -887,6 +900,7 @@ async def received(w: World, viewer: int) -> list[tuple[str, int, str]]:
     paths += ["/api/signals", "/api/me/inbox", *(f"/api/signals/{m.signal_id}" for m in w.signals)]
     paths += ["/api/me/availability", *(f"/api/people/{p.id}/availability" for p in w.people)]
     paths += ["/api/plans", *(f"/api/plans/{m.plan_id}" for m in w.dates)]
+    paths += [CALENDAR]
     for m in w.agreements:
         base = f"/api/agreements/{m.agreement_id}"
         paths += [base, f"{base}/timeline", f"{base}/grants", f"{base}/versions/1"]
@@ -941,6 +955,8 @@ async def test_nobody_receives_what_they_may_not_see(prop_client: AsyncTestClien
                     assert (status == 200) == (owner == viewer or owner in live_partners(w, viewer)), f"P{viewer} got {status} for {path}: {body}"
                     if status == 200:
                         assert json.loads(body)["rules"] == rules_shown(w, owner, viewer), f"P{viewer} got {path}: {body}"
+            if path == CALENDAR:
+                check_calendar(w, viewer, json.loads(body)["entries"])
             for pm in w.dates:
                 if path == f"/api/plans/{pm.plan_id}":
                     takes = viewer in plan_participants(w, pm)
@@ -993,3 +1009,62 @@ async def test_a_block_changes_nothing_anyone_but_the_blocker_receives(
 async def own_blocks(w: World, viewer: int) -> tuple[str, int, str]:
     r = await w.client.get("/api/me/blocks", headers=w.people[viewer].headers)
     return ("/api/me/blocks", r.status_code, r.text)
+
+
+# The calendar (the events layer)
+
+#: Plans are at plan_body's START (December 2026); check-ins a month from today.
+CALENDAR = "/api/calendar?from=2026-11-01T00:00:00Z&to=" + (datetime.now(UTC) + timedelta(days=120)).strftime("%Y-%m-%dT00:00:00Z")
+
+
+def events_grants(w: World, viewer: int, participants: set[int]) -> set[str]:
+    """The scopes of holding grants to `viewer` on agreements whose parties include all of `participants`."""
+    return {
+        s
+        for g in w.grants
+        if g.audience == viewer and holds(w, g) and participants <= set(w.agreements[g.agreement].parties)
+        for s in g.scopes
+    }
+
+
+def plan_holds(w: World, pm: PlanModel) -> bool:
+    """It holds its participants' time unless one who still counts declined it (the first invitee's answer)."""
+    people = plan_participants(w, pm)
+    return bool(people) and (pm.accepted or pm.invitees[0] not in people)
+
+
+def sees_plan_through_events(w: World, viewer: int, pm: PlanModel) -> bool:
+    people = plan_participants(w, pm)
+    return plan_holds(w, pm) and viewer not in people and "events" in events_grants(w, viewer, people)
+
+
+def check_calendar(w: World, viewer: int, entries: list[dict[str, Any]]) -> None:
+    """Exactly the plans the viewer takes part in (or sees through `events`) are there in full, and
+    busy time only of a live partner who shows them busy, or of someone an events grant covers."""
+    full = {e["plan_id"] for e in entries if e["sight"] == "full" and e["plan_id"]}
+    expected = {
+        pm.plan_id for pm in w.dates
+        if plan_holds(w, pm) and (viewer in plan_participants(w, pm) or sees_plan_through_events(w, viewer, pm))
+    }  # fmt: skip
+    assert full == expected, f"P{viewer}'s calendar has plans {full}, not {expected}: {entries}"
+    partners = live_partners(w, viewer)
+    ids = {str(p.id): i for i, p in enumerate(w.people)}
+    covered = {
+        p for pm in w.dates for p in plan_participants(w, pm) if events_grants(w, viewer, plan_participants(w, pm)) & {"events", "events:busy"}
+    } | {p for m in w.check_ins if takes_part(w, m.pair[0], m) for p in m.pair if events_grants(w, viewer, set(m.pair))}
+    for e in entries:
+        if e["sight"] != "busy":
+            continue
+        assert e["plan_id"] is None and e["title"] is None and e["check_in_id"] is None, e
+        [person] = e["people"]
+        who = ids.get(person.get("person_id") or "")
+        shown = who is not None and who in partners and (who, viewer) in w.shows
+        assert shown or (who in covered if who is not None else covered), f"P{viewer} sees {person} busy: {e}"
+    # A live partner who shows the viewer busy is busy on their calendar at each plan they take part in.
+    for pm in w.dates:
+        for person in plan_participants(w, pm) if plan_holds(w, pm) else ():
+            if person != viewer and person in partners and (person, viewer) in w.shows and viewer not in plan_participants(w, pm):
+                assert any(
+                    e["sight"] == "busy" and e["people"][0].get("person_id") == str(w.people[person].id)
+                    for e in entries
+                ) or sees_plan_through_events(w, viewer, pm), f"P{viewer} misses P{person} busy: {entries}"

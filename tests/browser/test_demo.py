@@ -190,3 +190,31 @@ def test_the_demo_has_an_agreement_started_from_the_one_page_contract(browser: A
     travel = theo.locator("section.topic", has=theo.locator("h3", has_text="Travel"))
     expect(travel).to_contain_text(TRAVEL)
     screenshot(theo, "demo-one-page")
+
+
+def test_the_demo_s_week_on_minas_calendar_and_sams_busy_time_on_jules_s(browser: Any, demo_server: Server) -> None:
+    from datetime import date, timedelta
+
+    from service.demo import WEEK
+
+    today = date.today()
+    next_week = (today + timedelta(days=7 - today.weekday())).isoformat()
+    mina = sign_in_as(browser, demo_server, "mina")
+    mina.goto(f"/calendar?week={next_week}")
+    plans = mina.locator(".calendar .entry.sight-full a[href^='/plans/']")
+    # The overnight runs into Saturday: it shows on both days.
+    expect(plans).to_have_count(len(WEEK) + 1)
+    for title in (w[4] for w in WEEK):
+        expect(mina.locator(".calendar")).to_contain_text(title)
+    expect(mina.locator(".calendar .entry.sight-busy")).to_have_count(0)
+    screenshot(mina, "demo-calendar")
+
+    jules = sign_in_as(browser, demo_server, "jules")
+    jules.goto(f"/calendar?week={next_week}")
+    busy = jules.locator(".calendar .entry")
+    expect(busy).to_have_count(sum(1 for w in WEEK if "sam" in w[6]))
+    for entry in busy.all():
+        expect(entry).to_contain_text("Sam: busy")
+    for title in (w[4] for w in WEEK):
+        expect(jules.locator(".calendar")).not_to_contain_text(title)
+    screenshot(jules, "demo-calendar-busy")
