@@ -55,3 +55,10 @@ def test_get_copy_replace_and_revoke_the_feed_address(browser: Any, server: Serv
     page.get_by_role("button", name="Turn the feed off").click()
     expect(page.locator("#feed-status")).to_contain_text("You have no feed address")
     assert read(second).status_code == 404
+
+
+def test_the_calendar_page_leads_to_the_feed(browser: Any, server: Server, api: Api) -> None:
+    page = sign_in(browser, server, api.person("Theo"))
+    page.goto("/calendar")
+    page.locator("#feed-link").get_by_role("link", name="get a calendar feed").click()
+    expect(page.get_by_role("heading", name="Calendar feed", exact=True)).to_be_visible()
