@@ -7,7 +7,8 @@ occurrence skipped, the second moved past the third); Mina and Sam,
 partners, a monthly one on the 31st. Around them: Sam, whom Mina shows
 her time as busy; Jo, Mina's partner, shown nothing; Ira, Theo's partner,
 with a grant of `events` on an agreement of Mina and Theo; Kai, Theo's
-partner, without one; Sky, a stranger. Each one's feed is parsed with
+partner, without one; Sky, a stranger; Lee, Mina's partner, shown busy and
+then blocked by her. Each one's feed is parsed with
 `icalendar`, its recurrences expanded with `recurring-ical-events`, and
 compared with their calendar over the same window: the same events at the
 same instants, each saying what the entry says, and nothing more.
@@ -34,7 +35,7 @@ FEED = "/api/me/calendar-feed"
 TODAY = datetime.combine(date.today(), time(0), tzinfo=UTC)
 #: The compared window: tomorrow to 20 weeks on (past the last Sunday of March), inside every feed's window.
 START, END = TODAY + timedelta(days=1), TODAY + timedelta(days=141)
-VIEWERS = ("mina", "theo", "sam", "jo", "ira", "kai", "sky")
+VIEWERS = ("mina", "theo", "sam", "jo", "ira", "kai", "sky", "lee")
 
 
 @dataclass
@@ -57,14 +58,15 @@ async def build(client: AsyncTestClient[Litestar]) -> World:
     p = {name: await api.person(name) for name in VIEWERS}
     mina, theo = p["mina"], p["theo"]
     await api.link(mina, theo)
-    for partner in ("sam", "jo"):
+    for partner in ("sam", "jo", "lee"):
         await api.link(mina, p[partner])
     for partner in ("ira", "kai"):
         await api.link(theo, p[partner])
     await api.call(
         "PUT", "/api/me/availability", mina, 200,
-        json={"time_zone": "Europe/Berlin", "partners": [{"person_id": p["sam"].sid, "shows": "busy"}]},
+        json={"time_zone": "Europe/Berlin", "partners": [{"person_id": p[n].sid, "shows": "busy"} for n in ("sam", "lee")]},
     )  # fmt: skip
+    await api.call("POST", "/api/me/blocks", mina, 201, json={"handle": p["lee"].handle})
     agreement_id = (await api.create(mina, "Mina and Theo"))["agreement_id"]
     await api.invite(mina, agreement_id, theo.handle)
     await api.accept_invitation(theo, agreement_id)
@@ -174,7 +176,7 @@ async def test_each_kind_of_viewer_sees_what_they_were_meant_to(client: AsyncTes
     assert seen["sam"] == Counter({"Check-in": months, "Busy": weeks + 2})  # Mina shows Sam her time as busy
     # `events`: the plans in full; a check-in's content is its participants' own, so its people are busy.
     assert seen["ira"] == plans + Counter({"Busy": 2 * weeks})
-    assert seen["jo"] == seen["kai"] == seen["sky"] == Counter()
+    assert seen["jo"] == seen["kai"] == seen["sky"] == seen["lee"] == Counter()
 
 
 async def test_busy_events_carry_nothing_but_the_time(client: AsyncTestClient[Litestar], world: World) -> None:
