@@ -248,7 +248,8 @@ def check_booking(
         week = week_of(candidate.start, tz)
         same_week = [s for s in mine if s.kind in DATE_KINDS and week_of(s.start, tz) == week]
         if len(same_week) + 1 > per_week.limit:
-            breach("plans_per_week", per_week, f"at most {per_week.limit} dates or overnights a week")
+            what = "date or overnight" if per_week.limit == 1 else "dates or overnights"
+            breach("plans_per_week", per_week, f"at most {per_week.limit} {what} a week")
     if (buffer := rules.buffer_after_date) is not None:
         gap = timedelta(hours=buffer.hours)
         if any(too_close(before, after, gap) for s in mine for before, after in ((s, candidate), (candidate, s))):
