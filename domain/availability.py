@@ -60,28 +60,27 @@ RULES: dict[str, str] = {
 }
 
 
-class QuietNights(msgspec.Struct, frozen=True, kw_only=True):
+class RuleChoice(msgspec.Struct, frozen=True, kw_only=True):
+    """What every rule has: whether a breach refuses the plan or warns, and whom the rule is shown to."""
+
+    mode: Mode = "refuse"
+    shown_to: ShownTo = "nobody"
+
+
+class QuietNights(RuleChoice, frozen=True, kw_only=True):
     weekdays: tuple[Weekday, ...]
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class OvernightNotice(msgspec.Struct, frozen=True, kw_only=True):
+class OvernightNotice(RuleChoice, frozen=True, kw_only=True):
     hours: int
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class PlansPerWeek(msgspec.Struct, frozen=True, kw_only=True):
+class PlansPerWeek(RuleChoice, frozen=True, kw_only=True):
     limit: int
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class BufferAfterDate(msgspec.Struct, frozen=True, kw_only=True):
+class BufferAfterDate(RuleChoice, frozen=True, kw_only=True):
     hours: int
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
 Rule = QuietNights | OvernightNotice | PlansPerWeek | BufferAfterDate
