@@ -285,17 +285,48 @@ class Plan(Aggregate):
             time_zone=time_zone,
         )
 
-    # What it is as time, read through its `PlanTime`.
-    proposer = property(lambda self: self.time.proposer)
-    invitees = property(lambda self: self.time.invitees)
-    participants = property(lambda self: self.time.participants)
-    proposed_at = property(lambda self: self.time.proposed_at)
-    kind = property(lambda self: self.time.kind)
-    start = property(lambda self: self.time.start)
-    end = property(lambda self: self.time.end)
-    time_zone = property(lambda self: self.time.time_zone)
-    answers = property(lambda self: self.time.answers)
-    cancelled = property(lambda self: self.time.cancelled)
+    # What it is as time: its `PlanTime`, the one fold the PLAN_TIMES projection shares.
+
+    @property
+    def proposer(self) -> UUID:
+        return self.time.proposer
+
+    @property
+    def invitees(self) -> tuple[UUID, ...]:
+        return self.time.invitees
+
+    @property
+    def participants(self) -> tuple[UUID, ...]:
+        return self.time.participants
+
+    @property
+    def proposed_at(self) -> datetime:
+        return self.time.proposed_at
+
+    @property
+    def kind(self) -> str:
+        return self.time.kind
+
+    @property
+    def start(self) -> datetime:
+        return self.time.start
+
+    @property
+    def end(self) -> datetime:
+        return self.time.end
+
+    @property
+    def time_zone(self) -> str:
+        return self.time.time_zone
+
+    @property
+    def answers(self) -> dict[UUID, str]:
+        return self.time.answers
+
+    @property
+    def cancelled(self) -> bool:
+        return self.time.cancelled
+
 
     @property
     def status(self) -> SlotStatus:
