@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 import msgspec
 from eventsourcing.domain import Aggregate
@@ -256,7 +257,7 @@ def check_booking(
     return tuple(found)
 
 
-def quiet_night_touched(slot: Slot, weekdays: Iterable[str], tz) -> str | None:  # type: ignore[no-untyped-def]
+def quiet_night_touched(slot: Slot, weekdays: Iterable[str], tz: ZoneInfo) -> str | None:
     """The first quiet weekday whose night (18:00 to 06:00 local, whatever the clocks do) `slot` overlaps."""
     quiet = set(weekdays)
     first = slot.start.astimezone(tz).date() - timedelta(days=1)
@@ -273,7 +274,7 @@ def quiet_night_touched(slot: Slot, weekdays: Iterable[str], tz) -> str | None: 
     return None
 
 
-def week_of(moment: datetime, tz) -> date:  # type: ignore[no-untyped-def]
+def week_of(moment: datetime, tz: ZoneInfo) -> date:
     """The Monday starting `moment`'s week, in `tz`."""
     local = moment.astimezone(tz).date()
     return local - timedelta(days=local.weekday())
