@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 import msgspec
 from eventsourcing.domain import Aggregate
@@ -60,28 +61,27 @@ RULES: dict[str, str] = {
 }
 
 
-class QuietNights(msgspec.Struct, frozen=True, kw_only=True):
+class RuleChoice(msgspec.Struct, frozen=True, kw_only=True):
+    """What every rule has: whether a breach refuses the plan or warns, and whom the rule is shown to."""
+
+    mode: Mode = "refuse"
+    shown_to: ShownTo = "nobody"
+
+
+class QuietNights(RuleChoice, frozen=True, kw_only=True):
     weekdays: tuple[Weekday, ...]
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class OvernightNotice(msgspec.Struct, frozen=True, kw_only=True):
+class OvernightNotice(RuleChoice, frozen=True, kw_only=True):
     hours: int
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class PlansPerWeek(msgspec.Struct, frozen=True, kw_only=True):
+class PlansPerWeek(RuleChoice, frozen=True, kw_only=True):
     limit: int
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class BufferAfterDate(msgspec.Struct, frozen=True, kw_only=True):
+class BufferAfterDate(RuleChoice, frozen=True, kw_only=True):
     hours: int
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
 Rule = QuietNights | OvernightNotice | PlansPerWeek | BufferAfterDate
@@ -248,7 +248,8 @@ def check_booking(
         week = week_of(candidate.start, tz)
         same_week = [s for s in mine if s.kind in DATE_KINDS and week_of(s.start, tz) == week]
         if len(same_week) + 1 > per_week.limit:
-            breach("plans_per_week", per_week, f"at most {per_week.limit} dates or overnights a week")
+            what = "date or overnight" if per_week.limit == 1 else "dates or overnights"
+            breach("plans_per_week", per_week, f"at most {per_week.limit} {what} a week")
     if (buffer := rules.buffer_after_date) is not None:
         gap = timedelta(hours=buffer.hours)
         if any(too_close(before, after, gap) for s in mine for before, after in ((s, candidate), (candidate, s))):
@@ -256,7 +257,7 @@ def check_booking(
     return tuple(found)
 
 
-def quiet_night_touched(slot: Slot, weekdays: Iterable[str], tz) -> str | None:  # type: ignore[no-untyped-def]
+def quiet_night_touched(slot: Slot, weekdays: Iterable[str], tz: ZoneInfo) -> str | None:
     """The first quiet weekday whose night (18:00 to 06:00 local, whatever the clocks do) `slot` overlaps."""
     quiet = set(weekdays)
     first = slot.start.astimezone(tz).date() - timedelta(days=1)
@@ -273,7 +274,7 @@ def quiet_night_touched(slot: Slot, weekdays: Iterable[str], tz) -> str | None: 
     return None
 
 
-def week_of(moment: datetime, tz) -> date:  # type: ignore[no-untyped-def]
+def week_of(moment: datetime, tz: ZoneInfo) -> date:
     """The Monday starting `moment`'s week, in `tz`."""
     local = moment.astimezone(tz).date()
     return local - timedelta(days=local.weekday())

@@ -1,7 +1,7 @@
 """The calendar's vocabulary: a stretch of time some people spend together, as consent and booking rules read it.
 
 A `Slot` is what the events layer of consent (`domain.policy`), booking rules
-(`domain.booking`) and the calendar feed know of a plan (domain/plans.py) or
+(`domain.availability`) and the calendar feed know of a plan (domain/plans.py) or
 of one check-in occurrence (domain/checkins.py): who takes part, when, and
 whether it still holds their time. Nothing intimate is in it: a plan's title
 and place stay with the plan, and reach only those who may see it in full.

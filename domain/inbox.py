@@ -167,11 +167,12 @@ def signal(view: SignalView) -> Iterator[InboxItem]:
         )
 
 
-def plan(view: PlanView) -> Iterator[InboxItem]:
-    """A plan whose times on the table wait for the viewer's answer (each reschedule asks again).
+def plan(view: PlanView, now: datetime) -> Iterator[InboxItem]:
+    """A plan whose times on the table wait for the viewer's answer (each reschedule asks again),
+    until it is over: an answer to a past plan changes nothing anyone can use.
 
     `view` is what the policy lets the viewer see of it."""
-    if view.status == "proposed" and view.my_answer == "pending":
+    if view.status == "proposed" and view.my_answer == "pending" and now < view.end:
         since = next(s.at for s in reversed(view.history) if s.step in ("proposed", "rescheduled"))
         yield InboxItem(
             kind="plan",

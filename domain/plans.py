@@ -31,6 +31,7 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.cadence import zone
+from domain.checkins import check_text
 from domain.calendar import PLAN_KINDS, Slot, SlotStatus
 from domain.errors import AlreadyDone, NotFound, PlanChanged, PlanStatusForbids, ValidationFailed
 
@@ -41,7 +42,6 @@ MAX_INVITEES = 20
 #: The longest a plan may last (a long weekend away fits, a month does not).
 MAX_LENGTH = timedelta(days=14)
 
-Answer = Literal["pending", "accepted", "declined"]
 ANSWERS: tuple[str, ...] = ("accepted", "declined")
 Step = Literal["proposed", "accepted", "declined", "rescheduled", "cancelled"]
 
@@ -58,15 +58,6 @@ class HistoryStep:
     end: datetime | None = None
     place: str | None = None
     note: str | None = None
-
-
-def check_text(field_name: str, value: str | None, max_length: int, *, required: bool = False) -> None:
-    if value is None or not value.strip():
-        if required:
-            raise ValidationFailed(field_name, "must not be empty")
-        return
-    if len(value) > max_length:
-        raise ValidationFailed(field_name, f"must be at most {max_length} characters")
 
 
 def check_kind(kind: str) -> None:
@@ -267,8 +258,8 @@ class Plan(Aggregate):
     ) -> Plan:
         """`invitees`: live partners of the proposer (the caller asks the policy)."""
         check_kind(kind)
-        check_text("title", title, MAX_TITLE, required=True)
-        check_text("place", place, MAX_PLACE)
+        check_text("title", title, MAX_TITLE)
+        check_text("place", place or "", MAX_PLACE, empty=True)
         check_times(start, end, time_zone)
         check_invitees(proposer, invitees)
         return cls._create(
@@ -285,17 +276,48 @@ class Plan(Aggregate):
             time_zone=time_zone,
         )
 
-    # What it is as time, read through its `PlanTime`.
-    proposer = property(lambda self: self.time.proposer)
-    invitees = property(lambda self: self.time.invitees)
-    participants = property(lambda self: self.time.participants)
-    proposed_at = property(lambda self: self.time.proposed_at)
-    kind = property(lambda self: self.time.kind)
-    start = property(lambda self: self.time.start)
-    end = property(lambda self: self.time.end)
-    time_zone = property(lambda self: self.time.time_zone)
-    answers = property(lambda self: self.time.answers)
-    cancelled = property(lambda self: self.time.cancelled)
+    # What it is as time: its `PlanTime`, the one fold the PLAN_TIMES projection shares.
+
+    @property
+    def proposer(self) -> UUID:
+        return self.time.proposer
+
+    @property
+    def invitees(self) -> tuple[UUID, ...]:
+        return self.time.invitees
+
+    @property
+    def participants(self) -> tuple[UUID, ...]:
+        return self.time.participants
+
+    @property
+    def proposed_at(self) -> datetime:
+        return self.time.proposed_at
+
+    @property
+    def kind(self) -> str:
+        return self.time.kind
+
+    @property
+    def start(self) -> datetime:
+        return self.time.start
+
+    @property
+    def end(self) -> datetime:
+        return self.time.end
+
+    @property
+    def time_zone(self) -> str:
+        return self.time.time_zone
+
+    @property
+    def answers(self) -> dict[UUID, str]:
+        return self.time.answers
+
+    @property
+    def cancelled(self) -> bool:
+        return self.time.cancelled
+
 
     @property
     def status(self) -> SlotStatus:
@@ -323,7 +345,7 @@ class Plan(Aggregate):
         self.check_participant(by)
         if answer not in ANSWERS:
             raise ValidationFailed("answer", f"must be one of {', '.join(ANSWERS)}")
-        check_text("note", note, MAX_NOTE)
+        check_text("note", note or "", MAX_NOTE, empty=True)
         self.check_not_cancelled("answered")
         self.check_proposal(proposal)
         if by == self.proposed_by:
@@ -345,8 +367,8 @@ class Plan(Aggregate):
         """A new proposal: new times and place, accepted by `by`, pending for everyone else."""
         self.check_participant(by)
         self.check_not_cancelled("rescheduled")
-        check_text("place", place, MAX_PLACE)
-        check_text("note", note, MAX_NOTE)
+        check_text("place", place or "", MAX_PLACE, empty=True)
+        check_text("note", note or "", MAX_NOTE, empty=True)
         check_times(start, end, time_zone)
         self.trigger_event(
             self.Rescheduled,
@@ -361,6 +383,6 @@ class Plan(Aggregate):
 
     def cancel(self, by: UUID, note: str | None, now: datetime) -> None:
         self.check_participant(by)
-        check_text("note", note, MAX_NOTE)
+        check_text("note", note or "", MAX_NOTE, empty=True)
         self.check_not_cancelled("cancelled")
         self.trigger_event(self.Cancelled, timestamp=now, by=by, note=_clean(note))

@@ -303,7 +303,7 @@ class Visibility:
                 found.extend(inbox.signal(seen))
         for plan_id in await self.models.plans_of(viewer):
             if (plan := await self.plan(viewer, plan_id)) is not None:
-                found.extend(inbox.plan(plan))
+                found.extend(inbox.plan(plan, self.clock()))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 

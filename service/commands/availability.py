@@ -121,9 +121,18 @@ class BookingCheck:
     async def check_plan(self, caller: UUID, plan: Plan) -> list[policy.BreachView]:
         """A plan as a command's `decide` leaves it, among the participants who count now; notice is
         counted from when the times on the table were proposed (by a proposal or a reschedule)."""
+        return await self.check(caller, *await self._candidate(plan))
+
+    async def notes(self, viewer: UUID, plan: Plan) -> list[policy.BreachView]:
+        """The rules a plan breaks now, refusing or warning, as `viewer` may know them (the plan page's
+        note: rules set since it was proposed, or a warning its proposer was given)."""
+        candidate, proposed_at = await self._candidate(plan)
+        return await self.views.breaches(viewer, await self.breaches(candidate, proposed_at))
+
+    async def _candidate(self, plan: Plan) -> tuple[Slot, datetime]:
         among = await self.visibility.plan_participants(plan.time)
         proposed_at = max(step.at for step in plan.history if step.step in ("proposed", "rescheduled"))
-        return await self.check(caller, plan.slot(among or None), proposed_at)
+        return plan.slot(among or None), proposed_at
 
     async def check(self, caller: UUID, candidate: Slot, proposed_at: datetime) -> list[policy.BreachView]:
         """`proposed_at`: when the candidate was proposed (now, for a proposal or a reschedule; for an

@@ -29,29 +29,26 @@ from service.visibility import AvailabilityView
 Hours = Annotated[int, Meta(ge=1, le=MAX_HOURS)]
 
 
-class QuietNightsRule(Strict):
+class RuleChoiceBody(Strict, kw_only=True):
+    mode: Mode = "refuse"
+    shown_to: ShownTo = "nobody"
+
+
+class QuietNightsRule(RuleChoiceBody, kw_only=True):
     #: Each night runs from 18:00 on that weekday to 06:00 the next morning, in my time zone.
     weekdays: Annotated[list[Weekday], Meta(min_length=1, max_length=7)]
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class OvernightNoticeRule(Strict):
+class OvernightNoticeRule(RuleChoiceBody, kw_only=True):
     hours: Hours
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class PlansPerWeekRule(Strict):
+class PlansPerWeekRule(RuleChoiceBody, kw_only=True):
     limit: Annotated[int, Meta(ge=1, le=MAX_PLANS_PER_WEEK)]
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
-class BufferAfterDateRule(Strict):
+class BufferAfterDateRule(RuleChoiceBody, kw_only=True):
     hours: Hours
-    mode: Mode = "refuse"
-    shown_to: ShownTo = "nobody"
 
 
 class SetRules(Strict):

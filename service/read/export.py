@@ -34,7 +34,7 @@ from service.http.wire import Me
 from service.read.queries import Queries
 from service.store.base import Account
 from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
-from service.visibility import GrantView, SignalsView, Visibility
+from service.visibility import AvailabilityView, GrantView, SignalsView, Visibility
 
 FORMAT = "accord-export/1"
 
@@ -131,6 +131,10 @@ class Export(msgspec.Struct, frozen=True, kw_only=True):
         list[PlanView],
         _doc("Every plan I take part in, with its history: exactly `GET /api/plans`"),
     ] = []
+    availability: Annotated[
+        AvailabilityView | None,
+        _doc("My time zone, what each partner sees of my time, my booking rules: exactly `GET /api/me/availability`"),
+    ] = None
 
 
 class ExportedDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -183,6 +187,7 @@ class Exports:
             documents=[await self._document(caller, view) for view in await self.visibility.my_documents(caller)],
             signals=await self.visibility.signal_views.signals(caller),
             plans=await self.visibility.my_plans(caller),
+            availability=await self.visibility.availability_views.mine(caller),
         )
 
     async def _document(self, caller: UUID, view: DocumentView) -> ExportedDocument:

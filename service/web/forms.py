@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request
 
-from domain.errors import DomainError, StaleRevision, StaleVersion, ValidationFailed
+from domain.errors import BookingRefused, DomainError, StaleRevision, StaleVersion, ValidationFailed
 from service.commands import CommandKey, KeyReused
 from service.web.security import CSRF_FIELD
 
@@ -181,6 +181,9 @@ def failed(form_id: str, form: Form, error: Exception) -> Failed:
             )
         case KeyReused():
             return Failed(**base, message="This form was already sent. Reload the page to start afresh.")
+        case BookingRefused():
+            # Already worded for the person sending it: the rule and its owner as far as the owner shows them.
+            return Failed(**base, status=409, message=f"This time does not work: {error}.")
         case DomainError():
             message = MESSAGES.get(error.code, "That could not be done.")
             return Failed(**base, status=409, message=message)

@@ -11,6 +11,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from uuid import UUID
 
+import msgspec
+
+from domain.availability import RULES as BOOKING_RULES
 from domain.policy import (
     CheckInView,
     DocumentView,
@@ -22,6 +25,7 @@ from domain.policy import (
 )
 from service.read.export import Export, ExportedAgreement
 from service.views import AgreementView
+from service.visibility import AvailabilityView
 from service.web import present
 
 #: Characters Markdown (or the HTML it allows) would act on anywhere in a line.
@@ -89,6 +93,22 @@ def _document(export: Export) -> Iterator[str]:
         yield ""
     for plan in export.plans:
         yield from _plan(plan)
+    if export.availability is not None:
+        yield from _availability(export.availability)
+
+
+def _availability(view: AvailabilityView) -> Iterator[str]:
+    """My time zone, what each partner sees of my time, my booking rules."""
+    yield "## Availability"
+    yield ""
+    yield f"- Time zone: {view.time_zone}"
+    for partner in view.partners:
+        yield f"- {text(partner.person.name)} sees my other time as: {partner.shows}"
+    for name, rule in view.rules.set().items():
+        shape = {k: v for k, v in msgspec.structs.asdict(rule).items() if k not in ("mode", "shown_to")}
+        said = ", ".join(f"{k}: {', '.join(v) if isinstance(v, tuple) else v}" for k, v in shape.items())
+        yield f"- {BOOKING_RULES[name]} ({said}): {rule.mode}s, shown to {rule.shown_to}"
+    yield ""
 
 
 def _plan(view: PlanView) -> Iterator[str]:

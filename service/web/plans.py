@@ -19,6 +19,7 @@ from litestar.response import Template
 from domain.cadence import zone
 from domain.calendar import PLAN_KINDS
 from domain.errors import ValidationFailed
+from domain.plans import Plan
 from service.application import Accord
 from service.http.deps import AccordDep
 from service.http.plans import AnswerPlan, CancelPlan, ProposePlan, ReschedulePlan
@@ -66,6 +67,8 @@ class PlanPages(Controller):
             "past": [p for p in reversed(plans) if p.end < now],
             "partners": [link.other for link in network.links if link.status == "live" and link.other.person_id],
             "kinds": PLAN_KINDS,
+            # The propose form's clock: my own time zone (Availability).
+            "time_zone": await accord.visibility.availability_views.time_zone(me.person_id),
             "answers": ANSWER_WORDS,
             "when": present.local_when,
             # Chosen with the form, so sending it twice proposes one plan and lands on it.
@@ -116,9 +119,12 @@ class PlanPages(Controller):
         accord: Accord = request.app.state.accord
         position = accord.position
         view = await accord.plan_reads.view(me.person_id, plan_id)
+        plan = await accord.models.aggregate(Plan, plan_id)
         context: dict[str, Any] = {
             "section": "plans",
             "p": view,
+            # Booking rules it breaks now, as far as their owners show them to me.
+            "booking": await accord.bookings.notes(me.person_id, plan) if plan and plan.slot().holds_time else [],
             "answers": ANSWER_WORDS,
             "when": lambda at: present.local_when(at, view.time_zone),
             "local_input": lambda at: local_input(at, view.time_zone),

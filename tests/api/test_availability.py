@@ -200,3 +200,17 @@ async def test_my_open_pages_hear_my_change_and_my_partner_hears_nothing(client:
         await api.call("PUT", ME, theo, 200, json={"time_zone": "Asia/Tokyo"})
         frame = theirs.receive_json(timeout=20)
         assert frame["position"] == changed_at + 1 and [c["key"] for c in frame["changes"]] == ["availability"], frame
+
+
+async def test_my_export_holds_my_availability_as_get_shows_it(client: AsyncTestClient[Litestar]) -> None:
+    api = Api(client)
+    mina, theo = await api.person("mina"), await api.person("theo")
+    await api.link(mina, theo)
+    body = {"time_zone": "Europe/Berlin", "partners": [{"person_id": theo.sid, "shows": "busy"}], "rules": RULES}
+    await api.call("PUT", ME, mina, 200, json=body)
+    exported = await api.call("GET", "/api/me/export", mina, 200)
+    assert exported["availability"] == await api.call("GET", ME, mina, 200)
+    md = (await client.get("/api/me/export.md", headers=mina.headers)).text
+    assert "## Availability" in md and "Time zone: Europe/Berlin" in md and f"{theo.name} sees my other time as: busy" in md
+    assert "Quiet nights (weekdays: friday): refuses, shown to partners" in md
+    assert "Plans per week (limit: 3): refuses, shown to nobody" in md

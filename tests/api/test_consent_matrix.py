@@ -1208,6 +1208,7 @@ async def check_export(w: World, route: str, caller: str, r: Any) -> None:
     assert normalise_network(export["network"]) == expected_read(w, "network", caller)
     # Plans: exactly the caller's list.
     assert export["plans"] == w.plan_lists[caller]
+    assert export["availability"] == expected_availability(w, caller)
     assert export["account"] == {"person_id": w[caller].sid, "handle": w[caller].handle, "display_name": w[caller].name}
     assert [(a["agreement_id"], a["relation"]) for a in export["agreements"]] == [
         (s["agreement_id"], s["relation"]) for s in listed

@@ -102,7 +102,7 @@ async def test_invitees_are_live_partners(client: AsyncTestClient[Litestar]) -> 
     at = await api.position()
     for invitees in ([stranger.handle], ["nobody_" + uuid.uuid4().hex[:8]], []):
         r = await client.post(P, headers=mina.headers, json=plan_body(invitees=invitees))
-        assert assert_problem(r, 422)["errors"] == [{"field": "invitees", "rule": r.json()["errors"][0]["rule"]}]
+        assert [e["field"] for e in assert_problem(r, 422)["errors"]] == ["invitees"]
     # The same answer whether the handle has an account or not.
     one = await client.post(P, headers=mina.headers, json=plan_body(stranger))
     other = await client.post(P, headers=mina.headers, json=plan_body(invitees=["nobody_" + uuid.uuid4().hex[:8]]))

@@ -48,3 +48,14 @@ def test_a_partners_busy_time_arrives_live_and_ones_own_check_in_links_to_it(bro
     expect(own.get_by_role("link")).to_have_attribute("href", f"/check-ins/{started['check_in_id']}")
     expect(minas.locator(".lede")).to_contain_text("Europe/Berlin")
     screenshot(minas, "calendar-month")
+
+
+def test_the_month_fits_a_phone(browser: Any, server: Server, api: Api) -> None:
+    mina, theo = api.person("Mina"), api.person("Theo")
+    api.link(mina, theo)
+    api.call("POST", "/api/check-ins", mina, 201, json=weekly(theo.id))
+    theos = sign_in(browser, server, theo, width=390, height=844)
+    theos.goto(f"/calendar/month?month={TOMORROW.isoformat()[:7]}")
+    expect(theos.locator(".calendar .entry.sight-full").first).to_contain_text("Check-in")
+    assert theos.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(theos, "calendar-phone")

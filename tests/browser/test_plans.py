@@ -50,3 +50,38 @@ def test_a_partner_proposes_a_date_and_the_other_accepts_it(browser: Any, server
     assert not_reloaded(mina_page)
     expect(mina_page.locator("#history")).to_contain_text("Theo accepted")
     screenshot(mina_page, "plan-accepted")
+
+
+def test_a_partner_proposes_other_times_and_the_other_cancels(browser: Any, server: Server, api: Api) -> None:
+    mina, theo = api.person("Mina"), api.person("Theo")
+    api.link(mina, theo)
+    body = {
+        "kind": "call", "title": "Catch-up call", "start": "2030-03-30T18:00:00+00:00",
+        "end": "2030-03-30T19:00:00+00:00", "time_zone": "Europe/Berlin", "invitees": [theo.handle],
+    }  # fmt: skip
+    plan = api.call("POST", "/api/plans", mina, 201, json=body)["plan_id"]
+    mina_page, theo_page = sign_in(browser, server, mina), sign_in(browser, server, theo)
+    open_live(mina_page, f"/plans/{plan}")
+    open_live(theo_page, f"/plans/{plan}")
+    # After the spring change Berlin is UTC+2: 18:00 UTC reads 20:00 there.
+    expect(theo_page.locator("#plan")).to_contain_text("Sat 30 Mar 2030, 20:00 (Europe/Berlin)")
+
+    # Theo proposes an hour later, with a note: Mina is asked again, live.
+    theo_page.locator("#reschedule-section summary").click()
+    form = theo_page.locator("#reschedule")
+    form.get_by_label("From").fill("2030-03-30T21:00")
+    form.get_by_label("Until").fill("2030-03-30T22:00")
+    form.get_by_label("A note (optional)").fill("after dinner?")
+    form.get_by_role("button", name="Propose these").click()
+    expect(mina_page.locator("#plan")).to_contain_text("Sat 30 Mar 2030, 21:00 (Europe/Berlin)")
+    expect(mina_page.locator("#answer-section")).to_contain_text("You have not answered yet")
+    expect(mina_page.locator("#history")).to_contain_text("after dinner?")
+    assert not_reloaded(mina_page)
+
+    # Mina cancels, saying why; Theo's page shows it, and nothing more to answer.
+    mina_page.locator("#cancel-section summary").click()
+    mina_page.locator("#cancel").get_by_label("Why (optional; everyone in it sees it)").fill("something came up")
+    mina_page.get_by_role("button", name="Cancel for everyone").click()
+    expect(theo_page.locator("[data-plan-status]")).to_have_text("cancelled")
+    expect(theo_page.locator("#history")).to_contain_text("something came up")
+    expect(theo_page.locator("#reschedule")).to_have_count(0)

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain import policy
+from domain import inbox, policy
 from domain.cadence import zone
 from domain.errors import AlreadyDone, NotFound, PlanChanged, PlanStatusForbids, ValidationFailed
 from domain.network import Interval
@@ -270,3 +270,24 @@ def test_a_participant_sees_everyone_by_name_and_only_a_participant_sees_it(mina
     ]
     assert [(s.by.name, s.step) for s in view.history] == [("Mina", "proposed"), ("Sam", "declined")]
     assert policy.view_plan(uuid4(), plan, network, (), names, b"secret") is None
+
+
+# The inbox
+
+
+def test_a_plan_waits_in_the_inbox_of_whoever_has_not_answered_until_it_is_over(mina: UUID, jo: UUID) -> None:
+    plan = propose(mina, jo)
+    network = Network(links=(live(mina, jo),))
+    names = {mina: "Mina", jo: "Jo"}
+
+    def waiting(viewer: UUID, now: datetime) -> list[str]:
+        view = policy.view_plan(viewer, plan, network, (), names, b"secret")
+        assert view is not None
+        return [item.key for item in inbox.plan(view, now)]
+
+    assert waiting(jo, NOW) == [f"plan:{plan.id}:1"] and waiting(mina, NOW) == []
+    assert waiting(jo, SATURDAY + timedelta(hours=3)) == []  # over: nothing to answer any more
+    plan.reschedule(mina, SATURDAY + timedelta(days=1), SATURDAY + timedelta(days=1, hours=2), None, BERLIN, None, NOW)
+    assert waiting(jo, NOW) == [f"plan:{plan.id}:2"]  # a new proposal asks again (and reminds again)
+    plan.answer(jo, "accepted", None, NOW)
+    assert waiting(jo, NOW) == []

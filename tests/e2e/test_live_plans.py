@@ -20,7 +20,7 @@ async def test_participants_see_a_plan_live_and_nobody_else_hears_of_it(server: 
     proposed = await api.call("POST", "/api/plans", world.jo, 201, json=plans.plan_body(world.mina))
     key, path = f"plan:{proposed['plan_id']}", f"/api/plans/{proposed['plan_id']}"
     changes = {c["key"]: c for c in (await mina.update_at(api.position))["changes"]}
-    assert set(changes) == {key, "inbox"}  # it waits for her answer
+    assert set(changes) == {key, "inbox", "calendar"}  # it waits for her answer, and holds her time
     assert changes[key]["view"] == await api.call("GET", path, world.mina, 200)
     assert "plan" in [i["kind"] for i in changes["inbox"]["view"]["items"]]
     assert (await jo.change_to(key))["view"] == await api.call("GET", path, world.jo, 200)
