@@ -211,11 +211,16 @@ def test_strangers_see_nothing(s: Scene) -> None:
 # Blocks
 
 
-def test_a_block_hides_the_blockers_time(s: Scene) -> None:
+def test_a_block_changes_nothing_the_blocked_person_sees_and_hides_their_time_from_the_blocker(s: Scene) -> None:
     s.plan(s.mina, s.sam)
     s.show_busy(s.sam, s.jules)
+    s.show_busy(s.jules, s.sam)
+    s.plan(s.jules, s.zed)
+    seen = s.calendar(s.jules)
+    assert {e.sight for e in s.calendar(s.sam)} == {"full", "busy"}
     s.blocks[s.sam] = frozenset({s.jules})
-    assert s.calendar(s.jules) == ()
+    assert s.calendar(s.jules) == seen and seen  # Jules cannot tell
+    assert [e.sight for e in s.calendar(s.sam)] == ["full"]  # Sam no longer sees Jules's time
 
 
 def test_a_plan_never_reaches_someone_who_blocked_its_proposer(s: Scene) -> None:
@@ -227,10 +232,10 @@ def test_a_plan_never_reaches_someone_who_blocked_its_proposer(s: Scene) -> None
     assert entry.sight == "full"
 
 
-def test_a_metamour_blocked_by_a_participant_does_not_see_it_in_full(s: Scene) -> None:
+def test_a_metamour_who_blocked_a_participant_sees_only_the_others_time(s: Scene) -> None:
     s.plan(s.mina, s.theo)
     s.grant("events", "identity")
-    s.blocks[s.theo] = frozenset({s.jules})
+    s.blocks[s.jules] = frozenset({s.theo})
     (entry,) = s.calendar(s.jules)
     assert entry.sight == "busy" and names(entry) == ["Mina"]
 
