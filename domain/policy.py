@@ -1428,10 +1428,6 @@ class SlotSight(msgspec.Struct, frozen=True, kw_only=True):
     #: Otherwise: the people the viewer sees busy then, each with whether they are named by `identity`.
     busy: tuple[tuple[UUID, bool], ...] = ()
 
-    @property
-    def nothing(self) -> bool:
-        return not self.full and not self.busy
-
 
 NOTHING_SEEN = SlotSight()
 
