@@ -318,3 +318,22 @@ def test_a_feed_may_take_a_check_in_series_as_one_entry_with_its_cadence(s: Scen
         (f"checkin:{series.id}:0", datetime(2026, 10, 17, 10, 0, tzinfo=UTC))
     ]
     assert len(s.calendar(s.mina)) == 3  # expanded: the moved one and the next two
+
+
+def test_a_stopped_series_ends_where_its_last_occurrence_did(s: Scene) -> None:
+    series = check_in(s)
+    series.skip(s.sam, 0, "ill", NOW)  # opens occurrence 1
+    series.end(s.mina, NOW)
+    slots = check_in_slots(series, {s.mina, s.sam}, NOW, NOW + timedelta(days=60))
+    assert [(slot.index, slot.status) for slot in slots] == [(0, "cancelled"), (1, "cancelled")]
+    s.slots.extend(slots)
+    s.cadences = {series.id: SUNDAYS}  # type: ignore[attr-defined]
+    facts_stopped = frozenset({series.id})
+    entries = calendar_view(
+        s.mina, s.slots, CalendarFacts(network=s.network, cadences=s.cadences, stopped=facts_stopped),  # type: ignore[attr-defined]
+        s.names, SECRET, NOW, series=True,
+    )  # fmt: skip
+    whole = next(e for e in entries if e.entry_id == f"checkin:{series.id}")
+    assert whole.until == datetime(2026, 11, 1, 18, 0, tzinfo=UTC)  # occurrence 2, which never comes
+    assert sorted(e.index for e in entries if e is not whole) == [0, 1]  # both skipped: exceptions
+    assert s.calendar(s.mina) == ()  # expanded, none of it holds time
