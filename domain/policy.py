@@ -1402,7 +1402,8 @@ class CalendarFacts(msgspec.Struct, frozen=True, kw_only=True):
     #: Agreements with a grant naming the viewer as audience, and those grants.
     agreements: tuple[AgreementFact, ...] = ()
     grants: tuple[GrantFact, ...] = ()
-    #: Each person's own block list: the viewer's, and those of the people in the slots.
+    #: Each person's own block list: the viewer's (whose time they no longer see), and those of the
+    #: people in the slots (a plan never reaches someone who blocked its proposer).
     blocks: dict[UUID, frozenset[UUID]] = msgspec.field(default_factory=dict)
     #: Each check-in series' cadence (for `series`).
     cadences: dict[UUID, Cadence] = msgspec.field(default_factory=dict)
@@ -1426,10 +1427,6 @@ class SlotSight(msgspec.Struct, frozen=True, kw_only=True):
     identity: bool = False
     #: Otherwise: the people the viewer sees busy then, each with whether they are named by `identity`.
     busy: tuple[tuple[UUID, bool], ...] = ()
-
-    @property
-    def nothing(self) -> bool:
-        return not self.full and not self.busy
 
 
 NOTHING_SEEN = SlotSight()
@@ -1476,8 +1473,8 @@ def slot_sight(
       so it shows busy), busy with `events:busy`.
     - A live partner of a participant sees that participant busy, iff the participant shows them
       "busy" (`Shows`; the default is nothing).
-    - Nobody sees anything of a person who blocked them, or whom they blocked; a full view
-      needs none of the participants to have blocked the viewer.
+    - A viewer sees nothing of the time of someone they blocked, and nothing in full that
+      they are in. A block changes nothing the blocked person sees: they cannot tell.
     - Everyone else: nothing, not even that it exists.
     """
     if not slot.holds_time:
@@ -1488,7 +1485,7 @@ def slot_sight(
     mine = facts.blocks.get(viewer, frozenset())
 
     def apart(person: UUID) -> bool:
-        return person in mine or viewer in facts.blocks.get(person, frozenset())
+        return person in mine
 
     everyone = frozenset(slot.participants)
     covering = [access for access in granted if everyone <= access.parties]

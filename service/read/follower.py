@@ -357,8 +357,9 @@ class Follower:
                     # The blocker's views only (requests from the blocked person hide or show again);
                     # the blocked person is told nothing, not even by a push.
                     touched.network = {blocks.person} & tracked
-                    # Calendars near the blocker lose (or regain) the blocker's time: to the blocked
-                    # person that reads exactly as the blocker choosing to show them nothing.
+                    # The blocker's calendar loses (or regains) the blocked person's time, and plans they
+                    # proposed; the blocker's time on them leaves their partners' calendars. The blocked
+                    # person's own calendar does not change (the hub pushes only what changed).
                     touched.calendar = await self._near_calendars((blocks.person,), tracked)
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)

@@ -156,7 +156,7 @@ async def test_each_viewer_sees_a_check_in_in_full_busy_or_not_at_all(client: As
     assert not {e["entry_id"] for e in calendars["sam"]} & {e["entry_id"] for e in calendars["jules"]}
 
 
-async def test_choosing_nothing_or_a_block_takes_the_busy_time_away(client: AsyncTestClient[Litestar]) -> None:
+async def test_choosing_nothing_takes_the_busy_time_away_and_a_block_only_from_the_blocker(client: AsyncTestClient[Litestar]) -> None:
     api = Api(client)
     cast = await events_cast(api)
     sam = cast["sam"]
@@ -167,7 +167,11 @@ async def test_choosing_nothing_or_a_block_takes_the_busy_time_away(client: Asyn
     body = {"partners": [{"person_id": sam.sid, "shows": "busy"}]}
     await api.call("PUT", "/api/me/availability", cast["mina"], 200, json=body)
     assert await calendar(api, sam)
+    # A block changes nothing the blocked person sees (they cannot tell); the blocker no longer sees their time.
+    seen = await calendar(api, sam)
     await api.call("POST", "/api/me/blocks", cast["mina"], 201, json={"handle": sam.handle})
+    assert await calendar(api, sam) == seen
+    await api.call("POST", "/api/me/blocks", sam, 201, json={"handle": cast["mina"].handle})
     assert await calendar(api, sam) == []
 
 

@@ -211,11 +211,16 @@ def test_strangers_see_nothing(s: Scene) -> None:
 # Blocks
 
 
-def test_a_block_hides_the_blockers_time(s: Scene) -> None:
+def test_a_block_changes_nothing_the_blocked_person_sees_and_hides_their_time_from_the_blocker(s: Scene) -> None:
     s.plan(s.mina, s.sam)
     s.show_busy(s.sam, s.jules)
+    s.show_busy(s.jules, s.sam)
+    s.plan(s.jules, s.zed)
+    seen = s.calendar(s.jules)
+    assert {e.sight for e in s.calendar(s.sam)} == {"full", "busy"}
     s.blocks[s.sam] = frozenset({s.jules})
-    assert s.calendar(s.jules) == ()
+    assert s.calendar(s.jules) == seen and seen  # Jules cannot tell
+    assert [e.sight for e in s.calendar(s.sam)] == ["full"]  # Sam no longer sees Jules's time
 
 
 def test_a_plan_never_reaches_someone_who_blocked_its_proposer(s: Scene) -> None:
@@ -227,10 +232,10 @@ def test_a_plan_never_reaches_someone_who_blocked_its_proposer(s: Scene) -> None
     assert entry.sight == "full"
 
 
-def test_a_metamour_blocked_by_a_participant_does_not_see_it_in_full(s: Scene) -> None:
+def test_a_metamour_who_blocked_a_participant_sees_only_the_others_time(s: Scene) -> None:
     s.plan(s.mina, s.theo)
     s.grant("events", "identity")
-    s.blocks[s.theo] = frozenset({s.jules})
+    s.blocks[s.jules] = frozenset({s.theo})
     (entry,) = s.calendar(s.jules)
     assert entry.sight == "busy" and names(entry) == ["Mina"]
 
@@ -313,3 +318,22 @@ def test_a_feed_may_take_a_check_in_series_as_one_entry_with_its_cadence(s: Scen
         (f"checkin:{series.id}:0", datetime(2026, 10, 17, 10, 0, tzinfo=UTC))
     ]
     assert len(s.calendar(s.mina)) == 3  # expanded: the moved one and the next two
+
+
+def test_a_stopped_series_ends_where_its_last_occurrence_did(s: Scene) -> None:
+    series = check_in(s)
+    series.skip(s.sam, 0, "ill", NOW)  # opens occurrence 1
+    series.end(s.mina, NOW)
+    slots = check_in_slots(series, {s.mina, s.sam}, NOW, NOW + timedelta(days=60))
+    assert [(slot.index, slot.status) for slot in slots] == [(0, "cancelled"), (1, "cancelled")]
+    s.slots.extend(slots)
+    s.cadences = {series.id: SUNDAYS}  # type: ignore[attr-defined]
+    facts_stopped = frozenset({series.id})
+    entries = calendar_view(
+        s.mina, s.slots, CalendarFacts(network=s.network, cadences=s.cadences, stopped=facts_stopped),  # type: ignore[attr-defined]
+        s.names, SECRET, NOW, series=True,
+    )  # fmt: skip
+    whole = next(e for e in entries if e.entry_id == f"checkin:{series.id}")
+    assert whole.until == datetime(2026, 11, 1, 18, 0, tzinfo=UTC)  # occurrence 2, which never comes
+    assert sorted(e.index for e in entries if e is not whole) == [0, 1]  # both skipped: exceptions
+    assert s.calendar(s.mina) == ()  # expanded, none of it holds time
