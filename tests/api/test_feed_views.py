@@ -8,7 +8,7 @@ partners, a monthly one on the 31st. Around them: Sam, whom Mina shows
 her time as busy; Jo, Mina's partner, shown nothing; Ira, Theo's partner,
 with a grant of `events` on an agreement of Mina and Theo; Kai, Theo's
 partner, without one; Sky, a stranger; Lee, Mina's partner, shown busy and
-then blocked by her. Each one's feed is parsed with
+then blocked by her (a block changes nothing Lee sees: he cannot tell). Each one's feed is parsed with
 `icalendar`, its recurrences expanded with `recurring-ical-events`, and
 compared with their calendar over the same window: the same events at the
 same instants, each saying what the entry says, and nothing more.
@@ -176,7 +176,9 @@ async def test_each_kind_of_viewer_sees_what_they_were_meant_to(client: AsyncTes
     assert seen["sam"] == Counter({"Check-in": months, "Busy": weeks + 2})  # Mina shows Sam her time as busy
     # `events`: the plans in full; a check-in's content is its participants' own, so its people are busy.
     assert seen["ira"] == plans + Counter({"Busy": 2 * weeks})
-    assert seen["jo"] == seen["kai"] == seen["sky"] == seen["lee"] == Counter()
+    # A block is not told: Lee goes on seeing Mina's time as busy, as she showed it him.
+    assert seen["lee"] == Counter({"Busy": weeks + 2 + months})
+    assert seen["jo"] == seen["kai"] == seen["sky"] == Counter()
 
 
 async def test_busy_events_carry_nothing_but_the_time(client: AsyncTestClient[Litestar], world: World) -> None:
