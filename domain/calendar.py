@@ -55,6 +55,9 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True):
     status: SlotStatus
     #: A check-in occurrence's number in its series.
     index: int | None = None
+    #: The participants the others see named (a plan's: who proposed, rescheduled or accepted it; inviting
+    #: two people who do not know each other does not introduce them). None: all of them (a check-in's).
+    named: frozenset[UUID] | None = None
 
     @property
     def holds_time(self) -> bool:

@@ -120,6 +120,8 @@ class PlanTime(msgspec.Struct, frozen=True, kw_only=True):
     #: Each participant's answer to the times on the table.
     answers: dict[UUID, str]
     cancelled: bool = False
+    #: Who showed themselves to the others in the plan: by proposing, rescheduling or accepting it.
+    named: frozenset[UUID] = frozenset()
 
     @property
     def participants(self) -> tuple[UUID, ...]:
@@ -138,6 +140,7 @@ class PlanTime(msgspec.Struct, frozen=True, kw_only=True):
             end=self.end,
             time_zone=self.time_zone,
             status=status_of(self.answers, self.cancelled, people),
+            named=self.named | {self.proposer},
         )
 
 
@@ -160,9 +163,11 @@ def timed(time: PlanTime | None, event: object) -> PlanTime | None:
                 end=event.end,
                 time_zone=event.time_zone,
                 answers=_answers((event.proposer, *event.invitees), event.proposer),
+                named=frozenset({event.proposer}),
             )
         case Plan.Answered() if time is not None:
-            return msgspec.structs.replace(time, answers={**time.answers, event.by: event.answer})
+            named = time.named | {event.by} if event.answer == "accepted" else time.named
+            return msgspec.structs.replace(time, answers={**time.answers, event.by: event.answer}, named=named)
         case Plan.Rescheduled() if time is not None:
             return msgspec.structs.replace(
                 time,
@@ -170,6 +175,7 @@ def timed(time: PlanTime | None, event: object) -> PlanTime | None:
                 end=event.end,
                 time_zone=event.time_zone,
                 answers=_answers(time.participants, event.by),
+                named=time.named | {event.by},
             )
         case Plan.Cancelled() if time is not None:
             return msgspec.structs.replace(time, cancelled=True)

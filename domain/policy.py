@@ -1508,6 +1508,13 @@ def slot_sight(
     )
 
 
+def introduced(slot: Slot, person: UUID) -> bool:
+    """Whether the others in a slot see `person` named: planning time together introduces whoever
+    proposed, rescheduled or accepted it, but being invited alongside someone does not (a partner's
+    name is theirs to give). Otherwise `person_ref` decides as everywhere."""
+    return slot.named is None or person in slot.named
+
+
 def busy_entry_id(viewer: UUID, person: UUID, slot: Slot, secret: bytes) -> str:
     """Stable for this viewer, person and slot; without the secret it names none of them."""
     index = b"" if slot.index is None else str(slot.index).encode()
@@ -1568,7 +1575,10 @@ def calendar_view(
                 sight="full",
                 start=slot.start,
                 end=slot.end,
-                people=tuple(ref(p, sight.identity) for p in slot.participants),
+                people=tuple(
+                    ref(p, introduced(slot, p) if viewer in slot.participants else sight.identity)
+                    for p in slot.participants
+                ),
                 kind=slot.kind,
                 plan_id=None if slot.kind == CHECK_IN else slot.id,
                 check_in_id=slot.id if slot.kind == CHECK_IN else None,
@@ -1851,11 +1861,11 @@ def view_plan(
         return None
     among = plan_participants(plan.time, network)
 
-    def ref(person: UUID) -> PersonRef:
-        # Planning time together is an introduction, as taking part in a check-in is.
-        return person_ref(person, viewer, network, names, secret, identity=True)
-
     slot = plan.slot(among)
+
+    def ref(person: UUID) -> PersonRef:
+        return person_ref(person, viewer, network, names, secret, identity=introduced(slot, person))
+
     return PlanView(
         plan_id=plan.id,
         kind=plan.kind,

@@ -27,6 +27,7 @@ from domain.policy import (
     PlanDetails,
     calendar_view,
     full_plans,
+    pseudonym,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -110,6 +111,17 @@ def test_participants_see_a_plan_in_full(s: Scene) -> None:
         assert entry.sight == "full"
         assert (entry.plan_id, entry.entry_id, entry.title, entry.place) == (plan.id, f"plan:{plan.id}", "Dinner", "Lupo")
         assert names(entry) == ["Mina", "Theo"]
+
+
+def test_a_plans_participants_see_each_other_named_only_once_introduced(s: Scene) -> None:
+    """Theo and Sam, both Mina's partners, never disclosed themselves to each other: Mina's brunch
+    with both names each of them to the other only once they accepted it."""
+    slot = s.plan(s.mina, s.theo, s.sam, status="proposed")
+    s.slots[-1] = slot = msgspec.structs.replace(slot, named=frozenset({s.mina, s.theo}))
+    (entry,) = s.calendar(s.theo)
+    assert names(entry) == ["Mina", "Theo", pseudonym(s.sam, s.theo, SECRET).name]
+    (entry,) = s.calendar(s.sam)
+    assert names(entry) == ["Mina", "Theo", "Sam"]
 
 
 def test_time_no_longer_held_is_on_nobodys_calendar(s: Scene) -> None:

@@ -255,20 +255,37 @@ def test_a_plan_never_reaches_someone_who_blocked_its_proposer(mina: UUID, jo: U
     assert policy.plan_access(jo, plan, network, blocked_by_viewer=())
 
 
-def test_a_participant_sees_everyone_by_name_and_only_a_participant_sees_it(mina: UUID, jo: UUID, sam: UUID) -> None:
+def test_a_participant_is_named_to_the_others_once_they_showed_themselves_and_only_a_participant_sees_it(
+    mina: UUID, jo: UUID, sam: UUID
+) -> None:
     plan = propose(mina, jo, sam)
     plan.answer(sam, "declined", "away", NOW)
     network = Network(links=(live(mina, jo), live(mina, sam)))
     names = {mina: "Mina", jo: "Jo", sam: "Sam"}
-    view = policy.view_plan(jo, plan, network, (), names, b"secret")
-    assert view is not None and view.my_answer == "pending" and view.status == "declined"
-    # Jo and Sam are metamours: planning together introduces them.
+
+    def seen_by(viewer: UUID) -> policy.PlanView:
+        view = policy.view_plan(viewer, plan, network, (), names, b"secret")
+        assert view is not None
+        return view
+
+    view = seen_by(jo)
+    assert view.my_answer == "pending" and view.status == "declined"
+    # Jo and Sam are metamours who never disclosed themselves to each other: being invited together
+    # does not introduce them; proposing does (Mina), and so does accepting.
     assert [(p.person.name, p.answer, p.note) for p in view.participants] == [
         ("Mina", "accepted", None),
         ("Jo", "pending", None),
-        ("Sam", "declined", "away"),
+        (policy.pseudonym(sam, jo, b"secret").name, "declined", "away"),
     ]
-    assert [(s.by.name, s.step) for s in view.history] == [("Mina", "proposed"), ("Sam", "declined")]
+    assert view.participants[2].person.person_id is None
+    assert [(s.by.name, s.step) for s in view.history] == [("Mina", "proposed"), (view.participants[2].person.name, "declined")]
+    plan.answer(sam, "accepted", None, NOW)
+    assert [p.person.name for p in seen_by(jo).participants] == ["Mina", "Jo", "Sam"]
+    assert [p.person.name for p in seen_by(sam).participants][1] == policy.pseudonym(jo, sam, b"secret").name
+    plan.reschedule(jo, SATURDAY + timedelta(days=1), SATURDAY + timedelta(days=1, hours=2), None, BERLIN, None, NOW)
+    # Once shown, always: a reschedule asks Sam again, and Jo, who put the new times on the table, is named now.
+    assert [p.person.name for p in seen_by(sam).participants] == ["Mina", "Jo", "Sam"]
+    assert [p.person.name for p in seen_by(jo).participants] == ["Mina", "Jo", "Sam"]
     assert policy.view_plan(uuid4(), plan, network, (), names, b"secret") is None
 
 
