@@ -162,7 +162,7 @@ class Accord:
         self.calendar_reads = CalendarReads(self.visibility, now)
         self.availabilities = Availabilities(self.commands, self.visibility, now, self._settled)
         self.availability_reads = AvailabilityReads(self.visibility)
-        self.bookings = BookingCheck(self.visibility, self.visibility.plan_slots)
+        self.bookings = BookingCheck(self.visibility, self.visibility.plan_slots, self.store, self.caught_up)
         self.plans = Plans(
             self.commands, self.models, self.visibility, now, self._settled, self.network.person_for, self.bookings
         )

@@ -8,18 +8,26 @@ chosen only for a live partner; anyone else is 404, as if nobody.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
 
 from domain import policy
-from domain.availability import Availability, BookingRules, Breach, PartnerShows, check_booking
+from domain.availability import (
+    Availability,
+    BookingRules,
+    Breach,
+    PartnerShows,
+    check_booking,
+)
 from domain.calendar import Slot
 from domain.errors import BookingRefused, NotFound
 from domain.plans import Plan
-from service.commands.runner import CommandKey, CommandRunner, Outcome
+from service.commands.runner import Busy, CommandKey, CommandRunner, Outcome
+from service.store import EventStore
 from service.visibility import AvailabilityView, Visibility
 
 
@@ -89,6 +97,8 @@ class AvailabilityReads:
 
 #: The slots of one person that overlap a window (the plans projection's, with check-in occurrences if any).
 SlotsOf = Callable[[UUID, datetime, datetime], Awaitable[Sequence[Slot]]]
+#: How long a booking waits for this process to read the plans appended before it (then: 503, retry).
+CATCH_UP_SECONDS = 5.0
 #: Around a plan, the owner's other plans a rule may weigh: its local week, and a buffer on either side.
 WEEK_AND_A_DAY = timedelta(days=8)
 
@@ -100,10 +110,29 @@ class BookingCheck:
     is appended; breaches of rules set to `warn` come back, for the answer's `warnings`. Either
     way each names its rule and owner only as far as the owner shows that rule to `caller`."""
 
-    def __init__(self, visibility: Visibility, slots_of: SlotsOf) -> None:
+    def __init__(
+        self,
+        visibility: Visibility,
+        slots_of: SlotsOf,
+        store: EventStore,
+        caught_up: Callable[[int, float], Awaitable[bool]],
+    ) -> None:
         self.visibility = visibility
         self.views = visibility.availability_views
         self.slots_of = slots_of
+        self.store = store
+        self.caught_up = caught_up
+
+    @contextlib.asynccontextmanager
+    async def held(self, people: Collection[UUID]) -> AsyncIterator[None]:
+        """Room to judge and append one plan of `people`'s: while it is held, no other plan of any of
+        them is judged or appended, in any process, and the rules read every plan appended before it.
+        So two proposals at once cannot both pass a rule only one of them may (the second is judged
+        with the first among the owner's plans)."""
+        async with self.store.exclusive(people):
+            if not await self.caught_up(await self.store.max_position(), CATCH_UP_SECONDS):
+                raise Busy
+            yield
 
     async def breaches(self, candidate: Slot, proposed_at: datetime) -> list[Breach]:
         found: list[Breach] = []

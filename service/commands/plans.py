@@ -11,6 +11,7 @@ judge it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4, uuid5
@@ -102,7 +103,8 @@ class Plans:
         if (early := await self.commands.repeated(key)) is not None:
             return early
         decide(None)  # bad input is refused before anything is read or appended
-        outcome = await self.commands.run(Plan, new_id, decide, self._booked_for(caller), key=key, creates=True)
+        async with self.booking.held((caller, *invitees)):
+            outcome = await self.commands.run(Plan, new_id, decide, self._booked_for(caller), key=key, creates=True)
         return await self.settled(outcome)
 
     async def _on_plan(
@@ -113,7 +115,11 @@ class Plans:
         what: str,
         command: Callable[[Plan], None],
         render: Callable[[Plan], Awaitable[object]] | None = None,
+        *,
+        books: bool = False,
     ) -> Outcome:
+        """`books`: the command puts times on its participants' calendars, so it is judged and
+        appended while no other plan of theirs is (`BookingCheck.held`)."""
         known = await self.models.aggregate(Plan, plan_id)
         if known is None or caller not in await self.visibility.plan_participants(known.time):
             # Non-participants learn nothing, not even that it exists.
@@ -128,7 +134,8 @@ class Plans:
             return plan
 
         key = owned_by(plan_id, key, f"{what}:{caller}")
-        outcome = await self.commands.run(Plan, plan_id, decide, render or self._render_for(caller), key=key)
+        async with self.booking.held(known.participants) if books else contextlib.nullcontext():
+            outcome = await self.commands.run(Plan, plan_id, decide, render or self._render_for(caller), key=key)
         return await self.settled(outcome)
 
     async def answer(
@@ -143,6 +150,7 @@ class Plans:
         return await self._on_plan(
             caller, plan_id, key, "answered", lambda p: p.answer(caller, answer, note, self.clock(), proposal),
             self._booked_for(caller, check=answer == "accepted"),
+            books=answer == "accepted",
         )
 
     async def reschedule(
@@ -163,6 +171,7 @@ class Plans:
             "rescheduled",
             lambda p: p.reschedule(caller, start, end, place, time_zone, note, self.clock()),
             self._booked_for(caller),
+            books=True,
         )
 
     async def cancel(self, caller: UUID, plan_id: UUID, note: str | None, key: CommandKey | None) -> Outcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -179,6 +180,12 @@ class EventStore(AccountSecurityStore, Protocol):
 
         `open_topics`: on a sealed log (service/store/sealed.py), the topics whose events are
         opened; a clear store has nothing to open and ignores it."""
+
+    def exclusive(self, keys: Collection[UUID]) -> AbstractAsyncContextManager[None]:
+        """Held for all of `keys` by one holder at a time, across every process on the database (a
+        PostgreSQL transaction's advisory locks; SQLite's one process, locks in it): for a decision
+        that reads beyond one stream, such as booking rules weighing a person's other plans."""
+        ...
 
     async def max_position(self) -> int:
         """The highest position in the log; 0 when it is empty."""

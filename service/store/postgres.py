@@ -158,6 +158,15 @@ BEGIN
 END $$;
 """
 
+#: The class of `exclusive`'s advisory locks (two-key locks: apart from the one-key locks here).
+EXCLUSIVE_LOCKS = 7353919
+
+
+def lock_key(key: UUID) -> int:
+    """An advisory lock's 32-bit key for `key`: two keys that share one only wait for each other."""
+    return int.from_bytes(key.bytes[:4], "big", signed=True)
+
+
 #: The advisory lock whose holder projects and schedules for the database (any constant, but only this one).
 LEADER_LOCK = 7353918
 #: Projections' commits notify this channel, so processes waiting for a position need not poll.
@@ -224,6 +233,7 @@ class PostgresStore(PostgresSecurity):
         self._min_pool = min_pool
         self._max_pool = max_pool
         self._pool: asyncpg.Pool | None = None
+        self._lock_pool: asyncpg.Pool | None = None
         #: What `listen` sets on each NOTIFY, and the one task listening for them all.
         self._wakes: set[asyncio.Event] = set()
         self._listener: asyncio.Task[None] | None = None
@@ -236,6 +246,9 @@ class PostgresStore(PostgresSecurity):
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=self._min_pool, max_size=self._max_pool, reset=_keep_session
         )
+        # `exclusive`'s waiters hold connections of their own, so the holder they wait for always finds
+        # one in the pool above to finish with (none are opened before someone waits).
+        self._lock_pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=self._max_pool)
 
     async def _set_up(self) -> None:
         try:
@@ -260,6 +273,9 @@ class PostgresStore(PostgresSecurity):
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._lock_pool is not None:
+            await self._lock_pool.close()
+            self._lock_pool = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -358,6 +374,17 @@ class PostgresStore(PostgresSecurity):
                 limit,
             )
         return [_stored(r) for r in rows]
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, keys: Collection[UUID]) -> AsyncIterator[None]:
+        # Transaction-scoped locks end with the transaction, however the holder leaves; taken in one
+        # order, so two holders of overlapping keys never wait on each other in a cycle.
+        if self._lock_pool is None:
+            raise StoreUnavailable("the store is not open")
+        async with self._lock_pool.acquire() as conn, conn.transaction():
+            for key in sorted({lock_key(k) for k in keys}):
+                await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", EXCLUSIVE_LOCKS, key)
+            yield
 
     async def max_position(self) -> int:
         rows = await self._fetch(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")

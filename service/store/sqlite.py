@@ -8,8 +8,10 @@ before positions are drawn, which keeps commit order equal to position order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -113,6 +115,8 @@ class SQLiteStore(SQLiteSecurity):
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._wakes: set[asyncio.Event] = set()
+        #: `exclusive`'s locks, each gone once nobody holds or waits for it.
+        self._exclusive: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._executor is None or self._conn is None:
@@ -251,6 +255,15 @@ class SQLiteStore(SQLiteSecurity):
             args = (after, limit)
         rows = await self._run(lambda conn: conn.execute(query, args).fetchall())
         return [_stored(r) for r in rows]
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, keys: Collection[UUID]) -> AsyncIterator[None]:
+        # One process: a lock per key in it, taken in one order (no cycles); kept while anyone holds it.
+        locks = [self._exclusive.setdefault(key, asyncio.Lock()) for key in sorted(set(keys), key=str)]
+        async with contextlib.AsyncExitStack() as held:
+            for lock in locks:
+                await held.enter_async_context(lock)
+            yield
 
     async def max_position(self) -> int:
         row = await self._run(

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -335,3 +335,8 @@ def fields_of(body: dict[str, Any]) -> list[str]:
 @pytest.fixture
 def api(client: AsyncTestClient[Litestar]) -> Api:
     return Api(client)
+
+
+async def in_app(client: AsyncTestClient[Litestar], call: Any, *args: Any) -> Any:
+    """Await `call(*args)` on the app's own event loop (the store's connections live there)."""
+    return await asyncio.wrap_future(client.blocking_portal.start_task_soon(call, *args))

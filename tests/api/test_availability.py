@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import Api, Person, assert_problem
+from tests.api.conftest import Api, Person, assert_problem, in_app
 from tests.api.test_blocks import synced
 
 ME = "/api/me/availability"
@@ -21,11 +21,6 @@ RULES: dict[str, Any] = {
     "plans_per_week": {"limit": 3, "mode": "refuse", "shown_to": "nobody"},
     "buffer_after_date": {"hours": 12, "mode": "warn", "shown_to": "partners"},
 }
-
-
-async def in_app(client: AsyncTestClient[Litestar], call: Any, *args: Any) -> Any:
-    """Await `call(*args)` on the app's own event loop (the store's connections live there)."""
-    return await asyncio.wrap_future(client.blocking_portal.start_task_soon(call, *args))
 
 
 def rules_of(person: Person) -> str:

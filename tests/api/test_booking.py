@@ -6,15 +6,17 @@ The plans are tests/plans.py's: a three-hour date from Friday 4 December 2026, 1
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from domain.errors import BookingRefused
 from domain.policy import UNSHOWN_BREACH
 from tests import plans
-from tests.api.conftest import Api, Person, assert_problem
+from tests.api.conftest import Api, Person, assert_problem, in_app
 
 ME = "/api/me/availability"
 P = "/api/plans"
@@ -176,3 +178,31 @@ async def test_someone_who_blocked_the_proposer_is_checked_as_anyone(client: Asy
     assert [a["detail"] for a in answers] == [UNSHOWN_BREACH] * 2
     unshown = {"mode": "refuse", "detail": UNSHOWN_BREACH, "rule": None, "label": None, "owner": None}
     assert [a["current"]["breaches"] for a in answers] == [[unshown]] * 2
+
+
+async def test_two_proposals_at_once_cannot_both_pass_a_rule_only_one_may(client: AsyncTestClient[Litestar]) -> None:
+    """Theo and Sam each propose Mina a date in the same week, at the same moment, and her rule allows one:
+    one is made, the other is judged with it among her plans and refused (booking is held per person).
+    The two go to the use case side by side, so each gets as far as it can before the other appends."""
+    api = Api(client)
+    accord = client.app.state.accord
+    mina, theo, sam = await partners(api, "mina", "theo", "sam")
+    await rules(api, mina, plans_per_week={"limit": 1, "mode": "refuse", "shown_to": "partners"})
+    for week in range(3):
+        start = plans.START + timedelta(days=1, weeks=week)
+
+        async def propose(who: Person, start: datetime = start, week: int = week) -> object:
+            return await accord.plans.propose(
+                who.id, [mina.handle], [], "date", f"{who.name}, week {week}", None,
+                start, start + timedelta(hours=2), "Europe/Berlin", None,
+            )  # fmt: skip
+
+        async def both() -> list[object]:
+            return await asyncio.gather(propose(theo), propose(sam), return_exceptions=True)
+
+        answers = await in_app(client, both)
+        refused = [a for a in answers if isinstance(a, BookingRefused)]
+        assert len(refused) == 1 and len(answers) == 2, answers
+        assert [b.rule for b in refused[0].breaches] == ["plans_per_week"]
+        made = [p for p in await api.call("GET", P, mina, 200) if p["title"].endswith(f"week {week}")]
+        assert len(made) == 1
