@@ -266,7 +266,7 @@ def on_key_reused(request: Request, exc: KeyReused) -> Response[Problem]:
 
 
 def on_busy(request: Request, exc: Busy) -> Response[Problem]:
-    return problem(503, "too many concurrent changes to this agreement; retry", headers={"Retry-After": "1"})
+    return problem(503, "too many changes at once to what this request changes; retry", headers={"Retry-After": "1"})
 
 
 def on_rate_limited(request: Request, exc: RateLimited) -> Response[Problem]:
