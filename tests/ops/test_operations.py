@@ -489,7 +489,7 @@ async def test_rebuild_shows_progress_and_builds_the_same_documents(shared_datab
     assert rebuilt.returncode == 0, rebuilt.stderr
     print(f"\nFIGURES rebuild: {rebuilt.stdout.strip()}")
     assert re.search(rf"\[#{{30}}\] {last}/{last} positions \(done\), [0-9.]+ s", rebuilt.stderr), rebuilt.stderr
-    assert "rebuilt and switched in: agreement_grants, check_in_due, check_ins, documents, lapses, people, reminders, reviews" in rebuilt.stdout
+    assert "rebuilt and switched in: agreement_grants, calendar_feeds, check_in_due, check_ins, documents, lapses, people, plan_times, plans, reminders, reviews, signal_expiry, signals" in rebuilt.stdout
     # Built again from the log alone, every document is what it was.
     assert documents() == before
     assert not [name for (name,) in psycopg.connect(shared_database).execute("SELECT name FROM accord_projections") if "~" in name]
