@@ -58,11 +58,18 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True):
     #: The participants the others see named (a plan's: who proposed, rescheduled or accepted it; inviting
     #: two people who do not know each other does not introduce them). None: all of them (a check-in's).
     named: frozenset[UUID] | None = None
+    #: The participants who committed this time, and so may be shown busy in it to others: a plan's, who
+    #: accepted the times on the table (an invitation not yet answered is nobody's busy time but its
+    #: own participants' to see). None: all of them (a check-in's).
+    committed: frozenset[UUID] | None = None
 
     @property
     def holds_time(self) -> bool:
         """Whether it takes up its participants' time: proposed or accepted, not declined or cancelled."""
         return self.status in ("proposed", "accepted")
+
+    def commits(self, person: UUID) -> bool:
+        return self.committed is None or person in self.committed
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
         return self.start < end and start < self.end

@@ -141,6 +141,7 @@ class PlanTime(msgspec.Struct, frozen=True, kw_only=True):
             time_zone=self.time_zone,
             status=status_of(self.answers, self.cancelled, people),
             named=self.named | {self.proposer},
+            committed=frozenset(p for p in people if self.answers.get(p) == "accepted"),
         )
 
 

@@ -1473,6 +1473,8 @@ def slot_sight(
       so it shows busy), busy with `events:busy`.
     - A live partner of a participant sees that participant busy, iff the participant shows them
       "busy" (`Shows`; the default is nothing).
+    - Busy time is committed time: a participant who has not accepted the times on the table (an
+      invitation they may not have seen yet) is shown busy in it to nobody (`Slot.committed`).
     - A viewer sees nothing of the time of someone they blocked, and nothing in full that
       they are in. A block changes nothing the blocked person sees: they cannot tell.
     - Everyone else: nothing, not even that it exists.
@@ -1496,11 +1498,12 @@ def slot_sight(
     ):
         return SlotSight(full=True, identity=any(a.identity for a in covering if a.full))
     busy: dict[UUID, bool] = {}
+    committed = [person for person in present if slot.commits(person)]
     if covering:
         named = any(access.identity for access in covering)
-        busy.update((person, named) for person in present)
+        busy.update((person, named) for person in committed)
     partners = partners_of(viewer, facts.network.links)
-    for person in present:
+    for person in committed:
         if person in partners and facts.shows.get(person, "nothing") == "busy":
             busy[person] = busy.get(person, False)
     return SlotSight(

@@ -1060,9 +1060,12 @@ def check_calendar(w: World, viewer: int, entries: list[dict[str, Any]]) -> None
         who = ids.get(person.get("person_id") or "")
         shown = who is not None and who in partners and (who, viewer) in w.shows
         assert shown or (who in covered if who is not None else covered), f"P{viewer} sees {person} busy: {e}"
-    # A live partner who shows the viewer busy is busy on their calendar at each plan they take part in.
+    # A live partner who shows the viewer busy is busy on their calendar at each plan they committed to
+    # (proposed, or accepted: only the first invitee answers here). (That an unanswered invitation is
+    # nobody's busy time is specified in tests/domain/test_calendar.py and held by the feed comparison.)
     for pm in w.dates:
-        for person in plan_participants(w, pm) if plan_holds(w, pm) else ():
+        committed = {pm.proposer, *([pm.invitees[0]] if pm.accepted else ())}
+        for person in plan_participants(w, pm) & committed if plan_holds(w, pm) else ():
             if person != viewer and person in partners and (person, viewer) in w.shows and viewer not in plan_participants(w, pm):
                 assert any(
                     e["sight"] == "busy" and e["people"][0].get("person_id") == str(w.people[person].id)

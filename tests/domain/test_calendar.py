@@ -150,6 +150,21 @@ def test_a_partner_shown_busy_sees_that_one_person_busy_and_nothing_else(s: Scen
     assert str(plan.id) not in entry.entry_id and str(plan.id) not in msgspec.json.encode(entry).decode()
 
 
+def test_an_invitation_not_yet_accepted_is_nobodys_busy_time_but_the_proposers(s: Scene) -> None:
+    """Theo proposed Mina a date she has not answered: Sam, to whom both show their time as busy, sees only Theo's time
+    (Theo committed it by proposing); Mina's shows once she accepted. Her own calendar has it either way."""
+    s.network = Network(links=(*s.network.links, live(s.theo, s.sam)))
+    plan = s.plan(s.theo, s.mina, status="proposed")
+    s.slots[-1] = msgspec.structs.replace(plan, committed=frozenset({s.theo}))
+    s.show_busy(s.mina, s.sam)
+    s.show_busy(s.theo, s.sam)
+    assert [names(e) for e in s.calendar(s.sam)] == [["Theo"]]
+    (mine,) = s.calendar(s.mina)
+    assert (mine.sight, mine.status) == ("full", "proposed")
+    s.slots[-1] = msgspec.structs.replace(plan, committed=frozenset({s.theo, s.mina}), status="accepted")
+    assert sorted(names(e)[0] for e in s.calendar(s.sam)) == ["Mina", "Theo"]
+
+
 def test_a_busy_entry_id_is_stable_for_its_viewer_and_matches_nobody_elses(s: Scene) -> None:
     s.plan(s.mina, s.sam)
     s.show_busy(s.mina, s.theo)
