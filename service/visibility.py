@@ -879,11 +879,15 @@ class CalendarViews:
         return CalendarView(start=start, end=end, time_zone=await self.time_zone(viewer), entries=entries)
 
     async def live(self, viewer: UUID) -> CalendarView | None:
-        """The `calendar` push: the calendar from 60 days before today to 400 after (moving once a day);
-        nothing while it is empty, as for someone with no calendar at all."""
-        today = datetime.combine(self.v.clock().date(), time(0), tzinfo=UTC)
-        view = await self.calendar(viewer, today - LIVE_BEFORE, today + LIVE_AHEAD)
+        """The `calendar` push: `around_today`; nothing while it is empty, as for someone with no calendar at all."""
+        view = await self.around_today(viewer)
         return view if view.entries else None
+
+    async def around_today(self, viewer: UUID) -> CalendarView:
+        """The calendar from 60 days before today to 400 after (moving once a day): what the live pages
+        follow and an export holds."""
+        today = datetime.combine(self.v.clock().date(), time(0), tzinfo=UTC)
+        return await self.calendar(viewer, today - LIVE_BEFORE, today + LIVE_AHEAD)
 
     async def slots_of(
         self, person: UUID, start: datetime, end: datetime, cadences: dict[UUID, Cadence], stopped: set[UUID]

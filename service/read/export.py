@@ -34,7 +34,15 @@ from service.http.wire import Me
 from service.read.queries import Queries
 from service.store.base import Account
 from service.views import AgreementSummary, AgreementView, ClauseView, clause_views
-from service.visibility import AvailabilityView, GrantView, SignalsView, Visibility
+from service.visibility import (
+    AvailabilityView,
+    CalendarView,
+    FeedView,
+    GrantView,
+    SignalsView,
+    Visibility,
+    my_feed,
+)
 
 FORMAT = "accord-export/1"
 
@@ -135,6 +143,17 @@ class Export(msgspec.Struct, frozen=True, kw_only=True):
         AvailabilityView | None,
         _doc("My time zone, what each partner sees of my time, my booking rules: exactly `GET /api/me/availability`"),
     ] = None
+    calendar: Annotated[
+        CalendarView | None,
+        _doc(
+            "My calendar from 60 days before the export to 400 after, busy time others show me included: exactly"
+            " `GET /api/calendar` over that window"
+        ),
+    ] = None
+    calendar_feed: Annotated[
+        FeedView | None,
+        _doc("Whether I have a calendar feed, and since when (never its address): exactly `GET /api/me/calendar-feed`"),
+    ] = None
 
 
 class ExportedDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,6 +207,8 @@ class Exports:
             signals=await self.visibility.signal_views.signals(caller),
             plans=await self.visibility.my_plans(caller),
             availability=await self.visibility.availability_views.mine(caller),
+            calendar=await self.visibility.calendar_views.around_today(caller),
+            calendar_feed=await my_feed(self.visibility, caller),
         )
 
     async def _document(self, caller: UUID, view: DocumentView) -> ExportedDocument:

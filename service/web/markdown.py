@@ -14,6 +14,7 @@ from uuid import UUID
 import msgspec
 
 from domain.availability import RULES as BOOKING_RULES
+from domain.calendar import PLAN_KINDS as CALENDAR_KINDS
 from domain.policy import (
     CheckInView,
     DocumentView,
@@ -25,7 +26,7 @@ from domain.policy import (
 )
 from service.read.export import Export, ExportedAgreement
 from service.views import AgreementView
-from service.visibility import AvailabilityView
+from service.visibility import AvailabilityView, CalendarView
 from service.web import present
 
 #: Characters Markdown (or the HTML it allows) would act on anywhere in a line.
@@ -95,6 +96,31 @@ def _document(export: Export) -> Iterator[str]:
         yield from _plan(plan)
     if export.availability is not None:
         yield from _availability(export.availability)
+    if export.calendar is not None and export.calendar.entries:
+        yield from _calendar(export.calendar)
+    if export.calendar_feed is not None:
+        yield "## Calendar feed"
+        yield ""
+        if export.calendar_feed.active and export.calendar_feed.issued_at is not None:
+            yield f"- On since {present.local_when(export.calendar_feed.issued_at, 'UTC')} (its address is not kept)"
+        else:
+            yield "- Off"
+        yield ""
+
+
+def _calendar(view: CalendarView) -> Iterator[str]:
+    """Each entry of my calendar, in my time zone: what it is, or whose busy time."""
+    yield f"## Calendar ({len(view.entries)}, times in {view.time_zone})"
+    yield ""
+    for entry in view.entries:
+        when = f"{present.local_when(entry.start, view.time_zone)} to {present.local_when(entry.end, view.time_zone)}"
+        people = ", ".join(text(p.name) for p in entry.people)
+        if entry.sight == "busy":
+            yield f"- {when}: {people}, busy"
+        else:
+            what = text(entry.title) if entry.title else CALENDAR_KINDS.get(entry.kind or "", "Check-in")
+            yield f"- {when}: {what} ({entry.status}), with {people}"
+    yield ""
 
 
 def _availability(view: AvailabilityView) -> Iterator[str]:

@@ -229,3 +229,28 @@ async def test_ones_own_overlapping_plans_are_conflicts(client: AsyncTestClient[
     # Theo sees only his own plan, and nothing it could clash with.
     [theos] = await calendar(api, theo, days=3)
     assert theos["plan_id"] == first and theos["conflicts"] == []
+
+
+async def test_export_holds_my_calendar_as_get_shows_it_and_whether_i_have_a_feed(client: AsyncTestClient[Litestar]) -> None:
+    """Theo's export holds Mina's busy time (she shows it him), exactly as GET /api/calendar shows the
+    export's window; a stranger's holds no calendar entry; the feed's status, never its address."""
+    api = Api(client)
+    mina, theo, _ = await check_in(api)
+    sam, zed = await api.person("sam"), await api.person("zed")
+    await api.link(mina, sam)
+    await api.call("PUT", "/api/me/availability", mina, 200, json={"partners": [{"person_id": theo.sid, "shows": "busy"}]})
+    start = datetime.combine(date.today() + timedelta(days=3), datetime.min.time(), tzinfo=UTC) + timedelta(hours=18)
+    body = plans.plan_body(sam, title="Climbing", start=start.isoformat(), end=(start + timedelta(hours=2)).isoformat())
+    await api.call("POST", "/api/plans", mina, 201, json=body)
+    issued = await api.call("POST", "/api/me/calendar-feed", theo, 201)
+    export = await api.call("GET", "/api/me/export", theo, 200)
+    window = {"from": export["calendar"]["start"], "to": export["calendar"]["end"]}
+    assert export["calendar"] == await api.call("GET", CAL, theo, 200, params=window)
+    assert any(e["sight"] == "busy" and e["people"][0]["name"] == mina.name for e in export["calendar"]["entries"])
+    assert "Climbing" not in str(export) and sam.sid not in str(export)
+    assert export["calendar_feed"]["active"] is True and issued["token"] not in str(export)
+    markdown = (await client.get("/api/me/export.md", headers=theo.headers)).text
+    assert "## Calendar (" in markdown and f"{mina.name}, busy" in markdown and "Climbing" not in markdown
+    assert "## Calendar feed" in markdown and issued["token"] not in markdown
+    stranger = await api.call("GET", "/api/me/export", zed, 200)
+    assert stranger["calendar"]["entries"] == [] and stranger["calendar_feed"] == {"active": False, "issued_at": None}
