@@ -507,11 +507,11 @@ class Visibility:
         sealed stream is opened."""
         found = []
         blocked = await self.blocked_by(person)
-        for time in in_window(await self.models.plan_times(await self.models.plans_of(person)), start, end):
-            if time.cancelled and await self.models.aggregate(Plan, time.plan_id) is None:
+        for timed in in_window(await self.models.plan_times(await self.models.plans_of(person)), start, end):
+            if timed.cancelled and await self.models.aggregate(Plan, timed.plan_id) is None:
                 continue  # cancelled as someone in it deleted their account, and gone with its key
-            network = await self.models.network_touching(time.participants)
-            if policy.plan_access(person, time, network, blocked) and (slot := policy.plan_slot(time, network)):
+            network = await self.models.network_touching(timed.participants)
+            if policy.plan_access(person, timed, network, blocked) and (slot := policy.plan_slot(timed, network)):
                 found.append(slot)
         return found
 
