@@ -10,8 +10,10 @@ then decide again without another read.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 from uuid import UUID
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -29,6 +31,13 @@ class NotFound(DomainError):
         super().__init__(f"no {thing.replace('_', ' ')} {thing_id}")
         self.thing = thing
         self.thing_id = thing_id
+
+
+def seen(found: T | None, thing: str, thing_id: UUID) -> T:
+    """What a person may see of a thing, or `NotFound`: the same whether it does not exist or is not theirs."""
+    if found is None:
+        raise NotFound(thing, thing_id)
+    return found
 
 
 class AlreadyExists(DomainError):

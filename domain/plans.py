@@ -31,9 +31,16 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.cadence import zone
-from domain.checkins import check_text
 from domain.calendar import PLAN_KINDS, Slot, SlotStatus
-from domain.errors import AlreadyDone, NotFound, PlanChanged, PlanStatusForbids, ValidationFailed
+from domain.checkins import check_text
+from domain.errors import (
+    AlreadyDone,
+    NotFound,
+    PlanChanged,
+    PlanStatusForbids,
+    ValidationFailed,
+)
+from domain.people import check_named
 
 MAX_TITLE = 200
 MAX_PLACE = 300
@@ -77,14 +84,7 @@ def check_times(start: datetime, end: datetime, time_zone: str) -> None:
 
 
 def check_invitees(proposer: UUID, invitees: Sequence[UUID]) -> None:
-    if not invitees:
-        raise ValidationFailed("invitees", "name at least one partner")
-    if len(invitees) > MAX_INVITEES:
-        raise ValidationFailed("invitees", f"at most {MAX_INVITEES} people")
-    if len(set(invitees)) != len(invitees):
-        raise ValidationFailed("invitees", "names someone twice")
-    if proposer in invitees:
-        raise ValidationFailed("invitees", "one does not invite oneself")
+    check_named("invitees", proposer, invitees, MAX_INVITEES, whom="partner", oneself="one does not invite oneself")
 
 
 def _clean(text: str | None) -> str | None:

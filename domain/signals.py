@@ -27,6 +27,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.cadence import zone
 from domain.errors import AlreadyDone, NotFound, ValidationFailed
+from domain.people import check_named
 
 #: The kinds of signal, with what each reads as.
 KINDS: dict[str, str] = {
@@ -78,14 +79,7 @@ def check_note(note: str | None) -> None:
 
 
 def check_recipients(by: UUID, recipients: Sequence[UUID]) -> None:
-    if not recipients:
-        raise ValidationFailed("to", "name at least one person")
-    if len(recipients) > MAX_RECIPIENTS:
-        raise ValidationFailed("to", f"at most {MAX_RECIPIENTS} people")
-    if len(set(recipients)) != len(recipients):
-        raise ValidationFailed("to", "names someone twice")
-    if by in recipients:
-        raise ValidationFailed("to", "one does not signal oneself")
+    check_named("to", by, recipients, MAX_RECIPIENTS, whom="person", oneself="one does not signal oneself")
 
 
 def check_quiet_hours(start: int | None, end: int | None) -> None:

@@ -24,7 +24,7 @@ from domain.availability import (
     check_booking,
 )
 from domain.calendar import Slot
-from domain.errors import BookingRefused, NotFound
+from domain.errors import BookingRefused, NotFound, seen
 from domain.plans import Plan
 from service.commands.runner import Busy, CommandKey, CommandRunner, Outcome
 from service.store import EventStore
@@ -89,10 +89,7 @@ class AvailabilityReads:
         return await self.views.mine(caller)
 
     async def rules(self, caller: UUID, person: UUID) -> policy.SharedRules:
-        found = await self.views.rules(caller, person)
-        if found is None:
-            raise NotFound("person", person)
-        return found
+        return seen(await self.views.rules(caller, person), "person", person)
 
 
 #: The slots of one person that overlap a window (the plans projection's, with check-in occurrences if any).

@@ -16,7 +16,7 @@ from domain import policy
 from domain.agreement import ClauseChange
 from domain.cadence import Cadence
 from domain.checkins import ActionPoint, CheckIn, proposal_id_for
-from domain.errors import LinkStatusForbids, NotFound, ValidationFailed
+from domain.errors import LinkStatusForbids, NotFound, ValidationFailed, seen
 from domain.network import PartnerLink
 from service.commands.agreements import Agreements
 from service.commands.runner import CommandKey, CommandRunner, Outcome
@@ -192,10 +192,7 @@ class CheckInReads:
         self.visibility = visibility
 
     async def view(self, caller: UUID, check_in_id: UUID) -> policy.CheckInView:
-        found = await self.visibility.check_in(caller, check_in_id)
-        if found is None:
-            raise NotFound("check_in", check_in_id)
-        return found
+        return seen(await self.visibility.check_in(caller, check_in_id), "check_in", check_in_id)
 
     async def mine(self, caller: UUID) -> list[CheckInSummary]:
         return await self.visibility.my_check_ins(caller)

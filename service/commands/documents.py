@@ -18,7 +18,7 @@ import msgspec
 
 from domain import policy
 from domain.documents import PersonalDocument, Section
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import NotFound, ValidationFailed, seen
 from projections.documents import VersionEntry
 from service.commands.runner import CommandKey, CommandRunner, Outcome
 from service.read.models import ReadModels
@@ -168,16 +168,10 @@ class DocumentReads:
         self.visibility = visibility
 
     async def view(self, caller: UUID, document_id: UUID) -> policy.DocumentView:
-        found = await self.visibility.document(caller, document_id)
-        if found is None:
-            raise NotFound("document", document_id)
-        return found
+        return seen(await self.visibility.document(caller, document_id), "document", document_id)
 
     async def history(self, caller: UUID, document_id: UUID) -> tuple[VersionEntry, ...]:
-        found = await self.visibility.document_history(caller, document_id)
-        if found is None:
-            raise NotFound("document", document_id)
-        return found
+        return seen(await self.visibility.document_history(caller, document_id), "document", document_id)
 
     async def to_export(self, caller: UUID, document_id: UUID, version: int | None) -> DocumentAtVersion:
         """What `caller` may export of a document: the current version (by default), or, for its

@@ -19,7 +19,7 @@ from uuid import UUID, uuid4, uuid5
 import msgspec
 
 from domain import policy
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import NotFound, ValidationFailed, seen
 from domain.plans import Plan
 from service.commands.availability import BookingCheck
 from service.commands.runner import CommandKey, CommandRunner, Outcome, owned_by
@@ -185,10 +185,7 @@ class PlanReads:
         self.visibility = visibility
 
     async def view(self, caller: UUID, plan_id: UUID) -> policy.PlanView:
-        found = await self.visibility.plan(caller, plan_id)
-        if found is None:
-            raise NotFound("plan", plan_id)
-        return found
+        return seen(await self.visibility.plan(caller, plan_id), "plan", plan_id)
 
     async def mine(self, caller: UUID) -> list[policy.PlanView]:
         return await self.visibility.my_plans(caller)

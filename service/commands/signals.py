@@ -15,7 +15,7 @@ from uuid import UUID, uuid4, uuid5
 import msgspec
 
 from domain import policy
-from domain.errors import NotFound
+from domain.errors import NotFound, seen
 from domain.signals import Signal, SignalBook, SignalSettings
 from service.accounts import RateLimiter
 from service.commands.runner import CommandKey, CommandRunner, Outcome, owned_by
@@ -166,10 +166,7 @@ class SignalReads:
         return await self.views.signals(caller)
 
     async def view(self, caller: UUID, signal_id: UUID) -> policy.SignalView:
-        found = await self.views.signal(caller, signal_id)
-        if found is None:
-            raise NotFound("signal", signal_id)
-        return found
+        return seen(await self.views.signal(caller, signal_id), "signal", signal_id)
 
     async def settings(self, caller: UUID) -> SignalSettings:
         return (await self.views.book(caller)).settings

@@ -10,7 +10,7 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from domain.errors import NotFound
+from domain.errors import seen
 from domain.templates import Template
 from service.http.auth import CALLER, Caller
 from service.http.deps import AccordDep
@@ -28,7 +28,4 @@ class TemplateController(Controller):
 
     @get("/{template_id:str}", summary="One template, with its clauses (or a document's sections)", responses=READ)
     async def template(self, accord: AccordDep, caller: Caller, template_id: FromPath[str]) -> Template:
-        found = accord.library.get(template_id)
-        if found is None:
-            raise NotFound("template", template_id)  # type: ignore[arg-type]
-        return found
+        return seen(accord.library.get(template_id), "template", template_id)  # type: ignore[arg-type]
