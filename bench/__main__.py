@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from . import append, commands, live, rebuild, sealing, signals, startup, views
+from . import append, calendar, commands, live, rebuild, sealing, signals, startup, views
 from .harness import Context, Figure, load, machine, markdown, table
 from .pg import ENV_URL, LocalCluster, Server, find_bindir, wait_ready
 
@@ -27,6 +27,7 @@ SECTIONS: dict[str, Callable[[Context], Awaitable[list[Figure]]]] = {
     "startup": startup.run,
     "sealing": sealing.run,
     "signals": signals.run,
+    "calendar": calendar.run,
 }
 
 
