@@ -1461,9 +1461,25 @@ def events_access(
     return tuple(found)
 
 
-def slot_sight(
-    viewer: UUID, slot: Slot, facts: CalendarFacts, granted: Sequence[EventsAccess]
-) -> SlotSight:
+class Onlooker(msgspec.Struct, frozen=True, kw_only=True):
+    """What one viewer's sight of every slot turns on, worked out once per calendar."""
+
+    viewer: UUID
+    #: The `events` scopes that reach them (`events_access`).
+    granted: tuple[EventsAccess, ...]
+    #: Their live partners, whose shown busy time they may see.
+    partners: frozenset[UUID]
+
+
+def onlooker(viewer: UUID, facts: CalendarFacts, now: datetime) -> Onlooker:
+    return Onlooker(
+        viewer=viewer,
+        granted=events_access(viewer, facts.agreements, facts.grants, facts.network, now),
+        partners=partners_of(viewer, facts.network.links),
+    )
+
+
+def slot_sight(looking: Onlooker, slot: Slot, facts: CalendarFacts) -> SlotSight:
     """THE decision for one slot on one viewer's calendar.
 
     - Time it no longer holds (declined, cancelled) is on nobody's calendar: the plan's page keeps it.
@@ -1479,6 +1495,7 @@ def slot_sight(
       they are in. A block changes nothing the blocked person sees: they cannot tell.
     - Everyone else: nothing, not even that it exists.
     """
+    viewer, granted = looking.viewer, looking.granted
     if not slot.holds_time:
         return NOTHING_SEEN
     present = taking_part(slot, facts.blocks)
@@ -1502,12 +1519,11 @@ def slot_sight(
     if covering:
         named = any(access.identity for access in covering)
         busy.update((person, named) for person in committed)
-    partners = partners_of(viewer, facts.network.links)
     for person in committed:
-        if person in partners and facts.shows.get(person, "nothing") == "busy":
+        if person in looking.partners and facts.shows.get(person, "nothing") == "busy":
             busy[person] = busy.get(person, False)
     return SlotSight(
-        busy=tuple(sorted(((p, named) for p, named in busy.items() if not apart(p)), key=lambda item: str(item[0])))
+        busy=tuple(sorted((p, named) for p, named in busy.items() if not apart(p)))
     )
 
 
@@ -1554,7 +1570,7 @@ def calendar_view(
     plus an entry for each occurrence that moved off its cadence or no longer holds time (skipped).
     """
     details = details or {}
-    granted = events_access(viewer, facts.agreements, facts.grants, facts.network, now)
+    looking = onlooker(viewer, facts, now)
 
     def ref(person: UUID, identity: bool) -> PersonRef:
         return person_ref(person, viewer, facts.network, names, secret, identity=identity)
@@ -1562,7 +1578,7 @@ def calendar_view(
     entries: list[CalendarEntry] = []
     own: list[CalendarEntry] = []
     seen_series: set[UUID] = set()
-    ordered = sorted(slots, key=lambda s: (s.start, str(s.id), s.index or 0))
+    ordered = sorted(slots, key=lambda s: (s.start, s.id, s.index or 0))
     for slot in ordered:
         if series and slot.kind == CHECK_IN and slot.id in facts.cadences:
             entry = _series_entry(viewer, slot, ordered, facts, seen_series, ref)
@@ -1570,7 +1586,7 @@ def calendar_view(
                 entries.extend(entry)
             if viewer in slot.participants:
                 continue
-        sight = slot_sight(viewer, slot, facts, granted)
+        sight = slot_sight(looking, slot, facts)
         if sight.full:
             found = details.get(slot.id) if slot.kind != CHECK_IN else None
             entry = CalendarEntry(
@@ -1681,10 +1697,8 @@ def _series_entry(
 
 def full_plans(viewer: UUID, slots: Iterable[Slot], facts: CalendarFacts, now: datetime) -> tuple[UUID, ...]:
     """The plans among `slots` that `viewer` sees in full: whose details a calendar must open."""
-    granted = events_access(viewer, facts.agreements, facts.grants, facts.network, now)
-    return tuple(
-        slot.id for slot in slots if slot.kind != CHECK_IN and slot_sight(viewer, slot, facts, granted).full
-    )
+    looking = onlooker(viewer, facts, now)
+    return tuple(slot.id for slot in slots if slot.kind != CHECK_IN and slot_sight(looking, slot, facts).full)
 
 
 # Booking rules: whom a person shows them to
@@ -1786,10 +1800,8 @@ def plan_participants(plan: PlanTime, network: Network) -> frozenset[UUID]:
     their answers alone decide it. With no invitee left, nobody sees it.
     """
 
-    def link_with(invitee: UUID) -> LinkFact | None:
-        return next((k for k in network.links if k.involves(plan.proposer) and k.involves(invitee)), None)
-
-    counted = {i for i in plan.invitees if _live_since_before(link_with(i), plan.proposed_at)}
+    theirs = {link.other_than(plan.proposer): link for link in network.links if link.involves(plan.proposer)}
+    counted = {i for i in plan.invitees if _live_since_before(theirs.get(i), plan.proposed_at)}
     return frozenset({plan.proposer, *counted}) if counted else frozenset()
 
 

@@ -507,10 +507,11 @@ class Visibility:
         sealed stream is opened."""
         found = []
         blocked = await self.blocked_by(person)
-        for timed in in_window(await self.models.plan_times(await self.models.plans_of(person)), start, end):
+        times = in_window(await self.models.plan_times(await self.models.plans_of(person)), start, end)
+        network = await self.models.network_touching({p for timed in times for p in timed.participants})
+        for timed in times:
             if timed.cancelled and await self.models.aggregate(Plan, timed.plan_id) is None:
                 continue  # cancelled as someone in it deleted their account, and gone with its key
-            network = await self.models.network_touching(timed.participants)
             if policy.plan_access(person, timed, network, blocked) and (slot := policy.plan_slot(timed, network)):
                 found.append(slot)
         return found
