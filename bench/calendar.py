@@ -100,11 +100,6 @@ async def run(ctx: Context) -> list[Figure]:
             seen = await seed.call(client, "GET", f"/api/calendar?{window}", mina)
             busy = sum(e["sight"] == "busy" for e in seen["entries"])
             ctx.say(f"calendar: {len(seen['entries'])} entries on Mina's calendar, {busy} of them busy time")
-            ruled, plain = partners[0], partners[1]
-            await seed.call(client, "PUT", "/api/me/availability", ruled, {"rules": RULES})
-            far = monday + timedelta(weeks=WEEKS + 1, hours=18)
-            judged = await proposals(client, mina, ruled, far, count)
-            unjudged = await proposals(client, mina, plain, far, count)
         loads = {kind: Load(ctx, server) for kind in ("calendar", "plans", "me")}
         paths = {"calendar": f"/api/calendar?{window}", "plans": "/api/plans", "me": "/api/me"}
         for kind, load in loads.items():
@@ -112,6 +107,12 @@ async def run(ctx: Context) -> list[Figure]:
             spec = {"kind": "get", "path": paths[kind], "token": mina.token}
             await load.run({"warmup": warmup, "duration": seconds, "connections": [spec] * CONNECTIONS})
             await profile.finish(ctx, sampling, f"calendar-{kind}")
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            ruled, plain = partners[0], partners[1]
+            await seed.call(client, "PUT", "/api/me/availability", ruled, {"rules": RULES})
+            far = monday + timedelta(weeks=WEEKS + 1, hours=18)
+            judged = await proposals(client, mina, ruled, far, count)
+            unjudged = await proposals(client, mina, plain, far, count)
     finally:
         server.stop()
         ctx.server.drop_database(dsn)
