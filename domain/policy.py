@@ -1433,10 +1433,13 @@ NOTHING_SEEN = SlotSight()
 
 
 def taking_part(slot: Slot, blocks: Mapping[UUID, Collection[UUID]]) -> tuple[UUID, ...]:
-    """The participants a slot reaches: all but those who blocked its proposer (`may_reach`).
+    """The participants a slot reaches: all but those who blocked a plan's proposer (`may_reach`).
 
     A plan to someone who blocked the proposer answers like any other, and never reaches
-    them: it is not on their calendar, nor does it show them busy to anyone."""
+    them: it is not on their calendar (so they never commit it, and it shows them busy to
+    nobody). A check-in reaches its participants whatever either blocks, as its page does."""
+    if slot.kind == CHECK_IN:
+        return slot.participants  # a check-in is its participants' whatever either blocks (`check_in_access`)
     proposer = slot.participants[0]
     return tuple(p for p in slot.participants if may_reach(proposer, p, blocks.get(p, ())))
 
@@ -1515,7 +1518,8 @@ def slot_sight(looking: Onlooker, slot: Slot, facts: CalendarFacts) -> SlotSight
     ):
         return SlotSight(full=True, identity=any(a.identity for a in covering if a.full))
     busy: dict[UUID, bool] = {}
-    committed = [person for person in present if slot.commits(person)]
+    # Busy time is what people committed, blocks or not: a block changes nothing anyone else sees.
+    committed = [person for person in slot.participants if slot.commits(person)]
     if covering:
         named = any(access.identity for access in covering)
         busy.update((person, named) for person in committed)

@@ -749,6 +749,9 @@ class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
     #: Every live partner shown to the owner by name, partners without a choice as "nothing".
     partners: list[PartnerShowsView]
     rules: BookingRules
+    #: Each live partner's booking rules as they show them to the owner (`policy.view_rules`): only
+    #: partners who show them at least one.
+    theirs: list[policy.SharedRules] = []
 
 
 class AvailabilityViews:
@@ -788,13 +791,16 @@ class AvailabilityViews:
             if ref.person_id is not None  # a partner shown by pseudonym cannot be chosen for
         ]
         shown.sort(key=lambda p: (p.person.name, p.person.key))
-        return AvailabilityView(time_zone=availability.time_zone, partners=shown, rules=availability.rules)
+        theirs = [found for ref in shown if (found := await self.rules(viewer, ref.person.person_id)) and found.rules.set()]
+        return AvailabilityView(time_zone=availability.time_zone, partners=shown, rules=availability.rules, theirs=theirs)
 
     async def live(self, viewer: UUID) -> AvailabilityView | None:
-        """The `availability` push: as `mine`, once the viewer made a choice; before that there is nothing to push."""
-        if await self.v.models.aggregate(Availability, Availability.id_for(viewer)) is None:
+        """The `availability` push: as `mine`, once the viewer made a choice or a partner shows them a
+        rule; before that there is nothing to push."""
+        view = await self.mine(viewer)
+        if not view.theirs and await self.v.models.aggregate(Availability, Availability.id_for(viewer)) is None:
             return None
-        return await self.mine(viewer)
+        return view
 
     async def rules(self, viewer: UUID, owner: UUID) -> policy.SharedRules | None:
         """`owner`'s rules as `viewer` may see them, or None (404: not even that they have any)."""

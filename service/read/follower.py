@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import policy
 from domain.agreement import Agreement
 from domain.availability import Availability
 from domain.blocks import Blocks
@@ -342,7 +343,10 @@ class Follower:
             case Availability.Event():
                 availability = await self.models.aggregate(Availability, event.originator_id)
                 if availability is not None:
-                    touched.availability = {availability.person} & tracked
+                    # The owner's own view, and their partners' (the rules shown to them): the hub pushes
+                    # only to those whose view changed, so a rule shown to nobody reaches no partner.
+                    network = await self.models.network_around((availability.person,))
+                    touched.availability = {availability.person, *policy.partners_of(availability.person, network.links)} & tracked
                     # What the owner shows each partner, and the zone the owner's own calendar reads in.
                     touched.calendar = await self._near_calendars((availability.person,), tracked)
             case Plan.Event():

@@ -12,7 +12,6 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
-from domain import policy
 from domain.availability import RULES, WEEKDAYS
 from domain.calendar import SHOWS
 from domain.errors import ValidationFailed
@@ -25,7 +24,6 @@ from service.http.availability import (
     QuietNightsRule,
     SetRules,
 )
-from service.http.deps import AccordDep
 from service.store.base import Account
 from service.web.forms import Failed, Form, FormInvalid, decode
 from service.web.pages import ME, Me, act, form_addresses, render
@@ -66,14 +64,8 @@ class AvailabilityPages(Controller):
         accord: Accord = request.app.state.accord
         position = accord.position
         view = await accord.availability_reads.mine(me.person_id)
-        shared: list[policy.SharedRules] = []
-        for partner in view.partners:
-            assert partner.person.person_id is not None
-            found = await accord.visibility.availability_views.rules(me.person_id, partner.person.person_id)
-            if found is not None and found.rules.set():
-                shared.append(found)
         context: dict[str, Any] = {
-            "section": "availability", "availability": view, "shared": shared, "position": position,
+            "section": "availability", "availability": view, "shared": view.theirs, "position": position,
             "rule_names": RULES, "weekdays": WEEKDAYS, "shows": SHOWS,
         }  # fmt: skip
         return render(request, "availability_live.html" if live else "availability.html", context, me=me, failed=failed)

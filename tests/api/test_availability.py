@@ -176,14 +176,15 @@ async def test_concurrent_changes_of_different_things_both_apply(client: AsyncTe
     assert mine["partners"][0]["shows"] == "busy"
 
 
-async def test_my_open_pages_hear_my_change_and_my_partner_hears_nothing(client: AsyncTestClient[Litestar]) -> None:
+async def test_my_open_pages_hear_my_change_and_my_partner_only_the_rules_i_show_them(client: AsyncTestClient[Litestar]) -> None:
     api = Api(client)
     mina, theo = await api.person("mina"), await api.person("theo")
     await api.link(mina, theo)
+    hidden = {name: {**rule, "shown_to": "nobody"} for name, rule in RULES.items()}
     with await client.websocket_connect("/api/live") as mine, await client.websocket_connect("/api/live") as theirs:
         synced(mine, mina)
         synced(theirs, theo)
-        await api.call("PUT", ME, mina, 200, json={"time_zone": "Europe/Berlin", "rules": RULES})
+        await api.call("PUT", ME, mina, 200, json={"time_zone": "Europe/Berlin", "rules": hidden})
         changed_at = await api.position()
         # One frame for each event of the change; the last one holds all of it.
         while (frame := mine.receive_json(timeout=20))["position"] < changed_at:
@@ -191,10 +192,20 @@ async def test_my_open_pages_hear_my_change_and_my_partner_hears_nothing(client:
         assert frame["type"] == "update" and frame["position"] == changed_at, frame
         [change] = [c for c in frame["changes"] if c["key"] == "availability"]
         assert change["view"] == await api.call("GET", ME, mina, 200)
-        # Theo's next frame is about his own next step: nothing of Mina's choice came before it.
+        # Theo's next frame is about his own next step: nothing of Mina's rules, shown to nobody, came before it.
         await api.call("PUT", ME, theo, 200, json={"time_zone": "Asia/Tokyo"})
         frame = theirs.receive_json(timeout=20)
         assert frame["position"] == changed_at + 1 and [c["key"] for c in frame["changes"]] == ["availability"], frame
+        assert frame["changes"][0]["view"]["theirs"] == []
+        # A rule she shows partners reaches his open page at once, as GET answers him.
+        await api.call("PUT", ME, mina, 200, json={"rules": {**hidden, "quiet_nights": RULES["quiet_nights"]}})
+        shown_at = await api.position()
+        while (frame := theirs.receive_json(timeout=20))["position"] < shown_at:
+            assert [c["view"]["theirs"] for c in frame["changes"]] == [[]], frame  # the rest of his own step
+        [change] = frame["changes"]
+        assert change["key"] == "availability" and change["view"] == await api.call("GET", ME, theo, 200)
+        [shown] = change["view"]["theirs"]
+        assert shown["person"]["person_id"] == mina.sid and [k for k, v in shown["rules"].items() if v] == ["quiet_nights"]
 
 
 async def test_my_export_holds_my_availability_as_get_shows_it(client: AsyncTestClient[Litestar]) -> None:

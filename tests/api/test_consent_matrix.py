@@ -343,8 +343,16 @@ def expected_availability(w: World, caller: str) -> dict[str, Any]:
     ]
     partners.sort(key=lambda p: (p["person"]["name"], p["person"]["key"]))
     if caller == "mina":
-        return {"time_zone": "Europe/Berlin", "partners": partners, "rules": MINA_RULES}
-    return {"time_zone": "UTC", "partners": partners, "rules": dict.fromkeys(MINA_RULES)}
+        return {"time_zone": "Europe/Berlin", "partners": partners, "rules": MINA_RULES, "theirs": []}
+    # Mina's partners read the rule she shows partners (the only rules set in this world).
+    theirs = [mina_rules_shown(w, caller)] if caller in WORLD_PARTNERS["mina"] else []
+    return {"time_zone": "UTC", "partners": partners, "rules": dict.fromkeys(MINA_RULES), "theirs": theirs}
+
+
+def mina_rules_shown(w: World, caller: str) -> dict[str, Any]:
+    """Mina's booking rules as `caller`, herself or a live partner of hers, may see them."""
+    shown = MINA_RULES if caller == "mina" else {**dict.fromkeys(MINA_RULES), "quiet_nights": MINA_RULES["quiet_nights"]}
+    return {"person": named(w["mina"]), "time_zone": "Europe/Berlin", "rules": shown}
 
 
 async def plan_scratch(w: World, *, title: str = "", place: str = "") -> dict[str, str]:
@@ -1099,8 +1107,7 @@ def expected_read(w: World, route: str, caller: str) -> Any:
         case "my availability":
             return expected_availability(w, caller)
         case "Mina's booking rules":
-            shown = MINA_RULES if caller == "mina" else {**dict.fromkeys(MINA_RULES), "quiet_nights": MINA_RULES["quiet_nights"]}
-            return {"person": named(w["mina"]), "time_zone": "Europe/Berlin", "rules": shown}
+            return mina_rules_shown(w, caller)
     raise AssertionError(f"no expectation for {route}")
 
 

@@ -193,11 +193,13 @@ def test_the_demo_has_an_agreement_started_from_the_one_page_contract(browser: A
 
 
 def test_the_demo_s_week_on_minas_calendar_and_sams_busy_time_on_jules_s(browser: Any, demo_server: Server) -> None:
-    from datetime import date, timedelta
+    from datetime import UTC, datetime, timedelta
 
-    from service.demo import WEEK
+    from domain.cadence import zone
+    from service.demo import BERLIN, WEEK
 
-    today = date.today()
+    # The demo's next week is Berlin's (late on a Sunday in UTC, it is Monday there already).
+    today = datetime.now(UTC).astimezone(zone(BERLIN)).date()
     next_week = (today + timedelta(days=7 - today.weekday())).isoformat()
     mina = sign_in_as(browser, demo_server, "mina")
     mina.goto(f"/calendar?week={next_week}")

@@ -333,6 +333,32 @@ def test_participants_see_a_check_in_in_full_others_as_shows_and_grants_decide(s
     assert entry.sight == "busy" and names(entry) == ["Mina"]
 
 
+def test_a_block_between_a_check_ins_participants_changes_nobodys_calendar(s: Scene) -> None:
+    """A check-in is its participants' whatever either blocks (as its page is): Sam blocking Mina
+    leaves it on both calendars, and Mina's busy time in it as Theo sees it."""
+    s.slots.extend(check_in_slots(check_in(s), {s.mina, s.sam}, NOW, NOW + timedelta(days=8)))
+    s.show_busy(s.mina, s.theo)
+    seen = {who: s.calendar(who) for who in (s.mina, s.sam, s.theo)}
+    s.blocks[s.sam] = frozenset({s.mina})
+    assert {who: s.calendar(who) for who in (s.mina, s.sam, s.theo)} == seen
+
+
+def test_a_block_leaves_the_time_the_blocker_committed_as_others_see_it(s: Scene) -> None:
+    """Sam accepted Mina's date, then blocked her: the plan leaves his calendar, and the busy time he
+    shows Jules stays (a block changes nothing anyone else sees). One Mina sends after the block
+    never reaches him, so he never commits it: nobody sees him busy in it."""
+    accepted = s.plan(s.mina, s.sam)
+    s.slots[-1] = msgspec.structs.replace(accepted, committed=frozenset({s.mina, s.sam}))
+    s.show_busy(s.sam, s.jules)
+    before = s.calendar(s.jules)
+    assert [names(e) for e in before] == [["Sam"]]
+    s.blocks[s.sam] = frozenset({s.mina})
+    assert s.calendar(s.jules) == before and s.calendar(s.sam) == ()
+    later = s.plan(s.mina, s.sam, start=NOW + timedelta(days=2), status="proposed")
+    s.slots[-1] = msgspec.structs.replace(later, committed=frozenset({s.mina}))
+    assert s.calendar(s.jules) == before
+
+
 def test_a_feed_may_take_a_check_in_series_as_one_entry_with_its_cadence(s: Scene) -> None:
     series = check_in(s)
     series.move(s.sam, 0, datetime(2026, 10, 17, 10, 0, tzinfo=UTC), "away", NOW)
