@@ -783,6 +783,10 @@ class NetworkView(msgspec.Struct, frozen=True, kw_only=True):
     links: tuple[MyLink, ...]
     known_links: tuple[KnownLink, ...]
 
+    def live_partners(self) -> list[PersonRef]:
+        """My live partners whom I see by name: whom a form of mine may name (a check-in, a plan, a share)."""
+        return [link.other for link in self.links if link.status == "live" and link.other.person_id]
+
 
 def view_network(
     viewer: UUID,

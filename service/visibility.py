@@ -870,7 +870,7 @@ class CalendarViews:
         network = await models.network_around({viewer, *parties, *involved})
         facts = policy.CalendarFacts(
             network=network,
-            shows={p: await self.shows(p, viewer) for p in sorted(partners, key=str)},
+            shows={p: await self.v.availability_views.shows(p, viewer) for p in sorted(partners, key=str)},
             agreements=tuple(agreements),
             grants=tuple(grants),
             blocks={p: await self.v.blocked_by(p) for p in sorted({viewer, *involved}, key=str)},
@@ -883,7 +883,8 @@ class CalendarViews:
         entries = policy.calendar_view(
             viewer, found, facts, self.v.names, self.v.secret(), self.v.clock(), details, series=series
         )
-        return CalendarView(start=start, end=end, time_zone=await self.time_zone(viewer), entries=entries)
+        time_zone = await self.v.availability_views.time_zone(viewer)
+        return CalendarView(start=start, end=end, time_zone=time_zone, entries=entries)
 
     async def live(self, viewer: UUID) -> CalendarView | None:
         """The `calendar` push: `around_today`; nothing while it is empty, as for someone with no calendar at all."""
@@ -916,11 +917,3 @@ class CalendarViews:
         """A plan's title and place (its sealed stream, opened), for a viewer who sees it in full."""
         plan = await self.v.models.aggregate(Plan, plan_id)
         return None if plan is None else policy.PlanDetails(title=plan.title, place=plan.place or "")
-
-    async def shows(self, person: UUID, viewer: UUID) -> Shows:
-        """What `person` shows `viewer` of their time (their availability settings); nothing by default."""
-        return await self.v.availability_views.shows(person, viewer)
-
-    async def time_zone(self, person: UUID) -> str:
-        """The zone `person` reads their calendar in (their availability settings); UTC by default."""
-        return await self.v.availability_views.time_zone(person)

@@ -19,7 +19,7 @@ from domain.checkins import ActionPoint, CheckIn, proposal_id_for
 from domain.errors import LinkStatusForbids, NotFound, ValidationFailed, seen
 from domain.network import PartnerLink
 from service.commands.agreements import Agreements
-from service.commands.runner import CommandKey, CommandRunner, Outcome
+from service.commands.runner import CommandKey, CommandRunner, Outcome, seen_by
 from service.read.models import ReadModels
 from service.visibility import CheckInSummary, Visibility
 
@@ -40,12 +40,6 @@ class CheckIns:
         self.agreements = agreements
         self.clock = clock
         self.settled = settled
-
-    def _render_for(self, caller: UUID) -> Callable[[CheckIn], Awaitable[object]]:
-        async def render(check_in: CheckIn) -> object:
-            return await self.visibility.check_in(caller, check_in.id, current=check_in)
-
-        return render
 
     async def start(
         self,
@@ -84,7 +78,7 @@ class CheckIns:
             lambda _: CheckIn.start(
                 new_id, caller, participants, cadence, prompts, self.clock(), link_id=link_id, agreement_id=agreement_id
             ),
-            self._render_for(caller),
+            seen_by(caller, self.visibility.check_in),
             key=key,
             creates=True,
         )
@@ -104,7 +98,7 @@ class CheckIns:
             command(check_in)
             return check_in
 
-        outcome = await self.commands.run(CheckIn, check_in_id, decide, self._render_for(caller), key=key)
+        outcome = await self.commands.run(CheckIn, check_in_id, decide, seen_by(caller, self.visibility.check_in), key=key)
         return await self.settled(outcome)
 
     async def change_prompts(self, caller: UUID, check_in_id: UUID, prompts: Sequence[str], key: CommandKey | None) -> Outcome:

@@ -20,7 +20,7 @@ from domain import policy
 from domain.documents import PersonalDocument, Section
 from domain.errors import NotFound, ValidationFailed, seen
 from projections.documents import VersionEntry
-from service.commands.runner import CommandKey, CommandRunner, Outcome
+from service.commands.runner import CommandKey, CommandRunner, Outcome, seen_by
 from service.read.models import ReadModels
 from service.visibility import Visibility
 
@@ -51,12 +51,6 @@ class Documents:
         self.seal_text = seal_text
         self.shred = shred
 
-    def _render_for(self, caller: UUID) -> Callable[[PersonalDocument], Awaitable[object]]:
-        async def render(document: PersonalDocument) -> object:
-            return await self.visibility.document(caller, document.id, current=document)
-
-        return render
-
     async def write(
         self, caller: UUID, kind: str, sections: Sequence[Section], key: CommandKey | None, *, document_id: UUID | None = None
     ) -> Outcome:
@@ -65,7 +59,7 @@ class Documents:
             PersonalDocument,
             new_id,
             lambda _: PersonalDocument.write(new_id, caller, kind, sections, self.clock()),
-            self._render_for(caller),
+            seen_by(caller, self.visibility.document),
             key=key,
             creates=True,
         )
@@ -86,7 +80,7 @@ class Documents:
             return document
 
         outcome = await self.commands.run(
-            PersonalDocument, document_id, decide, render or self._render_for(caller), key=key
+            PersonalDocument, document_id, decide, render or seen_by(caller, self.visibility.document), key=key
         )
         return await self.settled(outcome)
 

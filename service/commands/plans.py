@@ -22,7 +22,13 @@ from domain import policy
 from domain.errors import NotFound, ValidationFailed, seen
 from domain.plans import Plan
 from service.commands.availability import BookingCheck
-from service.commands.runner import CommandKey, CommandRunner, Outcome, owned_by
+from service.commands.runner import (
+    CommandKey,
+    CommandRunner,
+    Outcome,
+    owned_by,
+    seen_by,
+)
 from service.read.models import ReadModels
 from service.visibility import Visibility
 
@@ -46,12 +52,6 @@ class Plans:
         self.clock = clock
         self.settled = settled
         self.person_for = person_for
-
-    def _render_for(self, caller: UUID) -> Callable[[Plan], Awaitable[object]]:
-        async def render(plan: Plan) -> object:
-            return await self.visibility.plan(caller, plan.id, current=plan)
-
-        return render
 
     def _booked_for(self, caller: UUID, *, check: bool = True) -> Callable[[Plan], Awaitable[object]]:
         """The answer to a proposal, a reschedule or an answer: the plan with the warnings of its
@@ -135,7 +135,7 @@ class Plans:
 
         key = owned_by(plan_id, key, f"{what}:{caller}")
         async with self.booking.held(known.participants) if books else contextlib.nullcontext():
-            outcome = await self.commands.run(Plan, plan_id, decide, render or self._render_for(caller), key=key)
+            outcome = await self.commands.run(Plan, plan_id, decide, render or seen_by(caller, self.visibility.plan), key=key)
         return await self.settled(outcome)
 
     async def answer(

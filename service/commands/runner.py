@@ -235,6 +235,16 @@ def _replay(seen: Appended, key: CommandKey) -> Outcome:
     return Outcome(body=recorded.body, position=seen.last_position, repeated=True)
 
 
+def seen_by(caller: UUID, view: Callable[..., Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    """A command's answer: `caller`'s view of the aggregate as the command leaves it (`current=`),
+    through the one view function (`view`, a `Visibility` method such as `plan`)."""
+
+    async def render(aggregate: Any) -> Any:
+        return await view(caller, aggregate.id, current=aggregate)
+
+    return render
+
+
 def owned_by(thing_id: UUID, key: CommandKey | None, what: str) -> CommandKey | None:
     """The caller's idempotency key, recorded under a thing sealed with its own key (a signal, a
     plan): the answer kept for a repeat holds its intimate text, so it is sealed with the thing's

@@ -362,9 +362,8 @@ class Follower:
                     # the blocked person is told nothing, not even by a push.
                     touched.network = {blocks.person} & tracked
                     # The blocker's calendar loses (or regains) the blocked person's time, and plans they
-                    # proposed; the blocker's time on them leaves their partners' calendars. The blocked
-                    # person's own calendar does not change (the hub pushes only what changed).
-                    touched.calendar = await self._near_calendars((blocks.person,), tracked)
+                    # proposed; nobody else's changes (`policy.slot_sight`: busy time is what was committed).
+                    touched.calendar = {blocks.person} & tracked
             case Disclosures.Event():
                 disclosures = await self.models.aggregate(Disclosures, event.originator_id)
                 if disclosures is not None:

@@ -89,7 +89,7 @@ class CheckInPages(Controller):
         accord: Accord = request.app.state.accord
         position = accord.position
         network = await accord.queries.network(me.person_id)
-        partners = [link.other for link in network.links if link.status == "live" and link.other.person_id]
+        partners = network.live_partners()
         agreements = [s for s in await accord.queries.my_agreements(me.person_id) if s.relation == "party"]
         context = {
             "check_ins": await accord.check_in_reads.mine(me.person_id),

@@ -141,11 +141,7 @@ class DocumentPages(Controller):
         if view.access == "owner":
             network = await accord.queries.network(me.person_id)
             shared_with = {s.person.person_id for s in view.shares or ()}
-            partners = [
-                link.other
-                for link in network.links
-                if link.status == "live" and link.other.person_id and link.other.person_id not in shared_with
-            ]
+            partners = [p for p in network.live_partners() if p.person_id not in shared_with]
         context = {
             "d": view,
             "partners": partners,

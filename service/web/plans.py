@@ -65,7 +65,7 @@ class PlanPages(Controller):
             "section": "plans",
             "upcoming": [p for p in plans if p.end >= now],
             "past": [p for p in reversed(plans) if p.end < now],
-            "partners": [link.other for link in network.links if link.status == "live" and link.other.person_id],
+            "partners": network.live_partners(),
             "kinds": PLAN_KINDS,
             # The propose form's clock: my own time zone (Availability).
             "time_zone": await accord.visibility.availability_views.time_zone(me.person_id),
