@@ -301,9 +301,12 @@ class Visibility:
         for signal_id in await self.models.signals_of(viewer):
             if (seen := await self.signal_views.signal(viewer, signal_id)) is not None:
                 found.extend(inbox.signal(seen))
-        for plan_id in await self.models.plans_of(viewer):
-            if (plan := await self.plan(viewer, plan_id)) is not None:
-                found.extend(inbox.plan(plan, self.clock()))
+        now = self.clock()
+        for timed in await self.models.plan_times(await self.models.plans_of(viewer)):
+            if timed.cancelled or timed.answers.get(viewer) != "pending" or timed.end <= now:
+                continue  # it cannot wait for their answer (`inbox.plan`): not worth opening its sealed stream
+            if (plan := await self.plan(viewer, timed.plan_id)) is not None:
+                found.extend(inbox.plan(plan, now))
         items = inbox.ordered(found)
         return InboxView(count=len(items), items=items)
 
