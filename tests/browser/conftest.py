@@ -24,6 +24,11 @@ import pytest
 from domain.network import PartnerLink
 from tests.servers import PASSWORD, ROOT, Person, ServerProcess
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips the tests, saying why (or fails them in CI)
+    expect = None
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = [
     "--headless",

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
-from tests.browser.conftest import Api, Server, screenshot, sign_in
+from tests.browser.conftest import Api, Server, expect, screenshot, sign_in
 
 
 def test_blocking_from_the_network_page_and_by_handle(browser: Any, server: Server, api: Api) -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
-
+from tests.browser.conftest import (
+    Api,
+    Server,
+    expect,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 #: Tomorrow: its week's page and its month's hold the first occurrence, whatever time the test runs.
 TOMORROW = date.today() + timedelta(days=1)

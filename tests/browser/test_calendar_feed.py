@@ -7,12 +7,7 @@ from typing import Any
 
 import httpx
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
-from tests.browser.conftest import Api, Server, screenshot, sign_in
+from tests.browser.conftest import Api, Server, expect, screenshot, sign_in
 
 
 def read(url: str) -> httpx.Response:

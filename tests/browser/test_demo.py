@@ -22,12 +22,14 @@ from service.demo import (
     SCHEDULING_REVISED,
     TRAVEL,
 )
-from tests.browser.conftest import ROOT, SOON_MS, Server, screenshot, start_server
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips the tour, saying why (or fails it in CI)
-    expect = None
+from tests.browser.conftest import (
+    ROOT,
+    SOON_MS,
+    Server,
+    expect,
+    screenshot,
+    start_server,
+)
 
 
 def demo(database: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -14,13 +14,16 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
 from domain.network import PartnerLink
-from tests.browser.conftest import Api, Person, Server, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Person,
+    Server,
+    expect,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 LUNCH = "We have lunch."
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
 from tests.browser.conftest import (
     Api,
     Server,
+    expect,
     not_reloaded,
     open_live,
     screenshot,

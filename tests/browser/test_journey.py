@@ -11,12 +11,14 @@ import re
 import uuid
 from typing import Any
 
-from tests.browser.conftest import PASSWORD, SOON_MS, Server, open_live, screenshot
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
+from tests.browser.conftest import (
+    PASSWORD,
+    SOON_MS,
+    Server,
+    expect,
+    open_live,
+    screenshot,
+)
 
 
 def sign_up(browser: Any, server: Server, name: str) -> tuple[Any, str, list[str]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
-from tests.browser.conftest import Api, Server, not_reloaded, open_live, screenshot, sign_in
+from tests.browser.conftest import (
+    Api,
+    Server,
+    expect,
+    not_reloaded,
+    open_live,
+    screenshot,
+    sign_in,
+)
 
 
 def test_a_partner_proposes_a_date_and_the_other_accepts_it(browser: Any, server: Server, api: Api) -> None:

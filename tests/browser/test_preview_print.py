@@ -14,14 +14,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
 from tests.browser.conftest import (
     Api,
     Server,
+    expect,
     not_reloaded,
     open_live,
     screenshot,

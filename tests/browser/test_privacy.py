@@ -9,12 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
-from tests.browser.conftest import Api, Server, open_live, screenshot, sign_in
+from tests.browser.conftest import Api, Server, expect, open_live, screenshot, sign_in
 
 
 def test_deleting_my_account_from_the_web_and_the_partner_sees_a_former_member_left(

@@ -22,6 +22,7 @@ from service.demo import MINA_AND_THEO
 from tests.browser.conftest import (
     Api,
     Server,
+    expect,
     not_reloaded,
     open_live,
     screenshot,
@@ -29,11 +30,6 @@ from tests.browser.conftest import (
     start_server,
 )
 from tests.browser.test_demo import demo, settle, sign_in_as
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips, saying why (or fails in CI)
-    expect = None
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture skips these tests, saying why (or fails them in CI)
-    expect = None
-
 from service.library import load_library
-from tests.browser.conftest import Api, Server, screenshot, sign_in
+from tests.browser.conftest import Api, Server, expect, screenshot, sign_in
 
 CONTRACT = load_library()["one_page_contract"]
 
