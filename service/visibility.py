@@ -490,10 +490,11 @@ class Visibility:
         if plan is None:
             return None
         network = await self.models.network_touching(plan.participants)
-        if not policy.plan_access(viewer, plan.time, network, await self.blocked_by(viewer)):
-            return None
+        blocked = await self.blocked_by(viewer)
+        if not policy.plan_access(viewer, plan.time, network, blocked):
+            return None  # before any name is loaded for it
         await self.names.load(plan.participants)
-        return policy.view_plan(viewer, plan, network, await self.blocked_by(viewer), self.names, self.secret())
+        return policy.view_plan(viewer, plan, network, blocked, self.names, self.secret())
 
     async def plan_participants(self, plan: PlanTime) -> frozenset[UUID]:
         """Who takes part in `plan` now (`policy.plan_participants`)."""
